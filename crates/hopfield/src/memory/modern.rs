@@ -1,0 +1,214 @@
+//! The continuous modern Hopfield network (Ramsauer et al. 2020, "Hopfield Networks is All You Need").
+//!
+//! Stored patterns x_μ ∈ R^N (μ = 1..K) are the rows of X (K×N here; the paper's X is N×K).
+//! Energy: E(ξ) = −β⁻¹ log Σ_μ exp(β x_μᵀ ξ) + ½ ξᵀξ + β⁻¹ log K + ½ M², M = max_μ ‖x_μ‖.
+//! Update: ξ ← Xᵀ softmax(β X ξ): attention with the states as queries and the stored patterns as
+//! keys and values. It never raises E (a concave–convex procedure).
+//!
+//! Batches of B queries are B×N row-major matrices; an update is two matrix products through
+//! [`crate::linalg::matmul`] and a max-shifted softmax, so it is stable for β‖x‖² ≫ 100.
+
+use crate::error::{invalid, shape, Error, Result};
+use crate::linalg::{log_sum_exp, matmul, softmax_in_place, Op, Real};
+
+/// Stopping rule for [`ModernHopfield::retrieve`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Retrieve {
+    /// A query has converged when no entry moves by more than this in one update.
+    pub tolerance: f64,
+    /// Upper bound on updates.
+    pub max_iter: usize,
+    /// Record every query's energy after every update (costs O(KN) per query and step).
+    pub record_energy: bool,
+}
+
+impl Default for Retrieve {
+    fn default() -> Self {
+        Retrieve { tolerance: 1e-6, max_iter: 100, record_energy: false }
+    }
+}
+
+/// Result of [`ModernHopfield::retrieve`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Retrieval<T> {
+    /// Final states, B×N row-major.
+    pub states: Vec<T>,
+    /// Updates each query took to converge (`max_iter` if it did not).
+    pub iterations: Vec<usize>,
+    /// Whether every query converged.
+    pub converged: bool,
+    /// Per query, the energy before the first update and after each update (empty unless recorded).
+    pub energy: Vec<Vec<f64>>,
+}
+
+/// A continuous modern Hopfield network over patterns of scalar type `T` (f32 or f64).
+#[derive(Debug, Clone)]
+pub struct ModernHopfield<T: Real> {
+    neurons: usize,
+    memories: usize,
+    patterns: Vec<T>,
+    beta: f64,
+    max_norm_sq: f64,
+}
+
+fn check_finite<T: Real>(what: &'static str, v: &[T]) -> Result<()> {
+    match v.iter().position(|x| !x.is_finite()) {
+        Some(index) => Err(Error::NonFinite { what, index, value: v[index].to_f64() }),
+        None => Ok(()),
+    }
+}
+
+fn check_beta(beta: f64) -> Result<()> {
+    if beta > 0.0 && beta.is_finite() {
+        Ok(())
+    } else {
+        Err(invalid("beta", beta, "the inverse temperature must be positive and finite"))
+    }
+}
+
+impl<T: Real> ModernHopfield<T> {
+    /// Stores `patterns` (K×N row-major) with inverse temperature `beta`.
+    ///
+    /// # Errors
+    /// N = 0, no patterns, a length that is not a multiple of N, NaN/Inf entries, β ≤ 0 or not finite.
+    pub fn new(patterns: Vec<T>, neurons: usize, beta: f64) -> Result<Self> {
+        check_beta(beta)?;
+        if neurons == 0 {
+            return Err(invalid("neurons", 0, "need at least one neuron"));
+        }
+        if patterns.is_empty() {
+            return Err(invalid("patterns", 0, "need at least one pattern to store"));
+        }
+        if patterns.len() % neurons != 0 {
+            return Err(shape("patterns", format!("a multiple of N = {neurons}"), patterns.len()));
+        }
+        check_finite("patterns", &patterns)?;
+        let memories = patterns.len() / neurons;
+        let max_norm_sq = patterns
+            .chunks_exact(neurons)
+            .map(|p| p.iter().map(|v| v.to_f64() * v.to_f64()).sum::<f64>())
+            .fold(0.0, f64::max);
+        Ok(ModernHopfield { neurons, memories, patterns, beta, max_norm_sq })
+    }
+
+    /// N, the dimension of a pattern.
+    pub fn neurons(&self) -> usize {
+        self.neurons
+    }
+
+    /// K, the number of stored patterns.
+    pub fn memories(&self) -> usize {
+        self.memories
+    }
+
+    /// β, the inverse temperature.
+    pub fn beta(&self) -> f64 {
+        self.beta
+    }
+
+    /// The stored patterns, K×N row-major.
+    pub fn patterns(&self) -> &[T] {
+        &self.patterns
+    }
+
+    fn batch(&self, queries: &[T]) -> Result<usize> {
+        if queries.is_empty() || queries.len() % self.neurons != 0 {
+            return Err(shape("queries", format!("B×N with N = {} and B ≥ 1", self.neurons), queries.len()));
+        }
+        check_finite("queries", queries)?;
+        Ok(queries.len() / self.neurons)
+    }
+
+    /// E(ξ) for one state, accumulated in f64.
+    pub fn energy(&self, state: &[T]) -> Result<f64> {
+        if state.len() != self.neurons {
+            return Err(shape("state", self.neurons, state.len()));
+        }
+        check_finite("state", state)?;
+        Ok(self.energy_unchecked(state))
+    }
+
+    fn energy_unchecked(&self, state: &[T]) -> f64 {
+        let b = self.beta;
+        let scores: Vec<f64> = self
+            .patterns
+            .chunks_exact(self.neurons)
+            .map(|p| b * p.iter().zip(state).map(|(x, s)| x.to_f64() * s.to_f64()).sum::<f64>())
+            .collect();
+        let half_sq = 0.5 * state.iter().map(|s| s.to_f64() * s.to_f64()).sum::<f64>();
+        -log_sum_exp(&scores) / b + half_sq + (self.memories as f64).ln() / b + 0.5 * self.max_norm_sq
+    }
+
+    /// softmax(β X ξ) for every query: the B×K attention weights over the stored patterns.
+    pub fn attention(&self, queries: &[T]) -> Result<Vec<T>> {
+        let b = self.batch(queries)?;
+        Ok(self.attention_unchecked(queries, b))
+    }
+
+    fn attention_unchecked(&self, queries: &[T], b: usize) -> Vec<T> {
+        let (n, k) = (self.neurons, self.memories);
+        let mut p = vec![T::ZERO; b * k];
+        // (B×N)·(K×N)ᵀ = B×K scores, scaled by β inside the product.
+        matmul(b, k, n, queries, Op::N, &self.patterns, Op::T, &mut p, T::from_f64(self.beta));
+        p.chunks_exact_mut(k).for_each(softmax_in_place);
+        p
+    }
+
+    /// One update ξ ← Xᵀ softmax(β X ξ) for a batch of queries (B×N row-major).
+    pub fn update(&self, queries: &[T]) -> Result<Vec<T>> {
+        let b = self.batch(queries)?;
+        Ok(self.update_unchecked(queries, b))
+    }
+
+    fn update_unchecked(&self, queries: &[T], b: usize) -> Vec<T> {
+        let p = self.attention_unchecked(queries, b);
+        let mut out = vec![T::ZERO; b * self.neurons];
+        // (B×K)·(K×N) = B×N.
+        matmul(b, self.neurons, self.memories, &p, Op::N, &self.patterns, Op::N, &mut out, T::ONE);
+        out
+    }
+
+    /// Iterates the update from `queries` until every query moves by less than the tolerance
+    /// (a converged query is frozen) or `max_iter` updates were made.
+    pub fn retrieve(&self, queries: &[T], opts: &Retrieve) -> Result<Retrieval<T>> {
+        let b = self.batch(queries)?;
+        if !(opts.tolerance >= 0.0) {
+            return Err(invalid("tolerance", opts.tolerance, "must be zero or positive"));
+        }
+        if opts.max_iter == 0 {
+            return Err(invalid("max_iter", 0, "must be at least 1"));
+        }
+        let n = self.neurons;
+        let mut states = queries.to_vec();
+        let mut iterations = vec![opts.max_iter; b];
+        let mut done = vec![false; b];
+        let mut energy: Vec<Vec<f64>> = if opts.record_energy {
+            states.chunks_exact(n).map(|s| vec![self.energy_unchecked(s)]).collect()
+        } else {
+            Vec::new()
+        };
+        for it in 1..=opts.max_iter {
+            let next = self.update_unchecked(&states, b);
+            for q in 0..b {
+                if done[q] {
+                    continue;
+                }
+                let (old, new) = (&mut states[q * n..(q + 1) * n], &next[q * n..(q + 1) * n]);
+                let moved = old.iter().zip(new).map(|(a, b)| (*a - *b).abs().to_f64()).fold(0.0, f64::max);
+                old.copy_from_slice(new);
+                if opts.record_energy {
+                    energy[q].push(self.energy_unchecked(old));
+                }
+                if moved <= opts.tolerance {
+                    done[q] = true;
+                    iterations[q] = it;
+                }
+            }
+            if done.iter().all(|&d| d) {
+                break;
+            }
+        }
+        let converged = done.iter().all(|&d| d);
+        Ok(Retrieval { states, iterations, converged, energy })
+    }
+}

@@ -1,0 +1,225 @@
+//! Tests of the binary Dense Associative Memory against the definitions in DESIGN.md §1.
+
+use hopfield::memory::{DenseMemory, Dynamics, Separation, UpdateRule};
+use hopfield::Error;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+fn random_patterns(rng: &mut ChaCha8Rng, k: usize, n: usize) -> Vec<i8> {
+    (0..k * n).map(|_| if rng.random::<bool>() { 1 } else { -1 }).collect()
+}
+
+fn flip(rng: &mut ChaCha8Rng, p: &[i8], frac: f64) -> Vec<i8> {
+    let mut s = p.to_vec();
+    let mut idx: Vec<usize> = (0..p.len()).collect();
+    rand::seq::SliceRandom::shuffle(&mut idx[..], rng);
+    for &i in idx.iter().take((frac * p.len() as f64).round() as usize) {
+        s[i] = -s[i];
+    }
+    s
+}
+
+fn overlap(a: &[i8], b: &[i8]) -> f64 {
+    a.iter().zip(b).map(|(&x, &y)| (x * y) as f64).sum::<f64>() / a.len() as f64
+}
+
+const ALL: [Separation; 6] = [
+    Separation::Classical,
+    Separation::Polynomial { n: 2 },
+    Separation::Polynomial { n: 3 },
+    Separation::RectifiedPolynomial { n: 4 },
+    Separation::RectifiedPolynomial { n: 20 },
+    Separation::Exponential,
+];
+
+/// Naive E(σ) = −Σ_μ F(ξ^μ·σ) with the unscaled F (small N only).
+fn naive_energy(mem: &DenseMemory, state: &[i8]) -> f64 {
+    (0..mem.memories())
+        .map(|mu| {
+            let m: i32 = mem.pattern(mu).iter().zip(state).map(|(&x, &s)| (x * s) as i32).sum();
+            -mem.separation().f(m as f64)
+        })
+        .sum()
+}
+
+#[test]
+fn energy_matches_naive_definition_up_to_the_documented_scale() {
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    let n = 24;
+    for sep in ALL {
+        let mem = DenseMemory::new(&random_patterns(&mut rng, 7, n), n, sep).unwrap();
+        let s = random_patterns(&mut rng, 1, n);
+        let scale = match sep {
+            Separation::Exponential => (n as f64).exp(),
+            _ => sep.f(n as f64),
+        };
+        let got = mem.energy(&s).unwrap() * scale;
+        let want = naive_energy(&mem, &s);
+        assert!((got - want).abs() <= 1e-9 * want.abs().max(1.0), "{sep}: {got} vs {want}");
+    }
+}
+
+#[test]
+fn neuron_update_picks_the_lower_naive_energy() {
+    let mut rng = ChaCha8Rng::seed_from_u64(2);
+    let n = 16;
+    for sep in ALL {
+        let mem = DenseMemory::new(&random_patterns(&mut rng, 9, n), n, sep).unwrap();
+        let mut scratch = vec![0; mem.memories()];
+        for _ in 0..20 {
+            let s = random_patterns(&mut rng, 1, n);
+            let m = mem.overlaps(&s).unwrap();
+            for i in 0..n {
+                let v = mem.neuron_update(i, &s, &m, &mut scratch);
+                let (mut up, mut down) = (s.clone(), s.clone());
+                up[i] = 1;
+                down[i] = -1;
+                let (eu, ed) = (naive_energy(&mem, &up), naive_energy(&mem, &down));
+                let want = if eu < ed { 1 } else if ed < eu { -1 } else { s[i] };
+                assert_eq!(v, want, "{sep}, neuron {i}: E(+1) = {eu}, E(-1) = {ed}");
+            }
+        }
+    }
+}
+
+#[test]
+fn energy_never_increases_along_asynchronous_trajectories() {
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    for sep in ALL {
+        for &(n, k) in &[(50usize, 20usize), (200, 60), (784, 40)] {
+            let mem = DenseMemory::new(&random_patterns(&mut rng, k, n), n, sep).unwrap();
+            for _ in 0..3 {
+                let mut s = random_patterns(&mut rng, 1, n);
+                let dynamics = Dynamics { rule: UpdateRule::Asynchronous, max_sweeps: 30, record_every: 1 };
+                let t = mem.run(&mut s, &dynamics, &mut rng).unwrap();
+                assert!(t.energy.len() > n, "{sep}: recorded every update");
+                for w in t.energy.windows(2) {
+                    let tol = 1e-12 * w[0].1.abs().max(1e-300);
+                    assert!(w[1].1 <= w[0].1 + tol, "{sep} N={n} K={k}: energy rose {} -> {}", w[0].1, w[1].1);
+                }
+                // The final energy recorded is the energy of the final state.
+                let e = mem.energy(&s).unwrap();
+                assert!((t.energy.last().unwrap().1 - e).abs() <= 1e-12 * e.abs().max(1e-300));
+                assert!(t.converged, "{sep} N={n} K={k}: did not converge in 30 sweeps");
+            }
+        }
+    }
+}
+
+#[test]
+fn stored_patterns_are_fixed_points_below_capacity() {
+    let mut rng = ChaCha8Rng::seed_from_u64(4);
+    let cases = [
+        (Separation::Classical, 500, 10),
+        (Separation::Polynomial { n: 3 }, 100, 150),
+        (Separation::RectifiedPolynomial { n: 4 }, 100, 400),
+        (Separation::Exponential, 784, 2000),
+    ];
+    for (sep, n, k) in cases {
+        let pats = random_patterns(&mut rng, k, n);
+        let mem = DenseMemory::new(&pats, n, sep).unwrap();
+        for mu in (0..k).step_by((k / 10).max(1)) {
+            let mut s = pats[mu * n..(mu + 1) * n].to_vec();
+            let t = mem.run(&mut s, &Dynamics::default(), &mut rng).unwrap();
+            assert_eq!(t.flips, 0, "{sep} N={n} K={k}: pattern {mu} is not a fixed point");
+            assert!(t.converged && t.sweeps == 1);
+        }
+    }
+}
+
+#[test]
+fn retrieval_from_20_percent_flips_where_theory_says_it_succeeds() {
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    // Classical at K/N = 0.02, far below 0.138; dense nets far above the classical capacity.
+    let cases = [
+        (Separation::Classical, 500, 10),
+        (Separation::Polynomial { n: 3 }, 100, 100),
+        (Separation::RectifiedPolynomial { n: 4 }, 100, 300),
+        (Separation::Exponential, 100, 1000),
+    ];
+    for (sep, n, k) in cases {
+        let pats = random_patterns(&mut rng, k, n);
+        let mem = DenseMemory::new(&pats, n, sep).unwrap();
+        let mut exact = 0;
+        let trials = 20;
+        for t in 0..trials {
+            let mu = (t * 7919) % k;
+            let p = &pats[mu * n..(mu + 1) * n];
+            let mut s = flip(&mut rng, p, 0.2);
+            mem.run(&mut s, &Dynamics::default(), &mut rng).unwrap();
+            exact += (s == p) as usize;
+        }
+        assert_eq!(exact, trials, "{sep} N={n} K={k}: {exact}/{trials} retrieved exactly");
+    }
+}
+
+#[test]
+fn classical_net_fails_above_its_capacity_while_a_dense_one_succeeds() {
+    let mut rng = ChaCha8Rng::seed_from_u64(6);
+    let (n, k) = (400, 120); // K/N = 0.3, more than twice the classical capacity 0.138 N
+    let pats = random_patterns(&mut rng, k, n);
+    let classical = DenseMemory::new(&pats, n, Separation::Classical).unwrap();
+    let dense = DenseMemory::new(&pats, n, Separation::Polynomial { n: 3 }).unwrap();
+    let (mut oc, mut exact) = (0.0, 0);
+    let trials = 10;
+    for t in 0..trials {
+        let p = &pats[t * n..(t + 1) * n];
+        let cue = flip(&mut rng, p, 0.2);
+        let (mut a, mut b) = (cue.clone(), cue);
+        classical.run(&mut a, &Dynamics::default(), &mut rng).unwrap();
+        dense.run(&mut b, &Dynamics::default(), &mut rng).unwrap();
+        oc += overlap(&a, p) / trials as f64;
+        exact += (b == p) as usize;
+    }
+    // Above capacity the classical retrieval state is gone: the net ends far from the pattern.
+    assert!(oc < 0.6, "classical mean overlap {oc} at K/N = 0.3");
+    assert_eq!(exact, trials, "polynomial n = 3 retrieved {exact}/{trials} exactly");
+}
+
+#[test]
+fn synchronous_rule_retrieves_and_records_per_sweep() {
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    let (n, k) = (300, 10);
+    let pats = random_patterns(&mut rng, k, n);
+    let mem = DenseMemory::new(&pats, n, Separation::Classical).unwrap();
+    let mut s = flip(&mut rng, &pats[..n], 0.15);
+    let d = Dynamics { rule: UpdateRule::Synchronous, max_sweeps: 20, record_every: 1 };
+    let t = mem.run(&mut s, &d, &mut rng).unwrap();
+    assert_eq!(&s[..], &pats[..n]);
+    assert!(t.converged);
+    assert_eq!(t.energy.len(), t.sweeps + 1);
+}
+
+#[test]
+fn runs_are_repeatable_with_the_same_seed() {
+    let mut rng = ChaCha8Rng::seed_from_u64(8);
+    let (n, k) = (200, 40);
+    let pats = random_patterns(&mut rng, k, n);
+    let mem = DenseMemory::new(&pats, n, Separation::Classical).unwrap();
+    let cue = random_patterns(&mut rng, 1, n);
+    let run = |seed| {
+        let mut s = cue.clone();
+        let t = mem.run(&mut s, &Dynamics::default(), &mut ChaCha8Rng::seed_from_u64(seed)).unwrap();
+        (s, t)
+    };
+    assert_eq!(run(11), run(11));
+}
+
+#[test]
+fn invalid_inputs_are_errors_naming_the_value() {
+    let p = vec![1i8, -1, 1, 1];
+    let e = DenseMemory::new(&p, 4, Separation::Polynomial { n: 1 }).unwrap_err();
+    assert!(e.to_string().contains("n = 1"), "{e}");
+    let e = DenseMemory::new(&p, 4, Separation::RectifiedPolynomial { n: 0 }).unwrap_err();
+    assert!(matches!(e, Error::InvalidParameter { name: "n", .. }));
+    assert!(DenseMemory::new(&[], 4, Separation::Classical).unwrap_err().to_string().contains("at least one pattern"));
+    assert!(DenseMemory::new(&p, 3, Separation::Classical).unwrap_err().to_string().contains("multiple of N = 3"));
+    assert!(DenseMemory::new(&p, 0, Separation::Classical).is_err());
+    let e = DenseMemory::new(&[1, 0, 1, 1], 4, Separation::Classical).unwrap_err();
+    assert!(e.to_string().contains("0 at index 1"), "{e}");
+    let mem = DenseMemory::new(&p, 4, Separation::Classical).unwrap();
+    assert!(mem.energy(&[1, 1, 1]).unwrap_err().to_string().contains("expected 4, got 3"));
+    let mut s = vec![1i8, 1, 1, 1];
+    let d = Dynamics { max_sweeps: 0, ..Dynamics::default() };
+    assert!(mem.run(&mut s, &d, &mut ChaCha8Rng::seed_from_u64(0)).is_err());
+}
