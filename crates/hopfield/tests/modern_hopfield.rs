@@ -28,7 +28,7 @@ fn energy_never_increases_under_the_update() {
         let q = gaussian(&mut rng, b * n, 2.0);
         let r = net.retrieve(&q, &Retrieve { tolerance: 0.0, max_iter: 10, record_energy: true }).unwrap();
         for (qi, e) in r.energy.iter().enumerate() {
-            assert_eq!(e.len(), 11);
+            assert!(e.len() >= 2);
             for w in e.windows(2) {
                 assert!(w[1] <= w[0] + 1e-10 * w[0].abs().max(1.0), "β={beta} query {qi}: {} -> {}", w[0], w[1]);
             }
@@ -91,14 +91,23 @@ fn large_beta_gives_the_nearest_pattern() {
     let net = ModernHopfield::new(x.clone(), n, 1e3).unwrap();
     let q = gaussian(&mut rng, b * n, 1.0);
     let out = net.update(&q).unwrap();
+    let mut ties = 0;
     for qi in 0..b {
         let qv = &q[qi * n..(qi + 1) * n];
         let d2 = |mu: usize| x[mu * n..(mu + 1) * n].iter().zip(qv).map(|(a, b)| (a - b) * (a - b)).sum::<f64>();
-        let nearest = (0..k).min_by(|&a, &b| d2(a).total_cmp(&d2(b))).unwrap();
+        let mut order: Vec<usize> = (0..k).collect();
+        order.sort_by(|&a, &b| d2(a).total_cmp(&d2(b)));
+        let nearest = order[0];
+        // β (x_1 − x_2)·q = β (d2(second) − d2(first)) / 2 ≥ 1e3 · 0.02 = 20: a clear winner.
+        if d2(order[1]) - d2(nearest) < 0.04 {
+            ties += 1;
+            continue;
+        }
         let o = &out[qi * n..(qi + 1) * n];
         let err = o.iter().zip(&x[nearest * n..(nearest + 1) * n]).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
         assert!(err < 1e-6, "query {qi}: max deviation {err} from nearest pattern {nearest}");
     }
+    assert!(ties <= 3, "{ties} of {b} queries had a near-tie; the test checks too little");
 }
 
 #[test]
