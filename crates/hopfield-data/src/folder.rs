@@ -1,0 +1,80 @@
+//! A folder of images, one sub-folder per class (class = sub-folder name, labels in sorted order).
+//! PNG and JPEG files are read; every image must have the same size. The set is grey (1 channel)
+//! when every image is grey, else RGB (3 channels).
+
+use std::path::{Path, PathBuf};
+
+use crate::dataset::Dataset;
+use crate::error::{format_err, io_err, Result};
+
+fn is_image(p: &Path) -> bool {
+    matches!(
+        p.extension().and_then(|e| e.to_str()).map(|e| e.to_ascii_lowercase()).as_deref(),
+        Some("png" | "jpg" | "jpeg")
+    )
+}
+
+fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| io_err(dir, e))?
+        .map(|e| e.map(|e| e.path()).map_err(|e| io_err(dir, e)))
+        .collect::<Result<_>>()?;
+    v.retain(|p| !p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.')));
+    v.sort();
+    Ok(v)
+}
+
+/// Loads the image folder at `dir`.
+pub fn load(dir: &Path) -> Result<Dataset> {
+    let name = dir.display().to_string();
+    let classes: Vec<PathBuf> = sorted_entries(dir)?.into_iter().filter(|p| p.is_dir()).collect();
+    if classes.is_empty() {
+        return Err(format_err(&name, "an image folder needs one sub-folder per class, and this one has none"));
+    }
+    let mut decoded = Vec::new();
+    for (label, class_dir) in classes.iter().enumerate() {
+        let files: Vec<PathBuf> = sorted_entries(class_dir)?.into_iter().filter(|p| p.is_file() && is_image(p)).collect();
+        if files.is_empty() {
+            return Err(format_err(class_dir.display(), "class folder holds no PNG or JPEG images"));
+        }
+        if label > u8::MAX as usize {
+            return Err(format_err(&name, format!("{} class folders; at most 256 are supported", classes.len())));
+        }
+        for f in files {
+            let img = image::open(&f).map_err(|e| match e {
+                image::ImageError::IoError(source) => io_err(&f, source),
+                other => format_err(f.display(), format!("cannot decode image: {other}")),
+            })?;
+            decoded.push((f, label as u8, img));
+        }
+    }
+    let (w, h) = (decoded[0].2.width() as usize, decoded[0].2.height() as usize);
+    if let Some((f, _, img)) = decoded.iter().find(|(_, _, i)| i.width() as usize != w || i.height() as usize != h) {
+        return Err(format_err(
+            f.display(),
+            format!("image is {}×{} but {} is {w}×{h}; every image must have the same size", img.width(), img.height(), decoded[0].0.display()),
+        ));
+    }
+    let grey = decoded.iter().all(|(_, _, i)| !i.color().has_color());
+    let channels = if grey { 1 } else { 3 };
+    let mut pixels = Vec::with_capacity(decoded.len() * channels * w * h);
+    let mut labels = Vec::with_capacity(decoded.len());
+    for (_, label, img) in decoded {
+        labels.push(label);
+        if grey {
+            pixels.extend_from_slice(img.to_luma8().as_raw());
+        } else {
+            // Interleaved RGB → channel-major planes.
+            let rgb = img.to_rgb8();
+            let raw = rgb.as_raw();
+            for c in 0..3 {
+                pixels.extend(raw.iter().skip(c).step_by(3));
+            }
+        }
+    }
+    let class_names = classes
+        .iter()
+        .map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default())
+        .collect();
+    Dataset::new(name, (channels, h, w), pixels, 255, labels, class_names)
+}

@@ -1,0 +1,297 @@
+//! Where data comes from: a built-in name (bundled subsets, or full sets in a data directory) or a
+//! path to a file or folder, and the train/test split.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use crate::bytes::{maybe_gunzip, read_file};
+use crate::dataset::Dataset;
+use crate::error::{format_err, DataError, Result};
+use crate::{cifar, digits, folder, idx};
+
+/// Environment variable naming the data directory.
+pub const DATA_DIR_ENV: &str = "HOPFIELD_DATA_DIR";
+
+/// Train or test part of a data set. Sources without their own division (the sklearn digits, the
+/// bundled CIFAR-10 sample, a single file) are split 80/20 in file order: the first 80% is
+/// `Train`, the rest `Test`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Split {
+    /// The training part.
+    Train,
+    /// The test part.
+    Test,
+}
+
+impl FromStr for Split {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "train" => Ok(Split::Train),
+            "test" => Ok(Split::Test),
+            _ => Err(format!("unknown split '{s}': expected 'train' or 'test'")),
+        }
+    }
+}
+
+/// The data sets known by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Builtin {
+    /// scikit-learn's 1,797 8×8 digits, bundled in the binary.
+    Digits,
+    /// The first 2,000 MNIST training and 1,000 test images, bundled in the binary.
+    MnistSample,
+    /// 500 CIFAR-10 test images (class-balanced), bundled in the binary.
+    Cifar10Sample,
+    /// Full MNIST, read from the data directory.
+    Mnist,
+    /// Full Fashion-MNIST, read from the data directory.
+    FashionMnist,
+    /// Full CIFAR-10 (binary version), read from the data directory.
+    Cifar10,
+}
+
+impl Builtin {
+    /// Every built-in, in the order help texts list them.
+    pub const ALL: [Builtin; 6] = [
+        Builtin::Digits,
+        Builtin::MnistSample,
+        Builtin::Cifar10Sample,
+        Builtin::Mnist,
+        Builtin::FashionMnist,
+        Builtin::Cifar10,
+    ];
+
+    /// The name users type.
+    pub fn name(self) -> &'static str {
+        match self {
+            Builtin::Digits => "digits",
+            Builtin::MnistSample => "mnist-sample",
+            Builtin::Cifar10Sample => "cifar10-sample",
+            Builtin::Mnist => "mnist",
+            Builtin::FashionMnist => "fashion-mnist",
+            Builtin::Cifar10 => "cifar10",
+        }
+    }
+
+    /// The sub-folder of the data directory that holds it (full sets only).
+    pub fn folder(self) -> &'static str {
+        self.name()
+    }
+}
+
+/// A `--data` argument: a built-in name or a path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DataSource {
+    /// A data set known by name.
+    Builtin(Builtin),
+    /// A file or folder.
+    Path(PathBuf),
+}
+
+impl FromStr for DataSource {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        if s.is_empty() {
+            return Err("empty data source: give a built-in name or a path".into());
+        }
+        Ok(Builtin::ALL
+            .iter()
+            .find(|b| b.name() == s)
+            .map(|&b| DataSource::Builtin(b))
+            .unwrap_or_else(|| DataSource::Path(PathBuf::from(s))))
+    }
+}
+
+impl std::fmt::Display for DataSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DataSource::Builtin(b) => f.write_str(b.name()),
+            DataSource::Path(p) => write!(f, "{}", p.display()),
+        }
+    }
+}
+
+/// The default data directory: `$HOPFIELD_DATA_DIR`, else `$XDG_CACHE_HOME/hopfield`, else
+/// `$HOME/.cache/hopfield`, else `./hopfield-data`. (The CLI lets a flag override it.)
+pub fn default_data_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os(DATA_DIR_ENV).filter(|d| !d.is_empty()) {
+        return PathBuf::from(d);
+    }
+    if let Some(d) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
+        return PathBuf::from(d).join("hopfield");
+    }
+    if let Some(h) = std::env::var_os("HOME").filter(|d| !d.is_empty()) {
+        return PathBuf::from(h).join(".cache").join("hopfield");
+    }
+    PathBuf::from("hopfield-data")
+}
+
+mod bundled {
+    pub const DIGITS: &[u8] = include_bytes!("../../../data/digits/digits.csv.gz");
+    pub const MNIST_TRAIN_IMAGES: &[u8] = include_bytes!("../../../data/mnist-sample/train-images-idx3-ubyte.gz");
+    pub const MNIST_TRAIN_LABELS: &[u8] = include_bytes!("../../../data/mnist-sample/train-labels-idx1-ubyte.gz");
+    pub const MNIST_TEST_IMAGES: &[u8] = include_bytes!("../../../data/mnist-sample/t10k-images-idx3-ubyte.gz");
+    pub const MNIST_TEST_LABELS: &[u8] = include_bytes!("../../../data/mnist-sample/t10k-labels-idx1-ubyte.gz");
+    pub const CIFAR10_TEST: &[u8] = include_bytes!("../../../data/cifar10-sample/test_batch.bin.gz");
+}
+
+/// Splits a set without its own train/test division 80/20 in file order.
+pub fn split_80_20(all: Dataset, split: Split) -> Dataset {
+    let cut = all.len() * 4 / 5;
+    match split {
+        Split::Train => all.slice(0..cut, " [train: first 80%]"),
+        Split::Test => all.slice(cut..all.len(), " [test: last 20%]"),
+    }
+}
+
+fn gz(bytes: &[u8], name: &str) -> Result<Vec<u8>> {
+    maybe_gunzip(bytes.to_vec(), name)
+}
+
+fn load_bundled(b: Builtin, split: Split) -> Result<Dataset> {
+    match b {
+        Builtin::Digits => {
+            let name = "digits (bundled sklearn digits)";
+            Ok(split_80_20(digits::from_bytes(&gz(bundled::DIGITS, name)?, name)?, split))
+        }
+        Builtin::MnistSample => {
+            let (i, l, name) = match split {
+                Split::Train => (bundled::MNIST_TRAIN_IMAGES, bundled::MNIST_TRAIN_LABELS, "mnist-sample [train]"),
+                Split::Test => (bundled::MNIST_TEST_IMAGES, bundled::MNIST_TEST_LABELS, "mnist-sample [test]"),
+            };
+            idx::from_bytes(&gz(i, name)?, name, &gz(l, name)?, name)
+        }
+        Builtin::Cifar10Sample => {
+            let name = "cifar10-sample";
+            Ok(split_80_20(cifar::from_bytes(&gz(bundled::CIFAR10_TEST, name)?, name)?, split))
+        }
+        _ => unreachable!("only bundled sets are loaded here"),
+    }
+}
+
+/// Finds the first existing file among `dirs × names` (each name also tried with `.gz`).
+fn find(dirs: &[PathBuf], names: &[&str]) -> Option<PathBuf> {
+    dirs.iter().flat_map(|d| names.iter().flat_map(move |n| [d.join(n), d.join(format!("{n}.gz"))])).find(|p| p.is_file())
+}
+
+fn not_found(b: Builtin, dirs: &[PathBuf], missing: &str) -> DataError {
+    let looked = dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", ");
+    DataError::NotFound {
+        name: b.name().into(),
+        looked: format!("{looked} (missing {missing})"),
+        hint: format!(
+            "Get it with `hopfield data fetch {}` (writes to the data directory), or point --data-dir / \
+             {DATA_DIR_ENV} at a folder with a '{}' sub-folder holding the original files, or pass --data <path>.",
+            b.name(),
+            b.folder()
+        ),
+    }
+}
+
+fn load_idx_dir(b: Builtin, dirs: &[PathBuf], split: Split) -> Result<Dataset> {
+    let prefix = match split {
+        Split::Train => "train",
+        Split::Test => "t10k",
+    };
+    let images = [format!("{prefix}-images-idx3-ubyte"), format!("{prefix}-images.idx3-ubyte")];
+    let labels = [format!("{prefix}-labels-idx1-ubyte"), format!("{prefix}-labels.idx1-ubyte")];
+    let i = find(dirs, &[&images[0], &images[1]]).ok_or_else(|| not_found(b, dirs, &images[0]))?;
+    let l = find(dirs, &[&labels[0], &labels[1]]).ok_or_else(|| not_found(b, dirs, &labels[0]))?;
+    idx::load(&i, &l)
+}
+
+fn cifar_files(dirs: &[PathBuf], split: Split) -> std::result::Result<Vec<PathBuf>, String> {
+    let names: Vec<String> = match split {
+        Split::Train => (1..=5).map(|i| format!("data_batch_{i}.bin")).collect(),
+        Split::Test => vec!["test_batch.bin".into()],
+    };
+    names.iter().map(|n| find(dirs, &[n]).ok_or_else(|| n.clone())).collect()
+}
+
+/// Loads `source`'s `split`; named full sets are looked for under `data_dir`.
+pub fn load(source: &DataSource, split: Split, data_dir: &Path) -> Result<Dataset> {
+    match source {
+        DataSource::Builtin(b @ (Builtin::Digits | Builtin::MnistSample | Builtin::Cifar10Sample)) => load_bundled(*b, split),
+        DataSource::Builtin(b @ (Builtin::Mnist | Builtin::FashionMnist)) => {
+            let dirs = [data_dir.join(b.folder()), data_dir.to_path_buf()];
+            load_idx_dir(*b, &dirs, split)
+        }
+        DataSource::Builtin(b @ Builtin::Cifar10) => {
+            let base = data_dir.join(b.folder());
+            let dirs = [base.join("cifar-10-batches-bin"), base, data_dir.join("cifar-10-batches-bin")];
+            let files = cifar_files(&dirs, split).map_err(|m| not_found(*b, &dirs, &m))?;
+            cifar::load(&files)
+        }
+        DataSource::Path(p) => load_path(p, split),
+    }
+}
+
+/// Loads a path: a folder of MNIST-style IDX files, of CIFAR-10 batches, with `train`/`test`
+/// image sub-folders, or of class sub-folders; or one file (IDX images with their label file
+/// beside them, a digits CSV, CIFAR-10 records), recognised by content.
+pub fn load_path(p: &Path, split: Split) -> Result<Dataset> {
+    if !p.exists() {
+        let names = Builtin::ALL.iter().map(|b| b.name()).collect::<Vec<_>>().join(", ");
+        return Err(DataError::Io {
+            path: p.to_path_buf(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!("no such file or folder (a data source is one of {names}, or a path)"),
+            ),
+        });
+    }
+    if p.is_dir() {
+        let dirs = [p.to_path_buf()];
+        let prefix = if split == Split::Train { "train" } else { "t10k" };
+        if find(&dirs, &[&format!("{prefix}-images-idx3-ubyte"), &format!("{prefix}-images.idx3-ubyte")]).is_some() {
+            return load_idx_dir(Builtin::Mnist, &dirs, split);
+        }
+        let cifar_dirs = [p.to_path_buf(), p.join("cifar-10-batches-bin")];
+        if let Ok(files) = cifar_files(&cifar_dirs, split) {
+            return cifar::load(&files);
+        }
+        let sub = p.join(if split == Split::Train { "train" } else { "test" });
+        if sub.is_dir() {
+            return folder::load(&sub);
+        }
+        return folder::load(p);
+    }
+    let name = p.display().to_string();
+    let bytes = read_file(p)?;
+    let lower = name.to_ascii_lowercase();
+    let all = match idx::sniff_magic(&bytes) {
+        Some(idx::IMAGES_MAGIC) => {
+            let file = p.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+            let label_file = file.replace("images-idx3", "labels-idx1").replace("images.idx3", "labels.idx1");
+            let stem = label_file.strip_suffix(".gz").unwrap_or(&label_file).to_string();
+            let candidates = [p.with_file_name(&stem), p.with_file_name(format!("{stem}.gz"))];
+            let labels = candidates.iter().find(|c| c.is_file()).unwrap_or(&candidates[0]).clone();
+            if label_file == file || !labels.is_file() {
+                return Err(format_err(
+                    &name,
+                    format!("IDX image file without its label file: expected {} beside it", labels.display()),
+                ));
+            }
+            let ds = idx::from_bytes(&bytes, &name, &read_file(&labels)?, &labels.display().to_string())?;
+            return Ok(ds);
+        }
+        Some(idx::LABELS_MAGIC) => {
+            return Err(format_err(&name, "this is an IDX label file; pass the images file (its labels are found beside it)"))
+        }
+        _ if lower.ends_with(".csv") || lower.ends_with(".csv.gz") => digits::from_bytes(&bytes, &name)?,
+        _ if !bytes.is_empty() && bytes.len() % cifar::RECORD == 0 => cifar::from_bytes(&bytes, &name)?,
+        _ => {
+            return Err(format_err(
+                &name,
+                format!(
+                    "unrecognised data file ({} bytes): expected IDX images (magic 0x00000803), a digits CSV (.csv/.csv.gz), \
+                     CIFAR-10 binary records (a multiple of {} bytes) or a folder",
+                    bytes.len(),
+                    cifar::RECORD
+                ),
+            ))
+        }
+    };
+    Ok(split_80_20(all, split))
+}
