@@ -1,1 +1,12 @@
+//! # hopfield-train: experiments, tasks and pictures on top of the math library
+//!
+//! [`recall`] stores images and retrieves them from corrupted cues; [`capacity`] sweeps the load on
+//! random patterns against the theory; [`bench`] measures throughput; [`pictures`] draws PNGs.
 
+pub mod error;
+pub mod pictures;
+pub mod bench;
+pub mod capacity;
+pub mod recall;
+
+pub use error::{Result, TrainError};

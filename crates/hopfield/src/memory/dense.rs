@@ -192,19 +192,13 @@ impl DenseMemory {
             match dynamics.rule {
                 UpdateRule::Asynchronous => {
                     order.shuffle(rng);
-                    for (t, &i) in order.iter().enumerate() {
-                        let v = self.neuron_update(i, state, &overlaps, &mut scratch);
-                        if v != state[i] {
-                            state[i] = v;
-                            self.apply_flip(i, v, &mut overlaps);
-                            flips += 1;
-                        }
-                        let done = t + 1;
-                        if dynamics.record_every > 0 && done % dynamics.record_every == 0 && done < n {
+                    let every = dynamics.record_every;
+                    flips = self.sweep_in_order(state, &mut overlaps, &order, &mut scratch, |done, ov| {
+                        if every > 0 && done % every == 0 && done < n {
                             let time = sweep as f64 + done as f64 / n as f64;
-                            traj.energy.push((time, self.energy_from_overlaps(&overlaps)));
+                            traj.energy.push((time, self.energy_from_overlaps(ov)));
                         }
-                    }
+                    });
                 }
                 UpdateRule::Synchronous => {
                     for (i, v) in new_state.iter_mut().enumerate() {
@@ -228,6 +222,35 @@ impl DenseMemory {
             }
         }
         Ok(traj)
+    }
+
+    /// One asynchronous sweep: updates every neuron once, in `order`, keeping `overlaps` (which
+    /// must be the overlaps of `state`) up to date. Returns the number of flips. `scratch` must
+    /// hold K entries. This is the inner loop of [`DenseMemory::run`], public for benchmarks and
+    /// for callers that drive the dynamics themselves.
+    pub fn sweep(&self, state: &mut [i8], overlaps: &mut [i32], order: &[usize], scratch: &mut [i32]) -> usize {
+        self.sweep_in_order(state, overlaps, order, scratch, |_, _| {})
+    }
+
+    fn sweep_in_order(
+        &self,
+        state: &mut [i8],
+        overlaps: &mut [i32],
+        order: &[usize],
+        scratch: &mut [i32],
+        mut after_update: impl FnMut(usize, &[i32]),
+    ) -> usize {
+        let mut flips = 0;
+        for (t, &i) in order.iter().enumerate() {
+            let v = self.neuron_update(i, state, overlaps, scratch);
+            if v != state[i] {
+                state[i] = v;
+                self.apply_flip(i, v, overlaps);
+                flips += 1;
+            }
+            after_update(t + 1, overlaps);
+        }
+        flips
     }
 
     /// Neuron i was set to `v`: m_μ changes by 2 v ξ^μ_i.

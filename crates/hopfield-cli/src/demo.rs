@@ -1,0 +1,112 @@
+//! `hopfield demo`: recall on real digits, classical against dense memory at the same load, and
+//! the capacity plots — on bundled data, in well under a minute on two cores.
+
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::Result;
+use hopfield::memory::Separation;
+use hopfield_data::{Builtin, DataSource, Split};
+use hopfield_train::capacity::CapacityConfig;
+use hopfield_train::pictures::{LinePlot, Mark, Series};
+use hopfield_train::recall::{self, Corruption, MemoryKind, RecallConfig};
+
+use crate::commands::{print_recall, run_capacity};
+use crate::DemoArgs;
+
+/// Stored MNIST digits in the recall part.
+const K: usize = 50;
+
+fn recall_cfg(memory: MemoryKind, seed: u64) -> RecallConfig {
+    RecallConfig { memory, patterns: K, corruption: Corruption::Flip(0.2), queries: None, show: 8, seed, max_steps: 100 }
+}
+
+pub fn run(a: &DemoArgs, _data_dir: &Path) -> Result<()> {
+    let start = Instant::now();
+    let ds = hopfield_data::load(&DataSource::Builtin(Builtin::MnistSample), Split::Test, Path::new("."))?;
+    println!(
+        "== 1. Recall: the first {K} MNIST test digits (bundled sample; 28×28 binarised, N = 784) are stored;\n      \
+         each is queried with a cue that has 20% of its pixels flipped.\n"
+    );
+    let memories = [
+        ("classical-", MemoryKind::Dense(Separation::Classical)),
+        ("dense-", MemoryKind::Dense(Separation::RectifiedPolynomial { n: 30 })),
+        ("modern-", MemoryKind::Modern { beta: 0.2 }),
+    ];
+    let mut fractions = Vec::new();
+    for (prefix, memory) in memories {
+        let t = Instant::now();
+        let r = recall::recall(&ds, &recall_cfg(memory, a.seed))?;
+        let files = recall::write_outputs(&r, &a.out, prefix)?;
+        print_recall(&r, &files, t.elapsed().as_secs_f64());
+        fractions.push(r.exact_fraction());
+    }
+    println!("\n   The same load, F = max(x,0)^n for growing n (digits are strongly correlated, so n must be large):");
+    let mut by_degree = Vec::new();
+    for n in [2u32, 3, 5, 10, 15, 20, 25, 30, 40] {
+        let r = recall::recall(&ds, &recall_cfg(MemoryKind::Dense(Separation::RectifiedPolynomial { n }), a.seed))?;
+        println!("     n = {n:>2}: retrieved exactly {:>5.1}%, mean overlap {:.4}", 100.0 * r.exact_fraction(), r.mean_overlap());
+        by_degree.push((n as f64, r.exact_fraction(), r.mean_overlap()));
+    }
+    let degree_png = a.out.join("recall-vs-degree.png");
+    LinePlot {
+        title: format!("{K} MNIST digits, 20% flipped cues: retrieval against the degree n of F = max(x,0)^n"),
+        x_label: "degree n".into(),
+        y_label: "fraction".into(),
+        log_x: false,
+        log_y: false,
+        series: vec![
+            Series { name: "retrieved exactly".into(), points: by_degree.iter().map(|p| (p.0, p.1)).collect(), color: 0, mark: Mark::LinePoints },
+            Series { name: "mean overlap".into(), points: by_degree.iter().map(|p| (p.0, p.2)).collect(), color: 1, mark: Mark::LinePoints },
+        ],
+        vlines: vec![],
+    }
+    .write(&degree_png, (900, 560))?;
+    println!("  wrote {}", degree_png.display());
+    println!(
+        "\n   What the pictures show: each row of *-recall.png is stored | cue | retrieved. The classical\n   \
+         network (F = x²/2) holds {K} correlated digits far beyond its capacity, so every cue falls into a\n   \
+         spurious mixture ({:.0}% exact); the dense memory (F = max(x,0)^30) and the modern network\n   \
+         (β = 0.2) retrieve {:.0}% and {:.0}% of the same cues exactly. *-energy.png: the energy of each\n   \
+         query against time; it never rises.\n",
+        100.0 * fractions[0],
+        100.0 * fractions[1],
+        100.0 * fractions[2]
+    );
+    println!("== 2. Capacity of the classical network on random patterns, N = 2000\n");
+    let cfg = CapacityConfig {
+        separations: vec![Separation::Classical],
+        neurons: 2000,
+        loads: Some(vec![100, 160, 200, 220, 240, 260, 280, 300, 320, 340, 360, 400]),
+        trials: 4,
+        probes: 24,
+        seed: a.seed,
+    };
+    run_capacity(&cfg, &a.out.join("capacity-classical"))?;
+    println!(
+        "\n   capacity-classical/retrieval.png: the fraction of stored patterns that stay retrieved (at most\n   \
+         1.5% of bits wrong) collapses just above the theoretical 0.138 N (finite N shifts it up a little:\n   \
+         about 0.154 N at N = 1000 and 0.146 N at N = 4000); exact retrieval ends much earlier, near\n   \
+         N / (2 ln N). capacity.png: the measured single-flip probability lies on ½ erfc(√(N/2K)).\n"
+    );
+    println!("== 3. Dense memories store far more: F = xⁿ for n = 2, 3, 4 at N = 60\n");
+    let cfg = CapacityConfig {
+        separations: vec![
+            Separation::Polynomial { n: 2 },
+            Separation::Polynomial { n: 3 },
+            Separation::Polynomial { n: 4 },
+        ],
+        neurons: 60,
+        loads: None,
+        trials: 2,
+        probes: 12,
+        seed: a.seed,
+    };
+    run_capacity(&cfg, &a.out.join("capacity-polynomial"))?;
+    println!(
+        "\n   capacity-polynomial/capacity.png: each degree moves the error curve right by a factor of\n   \
+         about N/(2n−1): capacity grows like N^(n−1), on the theory's lines ½ erfc(√(N^(n−1)/(2(2n−3)!!K))).\n"
+    );
+    println!("demo finished in {:.0} s; pictures are in {}", start.elapsed().as_secs_f64(), a.out.display());
+    Ok(())
+}

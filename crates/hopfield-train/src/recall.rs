@@ -1,0 +1,332 @@
+//! The recall experiment: store K images in a memory, corrupt cues, retrieve, and measure.
+//!
+//! Binary memories store each image binarised (pixel ≥ ½ → +1, else −1, N = channels·height·width);
+//! the modern Hopfield network stores 2·pixel − 1 ∈ [−1, 1]. A cue is a stored pattern with a
+//! fraction p of its entries negated (`Flip`), or with the bottom half of every channel set to
+//! −1 (black; `Occlude`). A query is *retrieved exactly* when the final state has the stored
+//! pattern's sign everywhere; its *overlap* is the cosine between final state and pattern (for
+//! ±1 vectors, (1/N) ξ·σ).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use hopfield::memory::{DenseMemory, Dynamics, ModernHopfield, Retrieve, Separation, UpdateRule};
+use hopfield_data::Dataset;
+use rand::seq::index::sample;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+
+use crate::error::{invalid, Result, TrainError};
+use crate::pictures::{write_grid, LinePlot, Mark, Picture, Series};
+
+/// Which memory stores the patterns.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum MemoryKind {
+    /// A binary Dense Associative Memory with this separation function.
+    Dense(Separation),
+    /// The continuous modern Hopfield network with inverse temperature β.
+    Modern {
+        /// β.
+        beta: f64,
+    },
+}
+
+impl std::fmt::Display for MemoryKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MemoryKind::Dense(s) => write!(f, "{s}"),
+            MemoryKind::Modern { beta } => write!(f, "modern Hopfield (β = {beta})"),
+        }
+    }
+}
+
+/// How cues are made from stored patterns.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Corruption {
+    /// Negate this fraction of the entries, chosen at random.
+    Flip(f64),
+    /// Set the bottom half of every channel to −1.
+    Occlude,
+}
+
+/// Settings of a recall run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecallConfig {
+    /// The memory.
+    pub memory: MemoryKind,
+    /// K: the first K images of the data set are stored.
+    pub patterns: usize,
+    /// How cues are corrupted.
+    pub corruption: Corruption,
+    /// How many stored patterns are queried (the first ones); `None` queries all K.
+    pub queries: Option<usize>,
+    /// How many examples the pictures show.
+    pub show: usize,
+    /// Seed of every random choice (cue corruption, update order).
+    pub seed: u64,
+    /// Upper bound on sweeps (binary) or updates (modern).
+    pub max_steps: usize,
+}
+
+impl Default for RecallConfig {
+    fn default() -> Self {
+        RecallConfig {
+            memory: MemoryKind::Dense(Separation::Classical),
+            patterns: 20,
+            corruption: Corruption::Flip(0.2),
+            queries: None,
+            show: 8,
+            seed: 0,
+            max_steps: 100,
+        }
+    }
+}
+
+/// One query's outcome.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueryResult {
+    /// Index of the stored pattern the cue came from.
+    pub pattern: usize,
+    /// Its class label.
+    pub label: u8,
+    /// Whether the final state has the pattern's sign everywhere.
+    pub exact: bool,
+    /// Cosine between cue and pattern.
+    pub cue_overlap: f64,
+    /// Cosine between final state and pattern.
+    pub overlap: f64,
+    /// Sweeps (binary) or updates (modern) until convergence.
+    pub steps: usize,
+    /// Energy trace: (time, energy).
+    pub energy: Vec<(f64, f64)>,
+}
+
+/// The outcome of [`recall`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecallReport {
+    /// The memory used.
+    pub memory: MemoryKind,
+    /// N.
+    pub neurons: usize,
+    /// K.
+    pub patterns: usize,
+    /// One entry per query.
+    pub results: Vec<QueryResult>,
+    /// (stored, cue, retrieved) pictures of the first `show` queries.
+    pub examples: Vec<[Picture; 3]>,
+    /// Axis labels of the energy trace.
+    pub energy_axes: (String, String),
+}
+
+impl RecallReport {
+    /// Fraction of queries retrieved exactly.
+    pub fn exact_fraction(&self) -> f64 {
+        self.results.iter().filter(|r| r.exact).count() as f64 / self.results.len() as f64
+    }
+    /// Mean overlap of final state and pattern.
+    pub fn mean_overlap(&self) -> f64 {
+        self.results.iter().map(|r| r.overlap).sum::<f64>() / self.results.len() as f64
+    }
+    /// Mean overlap of cue and pattern.
+    pub fn mean_cue_overlap(&self) -> f64 {
+        self.results.iter().map(|r| r.cue_overlap).sum::<f64>() / self.results.len() as f64
+    }
+}
+
+fn cosine(a: &[f32], b: &[f32]) -> f64 {
+    let dot: f64 = a.iter().zip(b).map(|(x, y)| *x as f64 * *y as f64).sum();
+    let na: f64 = a.iter().map(|x| (*x as f64).powi(2)).sum::<f64>().sqrt();
+    let nb: f64 = b.iter().map(|x| (*x as f64).powi(2)).sum::<f64>().sqrt();
+    if na == 0.0 || nb == 0.0 {
+        0.0
+    } else {
+        dot / (na * nb)
+    }
+}
+
+/// Checks the settings against the data set.
+pub fn validate(ds: &Dataset, cfg: &RecallConfig) -> Result<()> {
+    if ds.is_empty() {
+        return Err(invalid("data", ds.name(), "the data set holds no images"));
+    }
+    if cfg.patterns == 0 {
+        return Err(invalid("patterns", 0, "store at least one pattern"));
+    }
+    if cfg.patterns > ds.len() {
+        return Err(invalid(
+            "patterns",
+            cfg.patterns,
+            format!("K is larger than the data set ({} holds {} images)", ds.name(), ds.len()),
+        ));
+    }
+    if let Corruption::Flip(p) = cfg.corruption {
+        if !(0.0..=1.0).contains(&p) {
+            return Err(invalid("flip", p, "the fraction of flipped entries must lie in [0, 1]"));
+        }
+    }
+    if let Some(q) = cfg.queries {
+        if q == 0 || q > cfg.patterns {
+            return Err(invalid("queries", q, format!("query between 1 and K = {} stored patterns", cfg.patterns)));
+        }
+    }
+    if cfg.max_steps == 0 {
+        return Err(invalid("max-steps", 0, "at least one step"));
+    }
+    match cfg.memory {
+        MemoryKind::Dense(s) => s.validate()?,
+        MemoryKind::Modern { beta } if !(beta > 0.0 && beta.is_finite()) => {
+            return Err(invalid("beta", beta, "the inverse temperature must be positive and finite"))
+        }
+        MemoryKind::Modern { .. } => {}
+    }
+    Ok(())
+}
+
+/// A cue: `pattern` corrupted as configured. Entries are ±1 for binary patterns, in [−1, 1] otherwise.
+fn corrupt(pattern: &[f32], ds: &Dataset, c: Corruption, rng: &mut ChaCha8Rng) -> Vec<f32> {
+    let mut cue = pattern.to_vec();
+    match c {
+        Corruption::Flip(p) => {
+            let n = cue.len();
+            let count = ((p * n as f64).round() as usize).min(n);
+            for i in sample(rng, n, count) {
+                cue[i] = -cue[i];
+            }
+        }
+        Corruption::Occlude => {
+            let (h, w) = (ds.height(), ds.width());
+            for ch in 0..ds.channels() {
+                for y in h / 2..h {
+                    cue[ch * h * w + y * w..ch * h * w + (y + 1) * w].iter_mut().for_each(|v| *v = -1.0);
+                }
+            }
+        }
+    }
+    cue
+}
+
+fn picture(ds: &Dataset, v: &[f32]) -> Picture {
+    Picture {
+        channels: ds.channels(),
+        height: ds.height(),
+        width: ds.width(),
+        values: v.iter().map(|x| (x + 1.0) * 0.5).collect(),
+    }
+}
+
+fn rng_for(seed: u64, query: usize) -> ChaCha8Rng {
+    let mut r = ChaCha8Rng::seed_from_u64(seed);
+    r.set_stream(query as u64 + 1);
+    r
+}
+
+/// Runs the recall experiment on the first K images of `ds`.
+pub fn recall(ds: &Dataset, cfg: &RecallConfig) -> Result<RecallReport> {
+    validate(ds, cfg)?;
+    let n = ds.image_len();
+    let k = cfg.patterns;
+    let queries = cfg.queries.unwrap_or(k);
+    let binary = matches!(cfg.memory, MemoryKind::Dense(_));
+    // Stored patterns as f32: ±1 (binary) or 2·pixel − 1.
+    let patterns: Vec<f32> = (0..k)
+        .flat_map(|i| ds.image(i))
+        .map(|v| if binary { if v >= 0.5 { 1.0 } else { -1.0 } } else { 2.0 * v - 1.0 })
+        .collect();
+    let cues: Vec<Vec<f32>> =
+        (0..queries).map(|q| corrupt(&patterns[q * n..(q + 1) * n], ds, cfg.corruption, &mut rng_for(cfg.seed, q))).collect();
+    let (finals, steps, energy, axes): (Vec<Vec<f32>>, Vec<usize>, Vec<Vec<(f64, f64)>>, (String, String)) = match cfg.memory {
+        MemoryKind::Dense(sep) => {
+            let spins: Vec<i8> = patterns.iter().map(|&v| v as i8).collect();
+            let mem = DenseMemory::new(&spins, n, sep)?;
+            let dynamics = Dynamics { rule: UpdateRule::Asynchronous, max_sweeps: cfg.max_steps, record_every: (n / 16).max(1) };
+            let runs: Vec<(Vec<f32>, usize, Vec<(f64, f64)>)> = cues
+                .par_iter()
+                .enumerate()
+                .map(|(q, cue)| {
+                    let mut s: Vec<i8> = cue.iter().map(|&v| v as i8).collect();
+                    let mut rng = rng_for(cfg.seed ^ 0x5eed, q);
+                    let t = mem.run(&mut s, &dynamics, &mut rng)?;
+                    Ok((s.iter().map(|&v| v as f32).collect(), t.sweeps, t.energy))
+                })
+                .collect::<Result<_>>()?;
+            let (f, rest): (Vec<_>, Vec<_>) = runs.into_iter().map(|(a, b, c)| (a, (b, c))).unzip();
+            let (s, e) = rest.into_iter().unzip();
+            (f, s, e, ("time (sweeps of N neuron updates)".into(), "energy E / F(N)".into()))
+        }
+        MemoryKind::Modern { beta } => {
+            let net = ModernHopfield::new(patterns.clone(), n, beta)?;
+            let flat: Vec<f32> = cues.concat();
+            let r = net.retrieve(&flat, &Retrieve { tolerance: 1e-4, max_iter: cfg.max_steps, record_energy: true })?;
+            let finals = r.states.chunks_exact(n).map(|c| c.to_vec()).collect();
+            let energy =
+                r.energy.iter().map(|e| e.iter().enumerate().map(|(t, &v)| (t as f64, v)).collect()).collect();
+            (finals, r.iterations, energy, ("update step".into(), "energy E(ξ)".into()))
+        }
+    };
+    let results = (0..queries)
+        .map(|q| {
+            let p = &patterns[q * n..(q + 1) * n];
+            let f = &finals[q];
+            QueryResult {
+                pattern: q,
+                label: ds.labels()[q],
+                exact: p.iter().zip(f).all(|(a, b)| (*a >= 0.0) == (*b >= 0.0)),
+                cue_overlap: cosine(&cues[q], p),
+                overlap: cosine(f, p),
+                steps: steps[q],
+                energy: energy[q].clone(),
+            }
+        })
+        .collect();
+    let examples = (0..queries.min(cfg.show))
+        .map(|q| [picture(ds, &patterns[q * n..(q + 1) * n]), picture(ds, &cues[q]), picture(ds, &finals[q])])
+        .collect();
+    Ok(RecallReport { memory: cfg.memory, neurons: n, patterns: k, results, examples, energy_axes: axes })
+}
+
+fn write_err(path: &Path, e: std::io::Error) -> TrainError {
+    TrainError::Write { path: path.to_path_buf(), problem: e.to_string() }
+}
+
+/// Writes `{prefix}recall.png` (stored | cue | retrieved), `{prefix}energy.png` (energy against
+/// time for the shown examples) and `{prefix}recall.csv` (one row per query) into `out`.
+pub fn write_outputs(report: &RecallReport, out: &Path, prefix: &str) -> Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(out).map_err(|e| write_err(out, e))?;
+    let grid = out.join(format!("{prefix}recall.png"));
+    let rows: Vec<Vec<Picture>> = report.examples.iter().map(|e| e.to_vec()).collect();
+    write_grid(&grid, &rows, &["stored", "cue", "retrieved"], 84)?;
+    let energy = out.join(format!("{prefix}energy.png"));
+    let series = report
+        .results
+        .iter()
+        .take(report.examples.len())
+        .enumerate()
+        .map(|(i, r)| Series {
+            name: format!("pattern {} (label {})", r.pattern, r.label),
+            points: r.energy.clone(),
+            color: i,
+            mark: Mark::LinePoints,
+        })
+        .collect();
+    LinePlot {
+        title: format!("{}: N = {}, K = {}", report.memory, report.neurons, report.patterns),
+        x_label: report.energy_axes.0.clone(),
+        y_label: report.energy_axes.1.clone(),
+        log_x: false,
+        log_y: false,
+        series,
+        vlines: vec![],
+    }
+    .write(&energy, (900, 600))?;
+    let csv = out.join(format!("{prefix}recall.csv"));
+    let mut text = String::from("pattern,label,exact,cue_overlap,overlap,steps,final_energy\n");
+    for r in &report.results {
+        let e = r.energy.last().map(|p| p.1).unwrap_or(f64::NAN);
+        text += &format!("{},{},{},{:.6},{:.6},{},{:.9e}\n", r.pattern, r.label, r.exact as u8, r.cue_overlap, r.overlap, r.steps, e);
+    }
+    let tmp = csv.with_extension("csv.tmp");
+    std::fs::File::create(&tmp).and_then(|mut f| f.write_all(text.as_bytes())).map_err(|e| write_err(&tmp, e))?;
+    std::fs::rename(&tmp, &csv).map_err(|e| write_err(&csv, e))?;
+    Ok(vec![grid, energy, csv])
+}
