@@ -39,7 +39,9 @@ pub fn separation(m: MemoryArg, n: u32) -> Result<Separation> {
         MemoryArg::Poly => Separation::Polynomial { n },
         MemoryArg::RectPoly => Separation::RectifiedPolynomial { n },
         MemoryArg::Exp => Separation::Exponential,
-        MemoryArg::Modern => bail!("the modern Hopfield network is continuous: it has no binary separation function here"),
+        MemoryArg::Modern => {
+            bail!("the modern Hopfield network is continuous: it has no binary separation function here")
+        }
     };
     s.validate()?;
     Ok(s)
@@ -113,7 +115,9 @@ pub fn capacity_config(a: &CapacityArgs) -> Result<CapacityConfig> {
             }
             a.n.iter().map(|&n| separation(a.memory, n)).collect::<Result<Vec<_>>>()?
         }
-        MemoryArg::Modern => bail!("capacity sweeps binary memories: choose --memory classical, poly, rect-poly or exp"),
+        MemoryArg::Modern => {
+            bail!("capacity sweeps binary memories: choose --memory classical, poly, rect-poly or exp")
+        }
         m => vec![separation(m, 2)?],
     };
     let cfg = CapacityConfig {
@@ -138,7 +142,10 @@ pub fn run_capacity(cfg: &CapacityConfig, out: &Path) -> Result<(Vec<capacity::C
     let pb = bar(total as u64, "capacity");
     let points = capacity::sweep(cfg, |done, _| pb.set_position(done as u64))?;
     pb.finish_and_clear();
-    println!("{:<16} {:>7} {:>7} {:>11} {:>11} {:>9} {:>9}", "memory", "K", "K/N", "P(flip)", "theory", "exact", "≥97%");
+    println!(
+        "{:<16} {:>7} {:>7} {:>11} {:>11} {:>9} {:>9}",
+        "memory", "K", "K/N", "P(flip)", "theory", "exact", "≥97%"
+    );
     for p in &points {
         println!(
             "{:<16} {:>7} {:>7.3} {:>11.3e} {:>11} {:>9.3} {:>9.3}",
@@ -215,7 +222,14 @@ fn info_cmd(a: &DataArgs, data_dir: &Path) -> Result<()> {
     let ds = load(a, data_dir)?;
     let mut counts = vec![0usize; ds.class_names().len()];
     ds.labels().iter().for_each(|&l| counts[l as usize] += 1);
-    println!("{}: {} images of {}×{}×{} (channels × height × width)", ds.name(), ds.len(), ds.channels(), ds.height(), ds.width());
+    println!(
+        "{}: {} images of {}×{}×{} (channels × height × width)",
+        ds.name(),
+        ds.len(),
+        ds.channels(),
+        ds.height(),
+        ds.width()
+    );
     for (c, n) in ds.class_names().iter().zip(&counts) {
         println!("  {c}: {n}");
     }

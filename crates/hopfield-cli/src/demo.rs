@@ -18,7 +18,15 @@ use crate::DemoArgs;
 const K: usize = 50;
 
 fn recall_cfg(memory: MemoryKind, seed: u64) -> RecallConfig {
-    RecallConfig { memory, patterns: K, corruption: Corruption::Flip(0.2), queries: None, show: 8, seed, max_steps: 100 }
+    RecallConfig {
+        memory,
+        patterns: K,
+        corruption: Corruption::Flip(0.2),
+        queries: None,
+        show: 8,
+        seed,
+        max_steps: 100,
+    }
 }
 
 pub fn run(a: &DemoArgs, _data_dir: &Path) -> Result<()> {
@@ -45,7 +53,11 @@ pub fn run(a: &DemoArgs, _data_dir: &Path) -> Result<()> {
     let mut by_degree = Vec::new();
     for n in [2u32, 3, 5, 10, 15, 20, 25, 30, 40] {
         let r = recall::recall(&ds, &recall_cfg(MemoryKind::Dense(Separation::RectifiedPolynomial { n }), a.seed))?;
-        println!("     n = {n:>2}: retrieved exactly {:>5.1}%, mean overlap {:.4}", 100.0 * r.exact_fraction(), r.mean_overlap());
+        println!(
+            "     n = {n:>2}: retrieved exactly {:>5.1}%, mean overlap {:.4}",
+            100.0 * r.exact_fraction(),
+            r.mean_overlap()
+        );
         by_degree.push((n as f64, r.exact_fraction(), r.mean_overlap()));
     }
     let degree_png = a.out.join("recall-vs-degree.png");
@@ -56,8 +68,18 @@ pub fn run(a: &DemoArgs, _data_dir: &Path) -> Result<()> {
         log_x: false,
         log_y: false,
         series: vec![
-            Series { name: "retrieved exactly".into(), points: by_degree.iter().map(|p| (p.0, p.1)).collect(), color: 0, mark: Mark::LinePoints },
-            Series { name: "mean overlap".into(), points: by_degree.iter().map(|p| (p.0, p.2)).collect(), color: 1, mark: Mark::LinePoints },
+            Series {
+                name: "retrieved exactly".into(),
+                points: by_degree.iter().map(|p| (p.0, p.1)).collect(),
+                color: 0,
+                mark: Mark::LinePoints,
+            },
+            Series {
+                name: "mean overlap".into(),
+                points: by_degree.iter().map(|p| (p.0, p.2)).collect(),
+                color: 1,
+                mark: Mark::LinePoints,
+            },
         ],
         vlines: vec![],
     }

@@ -75,13 +75,13 @@ pub struct RecallArgs {
     #[arg(long, default_value_t = 30)]
     pub n: u32,
     /// Inverse temperature β of the modern Hopfield network (β > 0).
-    #[arg(long, default_value_t = 0.2)]
+    #[arg(long, default_value_t = 0.2, allow_negative_numbers = true)]
     pub beta: f64,
     /// K: how many images (the first K of the split) are stored.
     #[arg(long, default_value_t = 50)]
     pub patterns: usize,
     /// Fraction p of the cue's entries to flip (0 ≤ p ≤ 1). Ignored with --occlude.
-    #[arg(long, default_value_t = 0.2)]
+    #[arg(long, default_value_t = 0.2, allow_negative_numbers = true)]
     pub flip: f64,
     /// Occlude the bottom half of each cue instead of flipping entries.
     #[arg(long)]

@@ -16,7 +16,7 @@ pub const CLASSES: [&str; 10] =
 
 /// Appends the records in `bytes` to `pixels` and `labels`.
 fn parse_into(bytes: &[u8], name: &str, pixels: &mut Vec<u8>, labels: &mut Vec<u8>) -> Result<()> {
-    if bytes.is_empty() || bytes.len() % RECORD != 0 {
+    if bytes.is_empty() || !bytes.len().is_multiple_of(RECORD) {
         return Err(format_err(
             name,
             format!(

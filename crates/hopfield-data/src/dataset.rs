@@ -54,7 +54,10 @@ impl Dataset {
             return Err(format_err(&name, "max_value must be positive"));
         }
         if let Some(i) = pixels.iter().position(|&p| p > max_value) {
-            return Err(format_err(&name, format!("pixel value {} at byte {i} exceeds the maximum {max_value}", pixels[i])));
+            return Err(format_err(
+                &name,
+                format!("pixel value {} at byte {i} exceeds the maximum {max_value}", pixels[i]),
+            ));
         }
         if let Some(i) = labels.iter().position(|&l| l as usize >= class_names.len()) {
             return Err(format_err(

@@ -15,13 +15,15 @@ pub fn from_bytes(bytes: &[u8], name: &str) -> Result<Dataset> {
     for (ln, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
         let fields: Vec<&str> = line.split(',').collect();
         if fields.len() != 65 {
-            return Err(format_err(name, format!("line {}: {} fields, expected 65 (64 pixels and a label)", ln + 1, fields.len())));
+            return Err(format_err(
+                name,
+                format!("line {}: {} fields, expected 65 (64 pixels and a label)", ln + 1, fields.len()),
+            ));
         }
         for (col, f) in fields.iter().enumerate() {
-            let v: f64 = f
-                .trim()
-                .parse()
-                .map_err(|_| format_err(name, format!("line {}, field {}: '{}' is not a number", ln + 1, col + 1, f.trim())))?;
+            let v: f64 = f.trim().parse().map_err(|_| {
+                format_err(name, format!("line {}, field {}: '{}' is not a number", ln + 1, col + 1, f.trim()))
+            })?;
             let (max, what) = if col < 64 { (16.0, "pixel") } else { (9.0, "label") };
             if v.fract() != 0.0 || !(0.0..=max).contains(&v) {
                 return Err(format_err(

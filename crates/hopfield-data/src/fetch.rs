@@ -185,12 +185,18 @@ pub fn fetch(set: &RemoteSet, data_dir: &Path, mirror: Option<&str>, progress: &
 fn untar(archive: &Path, dir: &Path) -> Result<()> {
     let f = std::fs::File::open(archive).map_err(|e| io_err(archive, e))?;
     let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(f));
-    let bad = |e: std::io::Error| DataError::Format { file: archive.display().to_string(), problem: format!("cannot unpack: {e}") };
+    let bad = |e: std::io::Error| DataError::Format {
+        file: archive.display().to_string(),
+        problem: format!("cannot unpack: {e}"),
+    };
     for entry in tar.entries().map_err(bad)? {
         let mut entry = entry.map_err(bad)?;
         if !entry.unpack_in(dir).map_err(bad)? {
             let p = entry.path().map(|p| p.display().to_string()).unwrap_or_default();
-            return Err(DataError::Format { file: archive.display().to_string(), problem: format!("entry '{p}' points outside the folder") });
+            return Err(DataError::Format {
+                file: archive.display().to_string(),
+                problem: format!("entry '{p}' points outside the folder"),
+            });
         }
     }
     Ok(())

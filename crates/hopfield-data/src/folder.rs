@@ -33,7 +33,8 @@ pub fn load(dir: &Path) -> Result<Dataset> {
     }
     let mut decoded = Vec::new();
     for (label, class_dir) in classes.iter().enumerate() {
-        let files: Vec<PathBuf> = sorted_entries(class_dir)?.into_iter().filter(|p| p.is_file() && is_image(p)).collect();
+        let files: Vec<PathBuf> =
+            sorted_entries(class_dir)?.into_iter().filter(|p| p.is_file() && is_image(p)).collect();
         if files.is_empty() {
             return Err(format_err(class_dir.display(), "class folder holds no PNG or JPEG images"));
         }
@@ -52,7 +53,12 @@ pub fn load(dir: &Path) -> Result<Dataset> {
     if let Some((f, _, img)) = decoded.iter().find(|(_, _, i)| i.width() as usize != w || i.height() as usize != h) {
         return Err(format_err(
             f.display(),
-            format!("image is {}×{} but {} is {w}×{h}; every image must have the same size", img.width(), img.height(), decoded[0].0.display()),
+            format!(
+                "image is {}×{} but {} is {w}×{h}; every image must have the same size",
+                img.width(),
+                img.height(),
+                decoded[0].0.display()
+            ),
         ));
     }
     let grey = decoded.iter().all(|(_, _, i)| !i.color().has_color());
@@ -72,9 +78,7 @@ pub fn load(dir: &Path) -> Result<Dataset> {
             }
         }
     }
-    let class_names = classes
-        .iter()
-        .map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default())
-        .collect();
+    let class_names =
+        classes.iter().map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()).collect();
     Dataset::new(name, (channels, h, w), pixels, 255, labels, class_names)
 }

@@ -172,7 +172,9 @@ fn load_bundled(b: Builtin, split: Split) -> Result<Dataset> {
 
 /// Finds the first existing file among `dirs × names` (each name also tried with `.gz`).
 fn find(dirs: &[PathBuf], names: &[&str]) -> Option<PathBuf> {
-    dirs.iter().flat_map(|d| names.iter().flat_map(move |n| [d.join(n), d.join(format!("{n}.gz"))])).find(|p| p.is_file())
+    dirs.iter()
+        .flat_map(|d| names.iter().flat_map(move |n| [d.join(n), d.join(format!("{n}.gz"))]))
+        .find(|p| p.is_file())
 }
 
 fn not_found(b: Builtin, dirs: &[PathBuf], missing: &str) -> DataError {
@@ -212,7 +214,9 @@ fn cifar_files(dirs: &[PathBuf], split: Split) -> std::result::Result<Vec<PathBu
 /// Loads `source`'s `split`; named full sets are looked for under `data_dir`.
 pub fn load(source: &DataSource, split: Split, data_dir: &Path) -> Result<Dataset> {
     match source {
-        DataSource::Builtin(b @ (Builtin::Digits | Builtin::MnistSample | Builtin::Cifar10Sample)) => load_bundled(*b, split),
+        DataSource::Builtin(b @ (Builtin::Digits | Builtin::MnistSample | Builtin::Cifar10Sample)) => {
+            load_bundled(*b, split)
+        }
         DataSource::Builtin(b @ (Builtin::Mnist | Builtin::FashionMnist)) => {
             let dirs = [data_dir.join(b.folder()), data_dir.to_path_buf()];
             load_idx_dir(*b, &dirs, split)
@@ -280,7 +284,7 @@ pub fn load_path(p: &Path, split: Split) -> Result<Dataset> {
             return Err(format_err(&name, "this is an IDX label file; pass the images file (its labels are found beside it)"))
         }
         _ if lower.ends_with(".csv") || lower.ends_with(".csv.gz") => digits::from_bytes(&bytes, &name)?,
-        _ if !bytes.is_empty() && bytes.len() % cifar::RECORD == 0 => cifar::from_bytes(&bytes, &name)?,
+        _ if !bytes.is_empty() && bytes.len().is_multiple_of(cifar::RECORD) => cifar::from_bytes(&bytes, &name)?,
         _ => {
             return Err(format_err(
                 &name,

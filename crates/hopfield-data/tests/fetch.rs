@@ -40,7 +40,10 @@ fn serve(files: HashMap<String, Reply>) -> (String, Arc<AtomicUsize>) {
             c.fetch_add(1, Ordering::SeqCst);
             let _ = match files.get(&path) {
                 Some(r) => stream
-                    .write_all(format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", r.announce).as_bytes())
+                    .write_all(
+                        format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", r.announce)
+                            .as_bytes(),
+                    )
                     .and_then(|_| stream.write_all(&r.body)),
                 None => stream.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"),
             };

@@ -131,7 +131,14 @@ fn random_patterns(rng: &mut ChaCha8Rng, k: usize, n: usize) -> Vec<i8> {
 }
 
 /// Measures one load.
-pub fn measure(s: Separation, neurons: usize, k: usize, trials: usize, probes: usize, seed: u64) -> Result<CapacityPoint> {
+pub fn measure(
+    s: Separation,
+    neurons: usize,
+    k: usize,
+    trials: usize,
+    probes: usize,
+    seed: u64,
+) -> Result<CapacityPoint> {
     let n = neurons;
     // (flip fraction, exact, final overlap) per probe.
     let mut units: Vec<(f64, bool, f64)> = Vec::new();
@@ -248,7 +255,9 @@ pub fn write_outputs(points: &[CapacityPoint], cfg: &CapacityConfig, out: &Path)
             mark: Mark::Points,
         });
         if theory_flip(s, cfg.neurons, 1.0).is_some() {
-            let (lo, hi) = pts.iter().fold((f64::INFINITY, 0f64), |(l, h), p| (l.min(p.memories as f64), h.max(p.memories as f64)));
+            let (lo, hi) = pts
+                .iter()
+                .fold((f64::INFINITY, 0f64), |(l, h), p| (l.min(p.memories as f64), h.max(p.memories as f64)));
             let line = (0..=60)
                 .map(|i| lo * (hi / lo).powf(i as f64 / 60.0))
                 .map(|k| (k, theory_flip(s, cfg.neurons, k).unwrap_or(f64::NAN)))

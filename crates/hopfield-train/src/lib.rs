@@ -3,10 +3,10 @@
 //! [`recall`] stores images and retrieves them from corrupted cues; [`capacity`] sweeps the load on
 //! random patterns against the theory; [`bench`] measures throughput; [`pictures`] draws PNGs.
 
-pub mod error;
-pub mod pictures;
 pub mod bench;
 pub mod capacity;
+pub mod error;
+pub mod pictures;
 pub mod recall;
 
 pub use error::{Result, TrainError};

@@ -201,7 +201,8 @@ impl LinePlot {
         {
             let root = BitMapBackend::with_buffer(&mut buf, (w, h)).into_drawing_area();
             root.fill(&WHITE).map_err(|e| write_err(path, e))?;
-            let xs = self.series.iter().flat_map(|s| s.points.iter().map(|p| p.0)).chain(self.vlines.iter().map(|v| v.0));
+            let xs =
+                self.series.iter().flat_map(|s| s.points.iter().map(|p| p.0)).chain(self.vlines.iter().map(|v| v.0));
             let ys = self.series.iter().flat_map(|s| s.points.iter().map(|p| p.1));
             let (x0, x1) = range(xs, self.log_x);
             let (y0, y1) = range(ys, self.log_y);
@@ -252,8 +253,12 @@ impl LinePlot {
         }
         for s in &self.series {
             let color = palette(s.color);
-            let pts: Vec<(f64, f64)> =
-                s.points.iter().copied().filter(|p| p.0.is_finite() && p.1.is_finite() && (!self.log_y || p.1 > 0.0)).collect();
+            let pts: Vec<(f64, f64)> = s
+                .points
+                .iter()
+                .copied()
+                .filter(|p| p.0.is_finite() && p.1.is_finite() && (!self.log_y || p.1 > 0.0))
+                .collect();
             let width = if s.mark == Mark::Thin { 1 } else { 2 };
             match s.mark {
                 Mark::Line | Mark::Thin | Mark::LinePoints => {

@@ -215,6 +215,13 @@ fn picture(ds: &Dataset, v: &[f32]) -> Picture {
     }
 }
 
+/// Where one query's dynamics ended.
+struct Run {
+    state: Vec<f32>,
+    steps: usize,
+    energy: Vec<(f64, f64)>,
+}
+
 fn rng_for(seed: u64, query: usize) -> ChaCha8Rng {
     let mut r = ChaCha8Rng::seed_from_u64(seed);
     r.set_stream(query as u64 + 1);
@@ -231,58 +238,79 @@ pub fn recall(ds: &Dataset, cfg: &RecallConfig) -> Result<RecallReport> {
     // Stored patterns as f32: ±1 (binary) or 2·pixel − 1.
     let patterns: Vec<f32> = (0..k)
         .flat_map(|i| ds.image(i))
-        .map(|v| if binary { if v >= 0.5 { 1.0 } else { -1.0 } } else { 2.0 * v - 1.0 })
+        .map(|v| {
+            if binary {
+                if v >= 0.5 {
+                    1.0
+                } else {
+                    -1.0
+                }
+            } else {
+                2.0 * v - 1.0
+            }
+        })
         .collect();
-    let cues: Vec<Vec<f32>> =
-        (0..queries).map(|q| corrupt(&patterns[q * n..(q + 1) * n], ds, cfg.corruption, &mut rng_for(cfg.seed, q))).collect();
-    let (finals, steps, energy, axes): (Vec<Vec<f32>>, Vec<usize>, Vec<Vec<(f64, f64)>>, (String, String)) = match cfg.memory {
+    let cues: Vec<Vec<f32>> = (0..queries)
+        .map(|q| corrupt(&patterns[q * n..(q + 1) * n], ds, cfg.corruption, &mut rng_for(cfg.seed, q)))
+        .collect();
+    let (runs, axes) = match cfg.memory {
         MemoryKind::Dense(sep) => {
             let spins: Vec<i8> = patterns.iter().map(|&v| v as i8).collect();
             let mem = DenseMemory::new(&spins, n, sep)?;
-            let dynamics = Dynamics { rule: UpdateRule::Asynchronous, max_sweeps: cfg.max_steps, record_every: (n / 16).max(1) };
-            let runs: Vec<(Vec<f32>, usize, Vec<(f64, f64)>)> = cues
+            let dynamics =
+                Dynamics { rule: UpdateRule::Asynchronous, max_sweeps: cfg.max_steps, record_every: (n / 16).max(1) };
+            let runs = cues
                 .par_iter()
                 .enumerate()
                 .map(|(q, cue)| {
                     let mut s: Vec<i8> = cue.iter().map(|&v| v as i8).collect();
-                    let mut rng = rng_for(cfg.seed ^ 0x5eed, q);
-                    let t = mem.run(&mut s, &dynamics, &mut rng)?;
-                    Ok((s.iter().map(|&v| v as f32).collect(), t.sweeps, t.energy))
+                    let t = mem.run(&mut s, &dynamics, &mut rng_for(cfg.seed ^ 0x5eed, q))?;
+                    Ok(Run { state: s.iter().map(|&v| v as f32).collect(), steps: t.sweeps, energy: t.energy })
                 })
-                .collect::<Result<_>>()?;
-            let (f, rest): (Vec<_>, Vec<_>) = runs.into_iter().map(|(a, b, c)| (a, (b, c))).unzip();
-            let (s, e) = rest.into_iter().unzip();
-            (f, s, e, ("time (sweeps of N neuron updates)".into(), "energy E / F(N)".into()))
+                .collect::<Result<Vec<Run>>>()?;
+            (runs, ("time (sweeps of N neuron updates)", "energy E / F(N)"))
         }
         MemoryKind::Modern { beta } => {
             let net = ModernHopfield::new(patterns.clone(), n, beta)?;
-            let flat: Vec<f32> = cues.concat();
-            let r = net.retrieve(&flat, &Retrieve { tolerance: 1e-4, max_iter: cfg.max_steps, record_energy: true })?;
-            let finals = r.states.chunks_exact(n).map(|c| c.to_vec()).collect();
-            let energy =
-                r.energy.iter().map(|e| e.iter().enumerate().map(|(t, &v)| (t as f64, v)).collect()).collect();
-            (finals, r.iterations, energy, ("update step".into(), "energy E(ξ)".into()))
+            let r = net.retrieve(
+                &cues.concat(),
+                &Retrieve { tolerance: 1e-4, max_iter: cfg.max_steps, record_energy: true },
+            )?;
+            let runs = r
+                .states
+                .chunks_exact(n)
+                .zip(&r.iterations)
+                .zip(&r.energy)
+                .map(|((s, &steps), e)| Run {
+                    state: s.to_vec(),
+                    steps,
+                    energy: e.iter().enumerate().map(|(t, &v)| (t as f64, v)).collect(),
+                })
+                .collect();
+            (runs, ("update step", "energy E(ξ)"))
         }
     };
-    let results = (0..queries)
-        .map(|q| {
+    let results = runs
+        .iter()
+        .enumerate()
+        .map(|(q, run)| {
             let p = &patterns[q * n..(q + 1) * n];
-            let f = &finals[q];
             QueryResult {
                 pattern: q,
                 label: ds.labels()[q],
-                exact: p.iter().zip(f).all(|(a, b)| (*a >= 0.0) == (*b >= 0.0)),
+                exact: p.iter().zip(&run.state).all(|(a, b)| (*a >= 0.0) == (*b >= 0.0)),
                 cue_overlap: cosine(&cues[q], p),
-                overlap: cosine(f, p),
-                steps: steps[q],
-                energy: energy[q].clone(),
+                overlap: cosine(&run.state, p),
+                steps: run.steps,
+                energy: run.energy.clone(),
             }
         })
         .collect();
     let examples = (0..queries.min(cfg.show))
-        .map(|q| [picture(ds, &patterns[q * n..(q + 1) * n]), picture(ds, &cues[q]), picture(ds, &finals[q])])
+        .map(|q| [picture(ds, &patterns[q * n..(q + 1) * n]), picture(ds, &cues[q]), picture(ds, &runs[q].state)])
         .collect();
-    Ok(RecallReport { memory: cfg.memory, neurons: n, patterns: k, results, examples, energy_axes: axes })
+    let energy_axes = (axes.0.to_string(), axes.1.to_string());
+    Ok(RecallReport { memory: cfg.memory, neurons: n, patterns: k, results, examples, energy_axes })
 }
 
 fn write_err(path: &Path, e: std::io::Error) -> TrainError {
@@ -323,7 +351,10 @@ pub fn write_outputs(report: &RecallReport, out: &Path, prefix: &str) -> Result<
     let mut text = String::from("pattern,label,exact,cue_overlap,overlap,steps,final_energy\n");
     for r in &report.results {
         let e = r.energy.last().map(|p| p.1).unwrap_or(f64::NAN);
-        text += &format!("{},{},{},{:.6},{:.6},{},{:.9e}\n", r.pattern, r.label, r.exact as u8, r.cue_overlap, r.overlap, r.steps, e);
+        text += &format!(
+            "{},{},{},{:.6},{:.6},{},{:.9e}\n",
+            r.pattern, r.label, r.exact as u8, r.cue_overlap, r.overlap, r.steps, e
+        );
     }
     let tmp = csv.with_extension("csv.tmp");
     std::fs::File::create(&tmp).and_then(|mut f| f.write_all(text.as_bytes())).map_err(|e| write_err(&tmp, e))?;

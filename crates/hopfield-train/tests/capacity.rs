@@ -57,7 +57,11 @@ fn classical_retrieval_collapses_near_0_14_n() {
 fn polynomial_capacity_grows_with_the_degree() {
     let n = 60;
     let cfg = CapacityConfig {
-        separations: vec![Separation::Polynomial { n: 2 }, Separation::Polynomial { n: 3 }, Separation::Polynomial { n: 4 }],
+        separations: vec![
+            Separation::Polynomial { n: 2 },
+            Separation::Polynomial { n: 3 },
+            Separation::Polynomial { n: 4 },
+        ],
         neurons: n,
         loads: None,
         trials: 2,

@@ -13,7 +13,15 @@ fn mnist() -> Dataset {
 }
 
 fn cfg(memory: MemoryKind, k: usize) -> RecallConfig {
-    RecallConfig { memory, patterns: k, corruption: Corruption::Flip(0.2), queries: None, show: 4, seed: 7, max_steps: 100 }
+    RecallConfig {
+        memory,
+        patterns: k,
+        corruption: Corruption::Flip(0.2),
+        queries: None,
+        show: 4,
+        seed: 7,
+        max_steps: 100,
+    }
 }
 
 #[test]
@@ -90,7 +98,9 @@ fn modern_hopfield_is_stable_at_beta_1000_on_unnormalised_mnist() {
         let qv = &q[qi * n..(qi + 1) * n];
         let best = (0..k)
             .max_by(|&a, &b| {
-                let d = |m: usize| x[m * n..(m + 1) * n].iter().zip(qv).map(|(p, q)| (*p as f64) * (*q as f64)).sum::<f64>();
+                let d = |m: usize| {
+                    x[m * n..(m + 1) * n].iter().zip(qv).map(|(p, q)| (*p as f64) * (*q as f64)).sum::<f64>()
+                };
                 d(a).total_cmp(&d(b))
             })
             .unwrap();
@@ -123,9 +133,18 @@ fn invalid_settings_are_errors_naming_the_value() {
     let cases: Vec<(RecallConfig, &str)> = vec![
         (RecallConfig { patterns: 1001, ..cfg(MemoryKind::Dense(Separation::Classical), 1) }, "patterns = 1001"),
         (RecallConfig { patterns: 0, ..cfg(MemoryKind::Dense(Separation::Classical), 1) }, "patterns = 0"),
-        (RecallConfig { corruption: Corruption::Flip(1.5), ..cfg(MemoryKind::Dense(Separation::Classical), 5) }, "flip = 1.5"),
-        (RecallConfig { corruption: Corruption::Flip(-0.1), ..cfg(MemoryKind::Dense(Separation::Classical), 5) }, "flip = -0.1"),
-        (RecallConfig { corruption: Corruption::Flip(f64::NAN), ..cfg(MemoryKind::Dense(Separation::Classical), 5) }, "flip = NaN"),
+        (
+            RecallConfig { corruption: Corruption::Flip(1.5), ..cfg(MemoryKind::Dense(Separation::Classical), 5) },
+            "flip = 1.5",
+        ),
+        (
+            RecallConfig { corruption: Corruption::Flip(-0.1), ..cfg(MemoryKind::Dense(Separation::Classical), 5) },
+            "flip = -0.1",
+        ),
+        (
+            RecallConfig { corruption: Corruption::Flip(f64::NAN), ..cfg(MemoryKind::Dense(Separation::Classical), 5) },
+            "flip = NaN",
+        ),
         (cfg(MemoryKind::Dense(Separation::Polynomial { n: 1 }), 5), "n = 1"),
         (cfg(MemoryKind::Modern { beta: 0.0 }, 5), "beta = 0"),
         (cfg(MemoryKind::Modern { beta: -2.0 }, 5), "beta = -2"),
@@ -135,7 +154,8 @@ fn invalid_settings_are_errors_naming_the_value() {
         let e = recall::recall(&ds, &c).unwrap_err().to_string();
         assert!(e.contains(want), "expected '{want}' in: {e}");
     }
-    let e = recall::recall(&ds, &RecallConfig { patterns: 1001, ..cfg(MemoryKind::Dense(Separation::Classical), 1) }).unwrap_err();
+    let e = recall::recall(&ds, &RecallConfig { patterns: 1001, ..cfg(MemoryKind::Dense(Separation::Classical), 1) })
+        .unwrap_err();
     assert!(e.to_string().contains("holds 1000 images"), "{e}");
     let empty = ds.first(0).unwrap();
     let e = recall::recall(&empty, &cfg(MemoryKind::Dense(Separation::Classical), 1)).unwrap_err().to_string();

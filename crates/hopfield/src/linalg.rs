@@ -75,17 +75,7 @@ pub enum Op {
 /// If a slice length does not match its shape (a programming error inside this crate; every public
 /// entry point checks user shapes first and returns [`crate::Error::Shape`]).
 #[allow(clippy::too_many_arguments)]
-pub fn matmul<T: Real>(
-    m: usize,
-    n: usize,
-    k: usize,
-    a: &[T],
-    op_a: Op,
-    b: &[T],
-    op_b: Op,
-    c: &mut [T],
-    alpha: T,
-) {
+pub fn matmul<T: Real>(m: usize, n: usize, k: usize, a: &[T], op_a: Op, b: &[T], op_b: Op, c: &mut [T], alpha: T) {
     assert_eq!(a.len(), m * k, "matmul: lhs length");
     assert_eq!(b.len(), k * n, "matmul: rhs length");
     assert_eq!(c.len(), m * n, "matmul: dst length");

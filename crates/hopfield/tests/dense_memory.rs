@@ -75,7 +75,13 @@ fn neuron_update_picks_the_lower_naive_energy() {
                 up[i] = 1;
                 down[i] = -1;
                 let (eu, ed) = (naive_energy(&mem, &up), naive_energy(&mem, &down));
-                let want = if eu < ed { 1 } else if ed < eu { -1 } else { s[i] };
+                let want = if eu < ed {
+                    1
+                } else if ed < eu {
+                    -1
+                } else {
+                    s[i]
+                };
                 assert_eq!(v, want, "{sep}, neuron {i}: E(+1) = {eu}, E(-1) = {ed}");
             }
         }

@@ -86,7 +86,7 @@ impl DenseMemory {
         if patterns.is_empty() {
             return Err(invalid("patterns", 0, "need at least one pattern to store"));
         }
-        if patterns.len() % neurons != 0 {
+        if !patterns.len().is_multiple_of(neurons) {
             return Err(shape("patterns", format!("a multiple of N = {neurons}"), patterns.len()));
         }
         check_spins("pattern entry", patterns)?;

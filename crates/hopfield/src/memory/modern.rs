@@ -79,7 +79,7 @@ impl<T: Real> ModernHopfield<T> {
         if patterns.is_empty() {
             return Err(invalid("patterns", 0, "need at least one pattern to store"));
         }
-        if patterns.len() % neurons != 0 {
+        if !patterns.len().is_multiple_of(neurons) {
             return Err(shape("patterns", format!("a multiple of N = {neurons}"), patterns.len()));
         }
         check_finite("patterns", &patterns)?;
@@ -112,7 +112,7 @@ impl<T: Real> ModernHopfield<T> {
     }
 
     fn batch(&self, queries: &[T]) -> Result<usize> {
-        if queries.is_empty() || queries.len() % self.neurons != 0 {
+        if queries.is_empty() || !queries.len().is_multiple_of(self.neurons) {
             return Err(shape("queries", format!("B×N with N = {} and B ≥ 1", self.neurons), queries.len()));
         }
         check_finite("queries", queries)?;
@@ -172,7 +172,7 @@ impl<T: Real> ModernHopfield<T> {
     /// (a converged query is frozen) or `max_iter` updates were made.
     pub fn retrieve(&self, queries: &[T], opts: &Retrieve) -> Result<Retrieval<T>> {
         let b = self.batch(queries)?;
-        if !(opts.tolerance >= 0.0) {
+        if opts.tolerance.is_nan() || opts.tolerance < 0.0 {
             return Err(invalid("tolerance", opts.tolerance, "must be zero or positive"));
         }
         if opts.max_iter == 0 {

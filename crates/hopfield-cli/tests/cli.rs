@@ -1,0 +1,258 @@
+//! The `hopfield` binary as a user calls it: outputs, summaries and clear errors.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn hopfield(args: &[&str], data_dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hopfield"))
+        .args(args)
+        .env("HOPFIELD_DATA_DIR", data_dir)
+        .output()
+        .expect("run hopfield")
+}
+
+fn ok(args: &[&str], data_dir: &Path) -> String {
+    let o = hopfield(args, data_dir);
+    let (out, err) = (String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    assert!(o.status.success(), "hopfield {args:?} failed:\n{out}\n{err}");
+    out.into_owned()
+}
+
+/// Runs a command that must fail; returns its stderr, which must not be a panic.
+fn fails(args: &[&str], data_dir: &Path) -> String {
+    let o = hopfield(args, data_dir);
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(!o.status.success(), "hopfield {args:?} should fail");
+    assert!(!err.contains("panicked"), "hopfield {args:?} panicked:\n{err}");
+    err
+}
+
+#[test]
+fn recall_writes_pictures_and_prints_the_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("new/sub");
+    let o = ok(
+        &[
+            "recall",
+            "--data",
+            "digits",
+            "--memory",
+            "exp",
+            "--patterns",
+            "30",
+            "--flip",
+            "0.1",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert!(o.contains("N = 64, K = 30, 30 queries: retrieved exactly"), "{o}");
+    assert!(o.contains("mean overlap"), "{o}");
+    for f in ["recall.png", "energy.png", "recall.csv"] {
+        assert!(out.join(f).is_file(), "{f} missing");
+    }
+    let o = ok(
+        &["recall", "--memory", "modern", "--occlude", "--patterns", "10", "--out", out.to_str().unwrap()],
+        dir.path(),
+    );
+    assert!(o.contains("modern Hopfield (β = 0.2): N = 784, K = 10"), "{o}");
+}
+
+#[test]
+fn recall_on_an_image_folder_and_cifar() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/image-folder-sample");
+    let o = ok(
+        &[
+            "recall",
+            "--data",
+            folder.to_str().unwrap(),
+            "--memory",
+            "modern",
+            "--patterns",
+            "8",
+            "--out",
+            dir.path().to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert!(o.contains("N = 3072, K = 8"), "{o}");
+    let o = ok(
+        &[
+            "recall",
+            "--data",
+            "cifar10-sample",
+            "--memory",
+            "exp",
+            "--patterns",
+            "40",
+            "--out",
+            dir.path().to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert!(o.contains("N = 3072, K = 40"), "{o}");
+}
+
+#[test]
+fn invalid_hyper_parameters_and_inputs_are_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let o = d.join("o");
+    let o = o.to_str().unwrap();
+    let e = fails(&["recall", "--data", "digits", "--patterns", "5000", "--out", o], d);
+    assert!(e.contains("patterns = 5000") && e.contains("holds 360 images"), "{e}");
+    let e = fails(&["recall", "--flip", "1.5", "--out", o], d);
+    assert!(e.contains("flip = 1.5") && e.contains("[0, 1]"), "{e}");
+    let e = fails(&["recall", "--memory", "poly", "--n", "1", "--out", o], d);
+    assert!(e.contains("n = 1"), "{e}");
+    let e = fails(&["recall", "--memory", "modern", "--beta", "0", "--out", o], d);
+    assert!(e.contains("beta = 0"), "{e}");
+    let e = fails(&["recall", "--memory", "modern", "--beta", "-1", "--out", o], d);
+    assert!(e.contains("beta = -1"), "{e}");
+    let e = fails(&["recall", "--data", "mnist", "--out", o], d);
+    assert!(e.contains(&d.join("mnist").display().to_string()) && e.contains("hopfield data fetch mnist"), "{e}");
+    let e = fails(&["recall", "--data", "/no/such/file.idx", "--out", o], d);
+    assert!(e.contains("/no/such/file.idx") && e.contains("no such file"), "{e}");
+    let empty = d.join("empty.csv");
+    std::fs::write(&empty, "").unwrap();
+    let e = fails(&["recall", "--data", empty.to_str().unwrap(), "--out", o], d);
+    assert!(e.contains("empty.csv") && e.contains("no data lines"), "{e}");
+    let trunc = d.join("t10k-images-idx3-ubyte");
+    let mut bytes = vec![0, 0, 8, 3, 0, 0, 0, 10, 0, 0, 0, 28, 0, 0, 0, 28];
+    bytes.extend(vec![0u8; 100]);
+    std::fs::write(&trunc, bytes).unwrap();
+    std::fs::write(d.join("t10k-labels-idx1-ubyte"), [0, 0, 8, 1, 0, 0, 0, 10, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9]).unwrap();
+    let e = fails(&["recall", "--data", trunc.to_str().unwrap(), "--out", o], d);
+    assert!(e.contains("t10k-images-idx3-ubyte") && e.contains("truncated"), "{e}");
+    let e = fails(&["recall", "--split", "validation", "--out", o], d);
+    assert!(e.contains("validation"), "{e}");
+    let e = fails(&["capacity", "--memory", "poly", "--n", "1", "--out", o], d);
+    assert!(e.contains("n = 1"), "{e}");
+    let e = fails(&["capacity", "--memory", "modern", "--out", o], d);
+    assert!(e.contains("binary memories"), "{e}");
+    let e = fails(&["capacity", "--neurons", "1", "--out", o], d);
+    assert!(e.contains("neurons = 1"), "{e}");
+}
+
+#[test]
+fn capacity_prints_the_table_and_writes_csv_and_plots() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("cap");
+    let o = ok(
+        &[
+            "capacity",
+            "--memory",
+            "poly",
+            "--n",
+            "2,3",
+            "--neurons",
+            "40",
+            "--trials",
+            "1",
+            "--probes",
+            "5",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert!(o.contains("poly n=2") && o.contains("poly n=3"), "{o}");
+    assert!(o.contains("half the patterns stay within 97% overlap"), "{o}");
+    let csv = std::fs::read_to_string(out.join("capacity.csv")).unwrap();
+    assert!(csv.lines().count() > 10);
+    assert!(out.join("capacity.png").is_file() && out.join("retrieval.png").is_file());
+}
+
+#[test]
+fn data_info_and_fetch() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = ok(&["data", "info", "--data", "digits", "--split", "train"], dir.path());
+    assert!(o.contains("1437 images of 1×8×8"), "{o}");
+    let e = fails(&["data", "fetch", "digits"], dir.path());
+    assert!(e.contains("bundled"), "{e}");
+    let e = fails(&["data", "fetch", "imagenet"], dir.path());
+    assert!(e.contains("unknown data set 'imagenet'"), "{e}");
+    // A mirror on loopback that serves the wrong bytes: checksum error, nothing kept.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let files: HashMap<&str, &[u8]> = HashMap::from([("/train-images-idx3-ubyte.gz", &b"not mnist"[..])]);
+        for s in listener.incoming().take(4) {
+            let Ok(mut s) = s else { continue };
+            let mut r = BufReader::new(s.try_clone().unwrap());
+            let mut line = String::new();
+            let _ = r.read_line(&mut line);
+            loop {
+                let mut h = String::new();
+                if r.read_line(&mut h).map(|n| n == 0).unwrap_or(true) || h == "\r\n" {
+                    break;
+                }
+            }
+            let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
+            let body = files.get(path.as_str()).copied().unwrap_or(b"");
+            let _ = write!(s, "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+            let _ = s.write_all(body);
+        }
+    });
+    let e = fails(&["data", "fetch", "mnist", "--mirror", &format!("http://{addr}/")], dir.path());
+    assert!(
+        e.contains("checksum mismatch for train-images-idx3-ubyte.gz")
+            && e.contains("f68b3c2dcbeaaa9fbdd348bbdeb94873"),
+        "{e}"
+    );
+    assert_eq!(std::fs::read_dir(dir.path().join("mnist")).unwrap().count(), 0);
+}
+
+#[test]
+fn bench_reports_gflops_and_sweeps() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = ok(
+        &[
+            "bench",
+            "--neurons",
+            "64",
+            "--modern-k",
+            "2000",
+            "--queries",
+            "16",
+            "--reps",
+            "1",
+            "--dense-k",
+            "50",
+            "--sweeps",
+            "2",
+        ],
+        dir.path(),
+    );
+    assert!(o.contains("GFLOP/s (2 GEMMs + softmax)") && o.contains("plain GEMM"), "{o}");
+    assert_eq!(o.matches("asynchronous sweeps/s").count(), 3, "{o}");
+}
+
+#[test]
+fn demo_runs_on_bundled_data_and_writes_its_pictures() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("demo");
+    let o = ok(&["demo", "--out", out.to_str().unwrap()], dir.path());
+    assert!(o.contains("classical (F = x²/2): N = 784, K = 50, 50 queries: retrieved exactly 0/50"), "{o}");
+    assert!(
+        o.contains("rectified polynomial (F = max(x,0)^30): N = 784, K = 50, 50 queries: retrieved exactly 50/50"),
+        "{o}"
+    );
+    for f in [
+        "classical-recall.png",
+        "dense-recall.png",
+        "modern-recall.png",
+        "dense-energy.png",
+        "recall-vs-degree.png",
+        "capacity-classical/capacity.png",
+        "capacity-classical/retrieval.png",
+        "capacity-polynomial/capacity.png",
+    ] {
+        assert!(out.join(f).is_file(), "{f} missing");
+    }
+}
