@@ -93,12 +93,11 @@ pub fn bench_dense(separation: Separation, n: usize, k: usize, sweeps: usize, se
     let mem = DenseMemory::new(&pats, n, separation)?;
     let mut state: Vec<i8> = (0..n).map(|_| if rng.random::<bool>() { 1 } else { -1 }).collect();
     let mut overlaps = mem.overlaps(&state)?;
-    let mut scratch = vec![0i32; k];
     let mut order: Vec<usize> = (0..n).collect();
     let t = Instant::now();
     for _ in 0..sweeps {
         order.shuffle(&mut rng);
-        std::hint::black_box(mem.sweep(&mut state, &mut overlaps, &order, &mut scratch));
+        std::hint::black_box(mem.sweep(&mut state, &mut overlaps, &order));
     }
     Ok(DenseBench { separation, shape: (n, k), sweeps, seconds: t.elapsed().as_secs_f64() })
 }

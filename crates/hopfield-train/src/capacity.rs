@@ -152,8 +152,7 @@ pub fn measure(
             .map(|mu| {
                 let p = &pats[mu * n..(mu + 1) * n];
                 let m = mem.overlaps(p)?;
-                let mut scratch = vec![0i32; k];
-                let flips = (0..n).filter(|&i| mem.neuron_update(i, p, &m, &mut scratch) != p[i]).count();
+                let flips = (0..n).filter(|&i| mem.neuron_update(i, p, &m) != p[i]).count();
                 let mut state = p.to_vec();
                 let mut r = ChaCha8Rng::seed_from_u64(seed ^ 0xd1ce);
                 r.set_stream(((k as u64) << 32) + ((t as u64) << 16) + mu as u64);

@@ -63,6 +63,8 @@ pub struct DenseMemory {
     /// ξ stored neuron-major: `xi[i * K + μ] = ξ^μ_i`, so one neuron's entries are contiguous.
     xi: Vec<i8>,
     separation: Separation,
+    /// F(v)/F(N+1) for every integer argument an update can meet (polynomial kinds).
+    table: Option<Vec<f64>>,
 }
 
 fn check_spins(what: &'static str, v: &[i8]) -> Result<()> {
@@ -97,7 +99,8 @@ impl DenseMemory {
                 xi[i * memories + mu] = v;
             }
         }
-        Ok(DenseMemory { neurons, memories, xi, separation })
+        let table = separation.power_table(neurons);
+        Ok(DenseMemory { neurons, memories, xi, separation, table })
     }
 
     /// N, the number of neurons.
@@ -153,15 +156,10 @@ impl DenseMemory {
     /// The value neuron `i` takes under the update rule from `state` whose overlaps are
     /// `overlaps`; its current value when the two candidate energies tie. O(K).
     ///
-    /// `scratch` must hold K entries (it receives the local fields s_μ).
-    pub fn neuron_update(&self, i: usize, state: &[i8], overlaps: &[i32], scratch: &mut [i32]) -> i8 {
+    pub fn neuron_update(&self, i: usize, state: &[i8], overlaps: &[i32]) -> i8 {
         let k = self.memories;
         let row = &self.xi[i * k..(i + 1) * k];
-        let si = state[i] as i32;
-        for ((s, &m), &x) in scratch.iter_mut().zip(overlaps).zip(row) {
-            *s = m - x as i32 * si;
-        }
-        match self.separation.update_sign(scratch, row) {
+        match self.separation.update_sign(overlaps, row, state[i], self.table.as_deref()) {
             0 => state[i],
             v => v,
         }
@@ -177,7 +175,6 @@ impl DenseMemory {
             return Err(invalid("max_sweeps", 0, "must be at least 1"));
         }
         let mut overlaps = self.overlaps(state)?;
-        let mut scratch = vec![0i32; self.memories];
         let n = self.neurons;
         let mut traj = Trajectory {
             sweeps: 0,
@@ -193,7 +190,7 @@ impl DenseMemory {
                 UpdateRule::Asynchronous => {
                     order.shuffle(rng);
                     let every = dynamics.record_every;
-                    flips = self.sweep_in_order(state, &mut overlaps, &order, &mut scratch, |done, ov| {
+                    flips = self.sweep_in_order(state, &mut overlaps, &order, |done, ov| {
                         if every > 0 && done % every == 0 && done < n {
                             let time = sweep as f64 + done as f64 / n as f64;
                             traj.energy.push((time, self.energy_from_overlaps(ov)));
@@ -202,7 +199,7 @@ impl DenseMemory {
                 }
                 UpdateRule::Synchronous => {
                     for (i, v) in new_state.iter_mut().enumerate() {
-                        *v = self.neuron_update(i, state, &overlaps, &mut scratch);
+                        *v = self.neuron_update(i, state, &overlaps);
                     }
                     for i in 0..n {
                         if new_state[i] != state[i] {
@@ -225,11 +222,10 @@ impl DenseMemory {
     }
 
     /// One asynchronous sweep: updates every neuron once, in `order`, keeping `overlaps` (which
-    /// must be the overlaps of `state`) up to date. Returns the number of flips. `scratch` must
-    /// hold K entries. This is the inner loop of [`DenseMemory::run`], public for benchmarks and
+    /// must be the overlaps of `state`) up to date. Returns the number of flips. This is the inner loop of [`DenseMemory::run`], public for benchmarks and
     /// for callers that drive the dynamics themselves.
-    pub fn sweep(&self, state: &mut [i8], overlaps: &mut [i32], order: &[usize], scratch: &mut [i32]) -> usize {
-        self.sweep_in_order(state, overlaps, order, scratch, |_, _| {})
+    pub fn sweep(&self, state: &mut [i8], overlaps: &mut [i32], order: &[usize]) -> usize {
+        self.sweep_in_order(state, overlaps, order, |_, _| {})
     }
 
     fn sweep_in_order(
@@ -237,12 +233,11 @@ impl DenseMemory {
         state: &mut [i8],
         overlaps: &mut [i32],
         order: &[usize],
-        scratch: &mut [i32],
         mut after_update: impl FnMut(usize, &[i32]),
     ) -> usize {
         let mut flips = 0;
         for (t, &i) in order.iter().enumerate() {
-            let v = self.neuron_update(i, state, overlaps, scratch);
+            let v = self.neuron_update(i, state, overlaps);
             if v != state[i] {
                 state[i] = v;
                 self.apply_flip(i, v, overlaps);
