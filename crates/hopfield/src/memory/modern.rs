@@ -9,6 +9,8 @@
 //! [`crate::linalg::matmul`] and a max-shifted softmax, so it is stable for β‖x‖² ≫ 100.
 
 use crate::error::{invalid, shape, Error, Result};
+use rayon::prelude::*;
+
 use crate::linalg::{log_sum_exp, matmul, softmax_in_place, Op, Real};
 
 /// Stopping rule for [`ModernHopfield::retrieve`].
@@ -150,7 +152,8 @@ impl<T: Real> ModernHopfield<T> {
         let mut p = vec![T::ZERO; b * k];
         // (B×N)·(K×N)ᵀ = B×K scores, scaled by β inside the product.
         matmul(b, k, n, queries, Op::N, &self.patterns, Op::T, &mut p, T::from_f64(self.beta));
-        p.chunks_exact_mut(k).for_each(softmax_in_place);
+        // Rows are independent: one softmax per query, spread over the cores.
+        p.par_chunks_exact_mut(k).for_each(softmax_in_place);
         p
     }
 
