@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use hopfield::memory::Separation;
+use hopfield::memory::{Separation, UpdateRule};
 use hopfield_data::fetch::{fetch, remote_set, Progress};
 use hopfield_data::source::default_data_dir;
 use hopfield_data::{Builtin, DataSource, Dataset};
@@ -12,7 +12,7 @@ use hopfield_train::capacity::{self, CapacityConfig};
 use hopfield_train::recall::{self, Corruption, MemoryKind, RecallConfig, RecallReport};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::{CapacityArgs, Cli, Command, DataArgs, DataCommand, MemoryArg, RecallArgs};
+use crate::{CapacityArgs, Cli, Command, DataArgs, DataCommand, MemoryArg, RecallArgs, RuleArg};
 
 /// Dispatches a parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
@@ -60,6 +60,10 @@ fn recall_config(a: &RecallArgs) -> Result<RecallConfig> {
         show: a.show,
         seed: a.seed,
         max_steps: a.max_steps,
+        rule: match a.rule {
+            RuleArg::Async => UpdateRule::Asynchronous,
+            RuleArg::Sync => UpdateRule::Synchronous,
+        },
     })
 }
 

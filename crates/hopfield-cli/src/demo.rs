@@ -5,10 +5,10 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::Result;
-use hopfield::memory::Separation;
+use hopfield::memory::{Separation, UpdateRule};
 use hopfield_data::{Builtin, DataSource, Split};
 use hopfield_train::capacity::CapacityConfig;
-use hopfield_train::pictures::{LinePlot, Mark, Series};
+use hopfield_train::pictures::{Corner, LinePlot, Mark, Series};
 use hopfield_train::recall::{self, Corruption, MemoryKind, RecallConfig};
 
 use crate::commands::{print_recall, run_capacity};
@@ -26,6 +26,7 @@ fn recall_cfg(memory: MemoryKind, seed: u64) -> RecallConfig {
         show: 8,
         seed,
         max_steps: 100,
+        rule: UpdateRule::Asynchronous,
     }
 }
 
@@ -82,6 +83,7 @@ pub fn run(a: &DemoArgs, _data_dir: &Path) -> Result<()> {
             },
         ],
         vlines: vec![],
+        legend: Corner::LowerRight,
     }
     .write(&degree_png, (900, 560))?;
     println!("  wrote {}", degree_png.display());

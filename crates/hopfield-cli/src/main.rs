@@ -51,6 +51,15 @@ pub enum MemoryArg {
     Modern,
 }
 
+/// Update rules as typed on the command line.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RuleArg {
+    /// Asynchronous: one neuron at a time, in a fresh random order each sweep.
+    Async,
+    /// Synchronous: every neuron from the same state.
+    Sync,
+}
+
 /// Flags shared by commands that read a data set.
 #[derive(Args, Debug, Clone)]
 pub struct DataArgs {
@@ -92,6 +101,10 @@ pub struct RecallArgs {
     /// How many examples the picture grid and the energy plot show.
     #[arg(long, default_value_t = 8)]
     pub show: usize,
+    /// Update rule of binary memories: async (one neuron at a time, random order; the energy never
+    /// rises) or sync (all neurons at once).
+    #[arg(long, value_enum, default_value = "async")]
+    pub rule: RuleArg,
     /// Upper bound on sweeps (binary memories) or updates (modern).
     #[arg(long, default_value_t = 100)]
     pub max_steps: usize,

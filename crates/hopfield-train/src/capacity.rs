@@ -17,7 +17,7 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
 use crate::error::{invalid, Result, TrainError};
-use crate::pictures::{LinePlot, Mark, Series};
+use crate::pictures::{Corner, LinePlot, Mark, Series};
 
 /// Final overlap counted as retrieval with few errors (≤ 1.5% of the bits wrong).
 pub const APPROX_OVERLAP: f64 = 0.97;
@@ -288,6 +288,7 @@ pub fn write_outputs(points: &[CapacityPoint], cfg: &CapacityConfig, out: &Path)
         log_y: true,
         series: flip,
         vlines: vec![],
+        legend: Corner::LowerRight,
     }
     .write(&png, (900, 620))?;
     let png2 = out.join("retrieval.png");
@@ -304,6 +305,7 @@ pub fn write_outputs(points: &[CapacityPoint], cfg: &CapacityConfig, out: &Path)
         log_y: false,
         series: retr,
         vlines,
+        legend: Corner::UpperRight,
     }
     .write(&png2, (900, 620))?;
     Ok(vec![csv, png, png2])

@@ -141,6 +141,21 @@ pub struct LinePlot {
     pub series: Vec<Series>,
     /// Vertical marker lines (x, legend text).
     pub vlines: Vec<(f64, String)>,
+    /// Where the legend sits.
+    pub legend: Corner,
+}
+
+/// A corner of the plotting area.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Corner {
+    /// Top right.
+    UpperRight,
+    /// Bottom right.
+    LowerRight,
+    /// Top left.
+    UpperLeft,
+    /// Bottom left.
+    LowerLeft,
 }
 
 /// A tick label with at most three significant digits: 0.25, 120, 1e-3, 2.5e4.
@@ -285,7 +300,12 @@ impl LinePlot {
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK.mix(0.4))
             .label_font(("sans-serif", 14))
-            .position(SeriesLabelPosition::UpperRight)
+            .position(match self.legend {
+                Corner::UpperRight => SeriesLabelPosition::UpperRight,
+                Corner::LowerRight => SeriesLabelPosition::LowerRight,
+                Corner::UpperLeft => SeriesLabelPosition::UpperLeft,
+                Corner::LowerLeft => SeriesLabelPosition::LowerLeft,
+            })
             .draw()
             .map_err(err)?;
         Ok(())

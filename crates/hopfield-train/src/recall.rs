@@ -18,7 +18,7 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
 use crate::error::{invalid, Result, TrainError};
-use crate::pictures::{write_grid, LinePlot, Mark, Picture, Series};
+use crate::pictures::{write_grid, Corner, LinePlot, Mark, Picture, Series};
 
 /// Which memory stores the patterns.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -67,6 +67,8 @@ pub struct RecallConfig {
     pub seed: u64,
     /// Upper bound on sweeps (binary) or updates (modern).
     pub max_steps: usize,
+    /// Asynchronous or synchronous updates (binary memories; the modern network updates all at once).
+    pub rule: UpdateRule,
 }
 
 impl Default for RecallConfig {
@@ -79,6 +81,7 @@ impl Default for RecallConfig {
             show: 8,
             seed: 0,
             max_steps: 100,
+            rule: UpdateRule::Asynchronous,
         }
     }
 }
@@ -257,8 +260,7 @@ pub fn recall(ds: &Dataset, cfg: &RecallConfig) -> Result<RecallReport> {
         MemoryKind::Dense(sep) => {
             let spins: Vec<i8> = patterns.iter().map(|&v| v as i8).collect();
             let mem = DenseMemory::new(&spins, n, sep)?;
-            let dynamics =
-                Dynamics { rule: UpdateRule::Asynchronous, max_sweeps: cfg.max_steps, record_every: (n / 16).max(1) };
+            let dynamics = Dynamics { rule: cfg.rule, max_sweeps: cfg.max_steps, record_every: (n / 16).max(1) };
             let runs = cues
                 .par_iter()
                 .enumerate()
@@ -345,6 +347,7 @@ pub fn write_outputs(report: &RecallReport, out: &Path, prefix: &str) -> Result<
         log_y: false,
         series,
         vlines: vec![],
+        legend: Corner::UpperRight,
     }
     .write(&energy, (900, 600))?;
     let csv = out.join(format!("{prefix}recall.csv"));

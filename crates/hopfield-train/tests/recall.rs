@@ -20,7 +20,7 @@ fn cfg(memory: MemoryKind, k: usize) -> RecallConfig {
         queries: None,
         show: 4,
         seed: 7,
-        max_steps: 100,
+        ..RecallConfig::default()
     }
 }
 
@@ -160,4 +160,16 @@ fn invalid_settings_are_errors_naming_the_value() {
     let empty = ds.first(0).unwrap();
     let e = recall::recall(&empty, &cfg(MemoryKind::Dense(Separation::Classical), 1)).unwrap_err().to_string();
     assert!(e.contains("no images"), "{e}");
+}
+
+#[test]
+fn synchronous_rule_retrieves_with_a_dense_memory() {
+    let ds = mnist();
+    let c = RecallConfig { rule: UpdateRule::Synchronous, ..cfg(MemoryKind::Dense(Separation::Exponential), 30) };
+    let r = recall::recall(&ds, &c).unwrap();
+    // Measured: 30/30, each in two synchronous sweeps (one to land, one to confirm).
+    assert_eq!(r.exact_fraction(), 1.0);
+    assert!(r.results.iter().all(|q| q.steps == 2), "{:?}", r.results.iter().map(|q| q.steps).collect::<Vec<_>>());
+    // Synchronous runs record the energy once per sweep.
+    assert!(r.results.iter().all(|q| q.energy.len() == 3));
 }

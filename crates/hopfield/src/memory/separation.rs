@@ -74,7 +74,9 @@ impl Separation {
                 let max = overlaps.iter().zip(xi).map(|(&m, &x)| local(m, x)).max().unwrap_or(0);
                 if max - off + 1 >= -600 {
                     // The largest term is ≥ e^-600, so entries that underflow to 0 are negligible.
-                    sum_with_magnitude(overlaps.iter().zip(xi).map(|(&m, &x)| x as f64 * t[(local(m, x) + off) as usize]))
+                    sum_with_magnitude(
+                        overlaps.iter().zip(xi).map(|(&m, &x)| x as f64 * t[(local(m, x) + off) as usize]),
+                    )
                 } else {
                     self.update_delta_direct(overlaps, xi, si)
                 }
@@ -128,7 +130,10 @@ impl Separation {
                 (true, 0) => top.powi(-(n as i32)),
                 _ => {
                     let x = s as f64 / top;
-                    (1..=n as usize).step_by(2).map(|k| 2.0 * binom[k] * x.powi((n as usize - k) as i32) * top.powi(-(k as i32))).sum()
+                    (1..=n as usize)
+                        .step_by(2)
+                        .map(|k| 2.0 * binom[k] * x.powi((n as usize - k) as i32) * top.powi(-(k as i32)))
+                        .sum()
                 }
             }
         };
@@ -161,7 +166,9 @@ impl Separation {
             Separation::Exponential => {
                 // e^(s+ξ) − e^(s−ξ) = ξ (e − 1/e) e^s: one exponential per memory, shifted by the max.
                 let max = overlaps.iter().zip(xi).map(|(&m, &x)| local(m, x)).max().unwrap_or(0);
-                sum_with_magnitude(overlaps.iter().zip(xi).map(|(&m, &x)| x as f64 * ((local(m, x) - max) as f64).exp()))
+                sum_with_magnitude(
+                    overlaps.iter().zip(xi).map(|(&m, &x)| x as f64 * ((local(m, x) - max) as f64).exp()),
+                )
             }
         }
     }
