@@ -159,3 +159,16 @@ fn invalid_inputs_are_errors_naming_the_value() {
     assert!(net.update(&[1.0, f64::INFINITY]).unwrap_err().to_string().contains("inf"));
     assert!(net.retrieve(&[1.0, 1.0], &Retrieve { max_iter: 0, ..Retrieve::default() }).is_err());
 }
+
+#[test]
+fn batched_energies_match_the_single_state_energy() {
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    let (n, k, b) = (24, 70, 9);
+    let net = ModernHopfield::new(gaussian(&mut rng, k * n, 1.5), n, 0.7).unwrap();
+    let q = gaussian(&mut rng, b * n, 2.0);
+    let batched = net.energies(&q).unwrap();
+    for (i, e) in batched.iter().enumerate() {
+        let single = net.energy(&q[i * n..(i + 1) * n]).unwrap();
+        assert!((e - single).abs() < 1e-10 * single.abs().max(1.0), "state {i}: {e} vs {single}");
+    }
+}

@@ -171,8 +171,33 @@ impl<T: Real> ModernHopfield<T> {
         out
     }
 
+    /// E(ξ) for every state of a batch (B×N row-major). The scores x_μᵀξ come from one matrix
+    /// product in `T` (as in the update); the log-sum-exp and the rest are accumulated in f64.
+    pub fn energies(&self, states: &[T]) -> Result<Vec<f64>> {
+        let b = self.batch(states)?;
+        Ok(self.energies_unchecked(states, b))
+    }
+
+    fn energies_unchecked(&self, states: &[T], b: usize) -> Vec<f64> {
+        let (n, k) = (self.neurons, self.memories);
+        let mut scores = vec![T::ZERO; b * k];
+        matmul(b, k, n, states, Op::N, &self.patterns, Op::T, &mut scores, T::ONE);
+        let beta = self.beta;
+        let constant = (k as f64).ln() / beta + 0.5 * self.max_norm_sq;
+        scores
+            .par_chunks_exact(k)
+            .zip(states.par_chunks_exact(n))
+            .map(|(row, s)| {
+                let scaled: Vec<f64> = row.iter().map(|v| beta * v.to_f64()).collect();
+                let half_sq = 0.5 * s.iter().map(|v| v.to_f64() * v.to_f64()).sum::<f64>();
+                -log_sum_exp(&scaled) / beta + half_sq + constant
+            })
+            .collect()
+    }
+
     /// Iterates the update from `queries` until every query moves by less than the tolerance
-    /// (a converged query is frozen) or `max_iter` updates were made.
+    /// or `max_iter` updates were made. Converged queries are frozen and leave the batch, so
+    /// later updates only cost what the remaining queries need.
     pub fn retrieve(&self, queries: &[T], opts: &Retrieve) -> Result<Retrieval<T>> {
         let b = self.batch(queries)?;
         if opts.tolerance.is_nan() || opts.tolerance < 0.0 {
@@ -184,34 +209,38 @@ impl<T: Real> ModernHopfield<T> {
         let n = self.neurons;
         let mut states = queries.to_vec();
         let mut iterations = vec![opts.max_iter; b];
-        let mut done = vec![false; b];
         let mut energy: Vec<Vec<f64>> = if opts.record_energy {
-            states.chunks_exact(n).map(|s| vec![self.energy_unchecked(s)]).collect()
+            self.energies_unchecked(&states, b).into_iter().map(|e| vec![e]).collect()
         } else {
             Vec::new()
         };
+        let mut active: Vec<usize> = (0..b).collect();
         for it in 1..=opts.max_iter {
-            let next = self.update_unchecked(&states, b);
-            for q in 0..b {
-                if done[q] {
-                    continue;
-                }
-                let (old, new) = (&mut states[q * n..(q + 1) * n], &next[q * n..(q + 1) * n]);
-                let moved = old.iter().zip(new).map(|(a, b)| (*a - *b).abs().to_f64()).fold(0.0, f64::max);
+            // Gather the queries still moving into one batch: (A×N).
+            let batch: Vec<T> = active.iter().flat_map(|&q| states[q * n..(q + 1) * n].iter().copied()).collect();
+            let next = self.update_unchecked(&batch, active.len());
+            let next_energy =
+                if opts.record_energy { self.energies_unchecked(&next, active.len()) } else { Vec::new() };
+            let mut still = Vec::with_capacity(active.len());
+            for (a, &q) in active.iter().enumerate() {
+                let (old, new) = (&mut states[q * n..(q + 1) * n], &next[a * n..(a + 1) * n]);
+                let moved = old.iter().zip(new).map(|(x, y)| (*x - *y).abs().to_f64()).fold(0.0, f64::max);
                 old.copy_from_slice(new);
                 if opts.record_energy {
-                    energy[q].push(self.energy_unchecked(old));
+                    energy[q].push(next_energy[a]);
                 }
                 if moved <= opts.tolerance {
-                    done[q] = true;
                     iterations[q] = it;
+                } else {
+                    still.push(q);
                 }
             }
-            if done.iter().all(|&d| d) {
+            active = still;
+            if active.is_empty() {
                 break;
             }
         }
-        let converged = done.iter().all(|&d| d);
+        let converged = active.is_empty();
         Ok(Retrieval { states, iterations, converged, energy })
     }
 }
