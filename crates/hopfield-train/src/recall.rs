@@ -2,8 +2,9 @@
 //!
 //! Binary memories store each image binarised (pixel ≥ ½ → +1, else −1, N = channels·height·width);
 //! the modern Hopfield network stores 2·pixel − 1 ∈ [−1, 1]. A cue is a stored pattern with a
-//! fraction p of its entries negated (`Flip`), or with the bottom half of every channel set to
-//! −1 (black; `Occlude`). A query is *retrieved exactly* when the final state has the stored
+//! fraction p of its entries negated (`Flip`), or with the bottom half of every channel hidden
+//! (`Occlude`): set to −1 (black) in a binary memory, to 0 (grey: unknown, no contribution to
+//! any dot product) in the modern one. A query is *retrieved exactly* when the final state has the stored
 //! pattern's sign everywhere; its *overlap* is the cosine between final state and pattern (for
 //! ±1 vectors, (1/N) ξ·σ).
 
@@ -187,7 +188,9 @@ pub fn validate(ds: &Dataset, cfg: &RecallConfig) -> Result<()> {
 }
 
 /// A cue: `pattern` corrupted as configured. Entries are ±1 for binary patterns, in [−1, 1] otherwise.
-fn corrupt(pattern: &[f32], ds: &Dataset, c: Corruption, rng: &mut ChaCha8Rng) -> Vec<f32> {
+/// `fill` is what occluded entries become: −1 (black) for binary memories, 0 (unknown: no
+/// contribution to any dot product) for the continuous one.
+fn corrupt(pattern: &[f32], ds: &Dataset, c: Corruption, fill: f32, rng: &mut ChaCha8Rng) -> Vec<f32> {
     let mut cue = pattern.to_vec();
     match c {
         Corruption::Flip(p) => {
@@ -201,7 +204,7 @@ fn corrupt(pattern: &[f32], ds: &Dataset, c: Corruption, rng: &mut ChaCha8Rng) -
             let (h, w) = (ds.height(), ds.width());
             for ch in 0..ds.channels() {
                 for y in h / 2..h {
-                    cue[ch * h * w + y * w..ch * h * w + (y + 1) * w].iter_mut().for_each(|v| *v = -1.0);
+                    cue[ch * h * w + y * w..ch * h * w + (y + 1) * w].iter_mut().for_each(|v| *v = fill);
                 }
             }
         }
@@ -254,7 +257,7 @@ pub fn recall(ds: &Dataset, cfg: &RecallConfig) -> Result<RecallReport> {
         })
         .collect();
     let cues: Vec<Vec<f32>> = (0..queries)
-        .map(|q| corrupt(&patterns[q * n..(q + 1) * n], ds, cfg.corruption, &mut rng_for(cfg.seed, q)))
+        .map(|q| corrupt(&patterns[q * n..(q + 1) * n], ds, cfg.corruption, if binary { -1.0 } else { 0.0 }, &mut rng_for(cfg.seed, q)))
         .collect();
     let (runs, axes) = match cfg.memory {
         MemoryKind::Dense(sep) => {
