@@ -166,10 +166,14 @@ pub fn run_capacity(cfg: &CapacityConfig, out: &Path) -> Result<(Vec<capacity::C
         let pts: Vec<_> = points.iter().filter(|p| p.separation == s).cloned().collect();
         match capacity::estimated_capacity(&pts) {
             Some(k) => println!(
-                "{s}: half the patterns stay within 97% overlap up to K ≈ {k:.1} = {:.3} N",
+                "{}: half the patterns stay within 97% overlap up to K ≈ {k:.1} = {:.3} N",
+                capacity::label(s),
                 k / cfg.neurons as f64
             ),
-            None => println!("{s}: every measured load was retrieved (increase --loads to find the capacity)"),
+            None => println!(
+                "{}: every measured load was retrieved (raise --loads to find the capacity)",
+                capacity::label(s)
+            ),
         }
     }
     let files = capacity::write_outputs(&points, cfg, out)?;
