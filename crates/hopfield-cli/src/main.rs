@@ -11,7 +11,13 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Associative memories (classical, dense and modern Hopfield networks) on real data.
 #[derive(Parser, Debug)]
-#[command(name = "hopfield", version, about, long_about = None)]
+#[command(
+    name = "hopfield",
+    version,
+    about = "Associative memories on real data: classical, dense (polynomial, rectified, exponential) and \
+             modern Hopfield networks. Start with `hopfield demo`.",
+    long_about = None
+)]
 pub struct Cli {
     /// Folder holding full data sets (mnist/, fashion-mnist/, cifar10/); used by --data mnist etc.
     /// Defaults to $XDG_CACHE_HOME/hopfield or ~/.cache/hopfield.

@@ -174,6 +174,9 @@ pub fn validate(ds: &Dataset, cfg: &RecallConfig) -> Result<()> {
             return Err(invalid("queries", q, format!("query between 1 and K = {} stored patterns", cfg.patterns)));
         }
     }
+    if cfg.show == 0 {
+        return Err(invalid("show", 0, "show at least one example in the pictures"));
+    }
     if cfg.max_steps == 0 {
         return Err(invalid("max-steps", 0, "at least one step"));
     }
@@ -257,7 +260,15 @@ pub fn recall(ds: &Dataset, cfg: &RecallConfig) -> Result<RecallReport> {
         })
         .collect();
     let cues: Vec<Vec<f32>> = (0..queries)
-        .map(|q| corrupt(&patterns[q * n..(q + 1) * n], ds, cfg.corruption, if binary { -1.0 } else { 0.0 }, &mut rng_for(cfg.seed, q)))
+        .map(|q| {
+            corrupt(
+                &patterns[q * n..(q + 1) * n],
+                ds,
+                cfg.corruption,
+                if binary { -1.0 } else { 0.0 },
+                &mut rng_for(cfg.seed, q),
+            )
+        })
         .collect();
     let (runs, axes) = match cfg.memory {
         MemoryKind::Dense(sep) => {

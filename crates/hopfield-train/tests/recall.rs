@@ -149,6 +149,8 @@ fn invalid_settings_are_errors_naming_the_value() {
         (cfg(MemoryKind::Modern { beta: 0.0 }, 5), "beta = 0"),
         (cfg(MemoryKind::Modern { beta: -2.0 }, 5), "beta = -2"),
         (RecallConfig { queries: Some(6), ..cfg(MemoryKind::Dense(Separation::Classical), 5) }, "queries = 6"),
+        (RecallConfig { show: 0, ..cfg(MemoryKind::Dense(Separation::Classical), 5) }, "show = 0"),
+        (RecallConfig { max_steps: 0, ..cfg(MemoryKind::Dense(Separation::Classical), 5) }, "max-steps = 0"),
     ];
     for (c, want) in cases {
         let e = recall::recall(&ds, &c).unwrap_err().to_string();
