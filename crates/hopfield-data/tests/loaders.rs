@@ -223,6 +223,15 @@ fn full_sets_load_from_a_data_directory_and_files_by_content() {
     std::fs::write(m.join("t10k-labels-idx1-ubyte"), idx_labels(&[1, 2, 3])).unwrap();
     let ds = load(&DataSource::Builtin(Builtin::Mnist), Split::Test, dir.path()).unwrap();
     assert_eq!(ds.labels(), &[1, 2, 3]);
+    // Fashion-MNIST uses the same IDX files in its own sub-folder.
+    let f = dir.path().join("fashion-mnist");
+    std::fs::create_dir(&f).unwrap();
+    std::fs::write(f.join("train-images-idx3-ubyte"), idx_images(2, 2, 2, &[9; 8])).unwrap();
+    std::fs::write(f.join("train-labels-idx1-ubyte"), idx_labels(&[0, 9])).unwrap();
+    let ds = load(&DataSource::Builtin(Builtin::FashionMnist), Split::Train, dir.path()).unwrap();
+    assert_eq!((ds.labels(), ds.raw(1)), (&[0u8, 9][..], &[9u8; 4][..]));
+    let e = load(&DataSource::Builtin(Builtin::FashionMnist), Split::Test, dir.path()).unwrap_err().to_string();
+    assert!(e.contains("fashion-mnist") && e.contains("t10k-images-idx3-ubyte"), "{e}");
     // A single IDX images file finds its labels beside it.
     let ds = load(&DataSource::Path(m.join("t10k-images-idx3-ubyte.gz")), Split::Test, dir.path()).unwrap();
     assert_eq!(ds.len(), 3);

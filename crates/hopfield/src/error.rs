@@ -46,3 +46,18 @@ pub(crate) fn invalid(name: &'static str, value: impl ToString, expected: &'stat
 pub(crate) fn shape(what: &'static str, expected: impl ToString, actual: impl ToString) -> Error {
     Error::Shape { what, expected: expected.to_string(), actual: actual.to_string() }
 }
+
+/// K for a K×N row-major pattern matrix of `len` entries: errors for N = 0, no patterns, or a
+/// length that is not a multiple of N.
+pub(crate) fn pattern_count(len: usize, neurons: usize) -> Result<usize> {
+    if neurons == 0 {
+        return Err(invalid("neurons", 0, "need at least one neuron"));
+    }
+    if len == 0 {
+        return Err(invalid("patterns", 0, "need at least one pattern to store"));
+    }
+    if !len.is_multiple_of(neurons) {
+        return Err(shape("patterns", format!("a multiple of N = {neurons}"), len));
+    }
+    Ok(len / neurons)
+}

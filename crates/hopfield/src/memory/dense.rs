@@ -13,7 +13,7 @@ use rand::seq::SliceRandom;
 use rand::Rng;
 
 use super::Separation;
-use crate::error::{invalid, shape, Result};
+use crate::error::{invalid, pattern_count, shape, Result};
 
 /// Synchronous or asynchronous dynamics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,17 +82,8 @@ impl DenseMemory {
     /// invalid separation function.
     pub fn new(patterns: &[i8], neurons: usize, separation: Separation) -> Result<Self> {
         separation.validate()?;
-        if neurons == 0 {
-            return Err(invalid("neurons", 0, "need at least one neuron"));
-        }
-        if patterns.is_empty() {
-            return Err(invalid("patterns", 0, "need at least one pattern to store"));
-        }
-        if !patterns.len().is_multiple_of(neurons) {
-            return Err(shape("patterns", format!("a multiple of N = {neurons}"), patterns.len()));
-        }
+        let memories = pattern_count(patterns.len(), neurons)?;
         check_spins("pattern entry", patterns)?;
-        let memories = patterns.len() / neurons;
         let mut xi = vec![0i8; patterns.len()];
         for (mu, p) in patterns.chunks_exact(neurons).enumerate() {
             for (i, &v) in p.iter().enumerate() {

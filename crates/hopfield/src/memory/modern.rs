@@ -8,7 +8,7 @@
 //! Batches of B queries are B×N row-major matrices; an update is two matrix products through
 //! [`crate::linalg::matmul`] and a max-shifted softmax, so it is stable for β‖x‖² ≫ 100.
 
-use crate::error::{invalid, shape, Error, Result};
+use crate::error::{invalid, pattern_count, shape, Error, Result};
 use rayon::prelude::*;
 
 use crate::linalg::{log_sum_exp, matmul, softmax_in_place, Op, Real};
@@ -75,17 +75,8 @@ impl<T: Real> ModernHopfield<T> {
     /// N = 0, no patterns, a length that is not a multiple of N, NaN/Inf entries, β ≤ 0 or not finite.
     pub fn new(patterns: Vec<T>, neurons: usize, beta: f64) -> Result<Self> {
         check_beta(beta)?;
-        if neurons == 0 {
-            return Err(invalid("neurons", 0, "need at least one neuron"));
-        }
-        if patterns.is_empty() {
-            return Err(invalid("patterns", 0, "need at least one pattern to store"));
-        }
-        if !patterns.len().is_multiple_of(neurons) {
-            return Err(shape("patterns", format!("a multiple of N = {neurons}"), patterns.len()));
-        }
+        let memories = pattern_count(patterns.len(), neurons)?;
         check_finite("patterns", &patterns)?;
-        let memories = patterns.len() / neurons;
         let max_norm_sq = patterns
             .chunks_exact(neurons)
             .map(|p| p.iter().map(|v| v.to_f64() * v.to_f64()).sum::<f64>())
