@@ -80,11 +80,13 @@ pub fn theory_flip(s: Separation, neurons: usize, k: f64) -> Option<f64> {
     }
 }
 
-/// The load scale N^(n−1)/(2n−3)!! at which the flip probability is ½ erfc(√½) ≈ 0.16.
+/// The load scale: N^(n−1)/(2n−3)!! for F = xⁿ, where the flip probability is ½ erfc(√½) ≈ 0.16.
 fn load_scale(s: Separation, neurons: usize) -> f64 {
     match degree(s) {
         Some(n) => (neurons as f64).powi(n as i32 - 1) / theory::double_factorial_odd(2 * n as i64 - 3),
-        None => 2f64.powf(neurons as f64 / 2.0).min(50.0 * neurons as f64),
+        // Exponential: a stored pattern stays a fixed point while K·e^(N/2) ≪ e^N, so the scale is
+        // e^(N/2); capped so that a default sweep stays quick.
+        None => (neurons as f64 / 2.0).exp().min(1e5),
     }
 }
 
