@@ -42,6 +42,7 @@
 //! ```
 
 pub mod error;
+pub mod et;
 pub mod linalg;
 pub mod memory;
 pub mod theory;

@@ -1,0 +1,246 @@
+//! The Energy Transformer (Hoover, Liang, Pham, Panda, Strobelt, Chau, Zaki, Krotov; NeurIPS 2023).
+//!
+//! One block whose attention and MLP are replaced by a single energy over the layer-normalised
+//! tokens g = LN(x): E = E^ATT(g) + E^HN(g). Its forward pass is gradient descent,
+//! `g = LN(x); x ← x − α ∂E/∂g`, for T steps with the weights shared across steps; since the
+//! layer norm's Hessian is positive semi-definite, dE/dt ≤ 0 and the energy falls for small α.
+//! Every term exposes its energy and its explicit gradient ∂E/∂g (checked against finite
+//! differences and autodiff in the tests), so training needs only first-order autodiff through
+//! the unrolled steps.
+//!
+//! | paper | code |
+//! |---|---|
+//! | x_A ∈ R^D, A = 1..N | `x: Tensor<3>` of shape [batch, N, D] |
+//! | g = ∂L/∂x (layer norm) | [`EnergyLayerNorm::activation`] |
+//! | W^Q, W^K ∈ R^(H×Y×D), β | [`EnergyAttention`] `wq`, `wk`, `beta` |
+//! | ξ ∈ R^(M×D) | [`HopfieldModule`] `xi` |
+//! | α, T | `step_size`, `steps` in [`EnergyTransformer::descend`] |
+//! | adjacency / attention mask | `mask: Option<Tensor<3>>` of shape [batch, N(query), N(key)] |
+
+mod attention;
+mod hopfield;
+mod layer_norm;
+
+pub use attention::EnergyAttention;
+pub use hopfield::HopfieldModule;
+pub use layer_norm::EnergyLayerNorm;
+
+use burn::module::Module;
+use burn::tensor::{Device, Tensor, TensorData};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use crate::error::{invalid, shape, Result};
+
+/// The Hopfield module's Lagrangian.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum HopfieldKind {
+    /// ReLU² (the paper's choice).
+    Relu2,
+    /// Log-sum-exp with inverse temperature β (the continuous modern Hopfield energy).
+    Softmax {
+        /// β.
+        beta: f64,
+    },
+}
+
+/// The block's sizes and switches, with documented defaults ([`EtConfig::new`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct EtConfig {
+    /// D, the token dimension.
+    pub dim: usize,
+    /// H, attention heads.
+    pub heads: usize,
+    /// Y, the dimension of each head's queries and keys.
+    pub head_dim: usize,
+    /// M, Hopfield memories.
+    pub memories: usize,
+    /// β of the attention; `None` means the paper's 1/√Y.
+    pub beta: Option<f64>,
+    /// Exclude B = C in the attention (the paper's equation); the official weights allow it.
+    pub exclude_self: bool,
+    /// The Hopfield module's Lagrangian.
+    pub hopfield: HopfieldKind,
+    /// ε of the layer norm.
+    pub eps: f64,
+    /// Standard deviation of the initial W^Q, W^K and ξ; `None` means 1/√D.
+    pub init_std: Option<f64>,
+}
+
+impl EtConfig {
+    /// D, H, Y, M with the defaults: β = 1/√Y, self-attention allowed (as the official code),
+    /// ReLU² memories, ε = 1e-5, initial weights N(0, 1/D).
+    pub fn new(dim: usize, heads: usize, head_dim: usize, memories: usize) -> Self {
+        EtConfig {
+            dim,
+            heads,
+            head_dim,
+            memories,
+            beta: None,
+            exclude_self: false,
+            hopfield: HopfieldKind::Relu2,
+            eps: 1e-5,
+            init_std: None,
+        }
+    }
+
+    /// Checks every size and constant.
+    pub fn validate(&self) -> Result<()> {
+        for (name, v) in
+            [("dim", self.dim), ("heads", self.heads), ("head_dim", self.head_dim), ("memories", self.memories)]
+        {
+            if v == 0 {
+                return Err(invalid(name, 0, "must be at least 1"));
+            }
+        }
+        let positive = |name: &'static str, v: f64| {
+            if v > 0.0 && v.is_finite() {
+                Ok(())
+            } else {
+                Err(invalid(name, v, "must be positive and finite"))
+            }
+        };
+        if let Some(b) = self.beta {
+            positive("beta", b)?;
+        }
+        if let HopfieldKind::Softmax { beta } = self.hopfield {
+            positive("hopfield beta", beta)?;
+        }
+        positive("eps", self.eps)?;
+        if let Some(s) = self.init_std {
+            positive("init_std", s)?;
+        }
+        Ok(())
+    }
+
+    /// The attention's β.
+    pub fn attention_beta(&self) -> f64 {
+        self.beta.unwrap_or(1.0 / (self.head_dim as f64).sqrt())
+    }
+
+    /// A block with weights drawn from N(0, init_std²) by a ChaCha8 generator seeded with `seed`
+    /// (the same seed gives the same weights on every machine).
+    pub fn init(&self, seed: u64, device: &Device) -> Result<EnergyTransformer> {
+        self.validate()?;
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let std = self.init_std.unwrap_or(1.0 / (self.dim as f64).sqrt());
+        let (h, y, d, m) = (self.heads, self.head_dim, self.dim, self.memories);
+        let wq = normal(&mut rng, [h, y, d], std, device);
+        let wk = normal(&mut rng, [h, y, d], std, device);
+        let xi = normal(&mut rng, [m, d], std, device);
+        let softmax_beta = match self.hopfield {
+            HopfieldKind::Relu2 => None,
+            HopfieldKind::Softmax { beta } => Some(beta),
+        };
+        Ok(EnergyTransformer {
+            norm: EnergyLayerNorm::new(d, self.eps, device),
+            attention: EnergyAttention::new(wq, wk, self.attention_beta(), self.exclude_self),
+            hopfield: HopfieldModule::new(xi, softmax_beta),
+        })
+    }
+}
+
+/// A tensor of the given shape with N(0, std²) entries from `rng` (Box–Muller).
+pub fn normal<const D: usize>(rng: &mut ChaCha8Rng, shape: [usize; D], std: f64, device: &Device) -> Tensor<D> {
+    use rand::Rng;
+    let len: usize = shape.iter().product();
+    let v: Vec<f32> = (0..len)
+        .map(|_| {
+            let (u, w): (f64, f64) = (rng.random::<f64>().max(1e-300), rng.random());
+            (std * (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * w).cos()) as f32
+        })
+        .collect();
+    Tensor::from_data(TensorData::new(v, shape), device)
+}
+
+/// One Energy Transformer block: layer norm, energy attention, Hopfield module.
+#[derive(Module, Debug)]
+pub struct EnergyTransformer {
+    /// The layer norm whose activation g the energy is a function of.
+    pub norm: EnergyLayerNorm,
+    /// E^ATT.
+    pub attention: EnergyAttention,
+    /// E^HN.
+    pub hopfield: HopfieldModule,
+}
+
+/// What [`EnergyTransformer::descend`] returns.
+#[derive(Debug, Clone)]
+pub struct DescentResult {
+    /// The tokens after T steps: [B, N, D].
+    pub x: Tensor<3>,
+    /// E(g(x_t)) for t = 0..=T, each [B] (empty unless recorded).
+    pub energy: Vec<Tensor<1>>,
+}
+
+impl EnergyTransformer {
+    /// D.
+    pub fn dim(&self) -> usize {
+        self.norm.delta.dims()[0]
+    }
+
+    fn check(&self, g: &Tensor<3>, mask: &Option<Tensor<3>>) -> Result<()> {
+        let [b, n, d] = g.dims();
+        if d != self.dim() {
+            return Err(shape("tokens", format!("[batch, N, D = {}]", self.dim()), format!("{:?}", g.dims())));
+        }
+        if let Some(m) = mask {
+            if m.dims() != [b, n, n] {
+                return Err(shape("mask", format!("[{b}, {n}, {n}] (batch, query, key)"), format!("{:?}", m.dims())));
+            }
+        }
+        Ok(())
+    }
+
+    /// E = E^ATT + E^HN at activations g: [B, N, D] → [B].
+    pub fn energy(&self, g: Tensor<3>, mask: Option<Tensor<3>>) -> Result<Tensor<1>> {
+        self.check(&g, &mask)?;
+        Ok(self.attention.energy(g.clone(), mask) + self.hopfield.energy(g))
+    }
+
+    /// E and its explicit gradient ∂E/∂g: [B, N, D] → ([B], [B, N, D]).
+    pub fn energy_and_grad(&self, g: Tensor<3>, mask: Option<Tensor<3>>) -> Result<(Tensor<1>, Tensor<3>)> {
+        self.check(&g, &mask)?;
+        Ok(self.energy_and_grad_unchecked(g, mask))
+    }
+
+    fn energy_and_grad_unchecked(&self, g: Tensor<3>, mask: Option<Tensor<3>>) -> (Tensor<1>, Tensor<3>) {
+        let (ea, ga) = self.attention.energy_and_grad(g.clone(), mask);
+        let (eh, gh) = self.hopfield.energy_and_grad(g);
+        (ea + eh, ga + gh)
+    }
+
+    /// T steps of `g = LN(x); x ← x − α ∂E/∂g` with the weights shared across steps.
+    /// With `record_energy`, returns E(g(x_t)) for t = 0..=T.
+    ///
+    /// # Errors
+    /// α ≤ 0 or not finite; tokens or mask of the wrong shape.
+    pub fn descend(
+        &self,
+        x: Tensor<3>,
+        mask: Option<Tensor<3>>,
+        steps: usize,
+        step_size: f64,
+        record_energy: bool,
+    ) -> Result<DescentResult> {
+        if !(step_size > 0.0 && step_size.is_finite()) {
+            return Err(invalid("alpha", step_size, "the step size must be positive and finite"));
+        }
+        self.check(&x, &mask)?;
+        let mut x = x;
+        let mut energy = Vec::new();
+        for _ in 0..steps {
+            let g = self.norm.activation(x.clone());
+            let (e, grad) = self.energy_and_grad_unchecked(g, mask.clone());
+            if record_energy {
+                energy.push(e);
+            }
+            x = x - grad * step_size;
+        }
+        if record_energy {
+            let g = self.norm.activation(x.clone());
+            energy.push(self.attention.energy(g.clone(), mask) + self.hopfield.energy(g));
+        }
+        Ok(DescentResult { x, energy })
+    }
+}
