@@ -19,10 +19,12 @@
 
 mod attention;
 mod hopfield;
+mod image;
 mod layer_norm;
 
 pub use attention::EnergyAttention;
 pub use hopfield::HopfieldModule;
+pub use image::{masked_patch_mse, ImageEnergyTransformer, ImageEtConfig, MaskSpec, Reconstruction};
 pub use layer_norm::EnergyLayerNorm;
 
 use burn::module::Module;
