@@ -87,7 +87,8 @@ fn bad_configurations_and_masks_are_errors() {
 #[test]
 fn masked_patch_mse_counts_only_scored_patches() {
     let dev = Device::flex();
-    let pred = Tensor::<3>::from_data(TensorData::new(vec![1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0], [1, 4, 2]), &dev);
+    let pred =
+        Tensor::<3>::from_data(TensorData::new(vec![1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0], [1, 4, 2]), &dev);
     let target = Tensor::<3>::zeros([1, 4, 2], &dev);
     let scored = Tensor::<2>::from_data(TensorData::new(vec![0.0f32, 1.0, 0.0, 1.0], [1, 4]), &dev);
     // Patches 1 and 4: (9 + 16 + 49 + 64) / 4 = 34.5.

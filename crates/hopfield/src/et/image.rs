@@ -61,11 +61,7 @@ impl ImageEtConfig {
             return Err(invalid("patch", 0, "the patch size must be positive"));
         }
         if h % self.patch != 0 || w % self.patch != 0 {
-            return Err(shape(
-                "patch size",
-                format!("a divisor of the image height {h} and width {w}"),
-                self.patch,
-            ));
+            return Err(shape("patch size", format!("a divisor of the image height {h} and width {w}"), self.patch));
         }
         for (name, v) in [("embed_std", self.embed_std), ("linear_std", self.linear_std)] {
             if !(v > 0.0 && v.is_finite()) {

@@ -1,0 +1,60 @@
+//! Training the image Energy Transformer on the bundled MNIST sample.
+
+use std::path::Path;
+
+use hopfield::et::{EtConfig, ImageEtConfig};
+use hopfield_data::{Builtin, DataSource, Dataset, Split};
+use hopfield_train::et_train::{train, EtTrainConfig};
+
+fn mnist(split: Split) -> Dataset {
+    hopfield_data::load(&DataSource::Builtin(Builtin::MnistSample), split, Path::new("/none")).unwrap()
+}
+
+fn config() -> EtTrainConfig {
+    let model = ImageEtConfig::new((1, 28, 28), 7, EtConfig::new(64, 4, 16, 128));
+    let mut c = EtTrainConfig::new(model);
+    c.epochs = 8;
+    c.batch_size = 32;
+    c.lr = 4e-3;
+    c.warmup = 10;
+    c.steps = 6;
+    c
+}
+
+#[test]
+fn a_short_run_beats_the_mean_patch_baseline() {
+    let (tr, te) = (mnist(Split::Train), mnist(Split::Test));
+    let t = std::time::Instant::now();
+    let (_, m) = train(&tr, &te, &config(), |e| eprintln!("{e:?}")).unwrap();
+    eprintln!("{:.1} s", t.elapsed().as_secs_f64());
+    let last = m.last().unwrap().eval;
+    // Measured (8 epochs, 2,000 images, ~31 s): MSE 0.568 against 0.693 for the mean training
+    // patch (ratio 0.82) and 1.066 for the same model without dynamics (ratio 0.53).
+    assert!(last.mse < 0.88 * last.mse_mean_patch, "{last:?}");
+    assert!(last.mse < 0.7 * last.mse_no_dynamics, "{last:?}");
+    assert!(m.last().unwrap().train_loss < 0.8 * m[0].train_loss, "{m:?}");
+    assert!(m.iter().all(|e| e.images_per_second > 0.0));
+}
+
+#[test]
+fn bad_settings_and_data_are_errors() {
+    let (tr, te) = (mnist(Split::Train), mnist(Split::Test));
+    let tiny = |f: &dyn Fn(&mut EtTrainConfig)| {
+        let mut c = config();
+        c.epochs = 1;
+        f(&mut c);
+        train(&tr.first(64).unwrap(), &te.first(32).unwrap(), &c, |_| {}).map(|_| ()).unwrap_err().to_string()
+    };
+    assert!(tiny(&|c| c.steps = 0).contains("steps = 0"));
+    assert!(tiny(&|c| c.step_size = 0.0).contains("alpha = 0"));
+    assert!(tiny(&|c| c.step_size = -1.0).contains("alpha = -1"));
+    assert!(tiny(&|c| c.mask_fraction = 1.0).contains("mask-fraction = 1"));
+    assert!(tiny(&|c| c.mask_fraction = 0.0).contains("mask-fraction = 0"));
+    assert!(tiny(&|c| c.lr = f64::NAN).contains("lr = NaN"));
+    assert!(tiny(&|c| c.model.patch = 5).contains("height 28 and width 28"));
+    let e = tiny(&|c| c.lr = 1e12);
+    assert!(e.contains("diverged at iteration"), "{e}");
+    let digits = hopfield_data::load(&DataSource::Builtin(Builtin::Digits), Split::Test, Path::new("/none")).unwrap();
+    let e = train(&digits, &digits, &config(), |_| {}).map(|_| ()).unwrap_err().to_string();
+    assert!(e.contains("1×8×8") && e.contains("1×28×28"), "{e}");
+}
