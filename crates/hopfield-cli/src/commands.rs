@@ -24,6 +24,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Data(DataCommand::Fetch { name, mirror }) => fetch_cmd(&name, mirror.as_deref(), &data_dir),
         Command::Data(DataCommand::Info { data }) => info_cmd(&data, &data_dir),
         Command::Bench(a) => crate::bench::run(&a),
+        Command::Et(c) => crate::et::run(&c, &data_dir),
     }
 }
 

@@ -1,5 +1,6 @@
-//! `hopfield demo`: recall on real digits, classical against dense memory at the same load, and
-//! the capacity plots — on bundled data, in well under a minute on two cores.
+//! `hopfield demo`: recall on real digits, classical against dense memory at the same load, the
+//! capacity plots, and a short Energy Transformer training run — on bundled data, in well under
+//! a minute on two cores.
 
 use std::path::Path;
 use std::time::Instant;
@@ -130,6 +131,33 @@ pub fn run(a: &DemoArgs, _data_dir: &Path) -> Result<()> {
     println!(
         "\n   capacity-polynomial/capacity.png: each degree moves the error curve right by a factor of\n   \
          about N/(2n−1): capacity grows like N^(n−1), on the theory's lines ½ erfc(√(N^(n−1)/(2(2n−3)!!K))).\n"
+    );
+    println!(
+        "== 4. The Energy Transformer: masked reconstruction of MNIST digits (bundled 2,000 train / 1,000 test)\n"
+    );
+    let mut et = hopfield::et::EtConfig::new(64, 4, 16, 128);
+    et.exclude_self = false;
+    let mut cfg = hopfield_train::et_train::EtTrainConfig::new(hopfield::et::ImageEtConfig::new((1, 28, 28), 7, et));
+    cfg.epochs = 8;
+    cfg.lr = 4e-3;
+    cfg.warmup = 10;
+    cfg.steps = 6;
+    cfg.seed = a.seed;
+    let metrics = crate::et::train_and_report(
+        &cfg,
+        &DataSource::Builtin(Builtin::MnistSample),
+        Path::new("."),
+        &a.out.join("et"),
+    )?;
+    let (first, last) = (metrics[0].eval, metrics[metrics.len() - 1].eval);
+    println!(
+        "\n   Half of each test digit's 16 patches (7×7) are hidden (90% replaced by the MASK token, 10% left\n   \
+         as they are but scored). The test masked-patch MSE falls from {:.3} to {:.3}; predicting each\n   \
+         position's mean training patch gives {:.3}, and the same model without its energy descent (T = 0)\n   \
+         {:.3}: the dynamics does the reconstruction. et/et-reconstruction.png: original | masked |\n   \
+         reconstructed; et/et-steps.png: the image decoded after each descent step; et/et-energy.png:\n   \
+         the energy falling over the steps.\n",
+        first.mse, last.mse, last.mse_mean_patch, last.mse_no_dynamics
     );
     println!("demo finished in {:.0} s; pictures are in {}", start.elapsed().as_secs_f64(), a.out.display());
     Ok(())

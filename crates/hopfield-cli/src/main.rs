@@ -4,6 +4,7 @@
 mod bench;
 mod commands;
 mod demo;
+mod et;
 
 use std::path::PathBuf;
 
@@ -40,6 +41,9 @@ pub enum Command {
     Data(DataCommand),
     /// Throughput: batched modern-Hopfield retrieval next to a plain GEMM, and binary-memory sweeps.
     Bench(bench::BenchArgs),
+    /// The Energy Transformer: masked image reconstruction.
+    #[command(subcommand)]
+    Et(et::EtCommand),
 }
 
 /// Memory kinds as typed on the command line.

@@ -252,7 +252,36 @@ fn demo_runs_on_bundled_data_and_writes_its_pictures() {
         "capacity-classical/capacity.png",
         "capacity-classical/retrieval.png",
         "capacity-polynomial/capacity.png",
+        "et/et-reconstruction.png",
+        "et/et-steps.png",
+        "et/et-energy.png",
+        "et/metrics.csv",
     ] {
         assert!(out.join(f).is_file(), "{f} missing");
     }
+}
+
+#[test]
+fn et_train_writes_metrics_and_pictures_and_rejects_bad_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("et");
+    let o = ok(&["et", "train", "--epochs", "1", "--steps", "2", "--out", out.to_str().unwrap()], dir.path());
+    assert!(o.contains("epoch   1: train loss") && o.contains("mean-patch baseline"), "{o}");
+    let csv = std::fs::read_to_string(out.join("metrics.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 2, "{csv}");
+    for f in ["et-reconstruction.png", "et-steps.png", "et-energy.png"] {
+        assert!(out.join(f).is_file(), "{f} missing");
+    }
+    let d = dir.path();
+    let o = out.to_str().unwrap();
+    let e = fails(&["et", "train", "--patch", "5", "--out", o], d);
+    assert!(e.contains("height 28 and width 28") && e.contains("got 5"), "{e}");
+    let e = fails(&["et", "train", "--mask-fraction", "1.5", "--out", o], d);
+    assert!(e.contains("mask-fraction = 1.5"), "{e}");
+    let e = fails(&["et", "train", "--steps", "0", "--out", o], d);
+    assert!(e.contains("steps = 0"), "{e}");
+    let e = fails(&["et", "train", "--alpha", "-0.1", "--out", o], d);
+    assert!(e.contains("alpha = -0.1"), "{e}");
+    let e = fails(&["et", "train", "--data", "digits", "--patch", "3", "--out", o], d);
+    assert!(e.contains("height 8 and width 8"), "{e}");
 }

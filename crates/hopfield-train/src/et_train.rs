@@ -224,7 +224,25 @@ pub fn evaluate(
     Ok(EvalReport { mse: a / k, mse_no_dynamics: b / k, mse_mean_patch: c / k })
 }
 
-/// Trains from scratch; calls `on_epoch` after each epoch. Returns the trained model (on the
+/// What [`train`] reports while it runs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum TrainEvent {
+    /// One optimiser step finished.
+    Batch {
+        /// 1-based epoch.
+        epoch: usize,
+        /// Training images seen in this epoch.
+        done: usize,
+        /// Training images per epoch.
+        total: usize,
+        /// This batch's loss.
+        loss: f64,
+    },
+    /// An epoch finished and was evaluated.
+    Epoch(EpochMetrics),
+}
+
+/// Trains from scratch; calls `on_event` after each batch and each epoch. Returns the trained model (on the
 /// plain device) and the per-epoch figures.
 ///
 /// # Errors
@@ -234,7 +252,7 @@ pub fn train(
     train: &Dataset,
     test: &Dataset,
     cfg: &EtTrainConfig,
-    mut on_epoch: impl FnMut(&EpochMetrics),
+    mut on_event: impl FnMut(&TrainEvent),
 ) -> Result<(ImageEnergyTransformer, Vec<EpochMetrics>)> {
     let spec = cfg.validate()?;
     let (c, h, w) = cfg.model.image;
@@ -272,6 +290,7 @@ pub fn train(
         let mut order: Vec<usize> = (0..train.len()).collect();
         order.shuffle(&mut rng);
         let mut loss_sum = 0.0;
+        let mut done = 0;
         for chunk in order.chunks(cfg.batch_size) {
             let images = norm.batch(train, chunk, &device);
             let target = model.patchify(images.clone());
@@ -291,6 +310,8 @@ pub fn train(
                 });
             }
             loss_sum += value;
+            done += chunk.len();
+            on_event(&TrainEvent::Batch { epoch, done, total: train.len(), loss: value });
             let grads = GradientsParams::from_grads(loss.backward(), &model);
             model = optim.step(cfg.lr_at(it, total), model, grads);
             it += 1;
@@ -303,7 +324,7 @@ pub fn train(
             eval,
             images_per_second: train.len() as f64 / seconds,
         };
-        on_epoch(&m);
+        on_event(&TrainEvent::Epoch(m));
         metrics.push(m);
     }
     Ok((model.valid(), metrics))

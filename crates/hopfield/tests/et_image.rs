@@ -94,3 +94,30 @@ fn masked_patch_mse_counts_only_scored_patches() {
     // Patches 1 and 4: (9 + 16 + 49 + 64) / 4 = 34.5.
     assert_eq!(to_vec(masked_patch_mse(pred, target, scored)), vec![34.5]);
 }
+
+#[test]
+fn the_trajectory_ends_where_forward_ends_and_its_energy_falls() {
+    let dev = Device::flex();
+    let model = small().init(3, &dev).unwrap();
+    let img = Tensor::<4>::from_data(
+        TensorData::new(
+            (0..2 * 2 * 8 * 12).map(|i| ((i * 37 % 23) as f32) / 11.0 - 1.0).collect::<Vec<_>>(),
+            [2, 2, 8, 12],
+        ),
+        &dev,
+    );
+    let replaced =
+        Tensor::<2>::from_data(TensorData::new(vec![1.0f32, 0., 0., 1., 0., 0., 0., 1., 0., 0., 0., 0.], [2, 6]), &dev);
+    let (decoded, energy) = model.trajectory(img.clone(), replaced.clone(), 5, 0.1).unwrap();
+    assert_eq!((decoded.len(), energy.len()), (6, 6));
+    let fwd = model.forward(img, replaced, 5, 0.1, true).unwrap();
+    let (a, b) = (to_vec(decoded[5].clone()), to_vec(fwd.patches));
+    assert!(a.iter().zip(&b).all(|(x, y)| (x - y).abs() < 1e-5));
+    let e: Vec<Vec<f32>> = energy.into_iter().map(to_vec).collect();
+    for t in 0..5 {
+        for ex in 0..2 {
+            assert!(e[t + 1][ex] <= e[t][ex] + 1e-5 * e[t][ex].abs().max(1.0), "step {t}: {:?}", e);
+            assert!((e[t][ex] - to_vec(fwd.energy[t].clone())[ex]).abs() < 1e-4 * e[t][ex].abs().max(1.0));
+        }
+    }
+}

@@ -205,6 +205,38 @@ impl ImageEnergyTransformer {
     }
 }
 
+impl ImageEnergyTransformer {
+    /// The descent made visible: the decoded patches after each step t = 0..=T (t = 0 decodes the
+    /// initial tokens) and the energy E(g(x_t)) at each, for pictures and comparisons.
+    ///
+    /// # Shapes
+    /// images [B, C, H, W], replaced [B, N] → T + 1 decoded [B, N, C·p·p] and T + 1 energies [B]
+    pub fn trajectory(
+        &self,
+        images: Tensor<4>,
+        replaced: Tensor<2>,
+        steps: usize,
+        step_size: f64,
+    ) -> Result<(Vec<Tensor<3>>, Vec<Tensor<1>>)> {
+        // Validates the shapes and the step size once.
+        self.forward(images.clone(), replaced.clone(), 0, step_size, false)?;
+        let mut x = self.tokens(self.patchify(images), replaced);
+        let (mut decoded, mut energy) = (Vec::with_capacity(steps + 1), Vec::with_capacity(steps + 1));
+        for t in 0..=steps {
+            decoded.push(self.decode(drop_cls(x.clone())));
+            if t < steps {
+                let r = self.et.descend(x, None, 1, step_size, true)?;
+                energy.push(r.energy[0].clone());
+                x = r.x;
+            } else {
+                let g = self.et.norm.activation(x.clone());
+                energy.push(self.et.energy(g, None)?);
+            }
+        }
+        Ok((decoded, energy))
+    }
+}
+
 fn drop_cls(x: Tensor<3>) -> Tensor<3> {
     let [b, n1, d] = x.dims();
     x.slice([0..b, 1..n1, 0..d])

@@ -1,0 +1,188 @@
+//! `hopfield et …`: the Energy Transformer for masked image reconstruction.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use clap::{Args, Subcommand};
+use hopfield::et::{EtConfig, ImageEtConfig, MaskSpec};
+use hopfield_train::et_pictures::write_et_pictures;
+use hopfield_train::et_train::{train, EpochMetrics, EtTrainConfig, Normalization, TrainEvent};
+use indicatif::{ProgressBar, ProgressStyle};
+
+#[derive(Subcommand, Debug)]
+pub enum EtCommand {
+    /// Train on a data set's train split, evaluate on its test split every epoch; write
+    /// metrics.csv and the reconstruction pictures.
+    Train(EtTrainArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct EtTrainArgs {
+    /// Data set: a built-in name (mnist-sample, cifar10-sample, digits bundled; mnist,
+    /// fashion-mnist, cifar10 from --data-dir) or a path. Trains on its train split, evaluates on test.
+    #[arg(long, default_value = "mnist-sample")]
+    pub data: hopfield_data::DataSource,
+    /// Folder for metrics.csv and the pictures (created if missing).
+    #[arg(long, default_value = "out/et")]
+    pub out: PathBuf,
+    /// Passes over the training split.
+    #[arg(long, default_value_t = 5)]
+    pub epochs: usize,
+    /// Images per optimiser step.
+    #[arg(long, default_value_t = 32)]
+    pub batch_size: usize,
+    /// Peak learning rate (AdamW, linear warm-up then cosine decay to lr/1000).
+    #[arg(long, default_value_t = 4e-3)]
+    pub lr: f64,
+    /// Warm-up iterations.
+    #[arg(long, default_value_t = 10)]
+    pub warmup: usize,
+    /// Patch side; image height and width must be multiples of it.
+    #[arg(long, default_value_t = 7)]
+    pub patch: usize,
+    /// Fraction of patches masked and scored, in (0, 1).
+    #[arg(long, default_value_t = 0.5)]
+    pub mask_fraction: f64,
+    /// Share of the masked patches whose token is replaced by MASK (the rest stay but are scored).
+    #[arg(long, default_value_t = 0.9)]
+    pub replaced_share: f64,
+    /// T: descent steps (≥ 1).
+    #[arg(long, default_value_t = 6)]
+    pub steps: usize,
+    /// α: descent step size (> 0).
+    #[arg(long, default_value_t = 0.1, allow_negative_numbers = true)]
+    pub alpha: f64,
+    /// D: token dimension.
+    #[arg(long, default_value_t = 64)]
+    pub dim: usize,
+    /// H: attention heads.
+    #[arg(long, default_value_t = 4)]
+    pub heads: usize,
+    /// Y: dimension per head.
+    #[arg(long, default_value_t = 16)]
+    pub head_dim: usize,
+    /// M: Hopfield memories.
+    #[arg(long, default_value_t = 128)]
+    pub memories: usize,
+    /// Exclude self-attention (B ≠ C, the paper's equation; the official weights allow it).
+    #[arg(long)]
+    pub exclude_self: bool,
+    /// AdamW weight decay.
+    #[arg(long, default_value_t = 0.05)]
+    pub weight_decay: f64,
+    /// Gradient clipping by global norm.
+    #[arg(long, default_value_t = 1.0)]
+    pub clip: f64,
+    /// Seed of initialisation, shuffling and masks.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+pub fn run(cmd: &EtCommand, data_dir: &Path) -> Result<()> {
+    match cmd {
+        EtCommand::Train(a) => train_cmd(a, data_dir),
+    }
+}
+
+/// The training config from flags and the data's image shape.
+pub fn config(a: &EtTrainArgs, image: (usize, usize, usize)) -> EtTrainConfig {
+    let mut et = EtConfig::new(a.dim, a.heads, a.head_dim, a.memories);
+    et.exclude_self = a.exclude_self;
+    let mut c = EtTrainConfig::new(ImageEtConfig::new(image, a.patch, et));
+    c.epochs = a.epochs;
+    c.batch_size = a.batch_size;
+    c.lr = a.lr;
+    c.warmup = a.warmup;
+    c.steps = a.steps;
+    c.step_size = a.alpha;
+    c.mask_fraction = a.mask_fraction;
+    c.replaced_share = a.replaced_share;
+    c.weight_decay = a.weight_decay;
+    c.clip = a.clip;
+    c.seed = a.seed;
+    c
+}
+
+/// Prints one epoch's line.
+pub fn print_epoch(m: &EpochMetrics) {
+    println!(
+        "epoch {:>3}: train loss {:.4} | test masked-patch MSE {:.4} (mean-patch baseline {:.4}, T = 0 {:.4}) | {:.0} images/s",
+        m.epoch, m.train_loss, m.eval.mse, m.eval.mse_mean_patch, m.eval.mse_no_dynamics, m.images_per_second
+    );
+}
+
+/// Trains with a progress bar, writes metrics.csv and pictures; returns the metrics.
+pub fn train_and_report(
+    cfg: &EtTrainConfig,
+    data: &hopfield_data::DataSource,
+    data_dir: &Path,
+    out: &Path,
+) -> Result<Vec<EpochMetrics>> {
+    let tr = hopfield_data::load(data, hopfield_data::Split::Train, data_dir)
+        .with_context(|| format!("loading --data {data}"))?;
+    let te = hopfield_data::load(data, hopfield_data::Split::Test, data_dir)
+        .with_context(|| format!("loading --data {data}"))?;
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    println!(
+        "training on {} ({} train / {} test images of {}×{}×{}), {} patches of {}, T = {}, α = {}",
+        data,
+        tr.len(),
+        te.len(),
+        tr.channels(),
+        tr.height(),
+        tr.width(),
+        cfg.model.patches(),
+        cfg.model.patch_elements(),
+        cfg.steps,
+        cfg.step_size
+    );
+    let pb = ProgressBar::new(tr.len() as u64);
+    pb.set_style(
+        ProgressStyle::with_template("epoch {prefix} [{bar:30}] {pos}/{len} {msg} {elapsed_precise}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    let csv_path = out.join("metrics.csv");
+    let mut csv =
+        String::from("epoch,train_loss,test_mse,test_mse_mean_patch,test_mse_no_dynamics,images_per_second\n");
+    let started = std::time::Instant::now();
+    let (model, metrics) = train(&tr, &te, cfg, |e| match e {
+        TrainEvent::Batch { epoch, done, loss, .. } => {
+            pb.set_prefix(epoch.to_string());
+            pb.set_position(*done as u64);
+            let rate = *done as f64 / pb.elapsed().as_secs_f64().max(1e-9);
+            pb.set_message(format!("loss {loss:.4}, {rate:.0} images/s"));
+        }
+        TrainEvent::Epoch(m) => {
+            pb.suspend(|| print_epoch(m));
+            pb.reset();
+            csv += &format!(
+                "{},{:.6},{:.6},{:.6},{:.6},{:.1}\n",
+                m.epoch, m.train_loss, m.eval.mse, m.eval.mse_mean_patch, m.eval.mse_no_dynamics, m.images_per_second
+            );
+        }
+    })?;
+    pb.finish_and_clear();
+    std::fs::File::create(&csv_path)
+        .and_then(|mut f| f.write_all(csv.as_bytes()))
+        .with_context(|| format!("writing {}", csv_path.display()))?;
+    let spec = MaskSpec::from_fraction(cfg.mask_fraction, cfg.model.patches(), cfg.replaced_share)?;
+    let norm = Normalization::of(&tr);
+    let files = write_et_pictures(&model, &te, &norm, spec, cfg.steps, cfg.step_size, 6, cfg.seed, out)?;
+    println!("trained in {:.0} s", started.elapsed().as_secs_f64());
+    println!("  wrote {}", csv_path.display());
+    for f in files {
+        println!("  wrote {}", f.display());
+    }
+    Ok(metrics)
+}
+
+fn train_cmd(a: &EtTrainArgs, data_dir: &Path) -> Result<()> {
+    let probe = hopfield_data::load(&a.data, hopfield_data::Split::Test, data_dir)
+        .with_context(|| format!("loading --data {}", a.data))?;
+    let cfg = config(a, (probe.channels(), probe.height(), probe.width()));
+    cfg.validate()?;
+    train_and_report(&cfg, &a.data, data_dir, &a.out)?;
+    Ok(())
+}

@@ -1,0 +1,105 @@
+//! Pictures of a trained image Energy Transformer: original | masked input | reconstruction,
+//! the decoded image after every descent step, and the energy against the step.
+
+use std::path::{Path, PathBuf};
+
+use burn::tensor::{Device, Tensor, TensorData};
+use hopfield::et::{ImageEnergyTransformer, MaskSpec};
+use hopfield_data::Dataset;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use crate::error::Result;
+use crate::et_train::Normalization;
+use crate::pictures::{write_grid, Corner, LinePlot, Mark, Picture, Series};
+
+fn to_vec<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    t.into_data().try_into_vec_as::<f32>().unwrap_or_default()
+}
+
+/// Writes `et-reconstruction.png`, `et-steps.png` and `et-energy.png` for the first `count`
+/// images of `ds` into `out`, with masks drawn from `seed`.
+#[allow(clippy::too_many_arguments)]
+pub fn write_et_pictures(
+    model: &ImageEnergyTransformer,
+    ds: &Dataset,
+    norm: &Normalization,
+    spec: MaskSpec,
+    steps: usize,
+    step_size: f64,
+    count: usize,
+    seed: u64,
+    out: &Path,
+) -> Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(out)
+        .map_err(|e| crate::TrainError::Write { path: out.to_path_buf(), problem: e.to_string() })?;
+    let device = Device::flex();
+    let count = count.min(ds.len()).max(1);
+    let idx: Vec<usize> = (0..count).collect();
+    let n = model.patches();
+    let (scored, replaced) = spec.sample(&mut ChaCha8Rng::seed_from_u64(seed), count, n);
+    let images = norm.batch(ds, &idx, &device);
+    let original = to_vec(model.patchify(images.clone())); // [B, N, P]
+    let replaced_t = Tensor::<2>::from_data(TensorData::new(replaced.clone(), [count, n]), &device);
+    let (decoded, energy) = model.trajectory(images, replaced_t, steps, step_size)?;
+    let p = original.len() / (count * n);
+    let [c, h, w] = model.image;
+    // Patches → picture in [0, 1]: composite of `pick(i, patch)` over the patches of image i.
+    let picture = |pick: &dyn Fn(usize) -> Vec<f32>| -> Picture {
+        let mut flat = Vec::with_capacity(n * p);
+        for k in 0..n {
+            flat.extend(pick(k));
+        }
+        let img = to_vec(model.unpatchify(Tensor::<3>::from_data(TensorData::new(flat, [1, n, p]), &device)));
+        let hw = h * w;
+        let values =
+            img.iter().enumerate().map(|(j, v)| (v * norm.std[j / hw] + norm.mean[j / hw]).clamp(0.0, 1.0)).collect();
+        Picture { channels: c, height: h, width: w, values }
+    };
+    let orig_patch = |i: usize, k: usize| original[(i * n + k) * p..(i * n + k + 1) * p].to_vec();
+    // Grey (0.5 in pixel space) in normalised units, per patch element's channel.
+    let grey: Vec<f32> = (0..p).map(|e| (0.5 - norm.mean[e / (p / c)]) / norm.std[e / (p / c)]).collect();
+    let decoded_v: Vec<Vec<f32>> = decoded.into_iter().map(to_vec).collect();
+    let composite = |i: usize, t: usize, k: usize| {
+        if scored[i * n + k] == 1.0 {
+            decoded_v[t][(i * n + k) * p..(i * n + k + 1) * p].to_vec()
+        } else {
+            orig_patch(i, k)
+        }
+    };
+    let mut rows = Vec::new();
+    let mut strip = Vec::new();
+    for i in 0..count {
+        let masked_input = picture(&|k| if replaced[i * n + k] == 1.0 { grey.clone() } else { orig_patch(i, k) });
+        rows.push(vec![picture(&|k| orig_patch(i, k)), masked_input, picture(&|k| composite(i, steps, k))]);
+        strip.push((0..=steps).map(|t| picture(&|k| composite(i, t, k))).collect::<Vec<_>>());
+    }
+    let grid = out.join("et-reconstruction.png");
+    write_grid(&grid, &rows, &["original", "masked", "reconstructed"], 96)?;
+    let steps_png = out.join("et-steps.png");
+    let titles: Vec<String> = (0..=steps).map(|t| format!("t={t}")).collect();
+    let titles: Vec<&str> = titles.iter().map(|s| s.as_str()).collect();
+    write_grid(&steps_png, &strip, &titles, 64)?;
+    let e: Vec<Vec<f32>> = energy.into_iter().map(to_vec).collect();
+    let series = (0..count)
+        .map(|i| Series {
+            name: format!("image {i} (label {})", ds.labels()[i]),
+            points: (0..=steps).map(|t| (t as f64, e[t][i] as f64)).collect(),
+            color: i,
+            mark: Mark::LinePoints,
+        })
+        .collect();
+    let energy_png = out.join("et-energy.png");
+    LinePlot {
+        title: format!("Energy Transformer descent, α = {step_size}"),
+        x_label: "step t".into(),
+        y_label: "energy E(g(x_t))".into(),
+        log_x: false,
+        log_y: false,
+        series,
+        vlines: vec![],
+        legend: Corner::UpperRight,
+    }
+    .write(&energy_png, (900, 600))?;
+    Ok(vec![grid, steps_png, energy_png])
+}
