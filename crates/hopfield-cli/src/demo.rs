@@ -148,6 +148,7 @@ pub fn run(a: &DemoArgs, _data_dir: &Path) -> Result<()> {
         &DataSource::Builtin(Builtin::MnistSample),
         Path::new("."),
         &a.out.join("et"),
+        &a.out.join("et").join("checkpoint"),
     )?;
     let (first, last) = (metrics[0].eval, metrics[metrics.len() - 1].eval);
     println!(

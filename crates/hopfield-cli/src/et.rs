@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use hopfield::et::{EtConfig, ImageEtConfig, MaskSpec};
+use hopfield_train::et_checkpoint::{load, save, CheckpointMeta};
 use hopfield_train::et_pictures::write_et_pictures;
-use hopfield_train::et_train::{train, EpochMetrics, EtTrainConfig, Normalization, TrainEvent};
+use hopfield_train::et_train::{evaluate, mean_patches, train, EpochMetrics, EtTrainConfig, Normalization, TrainEvent};
 use indicatif::{ProgressBar, ProgressStyle};
 
 #[derive(Subcommand, Debug)]
@@ -15,6 +16,41 @@ pub enum EtCommand {
     /// Train on a data set's train split, evaluate on its test split every epoch; write
     /// metrics.csv and the reconstruction pictures.
     Train(EtTrainArgs),
+    /// Test-split masked-patch MSE of a checkpoint next to the mean-patch and T = 0 baselines,
+    /// computed on the same masks.
+    Eval(EtEvalArgs),
+    /// Pictures from a checkpoint: original | masked | reconstructed, the decoded image after
+    /// each step, and the energy over the steps.
+    Reconstruct(EtReconstructArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct EtEvalArgs {
+    /// Checkpoint folder written by `hopfield et train` (model.safetensors + config.json).
+    #[arg(long)]
+    pub checkpoint: PathBuf,
+    /// Data set to evaluate on; default: the one the checkpoint was trained on.
+    #[arg(long)]
+    pub data: Option<hopfield_data::DataSource>,
+}
+
+#[derive(Args, Debug)]
+pub struct EtReconstructArgs {
+    /// Checkpoint folder written by `hopfield et train`.
+    #[arg(long)]
+    pub checkpoint: PathBuf,
+    /// Data set whose first test images are shown; default: the one the checkpoint was trained on.
+    #[arg(long)]
+    pub data: Option<hopfield_data::DataSource>,
+    /// How many test images to show.
+    #[arg(long, default_value_t = 6)]
+    pub count: usize,
+    /// Seed of the masks.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Folder for the pictures (created if missing).
+    #[arg(long, default_value = "out/et-reconstruct")]
+    pub out: PathBuf,
 }
 
 #[derive(Args, Debug)]
@@ -77,11 +113,17 @@ pub struct EtTrainArgs {
     /// Seed of initialisation, shuffling and masks.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Checkpoint folder written at the end of training (model.safetensors + config.json,
+    /// atomically); default: <out>/checkpoint.
+    #[arg(long)]
+    pub checkpoint: Option<PathBuf>,
 }
 
 pub fn run(cmd: &EtCommand, data_dir: &Path) -> Result<()> {
     match cmd {
         EtCommand::Train(a) => train_cmd(a, data_dir),
+        EtCommand::Eval(a) => eval_cmd(a, data_dir),
+        EtCommand::Reconstruct(a) => reconstruct_cmd(a, data_dir),
     }
 }
 
@@ -112,12 +154,13 @@ pub fn print_epoch(m: &EpochMetrics) {
     );
 }
 
-/// Trains with a progress bar, writes metrics.csv and pictures; returns the metrics.
+/// Trains with a progress bar, writes metrics.csv, the pictures and the checkpoint; returns the metrics.
 pub fn train_and_report(
     cfg: &EtTrainConfig,
     data: &hopfield_data::DataSource,
     data_dir: &Path,
     out: &Path,
+    checkpoint: &Path,
 ) -> Result<Vec<EpochMetrics>> {
     let tr = hopfield_data::load(data, hopfield_data::Split::Train, data_dir)
         .with_context(|| format!("loading --data {data}"))?;
@@ -171,6 +214,9 @@ pub fn train_and_report(
     let norm = Normalization::of(&tr);
     let files = write_et_pictures(&model, &te, &norm, spec, cfg.steps, cfg.step_size, 6, cfg.seed, out)?;
     println!("trained in {:.0} s", started.elapsed().as_secs_f64());
+    let meta = CheckpointMeta::new(cfg, &norm, metrics.len(), &data.to_string());
+    save(checkpoint, &model, &meta)?;
+    println!("  wrote {} (model.safetensors, config.json)", checkpoint.display());
     println!("  wrote {}", csv_path.display());
     for f in files {
         println!("  wrote {}", f.display());
@@ -183,6 +229,78 @@ fn train_cmd(a: &EtTrainArgs, data_dir: &Path) -> Result<()> {
         .with_context(|| format!("loading --data {}", a.data))?;
     let cfg = config(a, (probe.channels(), probe.height(), probe.width()));
     cfg.validate()?;
-    train_and_report(&cfg, &a.data, data_dir, &a.out)?;
+    let checkpoint = a.checkpoint.clone().unwrap_or_else(|| a.out.join("checkpoint"));
+    train_and_report(&cfg, &a.data, data_dir, &a.out, &checkpoint)?;
+    Ok(())
+}
+
+fn load_checkpoint(path: &Path) -> Result<(hopfield::et::ImageEnergyTransformer, CheckpointMeta)> {
+    Ok(load(path, &burn::tensor::Device::flex())?)
+}
+
+fn data_for(meta: &CheckpointMeta, data: &Option<hopfield_data::DataSource>) -> Result<hopfield_data::DataSource> {
+    match data {
+        Some(d) => Ok(d.clone()),
+        None => meta.data.parse().map_err(anyhow::Error::msg),
+    }
+}
+
+fn load_checked(
+    source: &hopfield_data::DataSource,
+    split: hopfield_data::Split,
+    data_dir: &Path,
+    meta: &CheckpointMeta,
+) -> Result<hopfield_data::Dataset> {
+    let ds = hopfield_data::load(source, split, data_dir).with_context(|| format!("loading --data {source}"))?;
+    let shape = [ds.channels(), ds.height(), ds.width()];
+    anyhow::ensure!(
+        shape == meta.image,
+        "{source} holds {}×{}×{} images but the checkpoint's model takes {}×{}×{}",
+        shape[0],
+        shape[1],
+        shape[2],
+        meta.image[0],
+        meta.image[1],
+        meta.image[2]
+    );
+    Ok(ds)
+}
+
+fn eval_cmd(a: &EtEvalArgs, data_dir: &Path) -> Result<()> {
+    let (model, meta) = load_checkpoint(&a.checkpoint)?;
+    let source = data_for(&meta, &a.data)?;
+    let tr = load_checked(&source, hopfield_data::Split::Train, data_dir, &meta)?;
+    let te = load_checked(&source, hopfield_data::Split::Test, data_dir, &meta)?;
+    let cfg = meta.train_config();
+    let spec = cfg.validate()?;
+    let norm = meta.normalization();
+    let dev = burn::tensor::Device::flex();
+    let mean = mean_patches(&model, &tr, &norm, &dev);
+    let r = evaluate(&model, &te, &norm, &mean, &cfg, spec, cfg.seed ^ 0xe7a1, &dev)?;
+    println!(
+        "{} ({} test images), T = {}, α = {}: masked-patch MSE {:.4} | mean-patch baseline {:.4} | same model with T = 0: {:.4}",
+        source,
+        te.len(),
+        cfg.steps,
+        cfg.step_size,
+        r.mse,
+        r.mse_mean_patch,
+        r.mse_no_dynamics
+    );
+    Ok(())
+}
+
+fn reconstruct_cmd(a: &EtReconstructArgs, data_dir: &Path) -> Result<()> {
+    anyhow::ensure!(a.count > 0, "--count must be at least 1");
+    let (model, meta) = load_checkpoint(&a.checkpoint)?;
+    let source = data_for(&meta, &a.data)?;
+    let te = load_checked(&source, hopfield_data::Split::Test, data_dir, &meta)?;
+    let cfg = meta.train_config();
+    let spec = cfg.validate()?;
+    let files =
+        write_et_pictures(&model, &te, &meta.normalization(), spec, cfg.steps, cfg.step_size, a.count, a.seed, &a.out)?;
+    for f in files {
+        println!("  wrote {}", f.display());
+    }
     Ok(())
 }

@@ -269,10 +269,27 @@ fn et_train_writes_metrics_and_pictures_and_rejects_bad_settings() {
     assert!(o.contains("epoch   1: train loss") && o.contains("mean-patch baseline"), "{o}");
     let csv = std::fs::read_to_string(out.join("metrics.csv")).unwrap();
     assert_eq!(csv.lines().count(), 2, "{csv}");
-    for f in ["et-reconstruction.png", "et-steps.png", "et-energy.png"] {
+    for f in [
+        "et-reconstruction.png",
+        "et-steps.png",
+        "et-energy.png",
+        "checkpoint/model.safetensors",
+        "checkpoint/config.json",
+    ] {
         assert!(out.join(f).is_file(), "{f} missing");
     }
     let d = dir.path();
+    let ck = out.join("checkpoint");
+    let ck = ck.to_str().unwrap();
+    let o = ok(&["et", "eval", "--checkpoint", ck], d);
+    assert!(o.contains("mnist-sample (1000 test images), T = 2") && o.contains("mean-patch baseline"), "{o}");
+    let pics = d.join("pics");
+    ok(&["et", "reconstruct", "--checkpoint", ck, "--count", "3", "--out", pics.to_str().unwrap()], d);
+    assert!(pics.join("et-reconstruction.png").is_file());
+    let e = fails(&["et", "eval", "--checkpoint", ck, "--data", "cifar10-sample"], d);
+    assert!(e.contains("3×32×32") && e.contains("1×28×28"), "{e}");
+    let e = fails(&["et", "eval", "--checkpoint", d.join("missing").to_str().unwrap()], d);
+    assert!(e.contains("missing") && e.contains("checkpoint"), "{e}");
     let o = out.to_str().unwrap();
     let e = fails(&["et", "train", "--patch", "5", "--out", o], d);
     assert!(e.contains("height 28 and width 28") && e.contains("got 5"), "{e}");

@@ -82,3 +82,47 @@ fn bad_settings_and_data_are_errors() {
     let e = train(&digits, &digits, &config(), |_| {}).map(|_| ()).unwrap_err().to_string();
     assert!(e.contains("1×8×8") && e.contains("1×28×28"), "{e}");
 }
+
+#[test]
+fn checkpoints_round_trip_and_bad_ones_are_errors() {
+    use burn::tensor::{Device, Tensor};
+    use hopfield_train::et_checkpoint::{load, save, CheckpointMeta};
+    let (tr, te) = (mnist(Split::Train).first(64).unwrap(), mnist(Split::Test).first(16).unwrap());
+    let mut cfg = config();
+    cfg.epochs = 1;
+    let (model, _) = train(&tr, &te, &cfg, |_| {}).unwrap();
+    let norm = hopfield_train::et_train::Normalization::of(&tr);
+    let meta = CheckpointMeta::new(&cfg, &norm, 1, "mnist-sample");
+    let dir = tempfile::tempdir().unwrap();
+    let ck = dir.path().join("ck");
+    save(&ck, &model, &meta).unwrap();
+    save(&ck, &model, &meta).unwrap(); // overwriting an existing checkpoint works
+    let dev = Device::flex();
+    let (back, meta2) = load(&ck, &dev).unwrap();
+    assert_eq!(meta2, meta);
+    // The same weights give the same reconstruction.
+    let images = norm.batch(&te, &[0, 1], &dev);
+    let replaced = Tensor::<2>::ones([2, 16], &dev);
+    let a = model.forward(images.clone(), replaced.clone(), 6, 0.1, false).unwrap().patches;
+    let b = back.forward(images, replaced, 6, 0.1, false).unwrap().patches;
+    let (a, b) = (a.into_data().try_into_vec_as::<f32>().unwrap(), b.into_data().try_into_vec_as::<f32>().unwrap());
+    assert_eq!(a, b);
+    // Nothing but the checkpoint is left in the parent folder (no temporary folders).
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    // Broken checkpoints: truncated weights, foreign JSON, missing folder, other format.
+    let w = ck.join("model.safetensors");
+    let bytes = std::fs::read(&w).unwrap();
+    std::fs::write(&w, &bytes[..bytes.len() / 2]).unwrap();
+    let e = load(&ck, &dev).map(|_| ()).unwrap_err().to_string();
+    assert!(e.contains("model.safetensors"), "{e}");
+    std::fs::write(ck.join("config.json"), "{\"hello\": 1}").unwrap();
+    let e = load(&ck, &dev).map(|_| ()).unwrap_err().to_string();
+    assert!(e.contains("config.json") && e.contains("not a checkpoint configuration"), "{e}");
+    let e = load(&dir.path().join("nope"), &dev).map(|_| ()).unwrap_err().to_string();
+    assert!(e.contains("nope") && e.contains("cannot read"), "{e}");
+    let mut other = meta.clone();
+    other.format = "something-else/9".into();
+    std::fs::write(ck.join("config.json"), serde_json::to_string(&other).unwrap()).unwrap();
+    let e = load(&ck, &dev).map(|_| ()).unwrap_err().to_string();
+    assert!(e.contains("something-else/9"), "{e}");
+}
