@@ -113,7 +113,7 @@ pub struct EtTrainArgs {
     /// Seed of initialisation, shuffling and masks.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Checkpoint folder written at the end of training (model.safetensors + config.json,
+    /// Checkpoint folder written after every epoch (model.safetensors + config.json, replaced
     /// atomically); default: <out>/checkpoint.
     #[arg(long)]
     pub checkpoint: Option<PathBuf>,
@@ -190,6 +190,8 @@ pub fn train_and_report(
     let mut csv =
         String::from("epoch,train_loss,test_mse,test_mse_mean_patch,test_mse_no_dynamics,images_per_second\n");
     let started = std::time::Instant::now();
+    let norm = Normalization::of(&tr);
+    let mut saved: Option<anyhow::Error> = None;
     let (model, metrics) = train(&tr, &te, cfg, |e| match e {
         TrainEvent::Batch { epoch, done, loss, .. } => {
             pb.set_prefix(epoch.to_string());
@@ -197,26 +199,31 @@ pub fn train_and_report(
             let rate = *done as f64 / pb.elapsed().as_secs_f64().max(1e-9);
             pb.set_message(format!("loss {loss:.4}, {rate:.0} images/s"));
         }
-        TrainEvent::Epoch(m) => {
+        TrainEvent::Epoch(m, model) => {
             pb.suspend(|| print_epoch(m));
             pb.reset();
             csv += &format!(
                 "{},{:.6},{:.6},{:.6},{:.6},{:.1}\n",
                 m.epoch, m.train_loss, m.eval.mse, m.eval.mse_mean_patch, m.eval.mse_no_dynamics, m.images_per_second
             );
+            // A checkpoint after every epoch, replaced atomically.
+            let meta = CheckpointMeta::new(cfg, &norm, m.epoch, &data.to_string());
+            if let Err(e) = save(checkpoint, model, &meta) {
+                saved.get_or_insert(e.into());
+            }
         }
     })?;
+    if let Some(e) = saved {
+        return Err(e);
+    }
     pb.finish_and_clear();
     std::fs::File::create(&csv_path)
         .and_then(|mut f| f.write_all(csv.as_bytes()))
         .with_context(|| format!("writing {}", csv_path.display()))?;
     let spec = MaskSpec::from_fraction(cfg.mask_fraction, cfg.model.patches(), cfg.replaced_share)?;
-    let norm = Normalization::of(&tr);
     let files = write_et_pictures(&model, &te, &norm, spec, cfg.steps, cfg.step_size, 6, cfg.seed, out)?;
     println!("trained in {:.0} s", started.elapsed().as_secs_f64());
-    let meta = CheckpointMeta::new(cfg, &norm, metrics.len(), &data.to_string());
-    save(checkpoint, &model, &meta)?;
-    println!("  wrote {} (model.safetensors, config.json)", checkpoint.display());
+    println!("  wrote {} (model.safetensors, config.json; after every epoch)", checkpoint.display());
     println!("  wrote {}", csv_path.display());
     for f in files {
         println!("  wrote {}", f.display());

@@ -101,5 +101,35 @@ pub fn write_et_pictures(
         legend: Corner::UpperRight,
     }
     .write(&energy_png, (900, 600))?;
-    Ok(vec![grid, steps_png, energy_png])
+    let memories_png = out.join("et-memories.png");
+    write_memories(model, norm, 64, &memories_png)?;
+    Ok(vec![grid, steps_png, energy_png, memories_png])
+}
+
+/// The first `count` Hopfield memories ξ_μ decoded as patches (each memory is a token: the
+/// decoder's two layer norms and linear map turn it into a C×p×p patch), 8 to a row.
+pub fn write_memories(model: &ImageEnergyTransformer, norm: &Normalization, count: usize, path: &Path) -> Result<()> {
+    let xi = model.et.hopfield.xi.val(); // [M, D]
+    let [m, d] = xi.dims();
+    let count = count.min(m).max(1);
+    let tokens = xi.slice([0..count, 0..d]).unsqueeze_dim::<3>(0); // [1, count, D]
+    let patches = to_vec(model.decode(tokens)); // [1, count, C·p·p]
+    let [c, _, _] = model.image;
+    let p = model.patch;
+    let pp = p * p;
+    let pics: Vec<Picture> = patches
+        .chunks(c * pp)
+        .map(|patch| Picture {
+            channels: c,
+            height: p,
+            width: p,
+            values: patch
+                .iter()
+                .enumerate()
+                .map(|(j, v)| (v * norm.std[j / pp] + norm.mean[j / pp]).clamp(0.0, 1.0))
+                .collect(),
+        })
+        .collect();
+    let rows: Vec<Vec<Picture>> = pics.chunks(8).map(|r| r.to_vec()).collect();
+    write_grid(path, &rows, &[], 40)
 }

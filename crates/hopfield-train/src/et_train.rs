@@ -225,8 +225,8 @@ pub fn evaluate(
 }
 
 /// What [`train`] reports while it runs.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum TrainEvent {
+#[derive(Debug, Clone, Copy)]
+pub enum TrainEvent<'a> {
     /// One optimiser step finished.
     Batch {
         /// 1-based epoch.
@@ -238,8 +238,9 @@ pub enum TrainEvent {
         /// This batch's loss.
         loss: f64,
     },
-    /// An epoch finished and was evaluated.
-    Epoch(EpochMetrics),
+    /// An epoch finished and was evaluated; `model` is the model after it (plain device), for
+    /// checkpoints.
+    Epoch(EpochMetrics, &'a ImageEnergyTransformer),
 }
 
 /// Trains from scratch; calls `on_event` after each batch and each epoch. Returns the trained model (on the
@@ -317,14 +318,15 @@ pub fn train(
             it += 1;
         }
         let seconds = start.elapsed().as_secs_f64();
-        let eval = evaluate(&model.valid(), test, &norm, &mean_patch, cfg, spec, cfg.seed ^ 0xe7a1, &plain)?;
+        let valid = model.valid();
+        let eval = evaluate(&valid, test, &norm, &mean_patch, cfg, spec, cfg.seed ^ 0xe7a1, &plain)?;
         let m = EpochMetrics {
             epoch,
             train_loss: loss_sum / per_epoch as f64,
             eval,
             images_per_second: train.len() as f64 / seconds,
         };
-        on_event(&TrainEvent::Epoch(m));
+        on_event(&TrainEvent::Epoch(m, &valid));
         metrics.push(m);
     }
     Ok((model.valid(), metrics))

@@ -26,7 +26,7 @@ fn a_short_run_beats_the_mean_patch_baseline() {
     let (tr, te) = (mnist(Split::Train), mnist(Split::Test));
     let t = std::time::Instant::now();
     let (model, m) = train(&tr, &te, &config(), |e| {
-        if let hopfield_train::et_train::TrainEvent::Epoch(m) = e {
+        if let hopfield_train::et_train::TrainEvent::Epoch(m, _) = e {
             eprintln!("{m:?}")
         }
     })
