@@ -261,14 +261,14 @@ fn load_checked(
     let ds = hopfield_data::load(source, split, data_dir).with_context(|| format!("loading --data {source}"))?;
     let shape = [ds.channels(), ds.height(), ds.width()];
     anyhow::ensure!(
-        shape == meta.image,
+        shape == [meta.train.model.image.0, meta.train.model.image.1, meta.train.model.image.2],
         "{source} holds {}×{}×{} images but the checkpoint's model takes {}×{}×{}",
         shape[0],
         shape[1],
         shape[2],
-        meta.image[0],
-        meta.image[1],
-        meta.image[2]
+        meta.train.model.image.0,
+        meta.train.model.image.1,
+        meta.train.model.image.2
     );
     Ok(ds)
 }
@@ -278,9 +278,9 @@ fn eval_cmd(a: &EtEvalArgs, data_dir: &Path) -> Result<()> {
     let source = data_for(&meta, &a.data)?;
     let tr = load_checked(&source, hopfield_data::Split::Train, data_dir, &meta)?;
     let te = load_checked(&source, hopfield_data::Split::Test, data_dir, &meta)?;
-    let cfg = meta.train_config();
+    let cfg = meta.train.clone();
     let spec = cfg.validate()?;
-    let norm = meta.normalization();
+    let norm = meta.normalization.clone();
     let dev = burn::tensor::Device::flex();
     let mean = mean_patches(&model, &tr, &norm, &dev);
     let r = evaluate(&model, &te, &norm, &mean, &cfg, spec, cfg.seed ^ 0xe7a1, &dev)?;
@@ -302,10 +302,19 @@ fn reconstruct_cmd(a: &EtReconstructArgs, data_dir: &Path) -> Result<()> {
     let (model, meta) = load_checkpoint(&a.checkpoint)?;
     let source = data_for(&meta, &a.data)?;
     let te = load_checked(&source, hopfield_data::Split::Test, data_dir, &meta)?;
-    let cfg = meta.train_config();
+    let cfg = meta.train.clone();
     let spec = cfg.validate()?;
-    let files =
-        write_et_pictures(&model, &te, &meta.normalization(), spec, cfg.steps, cfg.step_size, a.count, a.seed, &a.out)?;
+    let files = write_et_pictures(
+        &model,
+        &te,
+        &meta.normalization.clone(),
+        spec,
+        cfg.steps,
+        cfg.step_size,
+        a.count,
+        a.seed,
+        &a.out,
+    )?;
     for f in files {
         println!("  wrote {}", f.display());
     }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use burn::store::{ModuleSnapshot, SafetensorsStore};
 use burn::tensor::Device;
-use hopfield::et::{EtConfig, HopfieldKind, ImageEnergyTransformer, ImageEtConfig};
+use hopfield::et::ImageEnergyTransformer;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, TrainError};
@@ -16,117 +16,32 @@ use crate::et_train::{EtTrainConfig, Normalization};
 /// The format tag written into every `config.json`.
 pub const FORMAT: &str = "hopfield-et-image/1";
 
-/// Everything besides the weights.
+/// Everything besides the weights: the training configuration (which holds the model's), the
+/// normalisation, the epochs trained and the data source.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CheckpointMeta {
     /// Always [`FORMAT`].
     pub format: String,
-    /// C, H, W.
-    pub image: [usize; 3],
-    /// Patch side.
-    pub patch: usize,
-    /// D, H, Y, M.
-    pub dim: usize,
-    /// Attention heads.
-    pub heads: usize,
-    /// Dimension per head.
-    pub head_dim: usize,
-    /// Hopfield memories.
-    pub memories: usize,
-    /// Attention β.
-    pub beta: f64,
-    /// B ≠ C exclusion.
-    pub exclude_self: bool,
-    /// `None`: ReLU² memories; `Some(β)`: softmax memories.
-    pub hopfield_softmax_beta: Option<f64>,
-    /// Layer-norm ε.
-    pub eps: f64,
-    /// T.
-    pub steps: usize,
-    /// α.
-    pub step_size: f64,
-    /// Fraction of patches masked.
-    pub mask_fraction: f64,
-    /// Share of masked patches replaced by MASK.
-    pub replaced_share: f64,
-    /// Seed of the run.
-    pub seed: u64,
-    /// Per-channel mean of the normalisation.
-    pub norm_mean: Vec<f32>,
-    /// Per-channel standard deviation of the normalisation.
-    pub norm_std: Vec<f32>,
+    /// The run's configuration; `train.model` is the model's.
+    pub train: EtTrainConfig,
+    /// The normalisation the model was trained with.
+    pub normalization: Normalization,
     /// Epochs trained.
     pub epoch: usize,
     /// The data source trained on.
     pub data: String,
-    /// The full training configuration, for the record.
-    pub lr: f64,
-    /// Images per step.
-    pub batch_size: usize,
 }
 
 impl CheckpointMeta {
     /// The record of a run.
     pub fn new(cfg: &EtTrainConfig, norm: &Normalization, epoch: usize, data: &str) -> Self {
-        let m = &cfg.model;
         CheckpointMeta {
             format: FORMAT.into(),
-            image: [m.image.0, m.image.1, m.image.2],
-            patch: m.patch,
-            dim: m.et.dim,
-            heads: m.et.heads,
-            head_dim: m.et.head_dim,
-            memories: m.et.memories,
-            beta: m.et.attention_beta(),
-            exclude_self: m.et.exclude_self,
-            hopfield_softmax_beta: match m.et.hopfield {
-                HopfieldKind::Relu2 => None,
-                HopfieldKind::Softmax { beta } => Some(beta),
-            },
-            eps: m.et.eps,
-            steps: cfg.steps,
-            step_size: cfg.step_size,
-            mask_fraction: cfg.mask_fraction,
-            replaced_share: cfg.replaced_share,
-            seed: cfg.seed,
-            norm_mean: norm.mean.clone(),
-            norm_std: norm.std.clone(),
+            train: cfg.clone(),
+            normalization: norm.clone(),
             epoch,
             data: data.into(),
-            lr: cfg.lr,
-            batch_size: cfg.batch_size,
         }
-    }
-
-    /// The model configuration it describes.
-    pub fn model_config(&self) -> ImageEtConfig {
-        let mut et = EtConfig::new(self.dim, self.heads, self.head_dim, self.memories);
-        et.beta = Some(self.beta);
-        et.exclude_self = self.exclude_self;
-        et.hopfield = match self.hopfield_softmax_beta {
-            None => HopfieldKind::Relu2,
-            Some(beta) => HopfieldKind::Softmax { beta },
-        };
-        et.eps = self.eps;
-        ImageEtConfig::new((self.image[0], self.image[1], self.image[2]), self.patch, et)
-    }
-
-    /// The training configuration it describes (for evaluation: T, α, masks).
-    pub fn train_config(&self) -> EtTrainConfig {
-        let mut c = EtTrainConfig::new(self.model_config());
-        c.steps = self.steps;
-        c.step_size = self.step_size;
-        c.mask_fraction = self.mask_fraction;
-        c.replaced_share = self.replaced_share;
-        c.seed = self.seed;
-        c.lr = self.lr;
-        c.batch_size = self.batch_size;
-        c
-    }
-
-    /// The normalisation it was trained with.
-    pub fn normalization(&self) -> Normalization {
-        Normalization { mean: self.norm_mean.clone(), std: self.norm_std.clone() }
     }
 }
 
@@ -177,7 +92,7 @@ pub fn load(dir: &Path, device: &Device) -> Result<(ImageEnergyTransformer, Chec
     if meta.format != FORMAT {
         return Err(bad(&cfg_path, format!("format '{}', expected '{FORMAT}'", meta.format)));
     }
-    let mut model = meta.model_config().init(meta.seed, device)?;
+    let mut model = meta.train.model.init(meta.train.seed, device)?;
     let weights: PathBuf = dir.join("model.safetensors");
     if !weights.is_file() {
         return Err(bad(&weights, "the weights file is missing"));

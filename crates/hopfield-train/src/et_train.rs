@@ -15,7 +15,7 @@ use rand_chacha::ChaCha8Rng;
 use crate::error::{invalid, Result, TrainError};
 
 /// Per-channel normalisation x ← (pixel − mean) / std, pixels in [0, 1].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Normalization {
     /// Mean per channel.
     pub mean: Vec<f32>,
@@ -59,7 +59,7 @@ impl Normalization {
 }
 
 /// Settings of a training run, with the defaults of [`EtTrainConfig::new`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EtTrainConfig {
     /// The model.
     pub model: ImageEtConfig,

@@ -14,7 +14,7 @@ use super::{normal, DescentResult, EnergyTransformer, EtConfig};
 use crate::error::{invalid, shape, Result};
 
 /// Sizes of the image model, with the official defaults in [`ImageEtConfig::official`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ImageEtConfig {
     /// Channels, height and width of the images.
     pub image: (usize, usize, usize),

@@ -35,7 +35,7 @@ use rand_chacha::ChaCha8Rng;
 use crate::error::{invalid, shape, Result};
 
 /// The Hopfield module's Lagrangian.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum HopfieldKind {
     /// ReLU² (the paper's choice).
     Relu2,
@@ -47,7 +47,7 @@ pub enum HopfieldKind {
 }
 
 /// The block's sizes and switches, with documented defaults ([`EtConfig::new`]).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EtConfig {
     /// D, the token dimension.
     pub dim: usize,
