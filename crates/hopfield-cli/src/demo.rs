@@ -149,6 +149,7 @@ pub fn run(a: &DemoArgs, _data_dir: &Path) -> Result<()> {
         Path::new("."),
         &a.out.join("et"),
         &a.out.join("et").join("checkpoint"),
+        None,
     )?;
     let (first, last) = (metrics[0].eval, metrics[metrics.len() - 1].eval);
     println!(

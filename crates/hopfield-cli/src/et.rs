@@ -6,9 +6,11 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use hopfield::et::{EtConfig, ImageEtConfig, MaskSpec};
-use hopfield_train::et_checkpoint::{load, save, CheckpointMeta};
+use hopfield_train::et_checkpoint::{load, load_for_resume, save, CheckpointMeta};
 use hopfield_train::et_pictures::write_et_pictures;
-use hopfield_train::et_train::{evaluate, mean_patches, train, EpochMetrics, EtTrainConfig, Normalization, TrainEvent};
+use hopfield_train::et_train::{
+    evaluate, mean_patches, train, EpochMetrics, EtTrainConfig, Normalization, Resume, TrainEvent,
+};
 use indicatif::{ProgressBar, ProgressStyle};
 
 #[derive(Subcommand, Debug)]
@@ -57,14 +59,27 @@ pub struct EtReconstructArgs {
 pub struct EtTrainArgs {
     /// Data set: a built-in name (mnist-sample, cifar10-sample, digits bundled; mnist,
     /// fashion-mnist, cifar10 from --data-dir) or a path. Trains on its train split, evaluates on test.
-    #[arg(long, default_value = "mnist-sample")]
-    pub data: hopfield_data::DataSource,
+    /// Default: mnist-sample, or the data of the checkpoint given to --resume.
+    #[arg(long)]
+    pub data: Option<hopfield_data::DataSource>,
     /// Folder for metrics.csv and the pictures (created if missing).
     #[arg(long, default_value = "out/et")]
     pub out: PathBuf,
-    /// Passes over the training split.
-    #[arg(long, default_value_t = 5)]
-    pub epochs: usize,
+    /// Passes over the training split [default: 5, or the --config / --resume run's own].
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Training configuration as JSON: a checkpoint's config.json, or its "train" object alone
+    /// (model, steps, step_size, epochs, batch_size, lr, warmup, weight_decay, clip,
+    /// mask_fraction, replaced_share, seed). The model and training flags are then not allowed;
+    /// --epochs overrides the file's.
+    #[arg(long, conflicts_with_all = ["batch_size", "lr", "warmup", "patch", "mask_fraction", "replaced_share", "steps", "alpha", "dim", "heads", "head_dim", "memories", "exclude_self", "weight_decay", "clip", "seed"])]
+    pub config: Option<PathBuf>,
+    /// Continue the run saved in this checkpoint folder (weights, AdamW state, configuration) from
+    /// its last finished epoch up to --epochs (default: the run's own). With the same total the
+    /// result is bit for bit that of an uninterrupted run. The model and training flags are not
+    /// allowed with it.
+    #[arg(long, conflicts_with_all = ["batch_size", "lr", "warmup", "patch", "mask_fraction", "replaced_share", "steps", "alpha", "dim", "heads", "head_dim", "memories", "exclude_self", "weight_decay", "clip", "seed", "config"])]
+    pub resume: Option<PathBuf>,
     /// Images per optimiser step.
     #[arg(long, default_value_t = 32)]
     pub batch_size: usize,
@@ -132,7 +147,7 @@ pub fn config(a: &EtTrainArgs, image: (usize, usize, usize)) -> EtTrainConfig {
     let mut et = EtConfig::new(a.dim, a.heads, a.head_dim, a.memories);
     et.exclude_self = a.exclude_self;
     let mut c = EtTrainConfig::new(ImageEtConfig::new(image, a.patch, et));
-    c.epochs = a.epochs;
+    c.epochs = a.epochs.unwrap_or(5);
     c.batch_size = a.batch_size;
     c.lr = a.lr;
     c.warmup = a.warmup;
@@ -161,6 +176,7 @@ pub fn train_and_report(
     data_dir: &Path,
     out: &Path,
     checkpoint: &Path,
+    resume: Option<Resume>,
 ) -> Result<Vec<EpochMetrics>> {
     let tr = hopfield_data::load(data, hopfield_data::Split::Train, data_dir)
         .with_context(|| format!("loading --data {data}"))?;
@@ -189,17 +205,30 @@ pub fn train_and_report(
     let csv_path = out.join("metrics.csv");
     let mut csv =
         String::from("epoch,train_loss,test_mse,test_mse_mean_patch,test_mse_no_dynamics,images_per_second\n");
+    if let Some(r) = &resume {
+        println!("resuming after epoch {} of {}", r.epochs_done, cfg.epochs);
+        // Keep the earlier epochs' lines of a metrics.csv the interrupted run left here.
+        if let Ok(old) = std::fs::read_to_string(&csv_path) {
+            for line in old.lines().skip(1) {
+                let epoch = line.split(',').next().and_then(|e| e.parse::<usize>().ok());
+                if epoch.is_some_and(|e| e <= r.epochs_done) {
+                    csv += line;
+                    csv.push('\n');
+                }
+            }
+        }
+    }
     let started = std::time::Instant::now();
     let norm = Normalization::of(&tr);
     let mut saved: Option<anyhow::Error> = None;
-    let (model, metrics) = train(&tr, &te, cfg, |e| match e {
+    let (model, metrics) = train(&tr, &te, cfg, resume, |e| match e {
         TrainEvent::Batch { epoch, done, loss, .. } => {
             pb.set_prefix(epoch.to_string());
             pb.set_position(*done as u64);
             let rate = *done as f64 / pb.elapsed().as_secs_f64().max(1e-9);
             pb.set_message(format!("loss {loss:.4}, {rate:.0} images/s"));
         }
-        TrainEvent::Epoch(m, model) => {
+        TrainEvent::Epoch(m, model, optim) => {
             pb.suspend(|| print_epoch(m));
             pb.reset();
             csv += &format!(
@@ -208,7 +237,7 @@ pub fn train_and_report(
             );
             // A checkpoint after every epoch, replaced atomically.
             let meta = CheckpointMeta::new(cfg, &norm, m.epoch, &data.to_string());
-            if let Err(e) = save(checkpoint, model, &meta) {
+            if let Err(e) = save(checkpoint, model, &meta, Some(optim)) {
                 saved.get_or_insert(e.into());
             }
         }
@@ -223,7 +252,7 @@ pub fn train_and_report(
     let spec = MaskSpec::from_fraction(cfg.mask_fraction, cfg.model.patches(), cfg.replaced_share)?;
     let files = write_et_pictures(&model, &te, &norm, spec, cfg.steps, cfg.step_size, 6, cfg.seed, out)?;
     println!("trained in {:.0} s", started.elapsed().as_secs_f64());
-    println!("  wrote {} (model.safetensors, config.json; after every epoch)", checkpoint.display());
+    println!("  wrote {} (model.safetensors, config.json, optimizer.bpk; after every epoch)", checkpoint.display());
     println!("  wrote {}", csv_path.display());
     for f in files {
         println!("  wrote {}", f.display());
@@ -231,13 +260,48 @@ pub fn train_and_report(
     Ok(metrics)
 }
 
+/// Reads `--config`: a checkpoint's config.json or its "train" object alone.
+pub fn read_config(path: &Path) -> Result<EtTrainConfig> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading --config {}", path.display()))?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("--config {} is not JSON", path.display()))?;
+    let train = value.get("train").cloned().unwrap_or(value);
+    serde_json::from_value(train).with_context(|| {
+        format!("--config {}: not a training configuration (see `hopfield et train --help`)", path.display())
+    })
+}
+
 fn train_cmd(a: &EtTrainArgs, data_dir: &Path) -> Result<()> {
-    let probe = hopfield_data::load(&a.data, hopfield_data::Split::Test, data_dir)
-        .with_context(|| format!("loading --data {}", a.data))?;
-    let cfg = config(a, (probe.channels(), probe.height(), probe.width()));
-    cfg.validate()?;
+    let default_data = || hopfield_data::DataSource::Builtin(hopfield_data::Builtin::MnistSample);
     let checkpoint = a.checkpoint.clone().unwrap_or_else(|| a.out.join("checkpoint"));
-    train_and_report(&cfg, &a.data, data_dir, &a.out, &checkpoint)?;
+    if let Some(dir) = &a.resume {
+        let (resume, meta) = load_for_resume(dir).with_context(|| format!("--resume {}", dir.display()))?;
+        let mut cfg = meta.train.clone();
+        cfg.epochs = a.epochs.unwrap_or(cfg.epochs);
+        cfg.validate()?;
+        let data = match &a.data {
+            Some(d) => d.clone(),
+            None => meta.data.parse().map_err(anyhow::Error::msg)?,
+        };
+        let checkpoint = a.checkpoint.clone().unwrap_or_else(|| dir.clone());
+        train_and_report(&cfg, &data, data_dir, &a.out, &checkpoint, Some(resume))?;
+        return Ok(());
+    }
+    let data = a.data.clone().unwrap_or_else(default_data);
+    let cfg = match &a.config {
+        Some(path) => {
+            let mut cfg = read_config(path)?;
+            cfg.epochs = a.epochs.unwrap_or(cfg.epochs);
+            cfg
+        }
+        None => {
+            let probe = hopfield_data::load(&data, hopfield_data::Split::Test, data_dir)
+                .with_context(|| format!("loading --data {data}"))?;
+            config(a, (probe.channels(), probe.height(), probe.width()))
+        }
+    };
+    cfg.validate()?;
+    train_and_report(&cfg, &data, data_dir, &a.out, &checkpoint, None)?;
     Ok(())
 }
 

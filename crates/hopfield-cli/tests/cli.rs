@@ -286,6 +286,29 @@ fn et_train_writes_metrics_and_pictures_and_rejects_bad_settings() {
     let pics = d.join("pics");
     ok(&["et", "reconstruct", "--checkpoint", ck, "--count", "3", "--out", pics.to_str().unwrap()], d);
     assert!(pics.join("et-reconstruction.png").is_file());
+    // --resume continues the checkpoint's run with its configuration; metrics.csv keeps epoch 1.
+    let o = ok(&["et", "train", "--resume", ck, "--epochs", "2", "--out", out.to_str().unwrap()], d);
+    assert!(o.contains("resuming after epoch 1 of 2") && o.contains("epoch   2: train loss"), "{o}");
+    assert!(!o.contains("epoch   1: train loss"), "{o}");
+    let csv = std::fs::read_to_string(out.join("metrics.csv")).unwrap();
+    assert!(csv.lines().count() == 3 && csv.contains("\n1,") && csv.contains("\n2,"), "{csv}");
+    let meta = std::fs::read_to_string(out.join("checkpoint/config.json")).unwrap();
+    assert!(meta.contains("\"epoch\": 2"), "{meta}");
+    let e = fails(&["et", "train", "--resume", ck, "--epochs", "2", "--out", out.to_str().unwrap()], d);
+    assert!(e.contains("epochs = 2") && e.contains("already trained"), "{e}");
+    let e = fails(&["et", "train", "--resume", ck, "--steps", "3"], d);
+    assert!(e.contains("--steps") && e.contains("cannot be used with"), "{e}");
+    let e = fails(&["et", "train", "--resume", d.join("nothing").to_str().unwrap()], d);
+    assert!(e.contains("nothing") && e.contains("config.json"), "{e}");
+    // --config takes a checkpoint's config.json (or its "train" object).
+    let cfg = d.join("cfg.json");
+    std::fs::copy(out.join("checkpoint/config.json"), &cfg).unwrap();
+    let o2 = d.join("from-config");
+    let o = ok(&["et", "train", "--config", cfg.to_str().unwrap(), "--epochs", "1", "--out", o2.to_str().unwrap()], d);
+    assert!(o.contains("T = 2") && o.contains("epoch   1: train loss"), "{o}");
+    std::fs::write(&cfg, "{\"steps\": 3}").unwrap();
+    let e = fails(&["et", "train", "--config", cfg.to_str().unwrap()], d);
+    assert!(e.contains("cfg.json") && e.contains("not a training configuration") && e.contains("missing field"), "{e}");
     let e = fails(&["et", "eval", "--checkpoint", ck, "--data", "cifar10-sample"], d);
     assert!(e.contains("3×32×32") && e.contains("1×28×28"), "{e}");
     let e = fails(&["et", "eval", "--checkpoint", d.join("missing").to_str().unwrap()], d);

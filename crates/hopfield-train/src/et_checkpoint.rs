@@ -1,17 +1,19 @@
 //! Checkpoints of the image Energy Transformer: a folder holding `model.safetensors` (the
-//! weights) and `config.json` (the model and training configuration, the normalisation and the
-//! seed), so that evaluation and reconstruction need only the folder. A checkpoint is written to
+//! weights), `config.json` (the model and training configuration, the normalisation and the
+//! seed) and, when written by training, `optimizer.bpk` (AdamW's state, burnpack), so that
+//! evaluation, reconstruction and `--resume` need only the folder. A checkpoint is written to
 //! a temporary folder and renamed into place, so a killed run never leaves a broken one.
 
 use std::path::{Path, PathBuf};
 
+use burn::optim::{ModuleOptimizer, OptimizerRecord};
 use burn::store::{ModuleSnapshot, SafetensorsStore};
 use burn::tensor::Device;
 use hopfield::et::ImageEnergyTransformer;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, TrainError};
-use crate::et_train::{EtTrainConfig, Normalization};
+use crate::et_train::{train_device, with_stable_ids, EtTrainConfig, Normalization, Resume};
 
 /// The format tag written into every `config.json`.
 pub const FORMAT: &str = "hopfield-et-image/1";
@@ -57,8 +59,14 @@ fn bad(path: &Path, problem: impl std::fmt::Display) -> TrainError {
     }
 }
 
-/// Writes `model` and `meta` into the folder `dir`, atomically (temporary folder + rename).
-pub fn save(dir: &Path, model: &ImageEnergyTransformer, meta: &CheckpointMeta) -> Result<()> {
+/// Writes `model`, `meta` and, when given, the optimiser's state into the folder `dir`,
+/// atomically (temporary folder + rename).
+pub fn save(
+    dir: &Path,
+    model: &ImageEnergyTransformer,
+    meta: &CheckpointMeta,
+    optimizer: Option<&ModuleOptimizer>,
+) -> Result<()> {
     let parent = dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent).map_err(|e| werr(parent, e))?;
     let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "checkpoint".into());
@@ -71,7 +79,13 @@ pub fn save(dir: &Path, model: &ImageEnergyTransformer, meta: &CheckpointMeta) -
     let json = serde_json::to_string_pretty(meta).map_err(|e| werr(&tmp, e))?;
     let cfg = tmp.join("config.json");
     std::fs::write(&cfg, json).map_err(|e| werr(&cfg, e))?;
-    for f in [&weights, &cfg] {
+    let mut files = vec![weights, cfg];
+    if let Some(optim) = optimizer {
+        let path = tmp.join(OPTIMIZER);
+        optim.to_record().save(&path).map_err(|e| werr(&path, e))?;
+        files.push(path);
+    }
+    for f in &files {
         std::fs::File::open(f).and_then(|f| f.sync_all()).map_err(|e| werr(f, e))?;
     }
     let old = parent.join(format!(".{name}.old-{}", std::process::id()));
@@ -83,6 +97,43 @@ pub fn save(dir: &Path, model: &ImageEnergyTransformer, meta: &CheckpointMeta) -
     Ok(())
 }
 
+/// The optimiser state's file name inside a checkpoint folder.
+pub const OPTIMIZER: &str = "optimizer.bpk";
+
+/// Reads a checkpoint folder to continue its run: the model on [`train_device`], the optimiser
+/// state and the configuration.
+pub fn load_for_resume(dir: &Path) -> Result<(Resume, CheckpointMeta)> {
+    let (model, meta) = load(dir, &train_device())?;
+    let path = dir.join(OPTIMIZER);
+    if !path.is_file() {
+        return Err(bad(
+            &path,
+            "no optimiser state here (only `hopfield et train` writes it), so the run cannot be resumed",
+        ));
+    }
+    let optimizer =
+        OptimizerRecord::load(&path).map_err(|e| bad(&path, format!("cannot read the optimiser state: {e}")))?;
+    // AdamW keeps two moments per parameter; a record short of that is not this model's.
+    let params = {
+        struct Count(usize);
+        impl burn::module::ModuleVisitor for Count {
+            fn visit_float<const D: usize>(&mut self, _: &burn::module::Param<burn::tensor::Tensor<D>>) {
+                self.0 += 1;
+            }
+        }
+        let mut c = Count(0);
+        burn::module::Module::visit(&model, &mut c);
+        c.0
+    };
+    if optimizer.len() < 2 * params {
+        return Err(bad(
+            &path,
+            format!("the optimiser state holds {} tensors, the model's AdamW needs {}", optimizer.len(), 2 * params),
+        ));
+    }
+    Ok((Resume { model, optimizer, epochs_done: meta.epoch }, meta))
+}
+
 /// Reads a checkpoint folder; every problem is an error naming the file.
 pub fn load(dir: &Path, device: &Device) -> Result<(ImageEnergyTransformer, CheckpointMeta)> {
     let cfg_path = dir.join("config.json");
@@ -92,7 +143,7 @@ pub fn load(dir: &Path, device: &Device) -> Result<(ImageEnergyTransformer, Chec
     if meta.format != FORMAT {
         return Err(bad(&cfg_path, format!("format '{}', expected '{FORMAT}'", meta.format)));
     }
-    let mut model = meta.train.model.init(meta.train.seed, device)?;
+    let mut model = with_stable_ids(meta.train.model.init(meta.train.seed, device)?);
     let weights: PathBuf = dir.join("model.safetensors");
     if !weights.is_file() {
         return Err(bad(&weights, "the weights file is missing"));

@@ -2,9 +2,9 @@
 //! learning rate and gradient clipping, backpropagation through the T descent steps, evaluation
 //! on the test split next to two baselines computed on the same masks.
 
-use burn::module::Module;
+use burn::module::{Module, ModuleMapper, Param, ParamId};
 use burn::optim::grad_clipping::GradientClippingConfig;
-use burn::optim::{AdamWConfig, GradientsParams};
+use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer, OptimizerRecord};
 use burn::tensor::{Device, Tensor, TensorData};
 use hopfield::et::{masked_patch_mse, ImageEnergyTransformer, ImageEtConfig, MaskSpec};
 use hopfield_data::Dataset;
@@ -225,7 +225,7 @@ pub fn evaluate(
 }
 
 /// What [`train`] reports while it runs.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub enum TrainEvent<'a> {
     /// One optimiser step finished.
     Batch {
@@ -238,13 +238,55 @@ pub enum TrainEvent<'a> {
         /// This batch's loss.
         loss: f64,
     },
-    /// An epoch finished and was evaluated; `model` is the model after it (plain device), for
-    /// checkpoints.
-    Epoch(EpochMetrics, &'a ImageEnergyTransformer),
+    /// An epoch finished and was evaluated: its figures, the model after it (plain device) and
+    /// the optimiser's state, for checkpoints.
+    Epoch(EpochMetrics, &'a ImageEnergyTransformer, &'a ModuleOptimizer),
 }
 
-/// Trains from scratch; calls `on_event` after each batch and each epoch. Returns the trained model (on the
-/// plain device) and the per-epoch figures.
+/// A run to continue: the model and optimiser state after `epochs_done` epochs of the same
+/// configuration (see [`crate::et_checkpoint::load_for_resume`]).
+pub struct Resume {
+    /// The model, on [`train_device`].
+    pub model: ImageEnergyTransformer,
+    /// AdamW's moments and step counts.
+    pub optimizer: OptimizerRecord,
+    /// Epochs already trained.
+    pub epochs_done: usize,
+}
+
+/// The device training runs on: Flex with autodiff.
+pub fn train_device() -> Device {
+    Device::flex().autodiff()
+}
+
+struct Renumber(u64);
+
+impl ModuleMapper for Renumber {
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        self.0 += 1;
+        let (_, value, mapper) = param.consume();
+        Param::from_mapped_value(ParamId::from(self.0), value, mapper)
+    }
+}
+
+/// Gives the model's parameters the ids 1, 2, … in the order the module visits them. The
+/// optimiser keys its state by parameter id and safetensors keeps no ids, so this is what lets
+/// optimiser state saved with one instance of the model apply to another loaded from the same
+/// checkpoint.
+pub fn with_stable_ids(model: ImageEnergyTransformer) -> ImageEnergyTransformer {
+    model.map(&mut Renumber(0))
+}
+
+/// The shuffling and masking generator of one epoch: a function of the seed and the epoch only,
+/// so a resumed run draws exactly what the uninterrupted run would have.
+fn epoch_rng(seed: u64, epoch: usize) -> ChaCha8Rng {
+    ChaCha8Rng::seed_from_u64((seed ^ 0x7ea1).wrapping_add((epoch as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)))
+}
+
+/// Trains from scratch, or continues `resume` up to `cfg.epochs`; calls `on_event` after each batch
+/// and each epoch. Returns the trained model (on the plain device) and the figures of the epochs
+/// run here. A resumed run gives bit for bit the weights of an uninterrupted one: each epoch's
+/// shuffle and masks depend only on the seed and the epoch, and the optimiser state is restored.
 ///
 /// # Errors
 /// Invalid settings, images that do not fit the model, or a loss that becomes NaN/∞ (the error
@@ -253,6 +295,7 @@ pub fn train(
     train: &Dataset,
     test: &Dataset,
     cfg: &EtTrainConfig,
+    resume: Option<Resume>,
     mut on_event: impl FnMut(&TrainEvent),
 ) -> Result<(ImageEnergyTransformer, Vec<EpochMetrics>)> {
     let spec = cfg.validate()?;
@@ -270,24 +313,37 @@ pub fn train(
         }
     }
     let plain = Device::flex();
-    let device = plain.clone().autodiff();
+    let device = train_device();
     let norm = Normalization::of(train);
-    let mut model = cfg.model.init(cfg.seed, &device)?;
     let mut optim = AdamWConfig::new()
         .with_beta_1(0.9)
         .with_beta_2(0.99)
         .with_weight_decay(cfg.weight_decay as f32)
         .with_grad_clipping(Some(GradientClippingConfig::Norm(cfg.clip as f32)))
         .init();
-    let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed ^ 0x7ea1);
+    let (mut model, first) = match resume {
+        None => (with_stable_ids(cfg.model.init(cfg.seed, &device)?), 1),
+        Some(r) => {
+            if r.epochs_done >= cfg.epochs {
+                return Err(invalid(
+                    "epochs",
+                    cfg.epochs,
+                    format!("more than the {} epochs the checkpoint has already trained", r.epochs_done),
+                ));
+            }
+            optim = optim.load_record(r.optimizer);
+            (with_stable_ids(r.model), r.epochs_done + 1)
+        }
+    };
     let n = cfg.model.patches();
     let per_epoch = train.len().div_ceil(cfg.batch_size);
     let total = per_epoch * cfg.epochs;
-    let mut it = 0;
+    let mut it = per_epoch * (first - 1);
     let mut metrics = Vec::new();
     let mean_patch = mean_patches(&model.valid(), train, &norm, &plain);
-    for epoch in 1..=cfg.epochs {
+    for epoch in first..=cfg.epochs {
         let start = std::time::Instant::now();
+        let mut rng = epoch_rng(cfg.seed, epoch);
         let mut order: Vec<usize> = (0..train.len()).collect();
         order.shuffle(&mut rng);
         let mut loss_sum = 0.0;
@@ -326,7 +382,7 @@ pub fn train(
             eval,
             images_per_second: train.len() as f64 / seconds,
         };
-        on_event(&TrainEvent::Epoch(m, &valid));
+        on_event(&TrainEvent::Epoch(m, &valid, &optim));
         metrics.push(m);
     }
     Ok((model.valid(), metrics))

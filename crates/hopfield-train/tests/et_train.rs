@@ -25,8 +25,8 @@ fn config() -> EtTrainConfig {
 fn a_short_run_beats_the_mean_patch_baseline() {
     let (tr, te) = (mnist(Split::Train), mnist(Split::Test));
     let t = std::time::Instant::now();
-    let (model, m) = train(&tr, &te, &config(), |e| {
-        if let hopfield_train::et_train::TrainEvent::Epoch(m, _) = e {
+    let (model, m) = train(&tr, &te, &config(), None, |e| {
+        if let hopfield_train::et_train::TrainEvent::Epoch(m, _, _) = e {
             eprintln!("{m:?}")
         }
     })
@@ -67,7 +67,7 @@ fn bad_settings_and_data_are_errors() {
         let mut c = config();
         c.epochs = 1;
         f(&mut c);
-        train(&tr.first(64).unwrap(), &te.first(32).unwrap(), &c, |_| {}).map(|_| ()).unwrap_err().to_string()
+        train(&tr.first(64).unwrap(), &te.first(32).unwrap(), &c, None, |_| {}).map(|_| ()).unwrap_err().to_string()
     };
     assert!(tiny(&|c| c.steps = 0).contains("steps = 0"));
     assert!(tiny(&|c| c.step_size = 0.0).contains("alpha = 0"));
@@ -79,7 +79,7 @@ fn bad_settings_and_data_are_errors() {
     let e = tiny(&|c| c.lr = 1e12);
     assert!(e.contains("diverged at iteration"), "{e}");
     let digits = hopfield_data::load(&DataSource::Builtin(Builtin::Digits), Split::Test, Path::new("/none")).unwrap();
-    let e = train(&digits, &digits, &config(), |_| {}).map(|_| ()).unwrap_err().to_string();
+    let e = train(&digits, &digits, &config(), None, |_| {}).map(|_| ()).unwrap_err().to_string();
     assert!(e.contains("1×8×8") && e.contains("1×28×28"), "{e}");
 }
 
@@ -90,13 +90,13 @@ fn checkpoints_round_trip_and_bad_ones_are_errors() {
     let (tr, te) = (mnist(Split::Train).first(64).unwrap(), mnist(Split::Test).first(16).unwrap());
     let mut cfg = config();
     cfg.epochs = 1;
-    let (model, _) = train(&tr, &te, &cfg, |_| {}).unwrap();
+    let (model, _) = train(&tr, &te, &cfg, None, |_| {}).unwrap();
     let norm = hopfield_train::et_train::Normalization::of(&tr);
     let meta = CheckpointMeta::new(&cfg, &norm, 1, "mnist-sample");
     let dir = tempfile::tempdir().unwrap();
     let ck = dir.path().join("ck");
-    save(&ck, &model, &meta).unwrap();
-    save(&ck, &model, &meta).unwrap(); // overwriting an existing checkpoint works
+    save(&ck, &model, &meta, None).unwrap();
+    save(&ck, &model, &meta, None).unwrap(); // overwriting an existing checkpoint works
     let dev = Device::flex();
     let (back, meta2) = load(&ck, &dev).unwrap();
     assert_eq!(meta2, meta);
@@ -125,4 +125,72 @@ fn checkpoints_round_trip_and_bad_ones_are_errors() {
     std::fs::write(ck.join("config.json"), serde_json::to_string(&other).unwrap()).unwrap();
     let e = load(&ck, &dev).map(|_| ()).unwrap_err().to_string();
     assert!(e.contains("something-else/9"), "{e}");
+}
+
+/// Resume: 2 epochs straight against the checkpoint after epoch 1 resumed for the second epoch
+/// give identical weights, byte for byte.
+#[test]
+fn a_resumed_run_gives_the_same_weights_as_an_uninterrupted_one() {
+    use hopfield_train::et_checkpoint::{load_for_resume, save, CheckpointMeta, OPTIMIZER};
+    use hopfield_train::et_train::{Normalization, TrainEvent};
+    let (tr, te) = (mnist(Split::Train).first(96).unwrap(), mnist(Split::Test).first(16).unwrap());
+    let mut cfg = config();
+    cfg.epochs = 2;
+    cfg.batch_size = 16; // 6 optimiser steps per epoch, 12 in all
+    cfg.warmup = 3;
+    let norm = Normalization::of(&tr);
+    let dir = tempfile::tempdir().unwrap();
+    let (straight, halfway) = (dir.path().join("straight"), dir.path().join("halfway"));
+    train(&tr, &te, &cfg, None, |e| {
+        if let TrainEvent::Epoch(m, model, optim) = e {
+            let meta = CheckpointMeta::new(&cfg, &norm, m.epoch, "mnist-sample");
+            let to = if m.epoch == 1 { &halfway } else { &straight };
+            save(to, model, &meta, Some(optim)).unwrap();
+        }
+    })
+    .unwrap();
+    let (resume, meta) = load_for_resume(&halfway).unwrap();
+    assert_eq!(resume.epochs_done, 1);
+    let resumed = dir.path().join("resumed");
+    let (_, m) = train(&tr, &te, &meta.train, Some(resume), |e| {
+        if let TrainEvent::Epoch(m, model, optim) = e {
+            let meta = CheckpointMeta::new(&cfg, &norm, m.epoch, "mnist-sample");
+            save(&resumed, model, &meta, Some(optim)).unwrap();
+        }
+    })
+    .unwrap();
+    assert_eq!(m.len(), 1);
+    assert_eq!(m[0].epoch, 2);
+    // Every parameter value, in module order (the safetensors header's key order is not fixed,
+    // so the files are compared by content, not byte for byte).
+    let values = |dir: &Path| {
+        struct Collect(Vec<Vec<f32>>);
+        impl burn::module::ModuleVisitor for Collect {
+            fn visit_float<const D: usize>(&mut self, p: &burn::module::Param<burn::tensor::Tensor<D>>) {
+                self.0.push(p.val().into_data().try_into_vec_as::<f32>().unwrap());
+            }
+        }
+        let (model, _) = hopfield_train::et_checkpoint::load(dir, &burn::tensor::Device::flex()).unwrap();
+        let mut c = Collect(Vec::new());
+        burn::module::Module::visit(&model, &mut c);
+        c.0
+    };
+    let (a, b, c) = (values(&straight), values(&resumed), values(&halfway));
+    assert_eq!(a.len(), 12);
+    assert!(a.iter().map(Vec::len).sum::<usize>() > 20_000);
+    assert!(a != c, "the second epoch changed the weights");
+    for (i, (x, y)) in a.iter().zip(&b).enumerate() {
+        assert!(x == y, "parameter {i}: resumed weights differ from the uninterrupted run's");
+    }
+
+    // Nothing left to do, a checkpoint without optimiser state, a corrupt optimiser state: errors.
+    let (resume, meta) = load_for_resume(&straight).unwrap();
+    let e = train(&tr, &te, &meta.train, Some(resume), |_| {}).map(|_| ()).unwrap_err().to_string();
+    assert!(e.contains("epochs = 2") && e.contains("already trained"), "{e}");
+    std::fs::write(halfway.join(OPTIMIZER), b"not a burnpack").unwrap();
+    let e = load_for_resume(&halfway).map(|_| ()).unwrap_err().to_string();
+    assert!(e.contains("optimizer.bpk") && e.contains("cannot read the optimiser state"), "{e}");
+    std::fs::remove_file(halfway.join(OPTIMIZER)).unwrap();
+    let e = load_for_resume(&halfway).map(|_| ()).unwrap_err().to_string();
+    assert!(e.contains("no optimiser state"), "{e}");
 }
