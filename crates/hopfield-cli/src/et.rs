@@ -7,7 +7,8 @@ use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use hopfield::et::{EtConfig, ImageEtConfig, MaskSpec};
 use hopfield_train::et_checkpoint::{load, load_for_resume, save, CheckpointMeta};
-use hopfield_train::et_pictures::write_et_pictures;
+use hopfield_train::et_import::{import_npz, ImportOptions};
+use hopfield_train::et_pictures::{random_masks, reconstruct, write_et_pictures};
 use hopfield_train::et_train::{
     evaluate, mean_patches, train, EpochMetrics, EtTrainConfig, Normalization, Resume, TrainEvent,
 };
@@ -22,8 +23,43 @@ pub enum EtCommand {
     /// computed on the same masks.
     Eval(EtEvalArgs),
     /// Pictures from a checkpoint: original | masked | reconstructed, the decoded image after
-    /// each step, and the energy over the steps.
+    /// each step, and the energy over the steps; for test images or any image file.
     Reconstruct(EtReconstructArgs),
+    /// Convert the official model's weights (bhoov/energy-transformer-jax, a .npz with keys Wk, Wq,
+    /// Xi, Wenc, Benc, Wdec, Bdec, POS_embed, CLS_token, MASK_token, LNORM_gamma, LNORM_bias) into a
+    /// checkpoint folder that et eval / et reconstruct take.
+    ImportNpz(EtImportArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct EtImportArgs {
+    /// The .npz file.
+    #[arg(long)]
+    pub npz: PathBuf,
+    /// Checkpoint folder to write (replaced atomically if it exists).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Image shape the weights were trained on, C×H×W (also CxHxW).
+    #[arg(long, default_value = "3x224x224")]
+    pub image: String,
+    /// Patch side.
+    #[arg(long, default_value_t = 16)]
+    pub patch: usize,
+    /// T: descent steps used by eval / reconstruct.
+    #[arg(long, default_value_t = 12)]
+    pub steps: usize,
+    /// α: descent step size.
+    #[arg(long, default_value_t = 0.1, allow_negative_numbers = true)]
+    pub alpha: f64,
+    /// Patches masked per image by eval / reconstruct (all get the MASK token).
+    #[arg(long, default_value_t = 100)]
+    pub masked: usize,
+    /// Per-channel mean of pixels in [0, 1] (ImageNet's by default).
+    #[arg(long, value_delimiter = ',', default_value = "0.485,0.456,0.406", allow_negative_numbers = true)]
+    pub mean: Vec<f32>,
+    /// Per-channel standard deviation of pixels in [0, 1] (ImageNet's by default).
+    #[arg(long, value_delimiter = ',', default_value = "0.229,0.224,0.225", allow_negative_numbers = true)]
+    pub std: Vec<f32>,
 }
 
 #[derive(Args, Debug)]
@@ -53,6 +89,24 @@ pub struct EtReconstructArgs {
     /// Folder for the pictures (created if missing).
     #[arg(long, default_value = "out/et-reconstruct")]
     pub out: PathBuf,
+    /// Reconstruct this PNG or JPEG file instead of test images (converted to the model's
+    /// channels; another size is an error unless --resize).
+    #[arg(long, conflicts_with_all = ["data", "count"])]
+    pub image: Option<PathBuf>,
+    /// Scale --image to the model's height and width.
+    #[arg(long, requires = "image")]
+    pub resize: bool,
+    /// Which patches to mask: a .npy of 0/1 per patch (shape N, or rows × columns of patches),
+    /// used for every image; 1 = masked (replaced by the MASK token and reconstructed).
+    /// Default: random masks from --seed as in training.
+    #[arg(long)]
+    pub mask: Option<PathBuf>,
+    /// Also write reconstruction.npy (the decoder's output after T steps, C×H×W per image, in the
+    /// model's normalised space), energies.npy (E at steps 0..=T per image), input.npy (the
+    /// normalised input) and mask.npy (the 0/1 mask per patch). With several images each array
+    /// has a leading image axis.
+    #[arg(long)]
+    pub save_npy: bool,
 }
 
 #[derive(Args, Debug)]
@@ -139,6 +193,7 @@ pub fn run(cmd: &EtCommand, data_dir: &Path) -> Result<()> {
         EtCommand::Train(a) => train_cmd(a, data_dir),
         EtCommand::Eval(a) => eval_cmd(a, data_dir),
         EtCommand::Reconstruct(a) => reconstruct_cmd(a, data_dir),
+        EtCommand::ImportNpz(a) => import_cmd(a),
     }
 }
 
@@ -312,6 +367,13 @@ fn load_checkpoint(path: &Path) -> Result<(hopfield::et::ImageEnergyTransformer,
 fn data_for(meta: &CheckpointMeta, data: &Option<hopfield_data::DataSource>) -> Result<hopfield_data::DataSource> {
     match data {
         Some(d) => Ok(d.clone()),
+        None if meta.data.is_empty() => {
+            let (c, h, w) = meta.train.model.image;
+            anyhow::bail!(
+                "this checkpoint names no data set (it was imported from a .npz): pass --data with {c}×{h}×{w} \
+                 images, or --image FILE"
+            )
+        }
         None => meta.data.parse().map_err(anyhow::Error::msg),
     }
 }
@@ -361,26 +423,118 @@ fn eval_cmd(a: &EtEvalArgs, data_dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Reads `--mask`: 0/1 per patch, shape (N,), (1, N) or (rows, columns) of patches.
+fn read_mask(path: &Path, meta: &CheckpointMeta) -> Result<Vec<f32>> {
+    let m = &meta.train.model;
+    let (rows, cols) = (m.image.1 / m.patch, m.image.2 / m.patch);
+    let n = rows * cols;
+    let a = hopfield_data::npy::read_npy(path).with_context(|| format!("reading --mask {}", path.display()))?;
+    anyhow::ensure!(
+        a.data.len() == n && (a.shape == [n] || a.shape == [1, n] || a.shape == [rows, cols]),
+        "--mask {}: shape {:?}, but the model cuts its images into {n} patches ({rows} rows × {cols} columns): \
+         expected ({n},) or ({rows}, {cols})",
+        path.display(),
+        a.shape
+    );
+    if let Some((i, v)) = a.data.iter().enumerate().find(|(_, v)| **v != 0.0 && **v != 1.0) {
+        anyhow::bail!("--mask {}: value {v} at patch {i}; a mask holds only 0 and 1", path.display());
+    }
+    Ok(a.data)
+}
+
 fn reconstruct_cmd(a: &EtReconstructArgs, data_dir: &Path) -> Result<()> {
     anyhow::ensure!(a.count > 0, "--count must be at least 1");
     let (model, meta) = load_checkpoint(&a.checkpoint)?;
-    let source = data_for(&meta, &a.data)?;
-    let te = load_checked(&source, hopfield_data::Split::Test, data_dir, &meta)?;
+    let ds = match &a.image {
+        Some(file) => hopfield_data::folder::load_image_file(file, meta.train.model.image, a.resize)
+            .with_context(|| format!("--image {}", file.display()))?,
+        None => {
+            let source = data_for(&meta, &a.data)?;
+            load_checked(&source, hopfield_data::Split::Test, data_dir, &meta)?
+        }
+    };
     let cfg = meta.train.clone();
     let spec = cfg.validate()?;
-    let files = write_et_pictures(
-        &model,
-        &te,
-        &meta.normalization.clone(),
-        spec,
-        cfg.steps,
-        cfg.step_size,
-        a.count,
-        a.seed,
-        &a.out,
-    )?;
+    let count = a.count.min(ds.len());
+    let n = cfg.model.patches();
+    let (scored, replaced) = match &a.mask {
+        Some(path) => {
+            let mask = read_mask(path, &meta)?;
+            let all: Vec<f32> = (0..count).flat_map(|_| mask.iter().copied()).collect();
+            (all.clone(), all)
+        }
+        None => random_masks(spec, a.seed, count, n),
+    };
+    let r = reconstruct(&model, &ds, &meta.normalization, &scored, &replaced, cfg.steps, cfg.step_size, &a.out)?;
+    let masked = replaced.iter().filter(|v| **v == 1.0).count() / count;
+    println!(
+        "{} image(s) of {}×{}×{}, {masked} of {n} patches masked, T = {}, α = {}",
+        count, cfg.model.image.0, cfg.model.image.1, cfg.model.image.2, cfg.steps, cfg.step_size
+    );
+    for i in 0..count {
+        let e = &r.energies[i * (cfg.steps + 1)..(i + 1) * (cfg.steps + 1)];
+        println!("  image {i}: energy {:.4} at t = 0 → {:.4} at t = {}", e[0], e[cfg.steps], cfg.steps);
+    }
+    let mut files = r.files.clone();
+    if a.save_npy {
+        let (c, h, w) = cfg.model.image;
+        let lead: Vec<usize> = if count == 1 { vec![] } else { vec![count] };
+        let shape = |rest: &[usize]| [lead.as_slice(), rest].concat();
+        for (name, shape, data) in [
+            ("reconstruction.npy", shape(&[c, h, w]), &r.reconstruction),
+            ("energies.npy", shape(&[cfg.steps + 1]), &r.energies),
+            ("input.npy", shape(&[c, h, w]), &r.input),
+            ("mask.npy", shape(&[n]), &replaced),
+        ] {
+            let path = a.out.join(name);
+            hopfield_data::npy::write_npy(&path, &shape, data)?;
+            files.push(path);
+        }
+    }
     for f in files {
         println!("  wrote {}", f.display());
     }
+    Ok(())
+}
+
+fn parse_image_shape(s: &str) -> Result<(usize, usize, usize)> {
+    let parts: Vec<&str> = s.split(['x', '×', 'X']).collect();
+    let nums: Vec<usize> = parts.iter().filter_map(|p| p.trim().parse().ok()).collect();
+    anyhow::ensure!(parts.len() == 3 && nums.len() == 3, "--image {s}: expected channels×height×width, e.g. 3x224x224");
+    Ok((nums[0], nums[1], nums[2]))
+}
+
+fn import_cmd(a: &EtImportArgs) -> Result<()> {
+    let mut opts = ImportOptions::official();
+    opts.image = parse_image_shape(&a.image)?;
+    opts.patch = a.patch;
+    opts.steps = a.steps;
+    opts.step_size = a.alpha;
+    opts.masked = a.masked;
+    opts.normalization = Normalization { mean: a.mean.clone(), std: a.std.clone() };
+    let imported = import_npz(&a.npz, &opts, &burn::tensor::Device::flex())
+        .with_context(|| format!("importing {}", a.npz.display()))?;
+    save(&a.out, &imported.model, &imported.meta, None)?;
+    let m = &imported.meta.train.model;
+    let params: usize = burn::module::Module::num_params(&imported.model);
+    println!(
+        "imported {}: D = {}, {} heads × {}, M = {} memories, {}×{}×{} images in {} patches of {}×{}; {} parameters",
+        a.npz.display(),
+        m.et.dim,
+        m.et.heads,
+        m.et.head_dim,
+        m.et.memories,
+        m.image.0,
+        m.image.1,
+        m.image.2,
+        m.patches(),
+        m.patch,
+        m.patch,
+        params
+    );
+    if !imported.ignored.is_empty() {
+        println!("  ignored arrays the model does not use: {:?}", imported.ignored);
+    }
+    println!("  wrote {} (model.safetensors, config.json)", a.out.display());
     Ok(())
 }

@@ -325,3 +325,88 @@ fn et_train_writes_metrics_and_pictures_and_rejects_bad_settings() {
     let e = fails(&["et", "train", "--data", "digits", "--patch", "3", "--out", o], d);
     assert!(e.contains("height 8 and width 8"), "{e}");
 }
+
+/// `et import-npz` of a tiny official-layout .npz made here, then `et reconstruct` of an image
+/// file with an explicit mask, saving .npy outputs; and the errors a user meets on the way.
+#[test]
+fn et_import_npz_and_reconstruct_an_image_file() {
+    use hopfield_data::npy::{read_npy, write_npy, write_npz};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (h, y, dm, m, p, n) = (2, 4, 8, 16, 48, 4);
+    let mut k = 0u32;
+    let mut vals = |len: usize| {
+        (0..len.max(1))
+            .map(|_| {
+                k += 1;
+                ((k * 2654435761u32) as f32 / u32::MAX as f32 - 0.5) * 0.5
+            })
+            .collect::<Vec<f32>>()
+    };
+    let arrays: Vec<(&str, Vec<usize>, Vec<f32>)> = vec![
+        ("Wk", vec![h, y, dm], vals(h * y * dm)),
+        ("Wq", vec![h, y, dm], vals(h * y * dm)),
+        ("Xi", vec![dm, m], vals(dm * m)),
+        ("Wenc", vec![p, dm], vals(p * dm)),
+        ("Benc", vec![dm], vals(dm)),
+        ("Wdec", vec![dm, p], vals(dm * p)),
+        ("Bdec", vec![p], vals(p)),
+        ("POS_embed", vec![n + 1, dm], vals((n + 1) * dm)),
+        ("CLS_token", vec![dm], vals(dm)),
+        ("MASK_token", vec![dm], vals(dm)),
+        ("LNORM_gamma", vec![], vec![1.0]),
+        ("LNORM_bias", vec![dm], vals(dm)),
+    ];
+    let npz = d.join("tiny.npz");
+    let refs: Vec<(&str, &[usize], &[f32])> = arrays.iter().map(|(a, s, v)| (*a, s.as_slice(), v.as_slice())).collect();
+    write_npz(&npz, &refs).unwrap();
+    let ck = d.join("ck");
+    let (npz_s, ck_s) = (npz.to_str().unwrap(), ck.to_str().unwrap());
+    let o = ok(
+        &["et", "import-npz", "--npz", npz_s, "--out", ck_s, "--image", "3x8x8", "--patch", "4", "--masked", "2"],
+        d,
+    );
+    assert!(o.contains("D = 8, 2 heads × 4, M = 16") && o.contains("1145 parameters"), "{o}");
+    // The official shape is the default: these weights do not fit it.
+    let e = fails(&["et", "import-npz", "--npz", npz_s, "--out", ck_s], d);
+    assert!(e.contains("[Wenc]") && e.contains("768"), "{e}");
+    let img = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/image-folder-sample/cat/0000.jpg");
+    let img = img.to_str().unwrap();
+    let out = d.join("pics");
+    let out_s = out.to_str().unwrap();
+    let e = fails(&["et", "reconstruct", "--checkpoint", ck_s, "--image", img, "--out", out_s], d);
+    assert!(e.contains("32×32") && e.contains("8×8") && e.contains("--resize"), "{e}");
+    let mask = d.join("mask.npy");
+    write_npy(&mask, &[2, 2], &[1.0, 0.0, 0.0, 1.0]).unwrap();
+    let args = ["et", "reconstruct", "--checkpoint", ck_s, "--image", img, "--resize", "--out", out_s];
+    let mask_s = mask.to_str().unwrap();
+    let o = ok(&[&args[..], &["--mask", mask_s, "--save-npy"]].concat(), d);
+    assert!(o.contains("2 of 4 patches masked, T = 12"), "{o}");
+    let r = read_npy(&out.join("reconstruction.npy")).unwrap();
+    assert_eq!(r.shape, vec![3, 8, 8]);
+    assert!(r.data.iter().all(|v| v.is_finite()));
+    let e = read_npy(&out.join("energies.npy")).unwrap();
+    assert_eq!(e.shape, vec![13]);
+    assert!(e.data.iter().all(|v| v.is_finite()));
+    assert_eq!(read_npy(&out.join("mask.npy")).unwrap().data, vec![1.0, 0.0, 0.0, 1.0]);
+    assert_eq!(read_npy(&out.join("input.npy")).unwrap().shape, vec![3, 8, 8]);
+    for f in ["et-reconstruction.png", "et-steps.png", "et-energy.png", "et-memories.png"] {
+        assert!(out.join(f).is_file(), "{f}");
+    }
+    // Bad masks: a 2, a wrong shape, not a .npy.
+    write_npy(&mask, &[4], &[1.0, 2.0, 0.0, 0.0]).unwrap();
+    let e = fails(&[&args[..], &["--mask", mask_s]].concat(), d);
+    assert!(e.contains("value 2 at patch 1"), "{e}");
+    write_npy(&mask, &[5], &[1.0, 0.0, 0.0, 0.0, 1.0]).unwrap();
+    let e = fails(&[&args[..], &["--mask", mask_s]].concat(), d);
+    assert!(e.contains("[5]") && e.contains("4 patches"), "{e}");
+    std::fs::write(&mask, b"no").unwrap();
+    let e = fails(&[&args[..], &["--mask", mask_s]].concat(), d);
+    assert!(e.contains("mask.npy") && e.contains("not a .npy"), "{e}");
+    // An imported checkpoint names no data set.
+    let e = fails(&["et", "eval", "--checkpoint", ck_s], d);
+    assert!(e.contains("names no data set") && e.contains("3×8×8"), "{e}");
+    // It cannot be resumed (no optimiser state).
+    let e = fails(&["et", "train", "--resume", ck_s], d);
+    assert!(e.contains("optimizer.bpk") && e.contains("cannot be resumed"), "{e}");
+}

@@ -82,3 +82,40 @@ pub fn load(dir: &Path) -> Result<Dataset> {
         classes.iter().map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()).collect();
     Dataset::new(name, (channels, h, w), pixels, 255, labels, class_names)
 }
+
+/// One PNG or JPEG file as a one-image data set of `channels` × `height` × `width` (class
+/// "image"): colour is converted to grey (luma) for one channel, grey is repeated for three.
+/// A file of another size is scaled (bilinear, ignoring the aspect ratio) when `resize` is set,
+/// and is an error naming both sizes otherwise.
+pub fn load_image_file(path: &Path, (channels, height, width): (usize, usize, usize), resize: bool) -> Result<Dataset> {
+    let name = path.display().to_string();
+    let img = image::open(path).map_err(|e| match e {
+        image::ImageError::IoError(source) => io_err(path, source),
+        other => format_err(&name, format!("cannot decode image: {other}")),
+    })?;
+    if channels != 1 && channels != 3 {
+        return Err(format_err(&name, format!("images of {channels} channels are not supported (1 or 3)")));
+    }
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    let img = if (w, h) != (width, height) {
+        if !resize {
+            return Err(format_err(
+                &name,
+                format!(
+                    "the image is {w}×{h} (width×height) but the model takes {width}×{height}; pass --resize to \
+                     scale it"
+                ),
+            ));
+        }
+        img.resize_exact(width as u32, height as u32, image::imageops::FilterType::Triangle)
+    } else {
+        img
+    };
+    let pixels = if channels == 1 {
+        img.to_luma8().into_raw()
+    } else {
+        let raw = img.to_rgb8().into_raw();
+        (0..3).flat_map(|c| raw.iter().skip(c).step_by(3).copied().collect::<Vec<u8>>()).collect()
+    };
+    Dataset::new(name, (channels, height, width), pixels, 255, vec![0], vec!["image".into()])
+}

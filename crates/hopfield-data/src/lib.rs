@@ -14,6 +14,7 @@ pub mod error;
 pub mod fetch;
 pub mod folder;
 pub mod idx;
+pub mod npy;
 pub mod source;
 
 pub use dataset::Dataset;

@@ -17,8 +17,8 @@ fn to_vec<const D: usize>(t: Tensor<D>) -> Vec<f32> {
     t.into_data().try_into_vec_as::<f32>().unwrap_or_default()
 }
 
-/// Writes `et-reconstruction.png`, `et-steps.png` and `et-energy.png` for the first `count`
-/// images of `ds` into `out`, with masks drawn from `seed`.
+/// Writes `et-reconstruction.png`, `et-steps.png`, `et-energy.png` and `et-memories.png` for the
+/// first `count` images of `ds` into `out`, with masks drawn from `seed`.
 #[allow(clippy::too_many_arguments)]
 pub fn write_et_pictures(
     model: &ImageEnergyTransformer,
@@ -31,14 +31,60 @@ pub fn write_et_pictures(
     seed: u64,
     out: &Path,
 ) -> Result<Vec<PathBuf>> {
+    let count = count.min(ds.len()).max(1);
+    let (scored, replaced) = random_masks(spec, seed, count, model.patches());
+    Ok(reconstruct(model, ds, norm, &scored, &replaced, steps, step_size, out)?.files)
+}
+
+/// (scored, replaced) 0/1 masks, [count, n] each, drawn as in training from `seed`.
+pub fn random_masks(spec: MaskSpec, seed: u64, count: usize, n: usize) -> (Vec<f32>, Vec<f32>) {
+    spec.sample(&mut ChaCha8Rng::seed_from_u64(seed), count, n)
+}
+
+/// What [`reconstruct`] computed, for comparison with other implementations.
+#[derive(Debug, Clone)]
+pub struct ReconstructionData {
+    /// The pictures written.
+    pub files: Vec<PathBuf>,
+    /// The normalised input images, [B, C, H, W].
+    pub input: Vec<f32>,
+    /// The decoder's output after T steps at every patch (not composited with the visible
+    /// patches), in the normalised space, [B, C, H, W].
+    pub reconstruction: Vec<f32>,
+    /// E(g(x_t)) for t = 0..=T, [B, T + 1].
+    pub energies: Vec<f32>,
+}
+
+/// Reconstructs the first B images of `ds` with the given 0/1 masks ([B, N] each: `scored`
+/// patches are shown reconstructed, `replaced` ones get the MASK token) and writes the pictures
+/// of [`write_et_pictures`] into `out`.
+#[allow(clippy::too_many_arguments)]
+pub fn reconstruct(
+    model: &ImageEnergyTransformer,
+    ds: &Dataset,
+    norm: &Normalization,
+    scored: &[f32],
+    replaced: &[f32],
+    steps: usize,
+    step_size: f64,
+    out: &Path,
+) -> Result<ReconstructionData> {
     std::fs::create_dir_all(out)
         .map_err(|e| crate::TrainError::Write { path: out.to_path_buf(), problem: e.to_string() })?;
     let device = Device::flex();
-    let count = count.min(ds.len()).max(1);
-    let idx: Vec<usize> = (0..count).collect();
     let n = model.patches();
-    let (scored, replaced) = spec.sample(&mut ChaCha8Rng::seed_from_u64(seed), count, n);
+    let count = scored.len() / n;
+    if count == 0 || count > ds.len() || scored.len() != count * n || replaced.len() != scored.len() {
+        return Err(crate::error::invalid(
+            "masks",
+            format!("{} and {} values", scored.len(), replaced.len()),
+            format!("B × {n} values each (B images of {n} patches, B ≤ {})", ds.len()),
+        ));
+    }
+    let (scored, replaced) = (scored.to_vec(), replaced.to_vec());
+    let idx: Vec<usize> = (0..count).collect();
     let images = norm.batch(ds, &idx, &device);
+    let input = to_vec(images.clone());
     let original = to_vec(model.patchify(images.clone())); // [B, N, P]
     let replaced_t = Tensor::<2>::from_data(TensorData::new(replaced.clone(), [count, n]), &device);
     let (decoded, energy) = model.trajectory(images, replaced_t, steps, step_size)?;
@@ -81,9 +127,13 @@ pub fn write_et_pictures(
     let titles: Vec<&str> = titles.iter().map(|s| s.as_str()).collect();
     write_grid(&steps_png, &strip, &titles, 64)?;
     let e: Vec<Vec<f32>> = energy.into_iter().map(to_vec).collect();
+    let reconstruction = to_vec(
+        model.unpatchify(Tensor::<3>::from_data(TensorData::new(decoded_v[steps].clone(), [count, n, p]), &device)),
+    );
+    let energies: Vec<f32> = (0..count).flat_map(|i| e.iter().map(move |et| et[i])).collect();
     let series = (0..count)
         .map(|i| Series {
-            name: format!("image {i} (label {})", ds.labels()[i]),
+            name: format!("image {i} ({})", ds.class_names()[ds.labels()[i] as usize]),
             points: (0..=steps).map(|t| (t as f64, e[t][i] as f64)).collect(),
             color: i,
             mark: Mark::LinePoints,
@@ -103,7 +153,7 @@ pub fn write_et_pictures(
     .write(&energy_png, (900, 600))?;
     let memories_png = out.join("et-memories.png");
     write_memories(model, norm, 64, &memories_png)?;
-    Ok(vec![grid, steps_png, energy_png, memories_png])
+    Ok(ReconstructionData { files: vec![grid, steps_png, energy_png, memories_png], input, reconstruction, energies })
 }
 
 /// The first `count` Hopfield memories ξ_μ decoded as patches (each memory is a token: the

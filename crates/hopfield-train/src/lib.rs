@@ -7,6 +7,7 @@ pub mod bench;
 pub mod capacity;
 pub mod error;
 pub mod et_checkpoint;
+pub mod et_import;
 pub mod et_pictures;
 pub mod et_train;
 pub mod pictures;

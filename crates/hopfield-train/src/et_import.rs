@@ -1,0 +1,197 @@
+//! Weights of the official image Energy Transformer (bhoov/energy-transformer-jax, a `.npz` with
+//! the keys of its `load_checkpoint`) into this project's model and checkpoint format.
+//!
+//! Keys and shapes: `Wk`, `Wq` (H, Y, D); `Xi` (D, M), stored here transposed as ξ [M, D];
+//! `Wenc` (C·p·p, D); `Benc` (D); `Wdec` (D, C·p·p); `Bdec` (C·p·p); `POS_embed` (N + 1, D);
+//! `CLS_token` (D); `MASK_token` (D); `LNORM_gamma` (a scalar); `LNORM_bias` (D). Every key is
+//! checked for presence, shape and finite values; a problem is an error naming the key.
+//!
+//! The official pipeline, which the imported checkpoint reproduces: per-channel normalisation
+//! with the ImageNet mean (0.485, 0.456, 0.406) and std (0.229, 0.224, 0.225) (of pixels in
+//! [0, 1]; the official code writes both ×255 on 0–255 pixels, the same map), β = 1/√Y,
+//! self-attention allowed, T = 12 steps of α = 0.1, 100 of the 196 patches masked, all of them
+//! replaced by the MASK token, CLS at position 0, LN twice before decoding.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use burn::module::Param;
+use burn::tensor::{Device, Tensor, TensorData};
+use hopfield::et::{EtConfig, ImageEnergyTransformer, ImageEtConfig};
+use hopfield_data::npy::{read_npz, Array};
+
+use crate::error::{invalid, Result};
+use crate::et_checkpoint::CheckpointMeta;
+use crate::et_train::{with_stable_ids, EtTrainConfig, Normalization};
+
+/// How to run the imported weights; [`ImportOptions::official`] is the official image pipeline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportOptions {
+    /// C, H, W of the images the weights were trained on.
+    pub image: (usize, usize, usize),
+    /// Patch side.
+    pub patch: usize,
+    /// T.
+    pub steps: usize,
+    /// α.
+    pub step_size: f64,
+    /// Patches masked per image at evaluation.
+    pub masked: usize,
+    /// Per-channel normalisation of pixels in [0, 1].
+    pub normalization: Normalization,
+}
+
+impl ImportOptions {
+    /// 3×224×224, patch 16, T = 12, α = 0.1, 100 masked patches, ImageNet normalisation.
+    pub fn official() -> Self {
+        ImportOptions {
+            image: (3, 224, 224),
+            patch: 16,
+            steps: 12,
+            step_size: 0.1,
+            masked: 100,
+            normalization: Normalization { mean: vec![0.485, 0.456, 0.406], std: vec![0.229, 0.224, 0.225] },
+        }
+    }
+}
+
+/// What [`import_npz`] read.
+pub struct Imported {
+    /// The model, on the plain device.
+    pub model: ImageEnergyTransformer,
+    /// Its checkpoint record (epoch 0, no data set).
+    pub meta: CheckpointMeta,
+    /// Arrays in the file that the model does not use.
+    pub ignored: Vec<String>,
+}
+
+fn bad(path: &Path, key: &str, problem: impl std::fmt::Display) -> crate::error::TrainError {
+    invalid("npz", format!("{}[{key}]", path.display()), problem)
+}
+
+/// Reads an official `.npz` and builds the model and its checkpoint record.
+pub fn import_npz(path: &Path, opts: &ImportOptions, device: &Device) -> Result<Imported> {
+    let mut arrays = read_npz(path)?;
+    const KEYS: [&str; 12] = [
+        "Wk",
+        "Wq",
+        "Xi",
+        "Wenc",
+        "Benc",
+        "Wdec",
+        "Bdec",
+        "POS_embed",
+        "CLS_token",
+        "MASK_token",
+        "LNORM_gamma",
+        "LNORM_bias",
+    ];
+    for key in KEYS {
+        if !arrays.contains_key(key) {
+            let found: Vec<&str> = arrays.keys().map(String::as_str).collect();
+            return Err(bad(path, key, format!("the key is missing (the file holds {found:?})")));
+        }
+    }
+    for (key, a) in &arrays {
+        if let Some(v) = a.data.iter().find(|v| !v.is_finite()) {
+            return Err(bad(path, key, format!("holds a non-finite value ({v})")));
+        }
+    }
+    let dims = |arrays: &BTreeMap<String, Array>, key: &str| arrays[key].shape.clone();
+    let wk = dims(&arrays, "Wk");
+    let [h, y, d] = wk[..] else {
+        return Err(bad(path, "Wk", format!("shape {wk:?}, expected (H, Y, D)")));
+    };
+    let xi = dims(&arrays, "Xi");
+    let [_, m] = xi[..] else {
+        return Err(bad(path, "Xi", format!("shape {xi:?}, expected (D = {d}, M)")));
+    };
+    let (c, ih, iw) = opts.image;
+    let p = c * opts.patch * opts.patch;
+    let model_cfg = ImageEtConfig::new(opts.image, opts.patch, EtConfig::new(d, h, y, m));
+    model_cfg.validate()?;
+    let n = model_cfg.patches();
+    let expected: [(&str, Vec<usize>, &str); 12] = [
+        ("Wk", vec![h, y, d], "(H, Y, D)"),
+        ("Wq", vec![h, y, d], "(H, Y, D), as Wk"),
+        ("Xi", vec![d, m], "(D, M)"),
+        ("Wenc", vec![p, d], "(C·p·p, D)"),
+        ("Benc", vec![d], "(D)"),
+        ("Wdec", vec![d, p], "(D, C·p·p)"),
+        ("Bdec", vec![p], "(C·p·p)"),
+        ("POS_embed", vec![n + 1, d], "(N + 1, D)"),
+        ("CLS_token", vec![d], "(D)"),
+        ("MASK_token", vec![d], "(D)"),
+        ("LNORM_gamma", vec![], "a scalar"),
+        ("LNORM_bias", vec![d], "(D)"),
+    ];
+    for (key, want, what) in &expected {
+        let got = dims(&arrays, key);
+        let scalar_ok = want.is_empty() && got.iter().product::<usize>() == 1;
+        if got != *want && !scalar_ok {
+            return Err(bad(
+                path,
+                key,
+                format!(
+                    "shape {got:?}, expected {want:?} = {what} for H = {h}, Y = {y}, D = {d}, M = {m} and \
+                     {c}×{ih}×{iw} images in {n} patches of {}×{}",
+                    opts.patch, opts.patch
+                ),
+            ));
+        }
+    }
+    let mut take = |key: &str| arrays.remove(key).expect("checked above").data;
+    let t1 = |v: Vec<f32>| {
+        let len = v.len();
+        Param::from_tensor(Tensor::<1>::from_data(TensorData::new(v, [len]), device))
+    };
+    let t2 = |v: Vec<f32>, s: [usize; 2]| Param::from_tensor(Tensor::<2>::from_data(TensorData::new(v, s), device));
+    let t3 = |v: Vec<f32>, s: [usize; 3]| Param::from_tensor(Tensor::<3>::from_data(TensorData::new(v, s), device));
+    let mut model = model_cfg.init(0, device)?;
+    model.et.attention.wk = t3(take("Wk"), [h, y, d]);
+    model.et.attention.wq = t3(take("Wq"), [h, y, d]);
+    // Official Xi is (D, M); here ξ is [M, D].
+    let xi_dm = take("Xi");
+    let mut xi_md = vec![0f32; m * d];
+    for (i, row) in xi_dm.chunks(m).enumerate() {
+        for (j, v) in row.iter().enumerate() {
+            xi_md[j * d + i] = *v;
+        }
+    }
+    model.et.hopfield.xi = t2(xi_md, [m, d]);
+    model.encoder_weight = t2(take("Wenc"), [p, d]);
+    model.encoder_bias = t1(take("Benc"));
+    model.decoder_weight = t2(take("Wdec"), [d, p]);
+    model.decoder_bias = t1(take("Bdec"));
+    model.pos_embed = t2(take("POS_embed"), [n + 1, d]);
+    model.cls_token = t1(take("CLS_token"));
+    model.mask_token = t1(take("MASK_token"));
+    model.et.norm.gamma = t1(take("LNORM_gamma"));
+    model.et.norm.delta = t1(take("LNORM_bias"));
+    let ignored = arrays.into_keys().collect();
+
+    if opts.normalization.mean.len() != c || opts.normalization.std.len() != c {
+        return Err(invalid(
+            "normalization",
+            format!("{} means, {} stds", opts.normalization.mean.len(), opts.normalization.std.len()),
+            format!("one per channel ({c})"),
+        ));
+    }
+    if opts.normalization.std.iter().any(|s| !(*s > 0.0 && s.is_finite())) {
+        return Err(invalid("normalization std", format!("{:?}", opts.normalization.std), "positive and finite"));
+    }
+    if opts.masked == 0 || opts.masked >= n {
+        return Err(invalid("masked", opts.masked, format!("between 1 and {} (the image has {n} patches)", n - 1)));
+    }
+    let mut train = EtTrainConfig::new(model_cfg);
+    train.steps = opts.steps;
+    train.step_size = opts.step_size;
+    train.mask_fraction = opts.masked as f64 / n as f64;
+    train.replaced_share = 1.0;
+    let spec = train.validate()?;
+    if spec.masked != opts.masked {
+        return Err(invalid("masked", opts.masked, format!("between 1 and {} (the patches per image)", n - 1)));
+    }
+    let meta = CheckpointMeta::new(&train, &opts.normalization, 0, "");
+    Ok(Imported { model: with_stable_ids(model), meta, ignored })
+}
