@@ -6,6 +6,7 @@
 pub mod bench;
 pub mod capacity;
 pub mod error;
+pub mod et_bench;
 pub mod et_checkpoint;
 pub mod et_import;
 pub mod et_pictures;

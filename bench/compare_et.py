@@ -1,0 +1,128 @@
+"""Runs the Rust Energy Transformer (`hopfield et bench`) and the JAX reference (bench/et_jax.py)
+on the same weights, inputs and masks, and prints ms per forward pass, ms per training step, the
+ratio Rust/JAX, and whether both give the same loss and per-step energies.
+
+    python bench/compare_et.py [--hopfield target/release/hopfield] [--reps 10] [--configs small,medium]
+
+Configurations (the tokens include CLS):
+  small:  batch 32, 64 tokens (3x28x36 images, patch 4: 7x9 = 63 patches), D 128, 4 heads x 32, 512 memories, T 12
+  medium: batch 64, 65 tokens (3x32x32 images, patch 4: 8x8 = 64 patches), D 256, 8 heads x 32, 1024 memories, T 12
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+CONFIGS = {
+    "small": dict(batch=32, image=(3, 28, 36), patch=4, d=128, h=4, y=32, m=512, steps=12),
+    "medium": dict(batch=64, image=(3, 32, 32), patch=4, d=256, h=8, y=32, m=1024, steps=12),
+}
+ALPHA = 0.1
+
+
+def run_rust(exe, cfg, tmp, reps, warmup):
+    c, hh, ww = cfg["image"]
+    n = (hh // cfg["patch"]) * (ww // cfg["patch"])
+    ck = os.path.join(tmp, "ck")
+    shape = f"{c}x{hh}x{ww}"
+    subprocess.run([exe, "et", "import-npz", "--npz", os.path.join(tmp, "weights.npz"), "--out", ck,
+                    "--image", shape, "--patch", str(cfg["patch"]), "--masked", str(n // 2),
+                    "--steps", str(cfg["steps"]), "--alpha", str(ALPHA)], check=True, capture_output=True)
+    out = subprocess.run([exe, "et", "bench", "--checkpoint", ck, "--inputs", os.path.join(tmp, "inputs.npy"),
+                          "--mask", os.path.join(tmp, "mask.npy"), "--steps", str(cfg["steps"]),
+                          "--alpha", str(ALPHA), "--warmup", str(warmup), "--reps", str(reps), "--json"],
+                         check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def run_jax(weights, images, masks, cfg, reps, warmup):
+    import jax
+    import jax.numpy as jnp
+    from et_jax import make_fns
+
+    forward, energies0, train_step, opt = make_fns(cfg["steps"], ALPHA, cfg["patch"])
+    params = {k: jnp.asarray(v) for k, v in weights.items()}
+    x, m = jnp.asarray(images), jnp.asarray(masks)
+    loss = float(forward(params, x, m))
+    energies = np.asarray(energies0(params, x, m)).tolist()
+    fwd = []
+    for i in range(warmup + reps):
+        t = time.perf_counter()
+        forward(params, x, m).block_until_ready()
+        if i >= warmup:
+            fwd.append((time.perf_counter() - t) * 1e3)
+    p, state = params, opt.init(params)
+    train = []
+    for i in range(warmup + reps):
+        t = time.perf_counter()
+        p, state, l = train_step(p, state, x, m)
+        jax.block_until_ready((p, l))
+        if i >= warmup:
+            train.append((time.perf_counter() - t) * 1e3)
+    return dict(loss=loss, energies=energies, forward_ms=statistics.median(fwd),
+                train_step_ms=statistics.median(train), forward_all=fwd, train_all=train,
+                jax=jax.__version__, devices=str(jax.devices()))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--hopfield", default="target/release/hopfield")
+    ap.add_argument("--reps", type=int, default=10)
+    ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--configs", default="small,medium")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--json", help="also write every figure to this file")
+    a = ap.parse_args()
+    from et_jax import random_weights
+
+    results = {}
+    for name in a.configs.split(","):
+        cfg = CONFIGS[name]
+        rng = np.random.default_rng(a.seed)
+        weights = random_weights(rng, cfg["image"], cfg["patch"], cfg["d"], cfg["h"], cfg["y"], cfg["m"])
+        c, hh, ww = cfg["image"]
+        n = (hh // cfg["patch"]) * (ww // cfg["patch"])
+        images = rng.standard_normal((cfg["batch"], c, hh, ww)).astype(np.float32)
+        masks = np.zeros((cfg["batch"], n), dtype=np.float32)
+        for b in range(cfg["batch"]):
+            masks[b, rng.choice(n, n // 2, replace=False)] = 1.0
+        with tempfile.TemporaryDirectory() as tmp:
+            np.savez(os.path.join(tmp, "weights.npz"), **weights)
+            np.save(os.path.join(tmp, "inputs.npy"), images)
+            np.save(os.path.join(tmp, "mask.npy"), masks)
+            rust = run_rust(a.hopfield, cfg, tmp, a.reps, a.warmup)
+        jx = run_jax(weights, images, masks, cfg, a.reps, a.warmup)
+        e_r, e_j = np.array(rust["energies"]), np.array(jx["energies"])
+        results[name] = dict(config=cfg, rust=rust, jax=jx,
+                             loss_rel_diff=abs(rust["loss"] - jx["loss"]) / abs(jx["loss"]),
+                             energy_max_rel_diff=float(np.max(np.abs(e_r - e_j) / np.abs(e_j))))
+
+    print(f"{'config':<8} {'':>12} {'Rust ms':>10} {'JAX ms':>10} {'Rust/JAX':>9}")
+    for name, r in results.items():
+        for what in ["forward", "train_step"]:
+            rs, js = r["rust"][what + "_ms"], r["jax"][what + "_ms"]
+            print(f"{name:<8} {what:>12} {rs:>10.2f} {js:>10.2f} {rs / js:>9.2f}")
+    print()
+    for name, r in results.items():
+        print(f"{name}: loss Rust {r['rust']['loss']:.6f} JAX {r['jax']['loss']:.6f} (rel. diff {r['loss_rel_diff']:.1e}); "
+              f"energies t=0..{r['config']['steps']} max rel. diff {r['energy_max_rel_diff']:.1e} "
+              f"({r['jax']['energies'][0]:.3f} -> {r['jax']['energies'][-1]:.3f})")
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(results, f, indent=1)
+    ok = all(r["loss_rel_diff"] < 1e-4 and r["energy_max_rel_diff"] < 1e-4 for r in results.values())
+    print("agreement:", "yes" if ok else "NO")
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,128 @@
+//! Timing of the image Energy Transformer: a forward pass (T steps + decoder + masked-patch MSE,
+//! no autodiff) and a training step (the same under autodiff, backward through the T steps,
+//! AdamW with clipping), on given or random inputs, for comparison with the JAX reference in
+//! `bench/`.
+
+use std::time::Instant;
+
+use burn::module::Module;
+use burn::optim::grad_clipping::GradientClippingConfig;
+use burn::optim::{AdamWConfig, GradientsParams};
+use burn::tensor::{Device, Tensor, TensorData};
+use hopfield::et::{masked_patch_mse, ImageEnergyTransformer};
+
+use crate::error::{invalid, Result};
+
+/// Inputs of one benchmark: normalised images and the 0/1 mask of masked (replaced and scored)
+/// patches.
+#[derive(Debug, Clone)]
+pub struct EtBenchInputs {
+    /// [B, C, H, W] values, row-major.
+    pub images: Vec<f32>,
+    /// B.
+    pub batch: usize,
+    /// [B, N] 0/1.
+    pub mask: Vec<f32>,
+    /// T.
+    pub steps: usize,
+    /// α.
+    pub step_size: f64,
+}
+
+/// What [`bench_et`] measured.
+#[derive(Debug, Clone)]
+pub struct EtBenchReport {
+    /// Median milliseconds of a forward pass with the loss.
+    pub forward_ms: f64,
+    /// Median milliseconds of a training step.
+    pub train_step_ms: f64,
+    /// The loss at the given weights (from the forward pass).
+    pub loss: f64,
+    /// E(g(x_t)), t = 0..=T, of image 0 at the given weights.
+    pub energies: Vec<f32>,
+    /// Every timed forward, ms.
+    pub forward_all: Vec<f64>,
+    /// Every timed training step, ms.
+    pub train_all: Vec<f64>,
+}
+
+fn median(v: &[f64]) -> f64 {
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    s[s.len() / 2]
+}
+
+fn scalar(t: Tensor<1>) -> f64 {
+    t.into_data().try_into_vec_as::<f64>().map(|v| v[0]).unwrap_or(f64::NAN)
+}
+
+/// Times `reps` forward passes and `reps` training steps (after `warmup` untimed ones of each)
+/// of `model` (on [`crate::et_train::train_device`]).
+pub fn bench_et(model: ImageEnergyTransformer, x: &EtBenchInputs, warmup: usize, reps: usize) -> Result<EtBenchReport> {
+    if reps == 0 {
+        return Err(invalid("reps", 0, "at least 1"));
+    }
+    let [c, h, w] = model.image;
+    let n = model.patches();
+    if x.images.len() != x.batch * c * h * w || x.mask.len() != x.batch * n {
+        return Err(invalid(
+            "bench inputs",
+            format!("{} image values and {} mask values", x.images.len(), x.mask.len()),
+            format!("B·{c}·{h}·{w} and B·{n} for B = {}", x.batch),
+        ));
+    }
+    let plain = Device::flex();
+    let valid = model.valid();
+    let images = |d: &Device| Tensor::<4>::from_data(TensorData::new(x.images.clone(), [x.batch, c, h, w]), d);
+    let mask = |d: &Device| Tensor::<2>::from_data(TensorData::new(x.mask.clone(), [x.batch, n]), d);
+
+    let forward = |record: bool| -> Result<(f64, Vec<f32>)> {
+        let imgs = images(&plain);
+        let target = valid.patchify(imgs.clone());
+        let r = valid.forward(imgs, mask(&plain), x.steps, x.step_size, record)?;
+        let loss = scalar(masked_patch_mse(r.patches, target, mask(&plain)));
+        let e0 = r.energy.into_iter().map(|e| e.into_data().try_into_vec_as::<f32>().unwrap_or_default()[0]).collect();
+        Ok((loss, e0))
+    };
+    let (loss, energies) = forward(true)?;
+    let mut forward_all = Vec::new();
+    for i in 0..warmup + reps {
+        let t = Instant::now();
+        forward(false)?;
+        if i >= warmup {
+            forward_all.push(t.elapsed().as_secs_f64() * 1e3);
+        }
+    }
+
+    let device = crate::et_train::train_device();
+    let mut model = model;
+    let mut optim = AdamWConfig::new()
+        .with_beta_1(0.9)
+        .with_beta_2(0.99)
+        .with_weight_decay(0.05)
+        .with_grad_clipping(Some(GradientClippingConfig::Norm(1.0)))
+        .init();
+    let mut train_all = Vec::new();
+    for i in 0..warmup + reps {
+        let t = Instant::now();
+        let imgs = images(&device);
+        let target = model.patchify(imgs.clone());
+        let pred = model.forward(imgs, mask(&device), x.steps, x.step_size, false)?.patches;
+        let l = masked_patch_mse(pred, target, mask(&device));
+        let grads = GradientsParams::from_grads(l.backward(), &model);
+        model = optim.step(1e-4, model, grads);
+        // Wait for the update's values, as JAX's block_until_ready does.
+        let _ = scalar(model.decoder_bias.val().slice([0..1]));
+        if i >= warmup {
+            train_all.push(t.elapsed().as_secs_f64() * 1e3);
+        }
+    }
+    Ok(EtBenchReport {
+        forward_ms: median(&forward_all),
+        train_step_ms: median(&train_all),
+        loss,
+        energies,
+        forward_all,
+        train_all,
+    })
+}
