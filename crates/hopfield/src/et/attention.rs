@@ -54,8 +54,8 @@ impl EnergyAttention {
     fn project(g: Tensor<3>, w: Tensor<3>) -> Tensor<4> {
         let [b, n, d] = g.dims();
         let [h, y, _] = w.dims();
-        let w = w.reshape([h * y, d]).transpose().unsqueeze_dim::<3>(0); // [1, D, HY]
-        g.matmul(w).reshape([b, n, h, y]).swap_dims(1, 2)
+        let w = w.reshape([h * y, d]).transpose(); // [D, HY]
+        super::linear(g, w).reshape([b, n, h, y]).swap_dims(1, 2)
     }
 
     /// The allowed-key weights [B, 1, N, N] combining the mask and the exclusion, or None when
@@ -121,9 +121,9 @@ impl EnergyAttention {
         let sk = s.weights.clone().matmul(s.k);
         let sq = s.weights.swap_dims(2, 3).matmul(s.q);
         let flat = |t: Tensor<4>| t.swap_dims(1, 2).reshape([b, n, h * y]); // [B, N, HY]
-        let wq = self.wq.val().reshape([h * y, d]).unsqueeze_dim::<3>(0); // [1, HY, D]
-        let wk = self.wk.val().reshape([h * y, d]).unsqueeze_dim::<3>(0);
-        let grad = -(flat(sk).matmul(wq) + flat(sq).matmul(wk));
+        let wq = self.wq.val().reshape([h * y, d]); // [HY, D]
+        let wk = self.wk.val().reshape([h * y, d]);
+        let grad = -(super::linear(flat(sk), wq) + super::linear(flat(sq), wk));
         (energy, grad)
     }
 }

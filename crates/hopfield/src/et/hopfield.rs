@@ -23,7 +23,7 @@ impl HopfieldModule {
 
     /// ξ g for every token: [B, N, D] → [B, N, M].
     fn hidden(&self, g: Tensor<3>) -> Tensor<3> {
-        g.matmul(self.xi.val().transpose().unsqueeze_dim::<3>(0))
+        super::linear(g, self.xi.val().transpose())
     }
 
     /// E^HN for each example: [B, N, D] → [B].
@@ -35,19 +35,19 @@ impl HopfieldModule {
     pub fn energy_and_grad(&self, g: Tensor<3>) -> (Tensor<1>, Tensor<3>) {
         let [b, _, _] = g.dims();
         let hid = self.hidden(g);
-        let xi = self.xi.val().unsqueeze_dim::<3>(0); // [1, M, D]
+        let xi = self.xi.val(); // [M, D]
         match self.softmax_beta {
             None => {
                 let r = relu(hid);
                 let energy = r.clone().square().sum_dims(&[1, 2]).reshape([b]) * -0.5;
-                (energy, -r.matmul(xi))
+                (energy, -super::linear(r, xi))
             }
             Some(beta) => {
                 let logits = hid * beta;
                 let max = logits.clone().max_dim(2).detach();
                 let lse = (logits.clone() - max.clone()).exp().sum_dim(2).log() + max; // [B, N, 1]
                 let energy = lse.sum_dims(&[1, 2]).reshape([b]) * (-1.0 / beta);
-                (energy, -softmax(logits, 2).matmul(xi))
+                (energy, -super::linear(softmax(logits, 2), xi))
             }
         }
     }

@@ -159,8 +159,8 @@ impl ImageEnergyTransformer {
     pub fn tokens(&self, patches: Tensor<3>, replaced: Tensor<2>) -> Tensor<3> {
         let [b, n, _] = patches.dims();
         let d = self.et.dim();
-        let enc = patches.matmul(self.encoder_weight.val().unsqueeze_dim::<3>(0))
-            + self.encoder_bias.val().unsqueeze_dims::<3>(&[0, 1]);
+        let enc =
+            super::linear(patches, self.encoder_weight.val()) + self.encoder_bias.val().unsqueeze_dims::<3>(&[0, 1]);
         let r = replaced.unsqueeze_dim::<3>(2); // [B, N, 1]
         let mask = self.mask_token.val().unsqueeze_dims::<3>(&[0, 1]); // [1, 1, D]
         let x = enc * (r.clone().neg() + 1.0) + mask * r;
@@ -172,7 +172,7 @@ impl ImageEnergyTransformer {
     pub fn decode(&self, x: Tensor<3>) -> Tensor<3> {
         let g = self.et.norm.activation(x);
         let g = self.et.norm.activation(g);
-        g.matmul(self.decoder_weight.val().unsqueeze_dim::<3>(0)) + self.decoder_bias.val().unsqueeze_dims::<3>(&[0, 1])
+        super::linear(g, self.decoder_weight.val()) + self.decoder_bias.val().unsqueeze_dims::<3>(&[0, 1])
     }
 
     /// The whole pipeline: images [B, C, H, W] and the 0/1 `replaced` mask [B, N] (patches whose

@@ -246,3 +246,11 @@ impl EnergyTransformer {
         Ok(DescentResult { x, energy })
     }
 }
+
+/// x [B, N, K] · w [K, J] → [B, N, J] as one [B·N, K] × [K, J] product: a shared weight is
+/// multiplied once for the whole batch instead of being broadcast to every example.
+pub(crate) fn linear(x: Tensor<3>, w: Tensor<2>) -> Tensor<3> {
+    let [b, n, k] = x.dims();
+    let [_, j] = w.dims();
+    x.reshape([b * n, k]).matmul(w).reshape([b, n, j])
+}
