@@ -627,15 +627,7 @@ fn bench_cmd(a: &EtBenchArgs) -> Result<()> {
             anyhow::ensure!(arr.data.iter().all(|v| v.is_finite()), "--inputs {}: holds NaN or ∞", p.display());
             (arr.data, arr.shape[0])
         }
-        None => {
-            use burn::tensor::Distribution;
-            let t = burn::tensor::Tensor::<4>::random(
-                [a.batch, c, h, w],
-                Distribution::Normal(0.0, 1.0),
-                &burn::tensor::Device::flex(),
-            );
-            (t.into_data().try_into_vec_as::<f32>().map_err(|e| anyhow::anyhow!("{e:?}"))?, a.batch)
-        }
+        None => (hopfield_train::et_bench::normal_values(a.seed, a.batch * c * h * w), a.batch),
     };
     let mask = match &a.mask {
         Some(p) => {

@@ -46,6 +46,18 @@ pub struct EtBenchReport {
     pub train_all: Vec<f64>,
 }
 
+/// `len` N(0, 1) values from a ChaCha8 generator seeded with `seed` (Box–Muller).
+pub fn normal_values(seed: u64, len: usize) -> Vec<f32> {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    (0..len)
+        .map(|_| {
+            let (u, v): (f64, f64) = (rng.random_range(f64::EPSILON..1.0), rng.random());
+            ((-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()) as f32
+        })
+        .collect()
+}
+
 fn median(v: &[f64]) -> f64 {
     let mut s = v.to_vec();
     s.sort_by(f64::total_cmp);
