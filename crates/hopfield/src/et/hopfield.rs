@@ -31,6 +31,16 @@ impl HopfieldModule {
         self.energy_and_grad(g).0
     }
 
+    /// ∂E^HN/∂g alone (the descent's step when no energy is recorded): [B, N, D] → [B, N, D].
+    pub fn grad(&self, g: Tensor<3>) -> Tensor<3> {
+        let hid = self.hidden(g);
+        let xi = self.xi.val();
+        match self.softmax_beta {
+            None => -super::linear(relu(hid), xi),
+            Some(beta) => -super::linear(softmax(hid * beta, 2), xi),
+        }
+    }
+
     /// E^HN and ∂E^HN/∂g: [B, N, D] → ([B], [B, N, D]).
     pub fn energy_and_grad(&self, g: Tensor<3>) -> (Tensor<1>, Tensor<3>) {
         let [b, _, _] = g.dims();

@@ -233,10 +233,14 @@ impl EnergyTransformer {
         let mut energy = Vec::new();
         for _ in 0..steps {
             let g = self.norm.activation(x.clone());
-            let (e, grad) = self.energy_and_grad_unchecked(g, mask.clone());
-            if record_energy {
+            let grad = if record_energy {
+                let (e, grad) = self.energy_and_grad_unchecked(g, mask.clone());
                 energy.push(e);
-            }
+                grad
+            } else {
+                // The Hopfield energy is a full pass over [B, N, M]; skip it when nobody reads it.
+                self.attention.energy_and_grad(g.clone(), mask.clone()).1 + self.hopfield.grad(g)
+            };
             x = x - grad * step_size;
         }
         if record_energy {
