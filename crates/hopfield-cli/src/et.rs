@@ -525,9 +525,10 @@ fn reconstruct_cmd(a: &EtReconstructArgs, data_dir: &Path) -> Result<()> {
         None => random_masks(spec, a.seed, count, n),
     };
     let r = reconstruct(&model, &ds, &meta.normalization, &scored, &replaced, cfg.steps, cfg.step_size, &a.out)?;
-    let masked = replaced.iter().filter(|v| **v == 1.0).count() / count;
+    let masked = scored.iter().filter(|v| **v == 1.0).count() / count;
+    let mask_tokens = replaced.iter().filter(|v| **v == 1.0).count() / count;
     println!(
-        "{} image(s) of {}×{}×{}, {masked} of {n} patches masked, T = {}, α = {}",
+        "{} image(s) of {}×{}×{}, {masked} of {n} patches masked ({mask_tokens} replaced by the MASK token), T = {}, α = {}",
         count, cfg.model.image.0, cfg.model.image.1, cfg.model.image.2, cfg.steps, cfg.step_size
     );
     for i in 0..count {

@@ -381,7 +381,7 @@ fn et_import_npz_and_reconstruct_an_image_file() {
     let args = ["et", "reconstruct", "--checkpoint", ck_s, "--image", img, "--resize", "--out", out_s];
     let mask_s = mask.to_str().unwrap();
     let o = ok(&[&args[..], &["--mask", mask_s, "--save-npy"]].concat(), d);
-    assert!(o.contains("2 of 4 patches masked, T = 12"), "{o}");
+    assert!(o.contains("2 of 4 patches masked (2 replaced by the MASK token), T = 12"), "{o}");
     let r = read_npy(&out.join("reconstruction.npy")).unwrap();
     assert_eq!(r.shape, vec![3, 8, 8]);
     assert!(r.data.iter().all(|v| v.is_finite()));
