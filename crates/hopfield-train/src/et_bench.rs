@@ -36,7 +36,7 @@ pub struct EtBenchReport {
     pub forward_ms: f64,
     /// Median milliseconds of a training step.
     pub train_step_ms: f64,
-    /// The loss at the given weights (from the forward pass).
+    /// The loss at the given weights (from the timed, non-recording forward pass).
     pub loss: f64,
     /// E(g(x_t)), t = 0..=T, of image 0 at the given weights.
     pub energies: Vec<f32>,
@@ -96,7 +96,10 @@ pub fn bench_et(model: ImageEnergyTransformer, x: &EtBenchInputs, warmup: usize,
         let e0 = r.energy.into_iter().map(|e| e.into_data().try_into_vec_as::<f32>().unwrap_or_default()[0]).collect();
         Ok((loss, e0))
     };
-    let (loss, energies) = forward(true)?;
+    // The loss from the path that training and the timings use (no energies recorded); the
+    // energies from the recording path.
+    let (loss, _) = forward(false)?;
+    let (_, energies) = forward(true)?;
     let mut forward_all = Vec::new();
     for i in 0..warmup + reps {
         let t = Instant::now();

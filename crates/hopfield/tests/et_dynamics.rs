@@ -32,8 +32,14 @@ fn energy_never_increases_over_the_descent() {
             for alpha in [0.001, 0.01, 0.1] {
                 for batch in [1, 4] {
                     let x = tokens(&mut rng, [batch, 10, 32], &dev);
-                    let r = et.descend(x, None, 12, alpha, true).unwrap();
+                    let r = et.descend(x.clone(), None, 12, alpha, true).unwrap();
                     assert_eq!(r.energy.len(), 13);
+                    // Without recording, the descent takes its folded-weight path; same tokens.
+                    let fast = et.descend(x, None, 12, alpha, false).unwrap();
+                    assert!(fast.energy.is_empty());
+                    for (a, b) in to_vec(fast.x).iter().zip(to_vec(r.x.clone())) {
+                        assert!((a - b).abs() < 1e-4 * b.abs().max(1.0), "α={alpha}: {a} vs {b}");
+                    }
                     let e: Vec<Vec<f32>> = r.energy.into_iter().map(to_vec).collect();
                     for b in 0..batch {
                         for t in 0..12 {

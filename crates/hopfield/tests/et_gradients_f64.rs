@@ -79,13 +79,21 @@ fn every_term_and_the_sum_match_finite_differences() {
 
                 let (_, ga) = et.attention.energy_and_grad(gt.clone(), mask.clone());
                 let e_att = |t: Tensor<3>| to_vec(et.attention.energy(t, mask.clone()).sum())[0];
-                check(&format!("attention {tag}"), &g, shape, &dev, &e_att, to_vec(ga));
+                let ga = to_vec(ga);
+                // The descent's own step (β and α folded into the weights) is −α ∂E/∂g.
+                let step = to_vec(et.attention.descent_step(gt.clone(), mask.clone(), 0.3));
+                for (s, gr) in step.iter().zip(&ga) {
+                    assert!((s + 0.3 * gr).abs() < 1e-12 * gr.abs().max(1.0), "attention {tag}: {s} vs {}", -0.3 * gr);
+                }
+                check(&format!("attention {tag}"), &g, shape, &dev, &e_att, ga);
 
                 let (_, gh) = et.hopfield.energy_and_grad(gt.clone());
                 let e_hn = |t: Tensor<3>| to_vec(et.hopfield.energy(t).sum())[0];
                 let gh = to_vec(gh);
-                // The gradient-only path (the descent's, when no energy is recorded) is the same.
-                assert_eq!(to_vec(et.hopfield.grad(gt.clone())), gh, "hopfield {tag}: grad()");
+                let step = to_vec(et.hopfield.descent_step(gt.clone(), 0.3));
+                for (s, gr) in step.iter().zip(&gh) {
+                    assert!((s + 0.3 * gr).abs() < 1e-12 * gr.abs().max(1.0), "hopfield {tag}: {s} vs {}", -0.3 * gr);
+                }
                 check(&format!("hopfield {tag}"), &g, shape, &dev, &e_hn, gh);
 
                 let (e, gs) = et.energy_and_grad(gt.clone(), mask.clone()).unwrap();

@@ -74,11 +74,16 @@ impl EnergyAttention {
     }
 
     fn scores(&self, g: Tensor<3>, mask: Option<Tensor<3>>) -> Scores {
-        let [b, n, _] = g.dims();
-        let device = g.device();
         let q = Self::project(g.clone(), self.wq.val());
         let k = Self::project(g, self.wk.val());
         let logits = q.clone().matmul(k.clone().swap_dims(2, 3)) * self.beta; // [B, H, C, B']
+        self.normalise(q, k, logits, mask)
+    }
+
+    /// Softmax weights and log-sum-exp of the logits β K·Q [B, H, C, B'] over the allowed keys.
+    fn normalise(&self, q: Tensor<4>, k: Tensor<4>, logits: Tensor<4>, mask: Option<Tensor<3>>) -> Scores {
+        let [b, _, n, _] = logits.dims();
+        let device = logits.device();
         let (weights, lse) = match self.allowed(b, n, mask, &device) {
             None => {
                 let max = logits.clone().max_dim(3).detach();
@@ -125,5 +130,23 @@ impl EnergyAttention {
         let wk = self.wk.val().reshape([h * y, d]);
         let grad = -(super::linear(flat(sk), wq) + super::linear(flat(sq), wk));
         (energy, grad)
+    }
+
+    /// The descent's step from this term, −α ∂E^ATT/∂g, with β and α folded into the small
+    /// weight matrices instead of full passes over [B, H, N, N] and [B, N, D]: with Q' = βQ,
+    /// −α ∂E/∂g_A = Σ_h [ (α W^Q_h)ᵀ Σ_B S_hAB K_hB + (α/β W^K_h)ᵀ Σ_C S_hCA Q'_hC ].
+    pub fn descent_step(&self, g: Tensor<3>, mask: Option<Tensor<3>>, alpha: f64) -> Tensor<3> {
+        let [b, n, _] = g.dims();
+        let (h, y, d) = self.heads();
+        let q = Self::project(g.clone(), self.wq.val() * self.beta); // Q' = βQ
+        let k = Self::project(g, self.wk.val());
+        let logits = q.clone().matmul(k.clone().swap_dims(2, 3));
+        let s = self.normalise(q, k, logits, mask);
+        let sk = s.weights.clone().matmul(s.k);
+        let sq = s.weights.swap_dims(2, 3).matmul(s.q);
+        let flat = |t: Tensor<4>| t.swap_dims(1, 2).reshape([b, n, h * y]);
+        let wq = self.wq.val().reshape([h * y, d]) * alpha;
+        let wk = self.wk.val().reshape([h * y, d]) * (alpha / self.beta);
+        super::linear(flat(sk), wq) + super::linear(flat(sq), wk)
     }
 }

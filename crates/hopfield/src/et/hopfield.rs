@@ -31,13 +31,14 @@ impl HopfieldModule {
         self.energy_and_grad(g).0
     }
 
-    /// ∂E^HN/∂g alone (the descent's step when no energy is recorded): [B, N, D] → [B, N, D].
-    pub fn grad(&self, g: Tensor<3>) -> Tensor<3> {
+    /// The descent's step from this term, −α ∂E^HN/∂g = α r(ξ g) ξ, with α folded into ξ:
+    /// [B, N, D] → [B, N, D].
+    pub fn descent_step(&self, g: Tensor<3>, alpha: f64) -> Tensor<3> {
         let hid = self.hidden(g);
-        let xi = self.xi.val();
+        let xi = self.xi.val() * alpha;
         match self.softmax_beta {
-            None => -super::linear(relu(hid), xi),
-            Some(beta) => -super::linear(softmax(hid * beta, 2), xi),
+            None => super::linear(relu(hid), xi),
+            Some(beta) => super::linear(softmax(hid * beta, 2), xi),
         }
     }
 

@@ -36,7 +36,9 @@ impl EnergyLayerNorm {
         let var = centred.clone().square().mean_dim(2); // biased: [B, N, 1]
         let gamma = self.gamma.val().reshape([1, 1, 1]);
         let delta = self.delta.val().unsqueeze_dims::<3>(&[0, 1]);
-        centred * gamma / (var + self.eps).sqrt() + delta
+        // γ / √(var + ε) per token ([B, N, 1]), then one pass over the tokens.
+        let scale = (var + self.eps).sqrt().recip() * gamma;
+        centred * scale + delta
     }
 
     /// L(x), summed over the tokens of each example: [B, N, D] → [B].

@@ -233,15 +233,17 @@ impl EnergyTransformer {
         let mut energy = Vec::new();
         for _ in 0..steps {
             let g = self.norm.activation(x.clone());
-            let grad = if record_energy {
+            let step = if record_energy {
                 let (e, grad) = self.energy_and_grad_unchecked(g, mask.clone());
                 energy.push(e);
-                grad
+                -grad * step_size
             } else {
-                // The Hopfield energy is a full pass over [B, N, M]; skip it when nobody reads it.
-                self.attention.energy_and_grad(g.clone(), mask.clone()).1 + self.hopfield.grad(g)
+                // No energy to record: the step −α ∂E/∂g with α (and β) folded into the weights,
+                // which saves the energy's pass over [B, N, M] and several over [B, N, D].
+                self.attention.descent_step(g.clone(), mask.clone(), step_size)
+                    + self.hopfield.descent_step(g, step_size)
             };
-            x = x - grad * step_size;
+            x = x + step;
         }
         if record_energy {
             let g = self.norm.activation(x.clone());
