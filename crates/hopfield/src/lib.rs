@@ -41,6 +41,7 @@
 //! # Ok::<(), hopfield::Error>(())
 //! ```
 
+pub mod dam;
 pub mod error;
 pub mod et;
 pub mod linalg;
