@@ -55,7 +55,7 @@ impl<T: Real> DamClassifier<T> {
             return Err(invalid("temperature", temperature, "must be positive and finite"));
         }
         let width = visible + classes;
-        if memories.is_empty() || memories.len() % width != 0 {
+        if memories.is_empty() || !memories.len().is_multiple_of(width) {
             return Err(shape("memories", format!("K × {width} values with K ≥ 1"), memories.len()));
         }
         if let Some(i) = memories.iter().position(|x| !x.to_f64().is_finite()) {
@@ -70,7 +70,7 @@ impl<T: Real> DamClassifier<T> {
     }
 
     fn check_batch(&self, v: &[T]) -> Result<usize> {
-        if v.is_empty() || v.len() % self.visible != 0 {
+        if v.is_empty() || !v.len().is_multiple_of(self.visible) {
             return Err(shape("inputs", format!("B × {} values with B ≥ 1", self.visible), v.len()));
         }
         Ok(v.len() / self.visible)
