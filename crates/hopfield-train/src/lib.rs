@@ -5,6 +5,7 @@
 
 pub mod bench;
 pub mod capacity;
+pub mod dam_train;
 pub mod error;
 pub mod et_bench;
 pub mod et_checkpoint;

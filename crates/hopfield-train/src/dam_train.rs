@@ -1,0 +1,186 @@
+//! Training the DAM classifier with the recipe of Krotov & Hopfield's public code: mini-batches,
+//! momentum on the gradient, each memory's step scaled so that its largest entry moves by exactly
+//! the learning rate (the paper's Eq. 13), memories clipped to [−1, 1], the learning rate decayed
+//! per epoch.
+
+use hopfield::dam::DamClassifier;
+use hopfield_data::Dataset;
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use crate::error::{invalid, Result};
+
+/// Settings, with the paper's defaults in [`DamTrainConfig::default`].
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DamTrainConfig {
+    /// K.
+    pub memories: usize,
+    /// n, the degree of F.
+    pub n: u32,
+    /// m, the loss power 2m.
+    pub m: u32,
+    /// T (β = 1/T^n).
+    pub temperature: f64,
+    /// Inputs per update.
+    pub batch_size: usize,
+    /// Initial learning rate.
+    pub lr: f64,
+    /// Learning rate factor per epoch.
+    pub lr_decay: f64,
+    /// Momentum on the gradient.
+    pub momentum: f64,
+    /// Mean and standard deviation of the initial memories (then clipped to [−1, 1]).
+    pub init_mean: f64,
+    /// See `init_mean`.
+    pub init_std: f64,
+    /// Passes over the training set.
+    pub epochs: usize,
+    /// Seed of the initial memories and the shuffling.
+    pub seed: u64,
+}
+
+impl Default for DamTrainConfig {
+    /// K = 100, n = 20, m = 30, T = 540, batch 1000, lr 0.04 × 0.998 per epoch, momentum 0.6,
+    /// memories N(−0.3, 0.3), 300 epochs.
+    fn default() -> Self {
+        DamTrainConfig {
+            memories: 100,
+            n: 20,
+            m: 30,
+            temperature: 540.0,
+            batch_size: 1000,
+            lr: 0.04,
+            lr_decay: 0.998,
+            momentum: 0.6,
+            init_mean: -0.3,
+            init_std: 0.3,
+            epochs: 300,
+            seed: 0,
+        }
+    }
+}
+
+impl DamTrainConfig {
+    /// Checks every setting.
+    pub fn validate(&self) -> Result<()> {
+        if self.memories == 0 {
+            return Err(invalid("memories", 0, "K must be at least 1"));
+        }
+        if self.n < 1 {
+            return Err(invalid("n", self.n, "the degree of F must be at least 1"));
+        }
+        if self.m < 1 {
+            return Err(invalid("m", self.m, "the loss power 2m needs m ≥ 1"));
+        }
+        if !(self.temperature > 0.0 && self.temperature.is_finite()) {
+            return Err(invalid("temperature", self.temperature, "T must be positive and finite"));
+        }
+        if self.batch_size == 0 || self.epochs == 0 {
+            return Err(invalid("batch-size/epochs", format!("{}/{}", self.batch_size, self.epochs), "both ≥ 1"));
+        }
+        for (name, v) in [("lr", self.lr), ("lr-decay", self.lr_decay), ("init-std", self.init_std)] {
+            if !(v > 0.0 && v.is_finite()) {
+                return Err(invalid(name, v, "must be positive and finite"));
+            }
+        }
+        if !(0.0..1.0).contains(&self.momentum) {
+            return Err(invalid("momentum", self.momentum, "in [0, 1)"));
+        }
+        Ok(())
+    }
+}
+
+/// Images as visible states in [−1, 1]: 2 · pixel − 1, [B, N].
+pub fn visible_states(ds: &Dataset, idx: &[usize]) -> Vec<f32> {
+    idx.iter().flat_map(|&i| ds.image(i).into_iter().map(|p| 2.0 * p - 1.0)).collect()
+}
+
+/// The fraction of `ds` the classifier gets wrong.
+pub fn test_error(dam: &DamClassifier<f32>, ds: &Dataset) -> Result<f64> {
+    let idx: Vec<usize> = (0..ds.len()).collect();
+    let mut wrong = 0usize;
+    for chunk in idx.chunks(2000) {
+        let pred = dam.predict(&visible_states(ds, chunk))?;
+        wrong += chunk.iter().zip(pred).filter(|(&i, p)| ds.labels()[i] as usize != *p).count();
+    }
+    Ok(wrong as f64 / ds.len().max(1) as f64)
+}
+
+/// One epoch's figures.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DamEpoch {
+    /// 1-based.
+    pub epoch: usize,
+    /// Mean loss per training input.
+    pub train_loss: f64,
+    /// Test error after the epoch.
+    pub test_error: f64,
+    /// The epoch's learning rate.
+    pub lr: f64,
+    /// Seconds the epoch's updates took.
+    pub seconds: f64,
+}
+
+/// Trains from N(init_mean, init_std) memories; calls `on_epoch` after each epoch.
+pub fn train_dam(
+    train: &Dataset,
+    test: &Dataset,
+    cfg: &DamTrainConfig,
+    mut on_epoch: impl FnMut(&DamEpoch, &DamClassifier<f32>),
+) -> Result<(DamClassifier<f32>, Vec<DamEpoch>)> {
+    cfg.validate()?;
+    let classes = train.class_names().len().max(2);
+    let nv = train.image_len();
+    if test.image_len() != nv {
+        return Err(invalid("data", test.name(), format!("test images of {nv} values, as the training images")));
+    }
+    if train.is_empty() || test.is_empty() {
+        return Err(invalid("data", train.name(), "a data set with images in both splits"));
+    }
+    let w = nv + classes;
+    let k = cfg.memories;
+    let init: Vec<f32> = crate::et_bench::normal_values(cfg.seed, k * w)
+        .into_iter()
+        .map(|z| (cfg.init_mean as f32 + cfg.init_std as f32 * z).clamp(-1.0, 1.0))
+        .collect();
+    let mut dam = DamClassifier::new(nv, classes, init, cfg.n, cfg.temperature)?;
+    let mut velocity = vec![0f64; k * w];
+    let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed ^ 0xda3);
+    let mut history = Vec::new();
+    let mut lr = cfg.lr;
+    for epoch in 1..=cfg.epochs {
+        let start = std::time::Instant::now();
+        let mut order: Vec<usize> = (0..train.len()).collect();
+        order.shuffle(&mut rng);
+        let mut loss = 0.0;
+        for chunk in order.chunks(cfg.batch_size) {
+            let v = visible_states(train, chunk);
+            let labels: Vec<usize> = chunk.iter().map(|&i| train.labels()[i] as usize).collect();
+            let r = dam.loss_and_grad(&v, &labels, cfg.m)?;
+            if !r.loss.is_finite() {
+                return Err(invalid("loss", r.loss, format!("a finite loss; it diverged in epoch {epoch}")));
+            }
+            loss += r.loss;
+            for (vel, g) in velocity.iter_mut().zip(&r.grad) {
+                *vel = cfg.momentum * *vel - g;
+            }
+            // Eq. 13: each memory moves so that its largest entry changes by exactly lr.
+            for (row, vel) in dam.memories.chunks_mut(w).zip(velocity.chunks(w)) {
+                let peak = vel.iter().fold(0f64, |a, v| a.max(v.abs()));
+                if peak > 0.0 {
+                    for (x, v) in row.iter_mut().zip(vel) {
+                        *x = (*x as f64 + lr * v / peak).clamp(-1.0, 1.0) as f32;
+                    }
+                }
+            }
+        }
+        let seconds = start.elapsed().as_secs_f64();
+        let e =
+            DamEpoch { epoch, train_loss: loss / train.len() as f64, test_error: test_error(&dam, test)?, lr, seconds };
+        on_epoch(&e, &dam);
+        history.push(e);
+        lr *= cfg.lr_decay;
+    }
+    Ok((dam, history))
+}
