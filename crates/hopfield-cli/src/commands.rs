@@ -25,6 +25,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Data(DataCommand::Info { data }) => info_cmd(&data, &data_dir),
         Command::Bench(a) => crate::bench::run(&a),
         Command::Et(c) => crate::et::run(&c, &data_dir),
+        Command::Dam(c) => crate::dam::run(&c, &data_dir),
     }
 }
 

@@ -9,6 +9,7 @@ static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod bench;
 mod commands;
+mod dam;
 mod demo;
 mod et;
 
@@ -50,6 +51,9 @@ pub enum Command {
     /// The Energy Transformer: masked image reconstruction.
     #[command(subcommand)]
     Et(et::EtCommand),
+    /// The Dense Associative Memory classifier (Krotov & Hopfield 2016).
+    #[command(subcommand)]
+    Dam(dam::DamCommand),
 }
 
 /// Memory kinds as typed on the command line.

@@ -457,3 +457,41 @@ fn et_bench_times_and_reports() {
     let e = fails(&[&args[..], &["--inputs", x.to_str().unwrap()]].concat(), d);
     assert!(e.contains("[2, 1, 8, 9]") && e.contains("(B, 1, 8, 8)"), "{e}");
 }
+
+/// `dam train` / `dam eval` / `dam memories` on the bundled digits, and the errors a user meets.
+#[test]
+fn dam_train_eval_memories_and_bad_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = d.join("dam");
+    let o = out.to_str().unwrap();
+    let args = ["dam", "train", "--data", "digits", "--memories", "50", "--temperature", "44", "--batch-size", "100"];
+    let s = ok(&[&args[..], &["--epochs", "40", "--out", o]].concat(), d);
+    assert!(s.contains("K = 50, n = 20, m = 30, T = 44") && s.contains("epoch  40: train loss"), "{s}");
+    assert!(s.contains("test error 11.67% (42 of 360 wrong)"), "{s}");
+    for f in ["checkpoint/memories.npy", "checkpoint/config.json", "metrics.csv", "memories.png"] {
+        assert!(out.join(f).is_file(), "{f}");
+    }
+    let ck = out.join("checkpoint");
+    let ck = ck.to_str().unwrap();
+    let s = ok(&["dam", "eval", "--checkpoint", ck], d);
+    assert!(s.contains("digits (360 test images): test error 11.67% (42 wrong)"), "{s}");
+    let png = d.join("m.png");
+    ok(&["dam", "memories", "--checkpoint", ck, "--count", "20", "--out", png.to_str().unwrap()], d);
+    assert!(png.is_file());
+    let e = fails(&["dam", "eval", "--checkpoint", ck, "--data", "mnist-sample"], d);
+    assert!(e.contains("1×28×28") && e.contains("1×8×8"), "{e}");
+    for (flag, value, needle) in [
+        ("--n", "0", "n = 0"),
+        ("--m", "0", "m = 0"),
+        ("--temperature", "0", "temperature = 0"),
+        ("--temperature", "-3", "temperature = -3"),
+        ("--memories", "0", "memories = 0"),
+    ] {
+        let e = fails(&["dam", "train", "--data", "digits", flag, value, "--out", o], d);
+        assert!(e.contains(needle), "{flag} {value}: {e}");
+    }
+    std::fs::write(out.join("checkpoint/memories.npy"), b"junk").unwrap();
+    let e = fails(&["dam", "eval", "--checkpoint", ck], d);
+    assert!(e.contains("memories.npy"), "{e}");
+}

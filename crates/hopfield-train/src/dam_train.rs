@@ -184,3 +184,85 @@ pub fn train_dam(
     }
     Ok((dam, history))
 }
+
+/// The format tag of a DAM checkpoint's `config.json`.
+pub const DAM_FORMAT: &str = "hopfield-dam/1";
+
+/// A DAM checkpoint's `config.json`; the memories are `memories.npy` ([K, N + C], f32) beside it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DamMeta {
+    /// Always [`DAM_FORMAT`].
+    pub format: String,
+    /// The training settings.
+    pub train: DamTrainConfig,
+    /// C, H, W of the images (N = C·H·W visible neurons).
+    pub image: (usize, usize, usize),
+    /// Class neurons.
+    pub classes: usize,
+    /// Epochs trained.
+    pub epoch: usize,
+    /// Test error after the last epoch.
+    pub test_error: f64,
+    /// The data set trained on.
+    pub data: String,
+}
+
+fn bad_dam(path: &std::path::Path, problem: impl std::fmt::Display) -> crate::error::TrainError {
+    invalid("checkpoint", path.display(), format!("a hopfield DAM checkpoint folder: {problem}"))
+}
+
+/// Writes `memories.npy` and `config.json` into `dir`, atomically.
+pub fn save_dam(dir: &std::path::Path, dam: &DamClassifier<f32>, meta: &DamMeta) -> Result<()> {
+    crate::et_checkpoint::save_folder(dir, |tmp| {
+        let mem = tmp.join("memories.npy");
+        hopfield_data::npy::write_npy(&mem, &[dam.count(), dam.visible + dam.classes], &dam.memories)?;
+        let cfg = tmp.join("config.json");
+        crate::et_checkpoint::write_json(&cfg, meta)?;
+        Ok(vec![mem, cfg])
+    })
+}
+
+/// Reads a DAM checkpoint folder; every problem is an error naming the file.
+pub fn load_dam(dir: &std::path::Path) -> Result<(DamClassifier<f32>, DamMeta)> {
+    let cfg = dir.join("config.json");
+    let text = std::fs::read_to_string(&cfg).map_err(|e| bad_dam(&cfg, format!("cannot read it: {e}")))?;
+    let meta: DamMeta =
+        serde_json::from_str(&text).map_err(|e| bad_dam(&cfg, format!("not a DAM configuration: {e}")))?;
+    if meta.format != DAM_FORMAT {
+        return Err(bad_dam(&cfg, format!("format '{}', expected '{DAM_FORMAT}'", meta.format)));
+    }
+    let mem = dir.join("memories.npy");
+    let a = hopfield_data::npy::read_npy(&mem).map_err(|e| bad_dam(&mem, e))?;
+    let (c, h, w) = meta.image;
+    let width = c * h * w + meta.classes;
+    if a.shape != [meta.train.memories, width] {
+        return Err(bad_dam(&mem, format!("shape {:?}, config.json says [{}, {width}]", a.shape, meta.train.memories)));
+    }
+    let dam = DamClassifier::new(c * h * w, meta.classes, a.data, meta.train.n, meta.train.temperature)?;
+    Ok((dam, meta))
+}
+
+/// A grid of the memories' visible parts as images (−1 black, +1 white), `per_row` to a row.
+pub fn write_dam_memories(
+    dam: &DamClassifier<f32>,
+    image: (usize, usize, usize),
+    count: usize,
+    per_row: usize,
+    path: &std::path::Path,
+) -> Result<()> {
+    let (c, h, w) = image;
+    let width = dam.visible + dam.classes;
+    let pics: Vec<crate::pictures::Picture> = dam
+        .memories
+        .chunks(width)
+        .take(count.max(1))
+        .map(|row| crate::pictures::Picture {
+            channels: c,
+            height: h,
+            width: w,
+            values: row[..dam.visible].iter().map(|x| (x + 1.0) / 2.0).collect(),
+        })
+        .collect();
+    let rows: Vec<Vec<crate::pictures::Picture>> = pics.chunks(per_row.max(1)).map(|r| r.to_vec()).collect();
+    crate::pictures::write_grid(path, &rows, &[], 40)
+}

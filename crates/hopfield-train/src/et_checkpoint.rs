@@ -67,24 +67,39 @@ pub fn save(
     meta: &CheckpointMeta,
     optimizer: Option<&ModuleOptimizer>,
 ) -> Result<()> {
+    save_folder(dir, |tmp| {
+        let weights = tmp.join("model.safetensors");
+        let mut store = SafetensorsStore::from_file(weights.clone()).overwrite(true);
+        model.save_into(&mut store).map_err(|e| werr(&weights, e))?;
+        let cfg = tmp.join("config.json");
+        write_json(&cfg, meta)?;
+        let mut files = vec![weights, cfg];
+        if let Some(optim) = optimizer {
+            let path = tmp.join(OPTIMIZER);
+            optim.to_record().save(&path).map_err(|e| werr(&path, e))?;
+            files.push(path);
+        }
+        Ok(files)
+    })
+}
+
+/// Writes `value` as pretty JSON to `path`.
+pub fn write_json(path: &Path, value: &impl Serialize) -> Result<()> {
+    let json = serde_json::to_string_pretty(value).map_err(|e| werr(path, e))?;
+    std::fs::write(path, json).map_err(|e| werr(path, e))
+}
+
+/// Writes a checkpoint folder atomically: `write` fills a temporary folder beside `dir` and
+/// returns the files it wrote; they are synced, and the folder is renamed into place (an
+/// existing `dir` is replaced). A killed run leaves either the old folder or the new one.
+pub fn save_folder(dir: &Path, write: impl FnOnce(&Path) -> Result<Vec<PathBuf>>) -> Result<()> {
     let parent = dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent).map_err(|e| werr(parent, e))?;
     let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "checkpoint".into());
     let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);
     std::fs::create_dir_all(&tmp).map_err(|e| werr(&tmp, e))?;
-    let weights = tmp.join("model.safetensors");
-    let mut store = SafetensorsStore::from_file(weights.clone()).overwrite(true);
-    model.save_into(&mut store).map_err(|e| werr(&weights, e))?;
-    let json = serde_json::to_string_pretty(meta).map_err(|e| werr(&tmp, e))?;
-    let cfg = tmp.join("config.json");
-    std::fs::write(&cfg, json).map_err(|e| werr(&cfg, e))?;
-    let mut files = vec![weights, cfg];
-    if let Some(optim) = optimizer {
-        let path = tmp.join(OPTIMIZER);
-        optim.to_record().save(&path).map_err(|e| werr(&path, e))?;
-        files.push(path);
-    }
+    let files = write(&tmp)?;
     for f in &files {
         std::fs::File::open(f).and_then(|f| f.sync_all()).map_err(|e| werr(f, e))?;
     }

@@ -1,0 +1,237 @@
+//! `hopfield dam …`: the Dense Associative Memory classifier of Krotov & Hopfield (2016).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use clap::{Args, Subcommand};
+use hopfield_train::dam_train::{
+    load_dam, save_dam, test_error, train_dam, write_dam_memories, DamMeta, DamTrainConfig, DAM_FORMAT,
+};
+use indicatif::{ProgressBar, ProgressStyle};
+
+#[derive(Subcommand, Debug)]
+pub enum DamCommand {
+    /// Train on a data set's train split with the paper's recipe; test error every epoch,
+    /// metrics.csv, a checkpoint after every epoch and the memories picture.
+    Train(DamTrainArgs),
+    /// Test error of a checkpoint.
+    Eval(DamEvalArgs),
+    /// A PNG grid of a checkpoint's memories as images.
+    Memories(DamMemoriesArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct DamTrainArgs {
+    /// Data set (built-in name or path); trains on its train split, tests on its test split.
+    #[arg(long, default_value = "mnist-sample")]
+    pub data: hopfield_data::DataSource,
+    /// Folder for metrics.csv, memories.png and the checkpoint (created if missing).
+    #[arg(long, default_value = "out/dam")]
+    pub out: PathBuf,
+    /// n: degree of F(x) = max(x, 0)^n.
+    #[arg(long, default_value_t = 20)]
+    pub n: u32,
+    /// m: the loss is Σ (c − t)^(2m).
+    #[arg(long, default_value_t = 30)]
+    pub m: u32,
+    /// K: memories.
+    #[arg(long, default_value_t = 100)]
+    pub memories: usize,
+    /// T: temperature, β = 1/T^n.
+    #[arg(long, default_value_t = 540.0, allow_negative_numbers = true)]
+    pub temperature: f64,
+    /// Passes over the training split.
+    #[arg(long, default_value_t = 300)]
+    pub epochs: usize,
+    /// Inputs per update.
+    #[arg(long, default_value_t = 1000)]
+    pub batch_size: usize,
+    /// Initial learning rate (the largest entry of each memory moves by exactly this).
+    #[arg(long, default_value_t = 0.04, allow_negative_numbers = true)]
+    pub lr: f64,
+    /// Learning rate factor per epoch.
+    #[arg(long, default_value_t = 0.998)]
+    pub lr_decay: f64,
+    /// Momentum on the gradient.
+    #[arg(long, default_value_t = 0.6, allow_negative_numbers = true)]
+    pub momentum: f64,
+    /// Mean of the initial memories.
+    #[arg(long, default_value_t = -0.3, allow_negative_numbers = true)]
+    pub init_mean: f64,
+    /// Standard deviation of the initial memories (clipped to [−1, 1] afterwards).
+    #[arg(long, default_value_t = 0.3, allow_negative_numbers = true)]
+    pub init_std: f64,
+    /// Seed of the initial memories and the shuffling.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+#[derive(Args, Debug)]
+pub struct DamEvalArgs {
+    /// Checkpoint folder written by `hopfield dam train`.
+    #[arg(long)]
+    pub checkpoint: PathBuf,
+    /// Data set to test on; default: the one the checkpoint was trained on.
+    #[arg(long)]
+    pub data: Option<hopfield_data::DataSource>,
+}
+
+#[derive(Args, Debug)]
+pub struct DamMemoriesArgs {
+    /// Checkpoint folder written by `hopfield dam train`.
+    #[arg(long)]
+    pub checkpoint: PathBuf,
+    /// The PNG to write.
+    #[arg(long, default_value = "out/dam/memories.png")]
+    pub out: PathBuf,
+    /// How many memories to draw (10 to a row).
+    #[arg(long, default_value_t = 100)]
+    pub count: usize,
+}
+
+pub fn run(cmd: &DamCommand, data_dir: &Path) -> Result<()> {
+    match cmd {
+        DamCommand::Train(a) => train_cmd(a, data_dir),
+        DamCommand::Eval(a) => eval_cmd(a, data_dir),
+        DamCommand::Memories(a) => memories_cmd(a),
+    }
+}
+
+fn train_cmd(a: &DamTrainArgs, data_dir: &Path) -> Result<()> {
+    let cfg = DamTrainConfig {
+        memories: a.memories,
+        n: a.n,
+        m: a.m,
+        temperature: a.temperature,
+        batch_size: a.batch_size,
+        lr: a.lr,
+        lr_decay: a.lr_decay,
+        momentum: a.momentum,
+        init_mean: a.init_mean,
+        init_std: a.init_std,
+        epochs: a.epochs,
+        seed: a.seed,
+    };
+    cfg.validate()?;
+    let load =
+        |split| hopfield_data::load(&a.data, split, data_dir).with_context(|| format!("loading --data {}", a.data));
+    let (tr, te) = (load(hopfield_data::Split::Train)?, load(hopfield_data::Split::Test)?);
+    std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
+    println!(
+        "DAM classifier on {} ({} train / {} test images of {}×{}×{}): K = {}, n = {}, m = {}, T = {}",
+        a.data,
+        tr.len(),
+        te.len(),
+        tr.channels(),
+        tr.height(),
+        tr.width(),
+        cfg.memories,
+        cfg.n,
+        cfg.m,
+        cfg.temperature
+    );
+    let image = (tr.channels(), tr.height(), tr.width());
+    let classes = tr.class_names().len().max(2);
+    let checkpoint = a.out.join("checkpoint");
+    let pb = ProgressBar::new(cfg.epochs as u64);
+    pb.set_style(
+        ProgressStyle::with_template("[{bar:30}] epoch {pos}/{len} {msg} {elapsed_precise}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    let mut csv = String::from("epoch,train_loss,test_error,lr,seconds\n");
+    let mut saved: Option<anyhow::Error> = None;
+    let started = std::time::Instant::now();
+    let (dam, history) = train_dam(&tr, &te, &cfg, |e, dam| {
+        pb.set_position(e.epoch as u64);
+        pb.set_message(format!("loss {:.4}, test error {:.2}%", e.train_loss, 100.0 * e.test_error));
+        if e.epoch == 1 || e.epoch % 10 == 0 || e.epoch == cfg.epochs {
+            pb.suspend(|| {
+                println!(
+                    "epoch {:>3}: train loss {:.4} | test error {:.2}% | lr {:.5} | {:.2} s",
+                    e.epoch,
+                    e.train_loss,
+                    100.0 * e.test_error,
+                    e.lr,
+                    e.seconds
+                )
+            });
+        }
+        csv += &format!("{},{:.6},{:.6},{:.6},{:.3}\n", e.epoch, e.train_loss, e.test_error, e.lr, e.seconds);
+        let meta = DamMeta {
+            format: DAM_FORMAT.into(),
+            train: cfg.clone(),
+            image,
+            classes,
+            epoch: e.epoch,
+            test_error: e.test_error,
+            data: a.data.to_string(),
+        };
+        if let Err(err) = save_dam(&checkpoint, dam, &meta) {
+            saved.get_or_insert(err.into());
+        }
+    })?;
+    pb.finish_and_clear();
+    if let Some(e) = saved {
+        return Err(e);
+    }
+    let csv_path = a.out.join("metrics.csv");
+    std::fs::File::create(&csv_path)
+        .and_then(|mut f| f.write_all(csv.as_bytes()))
+        .with_context(|| format!("writing {}", csv_path.display()))?;
+    let png = a.out.join("memories.png");
+    write_dam_memories(&dam, image, cfg.memories, 10, &png)?;
+    let last = history.last().expect("at least one epoch");
+    println!(
+        "trained in {:.0} s: test error {:.2}% ({} of {} wrong)",
+        started.elapsed().as_secs_f64(),
+        100.0 * last.test_error,
+        (last.test_error * te.len() as f64).round(),
+        te.len()
+    );
+    for f in [checkpoint, csv_path, png] {
+        println!("  wrote {}", f.display());
+    }
+    Ok(())
+}
+
+fn eval_cmd(a: &DamEvalArgs, data_dir: &Path) -> Result<()> {
+    let (dam, meta) = load_dam(&a.checkpoint)?;
+    let source = match &a.data {
+        Some(d) => d.clone(),
+        None => meta.data.parse().map_err(anyhow::Error::msg)?,
+    };
+    let te = hopfield_data::load(&source, hopfield_data::Split::Test, data_dir)
+        .with_context(|| format!("loading --data {source}"))?;
+    let (c, h, w) = meta.image;
+    anyhow::ensure!(
+        (te.channels(), te.height(), te.width()) == meta.image,
+        "{source} holds {}×{}×{} images but the checkpoint's memories are for {c}×{h}×{w}",
+        te.channels(),
+        te.height(),
+        te.width()
+    );
+    let err = test_error(&dam, &te)?;
+    println!(
+        "{source} ({} test images): test error {:.2}% ({} wrong); K = {}, n = {}, T = {}, epoch {}",
+        te.len(),
+        100.0 * err,
+        (err * te.len() as f64).round(),
+        meta.train.memories,
+        meta.train.n,
+        meta.train.temperature,
+        meta.epoch
+    );
+    Ok(())
+}
+
+fn memories_cmd(a: &DamMemoriesArgs) -> Result<()> {
+    let (dam, meta) = load_dam(&a.checkpoint)?;
+    if let Some(parent) = a.out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+    }
+    write_dam_memories(&dam, meta.image, a.count, 10, &a.out)?;
+    println!("  wrote {} ({} memories, n = {})", a.out.display(), a.count.min(dam.count()), meta.train.n);
+    Ok(())
+}
