@@ -333,8 +333,8 @@ pub fn train_and_report(
         }
     }
     let started = std::time::Instant::now();
-    let norm = Normalization::of(&tr);
     let mut saved: Option<anyhow::Error> = None;
+    let mut run_norm: Option<Normalization> = None;
     let (model, metrics) = train(&tr, &te, cfg, resume, |e| match e {
         TrainEvent::Batch { epoch, done, loss, .. } => {
             pb.set_prefix(epoch.to_string());
@@ -342,7 +342,7 @@ pub fn train_and_report(
             let rate = *done as f64 / pb.elapsed().as_secs_f64().max(1e-9);
             pb.set_message(format!("loss {loss:.4}, {rate:.0} images/s"));
         }
-        TrainEvent::Epoch(m, model, optim) => {
+        TrainEvent::Epoch(m, model, optim, norm) => {
             pb.suspend(|| print_epoch(m));
             pb.reset();
             csv += &format!(
@@ -350,7 +350,8 @@ pub fn train_and_report(
                 m.epoch, m.train_loss, m.eval.mse, m.eval.mse_mean_patch, m.eval.mse_no_dynamics, m.images_per_second
             );
             // A checkpoint after every epoch, replaced atomically.
-            let meta = CheckpointMeta::new(cfg, &norm, m.epoch, &data.to_string());
+            let meta = CheckpointMeta::new(cfg, norm, m.epoch, &data.to_string());
+            run_norm.get_or_insert_with(|| (*norm).clone());
             if let Err(e) = save(checkpoint, model, &meta, Some(optim)) {
                 saved.get_or_insert(e.into());
             }
@@ -364,6 +365,7 @@ pub fn train_and_report(
         .and_then(|mut f| f.write_all(csv.as_bytes()))
         .with_context(|| format!("writing {}", csv_path.display()))?;
     let spec = MaskSpec::from_fraction(cfg.mask_fraction, cfg.model.patches(), cfg.replaced_share)?;
+    let norm = run_norm.context("training ran no epoch")?;
     let files = write_et_pictures(&model, &te, &norm, spec, cfg.steps, cfg.step_size, 6, cfg.seed, out)?;
     println!("trained in {:.0} s", started.elapsed().as_secs_f64());
     println!("  wrote {} (model.safetensors, config.json, optimizer.bpk; after every epoch)", checkpoint.display());
@@ -468,7 +470,7 @@ fn eval_cmd(a: &EtEvalArgs, data_dir: &Path) -> Result<()> {
     let norm = meta.normalization.clone();
     let dev = burn::tensor::Device::flex();
     let mean = mean_patches(&model, &tr, &norm, &dev);
-    let r = evaluate(&model, &te, &norm, &mean, &cfg, spec, cfg.seed ^ 0xe7a1, &dev)?;
+    let r = evaluate(&model, &te, &norm, &mean, &cfg, spec, cfg.eval_seed(), &dev)?;
     println!(
         "{} ({} test images), T = {}, α = {}: masked-patch MSE {:.4} | mean-patch baseline {:.4} | same model with T = 0: {:.4}",
         source,
@@ -495,10 +497,16 @@ fn read_mask(path: &Path, meta: &CheckpointMeta) -> Result<Vec<f32>> {
         path.display(),
         a.shape
     );
-    if let Some((i, v)) = a.data.iter().enumerate().find(|(_, v)| **v != 0.0 && **v != 1.0) {
+    ensure_zero_one(path, &a.data)?;
+    Ok(a.data)
+}
+
+/// A `--mask` holds only 0 and 1; the error names the first other value and where it is.
+fn ensure_zero_one(path: &Path, mask: &[f32]) -> Result<()> {
+    if let Some((i, v)) = mask.iter().enumerate().find(|(_, v)| **v != 0.0 && **v != 1.0) {
         anyhow::bail!("--mask {}: value {v} at patch {i}; a mask holds only 0 and 1", path.display());
     }
-    Ok(a.data)
+    Ok(())
 }
 
 fn reconstruct_cmd(a: &EtReconstructArgs, data_dir: &Path) -> Result<()> {
@@ -639,7 +647,7 @@ fn bench_cmd(a: &EtBenchArgs) -> Result<()> {
                 p.display(),
                 arr.shape
             );
-            anyhow::ensure!(arr.data.iter().all(|v| *v == 0.0 || *v == 1.0), "--mask {}: only 0 and 1", p.display());
+            ensure_zero_one(p, &arr.data)?;
             arr.data
         }
         None => {

@@ -42,10 +42,7 @@ pub fn load(dir: &Path) -> Result<Dataset> {
             return Err(format_err(&name, format!("{} class folders; at most 256 are supported", classes.len())));
         }
         for f in files {
-            let img = image::open(&f).map_err(|e| match e {
-                image::ImageError::IoError(source) => io_err(&f, source),
-                other => format_err(f.display(), format!("cannot decode image: {other}")),
-            })?;
+            let img = open(&f)?;
             decoded.push((f, label as u8, img));
         }
     }
@@ -67,16 +64,7 @@ pub fn load(dir: &Path) -> Result<Dataset> {
     let mut labels = Vec::with_capacity(decoded.len());
     for (_, label, img) in decoded {
         labels.push(label);
-        if grey {
-            pixels.extend_from_slice(img.to_luma8().as_raw());
-        } else {
-            // Interleaved RGB → channel-major planes.
-            let rgb = img.to_rgb8();
-            let raw = rgb.as_raw();
-            for c in 0..3 {
-                pixels.extend(raw.iter().skip(c).step_by(3));
-            }
-        }
+        push_planes(&img, channels, &mut pixels);
     }
     let class_names =
         classes.iter().map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()).collect();
@@ -89,10 +77,7 @@ pub fn load(dir: &Path) -> Result<Dataset> {
 /// and is an error naming both sizes otherwise.
 pub fn load_image_file(path: &Path, (channels, height, width): (usize, usize, usize), resize: bool) -> Result<Dataset> {
     let name = path.display().to_string();
-    let img = image::open(path).map_err(|e| match e {
-        image::ImageError::IoError(source) => io_err(path, source),
-        other => format_err(&name, format!("cannot decode image: {other}")),
-    })?;
+    let img = open(path)?;
     if channels != 1 && channels != 3 {
         return Err(format_err(&name, format!("images of {channels} channels are not supported (1 or 3)")));
     }
@@ -111,11 +96,29 @@ pub fn load_image_file(path: &Path, (channels, height, width): (usize, usize, us
     } else {
         img
     };
-    let pixels = if channels == 1 {
-        img.to_luma8().into_raw()
-    } else {
-        let raw = img.to_rgb8().into_raw();
-        (0..3).flat_map(|c| raw.iter().skip(c).step_by(3).copied().collect::<Vec<u8>>()).collect()
-    };
+    let mut pixels = Vec::with_capacity(channels * height * width);
+    push_planes(&img, channels, &mut pixels);
     Dataset::new(name, (channels, height, width), pixels, 255, vec![0], vec!["image".into()])
+}
+
+/// Decodes an image file; an undecodable one is an error naming it.
+fn open(path: &Path) -> Result<image::DynamicImage> {
+    image::open(path).map_err(|e| match e {
+        image::ImageError::IoError(source) => io_err(path, source),
+        other => format_err(path.display(), format!("cannot decode image: {other}")),
+    })
+}
+
+/// Appends the image's pixels as `channels` (1: luma, 3: RGB) channel-major planes.
+fn push_planes(img: &image::DynamicImage, channels: usize, pixels: &mut Vec<u8>) {
+    if channels == 1 {
+        pixels.extend_from_slice(img.to_luma8().as_raw());
+    } else {
+        // Interleaved RGB → channel-major planes.
+        let rgb = img.to_rgb8();
+        let raw = rgb.as_raw();
+        for c in 0..3 {
+            pixels.extend(raw.iter().skip(c).step_by(3));
+        }
+    }
 }

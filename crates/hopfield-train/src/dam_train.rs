@@ -224,10 +224,7 @@ pub fn save_dam(dir: &std::path::Path, dam: &DamClassifier<f32>, meta: &DamMeta)
 
 /// Reads a DAM checkpoint folder; every problem is an error naming the file.
 pub fn load_dam(dir: &std::path::Path) -> Result<(DamClassifier<f32>, DamMeta)> {
-    let cfg = dir.join("config.json");
-    let text = std::fs::read_to_string(&cfg).map_err(|e| bad_dam(&cfg, format!("cannot read it: {e}")))?;
-    let meta: DamMeta =
-        serde_json::from_str(&text).map_err(|e| bad_dam(&cfg, format!("not a DAM configuration: {e}")))?;
+    let (cfg, meta): (_, DamMeta) = crate::et_checkpoint::read_meta(dir, "DAM configuration", bad_dam)?;
     if meta.format != DAM_FORMAT {
         return Err(bad_dam(&cfg, format!("format '{}', expected '{DAM_FORMAT}'", meta.format)));
     }

@@ -83,6 +83,19 @@ pub fn save(
     })
 }
 
+/// Reads a checkpoint folder's `config.json` as `T` (a `what`); `bad` turns a problem into the
+/// error naming the file. Returns the file's path with the value.
+pub fn read_meta<T: serde::de::DeserializeOwned>(
+    dir: &Path,
+    what: &str,
+    bad: impl Fn(&Path, String) -> TrainError,
+) -> Result<(PathBuf, T)> {
+    let path = dir.join("config.json");
+    let text = std::fs::read_to_string(&path).map_err(|e| bad(&path, format!("cannot read it: {e}")))?;
+    let value = serde_json::from_str(&text).map_err(|e| bad(&path, format!("not a {what}: {e}")))?;
+    Ok((path, value))
+}
+
 /// Writes `value` as pretty JSON to `path`.
 pub fn write_json(path: &Path, value: &impl Serialize) -> Result<()> {
     let json = serde_json::to_string_pretty(value).map_err(|e| werr(path, e))?;
@@ -151,10 +164,7 @@ pub fn load_for_resume(dir: &Path) -> Result<(Resume, CheckpointMeta)> {
 
 /// Reads a checkpoint folder; every problem is an error naming the file.
 pub fn load(dir: &Path, device: &Device) -> Result<(ImageEnergyTransformer, CheckpointMeta)> {
-    let cfg_path = dir.join("config.json");
-    let text = std::fs::read_to_string(&cfg_path).map_err(|e| bad(&cfg_path, format!("cannot read it: {e}")))?;
-    let meta: CheckpointMeta =
-        serde_json::from_str(&text).map_err(|e| bad(&cfg_path, format!("not a checkpoint configuration: {e}")))?;
+    let (cfg_path, meta): (_, CheckpointMeta) = read_meta(dir, "checkpoint configuration", bad)?;
     if meta.format != FORMAT {
         return Err(bad(&cfg_path, format!("format '{}', expected '{FORMAT}'", meta.format)));
     }

@@ -134,6 +134,11 @@ impl EtTrainConfig {
         Ok(MaskSpec::from_fraction(self.mask_fraction, self.model.patches(), self.replaced_share)?)
     }
 
+    /// The seed of the evaluation masks (the same at every epoch and in `et eval`).
+    pub fn eval_seed(&self) -> u64 {
+        self.seed ^ 0xe7a1
+    }
+
     /// The learning rate at iteration `it` of `total`: linear warm-up, then cosine to lr/1000.
     pub fn lr_at(&self, it: usize, total: usize) -> f64 {
         let floor = self.lr * 1e-3;
@@ -238,9 +243,9 @@ pub enum TrainEvent<'a> {
         /// This batch's loss.
         loss: f64,
     },
-    /// An epoch finished and was evaluated: its figures, the model after it (plain device) and
-    /// the optimiser's state, for checkpoints.
-    Epoch(EpochMetrics, &'a ImageEnergyTransformer, &'a ModuleOptimizer),
+    /// An epoch finished and was evaluated: its figures, the model after it (plain device), the
+    /// optimiser's state and the normalisation the run uses, for checkpoints.
+    Epoch(EpochMetrics, &'a ImageEnergyTransformer, &'a ModuleOptimizer, &'a Normalization),
 }
 
 /// A run to continue: the model and optimiser state after `epochs_done` epochs of the same
@@ -375,14 +380,14 @@ pub fn train(
         }
         let seconds = start.elapsed().as_secs_f64();
         let valid = model.valid();
-        let eval = evaluate(&valid, test, &norm, &mean_patch, cfg, spec, cfg.seed ^ 0xe7a1, &plain)?;
+        let eval = evaluate(&valid, test, &norm, &mean_patch, cfg, spec, cfg.eval_seed(), &plain)?;
         let m = EpochMetrics {
             epoch,
             train_loss: loss_sum / per_epoch as f64,
             eval,
             images_per_second: train.len() as f64 / seconds,
         };
-        on_event(&TrainEvent::Epoch(m, &valid, &optim));
+        on_event(&TrainEvent::Epoch(m, &valid, &optim, &norm));
         metrics.push(m);
     }
     Ok((model.valid(), metrics))

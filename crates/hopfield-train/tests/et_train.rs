@@ -26,7 +26,7 @@ fn a_short_run_beats_the_mean_patch_baseline() {
     let (tr, te) = (mnist(Split::Train), mnist(Split::Test));
     let t = std::time::Instant::now();
     let (model, m) = train(&tr, &te, &config(), None, |e| {
-        if let hopfield_train::et_train::TrainEvent::Epoch(m, _, _) = e {
+        if let hopfield_train::et_train::TrainEvent::Epoch(m, _, _, _) = e {
             eprintln!("{m:?}")
         }
     })
@@ -142,7 +142,7 @@ fn a_resumed_run_gives_the_same_weights_as_an_uninterrupted_one() {
     let dir = tempfile::tempdir().unwrap();
     let (straight, halfway) = (dir.path().join("straight"), dir.path().join("halfway"));
     train(&tr, &te, &cfg, None, |e| {
-        if let TrainEvent::Epoch(m, model, optim) = e {
+        if let TrainEvent::Epoch(m, model, optim, _) = e {
             let meta = CheckpointMeta::new(&cfg, &norm, m.epoch, "mnist-sample");
             let to = if m.epoch == 1 { &halfway } else { &straight };
             save(to, model, &meta, Some(optim)).unwrap();
@@ -153,7 +153,7 @@ fn a_resumed_run_gives_the_same_weights_as_an_uninterrupted_one() {
     assert_eq!(resume.epochs_done, 1);
     let resumed = dir.path().join("resumed");
     let (_, m) = train(&tr, &te, &meta.train, Some(resume), |e| {
-        if let TrainEvent::Epoch(m, model, optim) = e {
+        if let TrainEvent::Epoch(m, model, optim, _) = e {
             let meta = CheckpointMeta::new(&cfg, &norm, m.epoch, "mnist-sample");
             save(&resumed, model, &meta, Some(optim)).unwrap();
         }

@@ -96,31 +96,30 @@ impl<T: Real> DamClassifier<T> {
         h
     }
 
-    /// u_bα = Σ_μ [max(p, 0)^n − max(q, 0)^n] with p = (h − s + 2ξ_α)/T, q = (h − s)/T; also
-    /// returns p and q for the gradient.
-    fn drive(&self, h: &[T], b: usize, sums: &[f64]) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
-        let (k, c, w) = (self.count(), self.classes, self.visible + self.classes);
-        let t = self.temperature;
-        let n = self.n as i32;
+    /// The two arguments over T for input b and memory μ: q = (h − s)/T and, through
+    /// `p(α)`, (h − s + 2ξ^μ_α)/T.
+    fn arguments(&self, h: &[T], sums: &[f64], bi: usize, mu: usize) -> (f64, impl Fn(usize) -> f64 + '_) {
+        let (k, w, t) = (self.count(), self.visible + self.classes, self.temperature);
+        let base = h[bi * k + mu].to_f64() - sums[mu];
+        let class = &self.memories[mu * w + self.visible..(mu + 1) * w];
+        (base / t, move |a| (base + 2.0 * class[a].to_f64()) / t)
+    }
+
+    /// u_bα = Σ_μ [max(p, 0)^n − max(q, 0)^n], [B, C].
+    fn drive(&self, h: &[T], b: usize, sums: &[f64]) -> Vec<f64> {
+        let (k, c, n) = (self.count(), self.classes, self.n as i32);
         let f = |x: f64| if x > 0.0 { x.powi(n) } else { 0.0 };
         let mut u = vec![0f64; b * c];
-        let mut p = vec![0f64; b * k * c];
-        let mut q = vec![0f64; b * k];
         for bi in 0..b {
             for mu in 0..k {
-                let base = h[bi * k + mu].to_f64() - sums[mu];
-                let qv = base / t;
-                q[bi * k + mu] = qv;
-                let fq = f(qv);
+                let (q, p) = self.arguments(h, sums, bi, mu);
+                let fq = f(q);
                 for a in 0..c {
-                    let xi_a = self.memories[mu * w + self.visible + a].to_f64();
-                    let pv = (base + 2.0 * xi_a) / t;
-                    p[(bi * k + mu) * c + a] = pv;
-                    u[bi * c + a] += f(pv) - fq;
+                    u[bi * c + a] += f(p(a)) - fq;
                 }
             }
         }
-        (u, p, q)
+        u
     }
 
     /// The class outputs c = tanh(u), [B, C], for inputs `v` ([B, N], values in [−1, 1]).
@@ -128,7 +127,7 @@ impl<T: Real> DamClassifier<T> {
         let b = self.check_batch(v)?;
         let (vis, sums) = self.split();
         let h = self.overlaps(v, b, &vis);
-        Ok(self.drive(&h, b, &sums).0.into_iter().map(f64::tanh).collect())
+        Ok(self.drive(&h, b, &sums).into_iter().map(f64::tanh).collect())
     }
 
     /// The predicted class of each input: the largest output.
@@ -156,7 +155,7 @@ impl<T: Real> DamClassifier<T> {
         let (k, c, nv, w) = (self.count(), self.classes, self.visible, self.visible + self.classes);
         let (vis, sums) = self.split();
         let h = self.overlaps(v, b, &vis);
-        let (u, p, q) = self.drive(&h, b, &sums);
+        let u = self.drive(&h, b, &sums);
         let t = self.temperature;
         let n = self.n as i32;
         // F'(y)/T for y = x/T, the derivative of max(x/T, 0)^n with respect to x.
@@ -179,11 +178,12 @@ impl<T: Real> DamClassifier<T> {
         let mut g_h = vec![T::ZERO; b * k];
         for bi in 0..b {
             for mu in 0..k {
-                let dq = df(q[bi * k + mu]);
+                let (q, p) = self.arguments(&h, &sums, bi, mu);
+                let dq = df(q);
                 let mut g = 0.0;
                 for a in 0..c {
                     let d = delta[bi * c + a];
-                    let dp = df(p[(bi * k + mu) * c + a]);
+                    let dp = df(p(a));
                     g += d * (dp - dq);
                     grad[mu * w + nv + a] += d * dp * 2.0;
                 }

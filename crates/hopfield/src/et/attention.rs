@@ -118,35 +118,35 @@ impl EnergyAttention {
 
     /// E^ATT and ∂E^ATT/∂g together: g [B, N, D] → ([B], [B, N, D]).
     pub fn energy_and_grad(&self, g: Tensor<3>, mask: Option<Tensor<3>>) -> (Tensor<1>, Tensor<3>) {
-        let [b, n, _] = g.dims();
-        let (h, y, d) = self.heads();
+        let [b, _, _] = g.dims();
         let s = self.scores(g, mask);
         let energy = s.lse.sum_dims(&[1, 2, 3]).reshape([b]) * (-1.0 / self.beta);
-        // Σ_B S_CB K_B for each query C, and Σ_C S_CB Q_C for each key B: [B, H, N, Y].
-        let sk = s.weights.clone().matmul(s.k);
-        let sq = s.weights.swap_dims(2, 3).matmul(s.q);
-        let flat = |t: Tensor<4>| t.swap_dims(1, 2).reshape([b, n, h * y]); // [B, N, HY]
-        let wq = self.wq.val().reshape([h * y, d]); // [HY, D]
-        let wk = self.wk.val().reshape([h * y, d]);
-        let grad = -(super::linear(flat(sk), wq) + super::linear(flat(sq), wk));
-        (energy, grad)
+        (energy, -self.back_project(s.weights, s.q, s.k, 1.0, 1.0))
     }
 
     /// The descent's step from this term, −α ∂E^ATT/∂g, with β and α folded into the small
     /// weight matrices instead of full passes over [B, H, N, N] and [B, N, D]: with Q' = βQ,
     /// −α ∂E/∂g_A = Σ_h [ (α W^Q_h)ᵀ Σ_B S_hAB K_hB + (α/β W^K_h)ᵀ Σ_C S_hCA Q'_hC ].
     pub fn descent_step(&self, g: Tensor<3>, mask: Option<Tensor<3>>, alpha: f64) -> Tensor<3> {
-        let [b, n, _] = g.dims();
-        let (h, y, d) = self.heads();
         let q = Self::project(g.clone(), self.wq.val() * self.beta); // Q' = βQ
         let k = Self::project(g, self.wk.val());
         let logits = q.clone().matmul(k.clone().swap_dims(2, 3));
         let s = self.normalise(q, k, logits, mask);
-        let sk = s.weights.clone().matmul(s.k);
-        let sq = s.weights.swap_dims(2, 3).matmul(s.q);
-        let flat = |t: Tensor<4>| t.swap_dims(1, 2).reshape([b, n, h * y]);
-        let wq = self.wq.val().reshape([h * y, d]) * alpha;
-        let wk = self.wk.val().reshape([h * y, d]) * (alpha / self.beta);
+        self.back_project(s.weights, s.q, s.k, alpha, alpha / self.beta)
+    }
+
+    /// Σ_h [ (c_q W^Q_h)ᵀ Σ_B S_hAB K_hB + (c_k W^K_h)ᵀ Σ_C S_hCA Q_hC ] for every token A, from
+    /// the weights S [B, H, N, N] and Q, K [B, H, N, Y]: [B, N, D]. With c_q = c_k = 1 it is
+    /// −∂E/∂g.
+    fn back_project(&self, weights: Tensor<4>, q: Tensor<4>, k: Tensor<4>, cq: f64, ck: f64) -> Tensor<3> {
+        let [b, _, n, _] = weights.dims();
+        let (h, y, d) = self.heads();
+        // Σ_B S_CB K_B for each query C, and Σ_C S_CB Q_C for each key B: [B, H, N, Y].
+        let sk = weights.clone().matmul(k);
+        let sq = weights.swap_dims(2, 3).matmul(q);
+        let flat = |t: Tensor<4>| t.swap_dims(1, 2).reshape([b, n, h * y]); // [B, N, HY]
+        let wq = self.wq.val().reshape([h * y, d]) * cq; // [HY, D]
+        let wk = self.wk.val().reshape([h * y, d]) * ck;
         super::linear(flat(sk), wq) + super::linear(flat(sq), wk)
     }
 }
