@@ -16,8 +16,9 @@
 //! | β | inverse temperature | `beta` |
 //! | softmax(β Xᵀξ) | attention over memories | [`memory::ModernHopfield::attention`] |
 //!
-//! Modules: [`memory`] (the memories), [`theory`] (closed forms), [`linalg`] (GEMM and stable
-//! softmax), [`Error`].
+//! Modules: [`memory`] (the memories), [`dam`] (the Dense Associative Memory classifier), [`et`]
+//! (the Energy Transformer), [`layers`] (Hopfield layers as burn modules), [`theory`] (closed
+//! forms), [`linalg`] (GEMM and stable softmax), [`Error`].
 //!
 //! ```
 //! use hopfield::memory::{DenseMemory, Dynamics, ModernHopfield, Retrieve, Separation};
@@ -44,6 +45,7 @@
 pub mod dam;
 pub mod error;
 pub mod et;
+pub mod layers;
 pub mod linalg;
 pub mod memory;
 pub mod theory;
