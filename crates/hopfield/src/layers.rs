@@ -352,7 +352,7 @@ impl Hopfield {
             let moved = (next.clone() - q).abs().max().detach().into_data();
             let moved = moved.try_into_vec_as::<f64>().map(|v| v[0]).unwrap_or(f64::NAN);
             q = next;
-            if !(moved > self.tolerance) {
+            if moved <= self.tolerance || moved.is_nan() {
                 return (q, step);
             }
         }
