@@ -12,11 +12,13 @@ fn digits(split: Split) -> hopfield_data::Dataset {
 #[test]
 fn a_short_run_on_digits_learns() {
     let (tr, te) = (digits(Split::Train), digits(Split::Test));
-    let mut cfg = DamTrainConfig::default();
-    cfg.memories = 50;
-    cfg.temperature = 44.0; // ≈ 0.69 N as the paper's 540 for N = 784
-    cfg.batch_size = 100;
-    cfg.epochs = 40;
+    let cfg = DamTrainConfig {
+        memories: 50,
+        temperature: 44.0, // ≈ 0.69 N as the paper's 540 for N = 784
+        batch_size: 100,
+        epochs: 40,
+        ..DamTrainConfig::default()
+    };
     let t = std::time::Instant::now();
     let (_, h) = train_dam(&tr, &te, &cfg, |e, _| eprintln!("{e:?}")).unwrap();
     eprintln!("{:.1} s", t.elapsed().as_secs_f64());

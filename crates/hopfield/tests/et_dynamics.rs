@@ -42,8 +42,8 @@ fn energy_never_increases_over_the_descent() {
                     }
                     let e: Vec<Vec<f32>> = r.energy.into_iter().map(to_vec).collect();
                     for b in 0..batch {
-                        for t in 0..12 {
-                            let (a, c) = (e[t][b], e[t + 1][b]);
+                        for (t, pair) in e.windows(2).enumerate() {
+                            let (a, c) = (pair[0][b], pair[1][b]);
                             assert!(
                                 c <= a + 1e-5 * a.abs().max(1.0),
                                 "{hopfield:?} exclude={exclude_self} α={alpha} batch={batch} example {b}: step {t}: {a} -> {c}"
