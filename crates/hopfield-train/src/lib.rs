@@ -1,6 +1,6 @@
 //! # hopfield-train: experiments, tasks and pictures on top of the math library
 //!
-//! [`recall`] stores images and retrieves them from corrupted cues; [`capacity`] sweeps the load on
+//! [`mil`] trains multiple-instance learning with Hopfield or mean pooling; [`recall`] stores images and retrieves them from corrupted cues; [`capacity`] sweeps the load on
 //! random patterns against the theory; [`bench`] measures throughput; [`pictures`] draws PNGs.
 
 pub mod bench;
@@ -12,6 +12,7 @@ pub mod et_checkpoint;
 pub mod et_import;
 pub mod et_pictures;
 pub mod et_train;
+pub mod mil;
 pub mod pictures;
 pub mod recall;
 

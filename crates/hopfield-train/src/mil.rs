@@ -1,0 +1,419 @@
+//! Multiple-instance learning on bags of digits, the use of [`HopfieldPooling`] that Ramsauer et al.
+//! (2020) propose: a bag of 5–15 random images is positive when it holds the target digit (9). An MLP
+//! embeds every instance, a pooling turns the bag into one vector — [`HopfieldPooling`]'s learned query,
+//! or the mean of the instances as the baseline — and a linear read-out gives the bag's logit, trained
+//! with the binary cross-entropy by Adam. Both poolings see the same bags, the same initial encoder and
+//! read-out, and the same batch order.
+
+use burn::module::{Module, Param};
+use burn::optim::{AdamConfig, GradientsParams};
+use burn::tensor::activation::relu;
+use burn::tensor::{Device, Tensor, TensorData};
+use hopfield::et::normal;
+use hopfield::layers::{HopfieldConfig, HopfieldPooling};
+use hopfield_data::Dataset;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::error::{invalid, Result};
+
+/// How bags are drawn: `bags` bags of `min_size..=max_size` images drawn uniformly without
+/// replacement inside a bag; a bag is positive when it holds an image labelled `target`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct BagSpec {
+    /// How many bags.
+    pub bags: usize,
+    /// Fewest instances in a bag.
+    pub min_size: usize,
+    /// Most instances in a bag.
+    pub max_size: usize,
+    /// The label that makes a bag positive.
+    pub target: u8,
+}
+
+/// Bags of instance indices into a data set, with their labels.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bags {
+    /// The instances (indices into the data set) of every bag.
+    pub instances: Vec<Vec<usize>>,
+    /// Whether each bag is positive.
+    pub labels: Vec<bool>,
+}
+
+impl Bags {
+    /// Bags given by the caller: every bag needs at least one instance, every index must lie in a
+    /// data set of `len` images, and there is one label per bag.
+    pub fn new(instances: Vec<Vec<usize>>, labels: Vec<bool>, len: usize) -> Result<Self> {
+        if instances.is_empty() {
+            return Err(invalid("bags", 0, "need at least one bag"));
+        }
+        if labels.len() != instances.len() {
+            return Err(invalid("labels", labels.len(), format!("one per bag, {}", instances.len())));
+        }
+        if let Some(i) = instances.iter().position(|b| b.is_empty()) {
+            return Err(invalid("bag size", format!("0 (bag {i})"), "every bag needs at least one instance"));
+        }
+        for (i, bag) in instances.iter().enumerate() {
+            if let Some(&j) = bag.iter().find(|&&j| j >= len) {
+                return Err(invalid("instance", format!("{j} (bag {i})"), format!("an index below the {len} images")));
+            }
+        }
+        Ok(Bags { instances, labels })
+    }
+
+    /// How many bags.
+    pub fn len(&self) -> usize {
+        self.instances.len()
+    }
+
+    /// Whether there are none (never, for bags built by [`Bags::new`] or [`make_bags`]).
+    pub fn is_empty(&self) -> bool {
+        self.instances.is_empty()
+    }
+
+    /// The fraction of positive bags.
+    pub fn positive_fraction(&self) -> f64 {
+        self.labels.iter().filter(|&&l| l).count() as f64 / self.len().max(1) as f64
+    }
+}
+
+impl BagSpec {
+    /// Checks the counts and that the data set can supply them.
+    pub fn validate(&self, ds: &Dataset) -> Result<()> {
+        if self.bags == 0 {
+            return Err(invalid("bags", 0, "need at least one bag"));
+        }
+        if self.min_size == 0 {
+            return Err(invalid("min bag size", 0, "a bag with no instances has nothing to pool; use at least 1"));
+        }
+        if self.max_size < self.min_size {
+            return Err(invalid("max bag size", self.max_size, format!("at least the min bag size {}", self.min_size)));
+        }
+        if ds.len() < self.max_size {
+            return Err(invalid(
+                "max bag size",
+                self.max_size,
+                format!("at most the {} images of {}", ds.len(), ds.name()),
+            ));
+        }
+        if !ds.labels().contains(&self.target) {
+            return Err(invalid("target", self.target, format!("a label that occurs in {}", ds.name())));
+        }
+        Ok(())
+    }
+}
+
+/// Draws `spec.bags` bags from `ds` with a ChaCha8 generator seeded with `seed`.
+pub fn make_bags(ds: &Dataset, spec: &BagSpec, seed: u64) -> Result<Bags> {
+    spec.validate(ds)?;
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut instances = Vec::with_capacity(spec.bags);
+    let mut labels = Vec::with_capacity(spec.bags);
+    for _ in 0..spec.bags {
+        let size = rng.random_range(spec.min_size..=spec.max_size);
+        let bag: Vec<usize> = rand::seq::index::sample(&mut rng, ds.len(), size).into_vec();
+        labels.push(bag.iter().any(|&i| ds.labels()[i] == spec.target));
+        instances.push(bag);
+    }
+    Bags::new(instances, labels, ds.len())
+}
+
+/// The area under the ROC curve of `scores` for the positives in `labels`: the probability that a
+/// random positive scores above a random negative, ties counting one half (Mann–Whitney, with the
+/// average rank of tied scores). NaN when one class is absent.
+pub fn auc(scores: &[f64], labels: &[bool]) -> f64 {
+    let mut order: Vec<usize> = (0..scores.len()).collect();
+    order.sort_by(|&a, &b| scores[a].total_cmp(&scores[b]));
+    let mut ranks = vec![0.0; scores.len()];
+    let mut i = 0;
+    while i < order.len() {
+        let mut j = i;
+        while j + 1 < order.len() && scores[order[j + 1]] == scores[order[i]] {
+            j += 1;
+        }
+        let rank = (i + j) as f64 / 2.0 + 1.0;
+        for &k in &order[i..=j] {
+            ranks[k] = rank;
+        }
+        i = j + 1;
+    }
+    let pos = labels.iter().filter(|&&l| l).count() as f64;
+    let neg = labels.len() as f64 - pos;
+    let rank_sum: f64 = ranks.iter().zip(labels).filter(|(_, &l)| l).map(|(r, _)| r).sum();
+    (rank_sum - pos * (pos + 1.0) / 2.0) / (pos * neg)
+}
+
+/// Which pooling turns a bag of embeddings into one vector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Pooling {
+    /// [`HopfieldPooling`] with one learned query.
+    Hopfield,
+    /// The mean of the bag's embeddings.
+    Mean,
+}
+
+impl std::fmt::Display for Pooling {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Pooling::Hopfield => "hopfield",
+            Pooling::Mean => "mean",
+        })
+    }
+}
+
+/// Settings of a MIL run, with the defaults of [`MilConfig::default`].
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct MilConfig {
+    /// Width of the encoder's hidden layer.
+    pub hidden: usize,
+    /// Dimension of the instance embeddings (and of the pooled vector).
+    pub embed: usize,
+    /// d_K, the association space of the Hopfield pooling.
+    pub assoc: usize,
+    /// β of the Hopfield pooling; `None` means 1/√d_K.
+    pub beta: Option<f64>,
+    /// Passes over the training bags.
+    pub epochs: usize,
+    /// Bags per Adam step.
+    pub batch_size: usize,
+    /// Adam's learning rate.
+    pub lr: f64,
+    /// Seed of the initial weights and the batch order (the bags have their own seeds).
+    pub seed: u64,
+}
+
+impl Default for MilConfig {
+    fn default() -> Self {
+        MilConfig { hidden: 128, embed: 64, assoc: 32, beta: None, epochs: 20, batch_size: 16, lr: 1e-3, seed: 0 }
+    }
+}
+
+impl MilConfig {
+    /// Checks every size and constant.
+    pub fn validate(&self) -> Result<()> {
+        for (name, v) in [
+            ("hidden", self.hidden),
+            ("embed", self.embed),
+            ("assoc", self.assoc),
+            ("epochs", self.epochs),
+            ("batch size", self.batch_size),
+        ] {
+            if v == 0 {
+                return Err(invalid(name, 0, "must be at least 1"));
+            }
+        }
+        if !(self.lr > 0.0 && self.lr.is_finite()) {
+            return Err(invalid("lr", self.lr, "must be positive and finite"));
+        }
+        if let Some(b) = self.beta {
+            if !(b > 0.0 && b.is_finite()) {
+                return Err(invalid("beta", b, "must be positive and finite"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Instance encoder, pooling and read-out.
+#[derive(Module, Debug)]
+pub struct MilModel {
+    /// First encoder layer, [P, hidden] and [hidden].
+    pub w1: Param<Tensor<2>>,
+    /// Its bias.
+    pub b1: Param<Tensor<1>>,
+    /// Second encoder layer, [hidden, embed].
+    pub w2: Param<Tensor<2>>,
+    /// Its bias.
+    pub b2: Param<Tensor<1>>,
+    /// The Hopfield pooling, or `None` for the mean.
+    pub pool: Option<HopfieldPooling>,
+    /// Read-out, [embed, 1].
+    pub head: Param<Tensor<2>>,
+    /// Its bias.
+    pub head_bias: Param<Tensor<1>>,
+}
+
+impl MilModel {
+    /// A model for instances of `inputs` values; encoder and read-out depend only on `cfg.seed`, so
+    /// both poolings start from the same ones.
+    pub fn new(inputs: usize, pooling: Pooling, cfg: &MilConfig, device: &Device) -> Result<Self> {
+        cfg.validate()?;
+        let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
+        let std = |fan_in: usize| (2.0 / fan_in as f64).sqrt();
+        let w1 = normal(&mut rng, [inputs, cfg.hidden], std(inputs), device);
+        let w2 = normal(&mut rng, [cfg.hidden, cfg.embed], std(cfg.hidden), device);
+        let head = normal(&mut rng, [cfg.embed, 1], (1.0 / cfg.embed as f64).sqrt(), device);
+        let pool = match pooling {
+            Pooling::Mean => None,
+            Pooling::Hopfield => {
+                let mut h = HopfieldConfig::new(cfg.embed, cfg.embed, cfg.assoc, cfg.embed);
+                h.beta = cfg.beta;
+                Some(h.init_pooling(1, cfg.seed ^ 0x5eed, device)?)
+            }
+        };
+        Ok(MilModel {
+            w1: Param::from_tensor(w1),
+            b1: Param::from_tensor(Tensor::zeros([cfg.hidden], device)),
+            w2: Param::from_tensor(w2),
+            b2: Param::from_tensor(Tensor::zeros([cfg.embed], device)),
+            pool,
+            head: Param::from_tensor(head),
+            head_bias: Param::from_tensor(Tensor::zeros([1], device)),
+        })
+    }
+
+    /// The pooling in use.
+    pub fn pooling(&self) -> Pooling {
+        if self.pool.is_some() {
+            Pooling::Hopfield
+        } else {
+            Pooling::Mean
+        }
+    }
+
+    /// Logits of a padded batch: instances [B, M, P] with `lengths[b]` valid rows → [B].
+    pub fn forward(&self, x: Tensor<3>, lengths: &[usize]) -> Result<Tensor<1>> {
+        let [b, m, p] = x.dims();
+        let flat = x.reshape([b * m, p]);
+        let h = relu(flat.matmul(self.w1.val()) + self.b1.val().unsqueeze_dim(0));
+        let e = relu(h.matmul(self.w2.val()) + self.b2.val().unsqueeze_dim(0));
+        let d = e.dims()[1];
+        let e = e.reshape([b, m, d]);
+        let pooled = match &self.pool {
+            Some(pool) => pool.forward(e, Some(lengths))?.reshape([b, d]),
+            None => {
+                if let Some(i) = lengths.iter().position(|&n| n == 0) {
+                    return Err(invalid("bag size", format!("0 (bag {i})"), "every bag needs at least one instance"));
+                }
+                let device = e.device();
+                let mask: Vec<f32> = lengths
+                    .iter()
+                    .flat_map(|&n| (0..m).map(move |j| if j < n { 1.0 / n as f32 } else { 0.0 }))
+                    .collect();
+                let w = Tensor::<3>::from_data(TensorData::new(mask, [b, m, 1]), &device);
+                (e * w).sum_dim(1).reshape([b, d])
+            }
+        };
+        Ok((pooled.matmul(self.head.val()) + self.head_bias.val().unsqueeze_dim(0)).reshape([b]))
+    }
+}
+
+/// The bags `idx` of `bags` as a zero-padded batch [B, max length, P] and their lengths.
+pub fn batch(ds: &Dataset, bags: &Bags, idx: &[usize], device: &Device) -> (Tensor<3>, Vec<usize>) {
+    let p = ds.image_len();
+    let lengths: Vec<usize> = idx.iter().map(|&i| bags.instances[i].len()).collect();
+    let m = lengths.iter().copied().max().unwrap_or(1);
+    let mut v = vec![0f32; idx.len() * m * p];
+    for (slot, &i) in idx.iter().enumerate() {
+        for (row, &j) in bags.instances[i].iter().enumerate() {
+            let at = (slot * m + row) * p;
+            v[at..at + p].copy_from_slice(&ds.image(j));
+        }
+    }
+    (Tensor::from_data(TensorData::new(v, [idx.len(), m, p]), device), lengths)
+}
+
+/// Mean binary cross-entropy of logits z for labels y: softplus(z) − y z, computed stably.
+fn bce(z: Tensor<1>, y: Tensor<1>) -> Tensor<1> {
+    let softplus = relu(z.clone()) + (-z.clone().abs()).exp().add_scalar(1.0).log();
+    (softplus - z * y).mean()
+}
+
+fn scalar(t: Tensor<1>) -> f64 {
+    t.into_data().try_into_vec_as::<f64>().map(|v| v[0]).unwrap_or(f64::NAN)
+}
+
+/// Bag scores (probabilities) of a model on the plain device.
+pub fn scores(model: &MilModel, ds: &Dataset, bags: &Bags, device: &Device) -> Result<Vec<f64>> {
+    let mut out = Vec::with_capacity(bags.len());
+    let all: Vec<usize> = (0..bags.len()).collect();
+    for chunk in all.chunks(100) {
+        let (x, lengths) = batch(ds, bags, chunk, device);
+        let z = model.forward(x, &lengths)?.into_data().try_into_vec_as::<f64>().unwrap_or_default();
+        out.extend(z.iter().map(|z| 1.0 / (1.0 + (-z).exp())));
+    }
+    Ok(out)
+}
+
+/// Figures of one epoch.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct MilEpoch {
+    /// Epoch, from 1.
+    pub epoch: usize,
+    /// Mean training loss over the epoch's batches.
+    pub train_loss: f64,
+    /// Test accuracy at the threshold ½.
+    pub test_accuracy: f64,
+    /// Test area under the ROC curve.
+    pub test_auc: f64,
+    /// Seconds the epoch's training took.
+    pub seconds: f64,
+}
+
+/// Trains one model with `pooling` on the training bags and tests it after every epoch; calls
+/// `on_epoch` each time. Returns the trained model (plain device) and the epochs' figures.
+///
+/// # Errors
+/// Invalid settings, images of another size than the model's, or a loss that becomes NaN/∞.
+pub fn train_mil(
+    train: (&Dataset, &Bags),
+    test: (&Dataset, &Bags),
+    pooling: Pooling,
+    cfg: &MilConfig,
+    mut on_epoch: impl FnMut(&MilEpoch),
+) -> Result<(MilModel, Vec<MilEpoch>)> {
+    cfg.validate()?;
+    let ((tr, tr_bags), (te, te_bags)) = (train, test);
+    if te.image_len() != tr.image_len() {
+        return Err(invalid(
+            "test data",
+            format!("{} ({} values per image)", te.name(), te.image_len()),
+            format!("images of {} values, as the training data", tr.image_len()),
+        ));
+    }
+    let device = Device::flex().autodiff();
+    let plain = Device::flex();
+    let mut model = MilModel::new(tr.image_len(), pooling, cfg, &device)?;
+    let mut optim = AdamConfig::new().init();
+    let mut history = Vec::with_capacity(cfg.epochs);
+    for epoch in 1..=cfg.epochs {
+        let start = std::time::Instant::now();
+        let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed.wrapping_add(0x3a1 * epoch as u64));
+        let mut order: Vec<usize> = (0..tr_bags.len()).collect();
+        order.shuffle(&mut rng);
+        let (mut loss_sum, mut batches) = (0.0, 0);
+        for chunk in order.chunks(cfg.batch_size) {
+            let (x, lengths) = batch(tr, tr_bags, chunk, &device);
+            let y: Vec<f32> = chunk.iter().map(|&i| tr_bags.labels[i] as u8 as f32).collect();
+            let y = Tensor::<1>::from_data(TensorData::new(y, [chunk.len()]), &device);
+            let loss = bce(model.forward(x, &lengths)?, y);
+            let value = scalar(loss.clone().detach());
+            if !value.is_finite() {
+                return Err(invalid(
+                    "loss",
+                    value,
+                    format!("a finite loss; it diverged in epoch {epoch} with {pooling} pooling: lower --lr"),
+                ));
+            }
+            loss_sum += value;
+            batches += 1;
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            model = optim.step(cfg.lr, model, grads);
+        }
+        let seconds = start.elapsed().as_secs_f64();
+        let valid = model.valid();
+        let s = scores(&valid, te, te_bags, &plain)?;
+        let correct = s.iter().zip(&te_bags.labels).filter(|(p, &l)| (**p >= 0.5) == l).count();
+        let e = MilEpoch {
+            epoch,
+            train_loss: loss_sum / batches as f64,
+            test_accuracy: correct as f64 / te_bags.len() as f64,
+            test_auc: auc(&s, &te_bags.labels),
+            seconds,
+        };
+        on_epoch(&e);
+        history.push(e);
+    }
+    Ok((model.valid(), history))
+}
