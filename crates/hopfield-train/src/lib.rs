@@ -1,7 +1,9 @@
 //! # hopfield-train: experiments, tasks and pictures on top of the math library
 //!
-//! [`mil`] trains multiple-instance learning with Hopfield or mean pooling; [`recall`] stores images and retrieves them from corrupted cues; [`capacity`] sweeps the load on
-//! random patterns against the theory; [`bench`] measures throughput; [`pictures`] draws PNGs.
+//! [`recall`] stores images and retrieves them from corrupted cues; [`capacity`] sweeps the load on
+//! random patterns against the theory; [`bench`] measures throughput; [`pictures`] draws PNGs;
+//! [`et_train`] trains the Energy Transformer; [`dam_train`] the Dense Associative Memory
+//! classifier; [`mil`] multiple-instance learning with Hopfield or mean pooling.
 
 pub mod bench;
 pub mod capacity;
