@@ -26,6 +26,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Bench(a) => crate::bench::run(&a),
         Command::Et(c) => crate::et::run(&c, &data_dir),
         Command::Dam(c) => crate::dam::run(&c, &data_dir),
+        Command::Mil(c) => crate::mil::run(&c, &data_dir),
     }
 }
 

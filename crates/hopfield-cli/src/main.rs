@@ -12,6 +12,7 @@ mod commands;
 mod dam;
 mod demo;
 mod et;
+mod mil;
 
 use std::path::PathBuf;
 
@@ -54,6 +55,9 @@ pub enum Command {
     /// The Dense Associative Memory classifier (Krotov & Hopfield 2016).
     #[command(subcommand)]
     Dam(dam::DamCommand),
+    /// Hopfield pooling for multiple-instance learning: bags of digits, positive when one is a 9.
+    #[command(subcommand)]
+    Mil(mil::MilCommand),
 }
 
 /// Memory kinds as typed on the command line.

@@ -155,7 +155,7 @@ pub enum Pooling {
 
 impl std::fmt::Display for Pooling {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
+        f.pad(match self {
             Pooling::Hopfield => "hopfield",
             Pooling::Mean => "mean",
         })
