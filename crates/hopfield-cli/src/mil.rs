@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
-use hopfield_train::mil::{make_bags, train_mil, BagSpec, MilConfig, MilEpoch, Pooling};
+use hopfield_train::mil::{make_bags, train_mil, write_instance_weights, BagSpec, MilConfig, MilEpoch, Pooling};
+use hopfield_train::pictures::{Corner, LinePlot, Mark, Series};
 use indicatif::{ProgressBar, ProgressStyle};
 
 #[derive(Subcommand, Debug)]
@@ -32,7 +33,7 @@ pub struct MilTrainArgs {
     /// Data set (built-in name or path); training bags come from its train split, test bags from its test split.
     #[arg(long, default_value = "mnist-sample")]
     pub data: hopfield_data::DataSource,
-    /// Folder for metrics.csv (created if missing).
+    /// Folder for metrics.csv, auc.png and attention.png (created if missing).
     #[arg(long, default_value = "out/mil")]
     pub out: PathBuf,
     /// Which poolings to train.
@@ -136,6 +137,7 @@ fn train_cmd(a: &MilTrainArgs, data_dir: &Path) -> Result<()> {
     };
     let mut csv = String::from("pooling,epoch,train_loss,test_accuracy,test_auc,seconds\n");
     let mut results: Vec<(Pooling, MilEpoch, f64)> = Vec::new();
+    let (mut curves, mut written) = (Vec::new(), Vec::new());
     for pooling in poolings {
         let pb = ProgressBar::new(cfg.epochs as u64);
         pb.set_style(
@@ -145,7 +147,7 @@ fn train_cmd(a: &MilTrainArgs, data_dir: &Path) -> Result<()> {
         );
         pb.set_prefix(pooling.to_string());
         let started = std::time::Instant::now();
-        let (_, history) = train_mil((&tr, &train_bags), (&te, &test_bags), pooling, &cfg, |e| {
+        let (model, history) = train_mil((&tr, &train_bags), (&te, &test_bags), pooling, &cfg, |e| {
             pb.set_position(e.epoch as u64);
             pb.set_message(format!("accuracy {:.2}%, AUC {:.4}", 100.0 * e.test_accuracy, e.test_auc));
             if e.epoch == 1 || e.epoch % 5 == 0 || e.epoch == cfg.epochs {
@@ -170,7 +172,31 @@ fn train_cmd(a: &MilTrainArgs, data_dir: &Path) -> Result<()> {
         }
         let last = *history.last().expect("at least one epoch");
         results.push((pooling, last, started.elapsed().as_secs_f64()));
+        if pooling == Pooling::Hopfield {
+            let png = a.out.join("attention.png");
+            write_instance_weights(&model, &te, &test_bags, 8, &png)?;
+            written.push(png);
+        }
+        curves.push(Series {
+            name: format!("{pooling} pooling"),
+            points: history.iter().map(|e| (e.epoch as f64, e.test_auc)).collect(),
+            color: curves.len(),
+            mark: Mark::LinePoints,
+        });
     }
+    let auc_png = a.out.join("auc.png");
+    LinePlot {
+        title: format!("MIL on {}: test AUC ({} bags)", a.data, test_bags.len()),
+        x_label: "epoch".into(),
+        y_label: "test AUC".into(),
+        log_x: false,
+        log_y: false,
+        series: curves,
+        vlines: vec![],
+        legend: Corner::LowerRight,
+    }
+    .write(&auc_png, (720, 480))?;
+    written.push(auc_png);
     let csv_path = a.out.join("metrics.csv");
     std::fs::File::create(&csv_path)
         .and_then(|mut f| f.write_all(csv.as_bytes()))
@@ -180,6 +206,9 @@ fn train_cmd(a: &MilTrainArgs, data_dir: &Path) -> Result<()> {
     for (pooling, e, seconds) in &results {
         println!("  {pooling:<8}  {:>12.2}%   {:>8.4}   {:>7.1}", 100.0 * e.test_accuracy, e.test_auc, seconds);
     }
-    println!("  wrote {}", csv_path.display());
+    written.push(csv_path);
+    for f in written {
+        println!("  wrote {}", f.display());
+    }
     Ok(())
 }

@@ -17,6 +17,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::error::{invalid, Result};
+use crate::pictures::{write_grid, Picture};
 
 /// How bags are drawn: `bags` bags of `min_size..=max_size` images drawn uniformly without
 /// replacement inside a bag; a bag is positive when it holds an image labelled `target`.
@@ -272,30 +273,55 @@ impl MilModel {
         }
     }
 
-    /// Logits of a padded batch: instances [B, M, P] with `lengths[b]` valid rows → [B].
-    pub fn forward(&self, x: Tensor<3>, lengths: &[usize]) -> Result<Tensor<1>> {
+    /// Instance embeddings of a padded batch: [B, M, P] → [B, M, embed].
+    pub fn embed(&self, x: Tensor<3>) -> Tensor<3> {
         let [b, m, p] = x.dims();
         let flat = x.reshape([b * m, p]);
         let h = relu(flat.matmul(self.w1.val()) + self.b1.val().unsqueeze_dim(0));
         let e = relu(h.matmul(self.w2.val()) + self.b2.val().unsqueeze_dim(0));
         let d = e.dims()[1];
-        let e = e.reshape([b, m, d]);
-        let pooled = match &self.pool {
-            Some(pool) => pool.forward(e, Some(lengths))?.reshape([b, d]),
+        e.reshape([b, m, d])
+    }
+
+    /// The weight each instance gets in its bag's pooled vector: [B, M] (0 at padding) — the
+    /// Hopfield pooling's attention, or 1/length for the mean.
+    pub fn instance_weights(&self, x: Tensor<3>, lengths: &[usize]) -> Result<Tensor<2>> {
+        self.weights_of(self.embed(x), lengths)
+    }
+
+    /// [`MilModel::instance_weights`] from the embeddings [B, M, embed].
+    fn weights_of(&self, e: Tensor<3>, lengths: &[usize]) -> Result<Tensor<2>> {
+        let [b, m, _] = e.dims();
+        if let Some(i) = lengths.iter().position(|&n| n == 0) {
+            return Err(invalid("bag size", format!("0 (bag {i})"), "every bag needs at least one instance"));
+        }
+        if lengths.len() != b {
+            return Err(invalid("lengths", lengths.len(), format!("one per bag, {b}")));
+        }
+        match &self.pool {
+            Some(pool) => Ok(pool.attention(e, Some(lengths))?.reshape([b, m])),
             None => {
-                if let Some(i) = lengths.iter().position(|&n| n == 0) {
-                    return Err(invalid("bag size", format!("0 (bag {i})"), "every bag needs at least one instance"));
-                }
-                let device = e.device();
-                let mask: Vec<f32> = lengths
+                let w: Vec<f32> = lengths
                     .iter()
                     .flat_map(|&n| (0..m).map(move |j| if j < n { 1.0 / n as f32 } else { 0.0 }))
                     .collect();
-                let w = Tensor::<3>::from_data(TensorData::new(mask, [b, m, 1]), &device);
-                (e * w).sum_dim(1).reshape([b, d])
+                Ok(Tensor::from_data(TensorData::new(w, [b, m]), &e.device()))
             }
+        }
+    }
+
+    /// Logits of a padded batch: instances [B, M, P] with `lengths[b]` valid rows → [B].
+    pub fn forward(&self, x: Tensor<3>, lengths: &[usize]) -> Result<Tensor<1>> {
+        let [b, m, _] = x.dims();
+        let e = self.embed(x);
+        let weights = self.weights_of(e.clone(), lengths)?; // [B, M]
+        let pooled = match &self.pool {
+            // Σ_j a_j (e_j W_V): the pooling's read-out through its value projection.
+            Some(pool) => weights.reshape([b, 1, m]).matmul(e.matmul(pool.hopfield.w_v.val().unsqueeze_dim(0))),
+            None => weights.reshape([b, 1, m]).matmul(e),
         };
-        Ok((pooled.matmul(self.head.val()) + self.head_bias.val().unsqueeze_dim(0)).reshape([b]))
+        let d = pooled.dims()[2];
+        Ok((pooled.reshape([b, d]).matmul(self.head.val()) + self.head_bias.val().unsqueeze_dim(0)).reshape([b]))
     }
 }
 
@@ -416,4 +442,60 @@ pub fn train_mil(
         history.push(e);
     }
     Ok((model.valid(), history))
+}
+
+/// Draws `rows` test bags (half positive, half negative, in order of appearance), one row each: every
+/// instance with a bar under it as long as the weight the pooling gives it (red; a full cell is 1).
+pub fn write_instance_weights(
+    model: &MilModel,
+    ds: &Dataset,
+    bags: &Bags,
+    rows: usize,
+    path: &std::path::Path,
+) -> Result<()> {
+    let pick: Vec<usize> = [true, false]
+        .iter()
+        .flat_map(|&want| (0..bags.len()).filter(move |&i| bags.labels[i] == want).take(rows.div_ceil(2)))
+        .collect();
+    let (x, lengths) = batch(ds, bags, &pick, &Device::flex());
+    let m = x.dims()[1];
+    let w = model.instance_weights(x, &lengths)?.into_data().try_into_vec_as::<f32>().unwrap_or_default();
+    let (c, h, wd) = (ds.channels(), ds.height(), ds.width());
+    let band = (h / 5).max(2);
+    let grid: Vec<Vec<Picture>> = pick
+        .iter()
+        .enumerate()
+        .map(|(slot, &bag)| {
+            bags.instances[bag]
+                .iter()
+                .enumerate()
+                .map(|(row, &j)| {
+                    let img = ds.image(j);
+                    let hh = h + band;
+                    let mut v = vec![0.9f32; 3 * hh * wd];
+                    let bar = (w[slot * m + row].clamp(0.0, 1.0) * wd as f32).round() as usize;
+                    for ch in 0..3 {
+                        let src = if c == 1 { 0 } else { ch };
+                        for y in 0..h {
+                            for xx in 0..wd {
+                                v[ch * hh * wd + y * wd + xx] = img[src * h * wd + y * wd + xx];
+                            }
+                        }
+                        for y in h..hh {
+                            for xx in 0..wd {
+                                let on = xx < bar && y > h;
+                                v[ch * hh * wd + y * wd + xx] = match (on, ch) {
+                                    (true, 0) => 0.85,
+                                    (true, _) => 0.1,
+                                    (false, _) => 0.9,
+                                };
+                            }
+                        }
+                    }
+                    Picture { channels: 3, height: hh, width: wd, values: v }
+                })
+                .collect()
+        })
+        .collect();
+    write_grid(path, &grid, &[], 56)
 }

@@ -359,18 +359,27 @@ impl Hopfield {
         (q, self.max_steps)
     }
 
+    /// softmax(β ξ Xᵀ) with ξ the retrieved state: how much each state draws on each stored pattern,
+    /// R [B, S, d_R], Y [B, M, d_Y] → [B, S, M] (0 at padding).
+    ///
+    /// # Errors
+    /// Wrong sizes, a set with no instances, a length above M.
+    pub fn attention(&self, r: Tensor<3>, y: Tensor<3>, lengths: Option<&[usize]>) -> Result<Tensor<3>> {
+        let (q, keys) = (self.state(r)?, self.keys(y, lengths)?);
+        if q.dims()[0] != keys.x.dims()[0] {
+            return Err(shape("stored patterns Y", format!("batch {}", q.dims()[0]), keys.x.dims()[0]));
+        }
+        let (q, _) = self.retrieve(q, &keys);
+        Ok(keys.attention(q))
+    }
+
     /// Z = softmax(β ξ Xᵀ) Y W_V with ξ the retrieved state: R [B, S, d_R], Y [B, M, d_Y] → [B, S, d_V].
     ///
     /// # Errors
     /// Wrong sizes, a set with no instances, a length above M.
     pub fn forward(&self, r: Tensor<3>, y: Tensor<3>, lengths: Option<&[usize]>) -> Result<Tensor<3>> {
-        let (q, keys) = (self.state(r)?, self.keys(y.clone(), lengths)?);
-        if q.dims()[0] != keys.x.dims()[0] {
-            return Err(shape("stored patterns Y", format!("batch {}", q.dims()[0]), keys.x.dims()[0]));
-        }
-        let (q, _) = self.retrieve(q, &keys);
-        let v = y.matmul(self.w_v.val().unsqueeze_dim(0));
-        Ok(keys.attention(q).matmul(v))
+        let weights = self.attention(r, y.clone(), lengths)?;
+        Ok(weights.matmul(y.matmul(self.w_v.val().unsqueeze_dim(0))))
     }
 
     /// E(ξ) of the projected states ξ = R W_Q before any update: [B, S].
@@ -400,6 +409,12 @@ impl HopfieldPooling {
     pub fn forward(&self, y: Tensor<3>, lengths: Option<&[usize]>) -> Result<Tensor<3>> {
         let b = y.dims()[0];
         self.hopfield.forward(self.queries(b), y, lengths)
+    }
+
+    /// How much each query draws on each instance: [B, P, M] (0 at padding).
+    pub fn attention(&self, y: Tensor<3>, lengths: Option<&[usize]>) -> Result<Tensor<3>> {
+        let b = y.dims()[0];
+        self.hopfield.attention(self.queries(b), y, lengths)
     }
 
     /// E of the projected queries on each set: [B, P].
