@@ -18,6 +18,29 @@
 //! the association space until no entry moves by more than the tolerance, then reads the fixed point
 //! out through W_V. Sets of different sizes go in one padded batch with `lengths`: padding never
 //! enters a softmax, a count or a maximum, and a set with no instances is an error.
+//!
+//! ```
+//! use burn::tensor::{Device, Tensor};
+//! use hopfield::layers::{HopfieldConfig, Update};
+//!
+//! let dev = Device::flex();
+//! // Pool bags of 16-dimensional instances into one 8-dimensional vector each: one learned query,
+//! // an association space of 4, β = 1/√4.
+//! let pool = HopfieldConfig::new(16, 16, 4, 8).init_pooling(1, 0, &dev)?;
+//! let bags = Tensor::<3>::ones([3, 5, 16], &dev); // 3 bags padded to 5 instances
+//! let pooled = pool.forward(bags.clone(), Some(&[5, 2, 4]))?; // [3, 1, 8]
+//! assert_eq!(pooled.dims(), [3, 1, 8]);
+//! // Its energy, and the error for a bag with no instances.
+//! assert_eq!(pool.energy(bags.clone(), None)?.dims(), [3, 1]);
+//! assert!(pool.forward(bags, Some(&[5, 0, 4])).unwrap_err().to_string().contains("0 (bag 1)"));
+//!
+//! // Iterate the state to a fixed point before the read-out.
+//! let layer = HopfieldConfig::new(16, 16, 4, 8)
+//!     .with_update(Update::Converge { tolerance: 1e-5, max_steps: 50 })
+//!     .init_layer(32, 1, &dev)?; // 32 learned stored patterns
+//! assert_eq!(layer.forward(Tensor::<3>::zeros([2, 7, 16], &dev))?.dims(), [2, 7, 8]);
+//! # Ok::<(), hopfield::Error>(())
+//! ```
 
 use burn::module::{Module, Param};
 use burn::tensor::activation::softmax;
