@@ -175,7 +175,8 @@ pub struct EpochMetrics {
     pub images_per_second: f64,
 }
 
-fn scalar(t: Tensor<1>) -> f64 {
+/// The first value of a tensor as f64 (NaN if it cannot be read).
+pub(crate) fn scalar(t: Tensor<1>) -> f64 {
     t.into_data().try_into_vec_as::<f64>().map(|v| v[0]).unwrap_or(f64::NAN)
 }
 

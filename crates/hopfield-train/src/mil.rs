@@ -10,13 +10,14 @@ use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor, TensorData};
 use hopfield::et::normal;
-use hopfield::layers::{HopfieldConfig, HopfieldPooling};
+use hopfield::layers::{check_lengths, HopfieldConfig, HopfieldPooling};
 use hopfield_data::Dataset;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::error::{invalid, Result};
+use crate::et_train::scalar;
 use crate::pictures::{write_grid, Picture};
 
 /// How bags are drawn: `bags` bags of `min_size..=max_size` images drawn uniformly without
@@ -52,9 +53,8 @@ impl Bags {
         if labels.len() != instances.len() {
             return Err(invalid("labels", labels.len(), format!("one per bag, {}", instances.len())));
         }
-        if let Some(i) = instances.iter().position(|b| b.is_empty()) {
-            return Err(invalid("bag size", format!("0 (bag {i})"), "every bag needs at least one instance"));
-        }
+        let lengths: Vec<usize> = instances.iter().map(Vec::len).collect();
+        check_lengths(&lengths, instances.len(), usize::MAX)?;
         for (i, bag) in instances.iter().enumerate() {
             if let Some(&j) = bag.iter().find(|&&j| j >= len) {
                 return Err(invalid("instance", format!("{j} (bag {i})"), format!("an index below the {len} images")));
@@ -292,12 +292,7 @@ impl MilModel {
     /// [`MilModel::instance_weights`] from the embeddings [B, M, embed].
     fn weights_of(&self, e: Tensor<3>, lengths: &[usize]) -> Result<Tensor<2>> {
         let [b, m, _] = e.dims();
-        if let Some(i) = lengths.iter().position(|&n| n == 0) {
-            return Err(invalid("bag size", format!("0 (bag {i})"), "every bag needs at least one instance"));
-        }
-        if lengths.len() != b {
-            return Err(invalid("lengths", lengths.len(), format!("one per bag, {b}")));
-        }
+        check_lengths(lengths, b, m)?;
         match &self.pool {
             Some(pool) => Ok(pool.attention(e, Some(lengths))?.reshape([b, m])),
             None => {
@@ -344,10 +339,6 @@ pub fn batch(ds: &Dataset, bags: &Bags, idx: &[usize], device: &Device) -> (Tens
 fn bce(z: Tensor<1>, y: Tensor<1>) -> Tensor<1> {
     let softplus = relu(z.clone()) + (-z.clone().abs()).exp().add_scalar(1.0).log();
     (softplus - z * y).mean()
-}
-
-fn scalar(t: Tensor<1>) -> f64 {
-    t.into_data().try_into_vec_as::<f64>().map(|v| v[0]).unwrap_or(f64::NAN)
 }
 
 /// Bag scores (probabilities) of a model on the plain device.

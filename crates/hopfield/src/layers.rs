@@ -191,6 +191,23 @@ fn check_update(update: Update) -> Result<()> {
     Ok(())
 }
 
+/// Checks the lengths of `sets` sets padded to `rows` rows: one per set, each in 1..=rows.
+///
+/// # Errors
+/// A count of lengths other than `sets`, a set with no instances (naming the bag), a length above `rows`.
+pub fn check_lengths(lengths: &[usize], sets: usize, rows: usize) -> Result<()> {
+    if lengths.len() != sets {
+        return Err(shape("lengths", format!("one per set, {sets}"), lengths.len()));
+    }
+    if let Some(i) = lengths.iter().position(|&n| n == 0) {
+        return Err(invalid("bag size", format!("0 (bag {i})"), "every bag needs at least one instance"));
+    }
+    if let Some(i) = lengths.iter().position(|&n| n > rows) {
+        return Err(shape("bag size", format!("at most the {rows} padded rows"), format!("{} (bag {i})", lengths[i])));
+    }
+    Ok(())
+}
+
 /// The stored patterns projected into the association space, X = Y W_K ([B, M, d_K]), with their
 /// padding: the energy landscape a state moves on.
 #[derive(Debug, Clone)]
@@ -217,19 +234,7 @@ impl Keys {
         let counts: Vec<usize> = match lengths {
             None => vec![m; b],
             Some(l) => {
-                if l.len() != b {
-                    return Err(shape("lengths", format!("one per set, {b}"), l.len()));
-                }
-                if let Some(i) = l.iter().position(|&n| n == 0) {
-                    return Err(invalid("bag size", format!("0 (bag {i})"), "every bag needs at least one instance"));
-                }
-                if let Some(i) = l.iter().position(|&n| n > m) {
-                    return Err(shape(
-                        "bag size",
-                        format!("at most the {m} padded rows"),
-                        format!("{} (bag {i})", l[i]),
-                    ));
-                }
+                check_lengths(l, b, m)?;
                 l.to_vec()
             }
         };
