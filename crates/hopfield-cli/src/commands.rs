@@ -103,14 +103,23 @@ fn recall_cmd(a: &RecallArgs, data_dir: &Path) -> Result<()> {
 
 /// A progress bar over `total` steps.
 pub fn bar(total: u64, what: &str) -> ProgressBar {
-    let pb = ProgressBar::new(total);
-    pb.set_style(
-        ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} {elapsed_precise}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
-    );
+    let pb = styled_bar(total, "{msg} [{bar:30}] {pos}/{len} {elapsed_precise}");
     pb.set_message(what.to_string());
     pb
+}
+
+/// A progress bar over `total` steps drawn with an indicatif `template`.
+pub fn styled_bar(total: u64, template: &str) -> ProgressBar {
+    let pb = ProgressBar::new(total);
+    pb.set_style(
+        ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar()).progress_chars("=> "),
+    );
+    pb
+}
+
+/// Writes `text` to `path` (a CSV of metrics), naming the file in the error.
+pub fn write_text(path: &Path, text: &str) -> Result<()> {
+    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
 }
 
 /// Builds the capacity config from flags.
@@ -195,12 +204,7 @@ fn capacity_cmd(a: &CapacityArgs) -> Result<()> {
 struct Bar(Option<ProgressBar>);
 impl Progress for Bar {
     fn start(&mut self, file: &str, total: Option<u64>) {
-        let pb = ProgressBar::new(total.unwrap_or(0));
-        pb.set_style(
-            ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .progress_chars("=> "),
-        );
+        let pb = styled_bar(total.unwrap_or(0), "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}");
         pb.set_message(file.to_string());
         self.0 = Some(pb);
     }

@@ -1,6 +1,5 @@
 //! `hopfield dam …`: the Dense Associative Memory classifier of Krotov & Hopfield (2016).
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -8,7 +7,6 @@ use clap::{Args, Subcommand};
 use hopfield_train::dam_train::{
     load_dam, save_dam, test_error, train_dam, write_dam_memories, DamMeta, DamTrainConfig, DAM_FORMAT,
 };
-use indicatif::{ProgressBar, ProgressStyle};
 
 #[derive(Subcommand, Debug)]
 pub enum DamCommand {
@@ -134,12 +132,7 @@ fn train_cmd(a: &DamTrainArgs, data_dir: &Path) -> Result<()> {
     let image = (tr.channels(), tr.height(), tr.width());
     let classes = tr.class_names().len().max(2);
     let checkpoint = a.out.join("checkpoint");
-    let pb = ProgressBar::new(cfg.epochs as u64);
-    pb.set_style(
-        ProgressStyle::with_template("[{bar:30}] epoch {pos}/{len} {msg} {elapsed_precise}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
-    );
+    let pb = crate::commands::styled_bar(cfg.epochs as u64, "[{bar:30}] epoch {pos}/{len} {msg} {elapsed_precise}");
     let mut csv = String::from("epoch,train_loss,test_error,lr,seconds\n");
     let mut saved: Option<anyhow::Error> = None;
     let started = std::time::Instant::now();
@@ -177,9 +170,7 @@ fn train_cmd(a: &DamTrainArgs, data_dir: &Path) -> Result<()> {
         return Err(e);
     }
     let csv_path = a.out.join("metrics.csv");
-    std::fs::File::create(&csv_path)
-        .and_then(|mut f| f.write_all(csv.as_bytes()))
-        .with_context(|| format!("writing {}", csv_path.display()))?;
+    crate::commands::write_text(&csv_path, &csv)?;
     let png = a.out.join("memories.png");
     write_dam_memories(&dam, image, cfg.memories, 10, &png)?;
     let last = history.last().expect("at least one epoch");

@@ -1,6 +1,5 @@
 //! `hopfield et …`: the Energy Transformer for masked image reconstruction.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -12,7 +11,6 @@ use hopfield_train::et_pictures::{random_masks, reconstruct, write_et_pictures};
 use hopfield_train::et_train::{
     evaluate, mean_patches, train, EpochMetrics, EtTrainConfig, Normalization, Resume, TrainEvent,
 };
-use indicatif::{ProgressBar, ProgressStyle};
 
 #[derive(Subcommand, Debug)]
 pub enum EtCommand {
@@ -310,12 +308,8 @@ pub fn train_and_report(
         cfg.steps,
         cfg.step_size
     );
-    let pb = ProgressBar::new(tr.len() as u64);
-    pb.set_style(
-        ProgressStyle::with_template("epoch {prefix} [{bar:30}] {pos}/{len} {msg} {elapsed_precise}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
-    );
+    let pb =
+        crate::commands::styled_bar(tr.len() as u64, "epoch {prefix} [{bar:30}] {pos}/{len} {msg} {elapsed_precise}");
     let csv_path = out.join("metrics.csv");
     let mut csv =
         String::from("epoch,train_loss,test_mse,test_mse_mean_patch,test_mse_no_dynamics,images_per_second\n");
@@ -361,9 +355,7 @@ pub fn train_and_report(
         return Err(e);
     }
     pb.finish_and_clear();
-    std::fs::File::create(&csv_path)
-        .and_then(|mut f| f.write_all(csv.as_bytes()))
-        .with_context(|| format!("writing {}", csv_path.display()))?;
+    crate::commands::write_text(&csv_path, &csv)?;
     let spec = MaskSpec::from_fraction(cfg.mask_fraction, cfg.model.patches(), cfg.replaced_share)?;
     let norm = run_norm.context("training ran no epoch")?;
     let files = write_et_pictures(&model, &te, &norm, spec, cfg.steps, cfg.step_size, 6, cfg.seed, out)?;

@@ -1,14 +1,12 @@
 //! `hopfield mil …`: multiple-instance learning on bags of digits with Hopfield pooling against
 //! mean pooling.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
 use hopfield_train::mil::{make_bags, train_mil, write_instance_weights, BagSpec, MilConfig, MilEpoch, Pooling};
 use hopfield_train::pictures::{Corner, LinePlot, Mark, Series};
-use indicatif::{ProgressBar, ProgressStyle};
 
 #[derive(Subcommand, Debug)]
 pub enum MilCommand {
@@ -102,17 +100,6 @@ fn train_cmd(a: &MilTrainArgs, data_dir: &Path) -> Result<()> {
     let load =
         |split| hopfield_data::load(&a.data, split, data_dir).with_context(|| format!("loading --data {}", a.data));
     let (tr, te) = (load(hopfield_data::Split::Train)?, load(hopfield_data::Split::Test)?);
-    anyhow::ensure!(
-        (tr.channels(), tr.height(), tr.width()) == (te.channels(), te.height(), te.width()),
-        "{}: the train images are {}×{}×{} but the test images {}×{}×{}",
-        a.data,
-        tr.channels(),
-        tr.height(),
-        tr.width(),
-        te.channels(),
-        te.height(),
-        te.width()
-    );
     let train_bags = make_bags(&tr, &spec(a.train_bags), a.seed).context("drawing the training bags")?;
     let test_bags = make_bags(&te, &spec(a.test_bags), a.seed.wrapping_add(1)).context("drawing the test bags")?;
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
@@ -139,11 +126,9 @@ fn train_cmd(a: &MilTrainArgs, data_dir: &Path) -> Result<()> {
     let mut results: Vec<(Pooling, MilEpoch, f64)> = Vec::new();
     let (mut curves, mut written) = (Vec::new(), Vec::new());
     for pooling in poolings {
-        let pb = ProgressBar::new(cfg.epochs as u64);
-        pb.set_style(
-            ProgressStyle::with_template("[{bar:30}] {prefix} epoch {pos}/{len} {msg} {elapsed_precise}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .progress_chars("=> "),
+        let pb = crate::commands::styled_bar(
+            cfg.epochs as u64,
+            "[{bar:30}] {prefix} epoch {pos}/{len} {msg} {elapsed_precise}",
         );
         pb.set_prefix(pooling.to_string());
         let started = std::time::Instant::now();
@@ -198,9 +183,7 @@ fn train_cmd(a: &MilTrainArgs, data_dir: &Path) -> Result<()> {
     .write(&auc_png, (720, 480))?;
     written.push(auc_png);
     let csv_path = a.out.join("metrics.csv");
-    std::fs::File::create(&csv_path)
-        .and_then(|mut f| f.write_all(csv.as_bytes()))
-        .with_context(|| format!("writing {}", csv_path.display()))?;
+    crate::commands::write_text(&csv_path, &csv)?;
     println!("after {} epochs, on the {} test bags:", cfg.epochs, test_bags.len());
     println!("  pooling   test accuracy   test AUC   seconds");
     for (pooling, e, seconds) in &results {

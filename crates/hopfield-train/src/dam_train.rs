@@ -9,7 +9,7 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::error::{invalid, Result};
+use crate::error::{invalid, positive, Result};
 
 /// Settings, with the paper's defaults in [`DamTrainConfig::default`].
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -80,9 +80,7 @@ impl DamTrainConfig {
             return Err(invalid("batch-size/epochs", format!("{}/{}", self.batch_size, self.epochs), "both ≥ 1"));
         }
         for (name, v) in [("lr", self.lr), ("lr-decay", self.lr_decay), ("init-std", self.init_std)] {
-            if !(v > 0.0 && v.is_finite()) {
-                return Err(invalid(name, v, "must be positive and finite"));
-            }
+            positive(name, v)?;
         }
         if !(0.0..1.0).contains(&self.momentum) {
             return Err(invalid("momentum", self.momentum, "in [0, 1)"));

@@ -35,6 +35,15 @@ pub enum TrainError {
 /// Result type of the experiment layer.
 pub type Result<T> = std::result::Result<T, TrainError>;
 
+/// Ok for a positive, finite `v`; else the error naming `name` and the value.
+pub(crate) fn positive(name: &'static str, v: f64) -> Result<()> {
+    if v > 0.0 && v.is_finite() {
+        Ok(())
+    } else {
+        Err(invalid(name, v, "must be positive and finite"))
+    }
+}
+
 pub(crate) fn invalid(name: &'static str, value: impl ToString, expected: impl ToString) -> TrainError {
     TrainError::Invalid { name, value: value.to_string(), expected: expected.to_string() }
 }

@@ -12,7 +12,7 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::error::{invalid, Result, TrainError};
+use crate::error::{invalid, positive, Result, TrainError};
 
 /// Per-channel normalisation x ← (pixel − mean) / std, pixels in [0, 1].
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -123,11 +123,8 @@ impl EtTrainConfig {
                 "both at least 1",
             ));
         }
-        for (name, v) in [("lr", self.lr), ("clip", self.clip)] {
-            if !(v > 0.0 && v.is_finite()) {
-                return Err(invalid(name, v, "must be positive and finite"));
-            }
-        }
+        positive("lr", self.lr)?;
+        positive("clip", self.clip)?;
         if !(self.weight_decay >= 0.0 && self.weight_decay.is_finite()) {
             return Err(invalid("weight-decay", self.weight_decay, "must be zero or positive"));
         }

@@ -16,7 +16,7 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::error::{invalid, Result};
+use crate::error::{invalid, positive, Result};
 use crate::et_train::scalar;
 use crate::pictures::{write_grid, Picture};
 
@@ -204,15 +204,8 @@ impl MilConfig {
                 return Err(invalid(name, 0, "must be at least 1"));
             }
         }
-        if !(self.lr > 0.0 && self.lr.is_finite()) {
-            return Err(invalid("lr", self.lr, "must be positive and finite"));
-        }
-        if let Some(b) = self.beta {
-            if !(b > 0.0 && b.is_finite()) {
-                return Err(invalid("beta", b, "must be positive and finite"));
-            }
-        }
-        Ok(())
+        positive("lr", self.lr)?;
+        self.beta.map_or(Ok(()), |b| positive("beta", b))
     }
 }
 
@@ -264,15 +257,6 @@ impl MilModel {
         })
     }
 
-    /// The pooling in use.
-    pub fn pooling(&self) -> Pooling {
-        if self.pool.is_some() {
-            Pooling::Hopfield
-        } else {
-            Pooling::Mean
-        }
-    }
-
     /// Instance embeddings of a padded batch: [B, M, P] → [B, M, embed].
     pub fn embed(&self, x: Tensor<3>) -> Tensor<3> {
         let [b, m, p] = x.dims();
@@ -292,16 +276,9 @@ impl MilModel {
     /// [`MilModel::instance_weights`] from the embeddings [B, M, embed].
     fn weights_of(&self, e: Tensor<3>, lengths: &[usize]) -> Result<Tensor<2>> {
         let [b, m, _] = e.dims();
-        check_lengths(lengths, b, m)?;
         match &self.pool {
             Some(pool) => Ok(pool.attention(e, Some(lengths))?.reshape([b, m])),
-            None => {
-                let w: Vec<f32> = lengths
-                    .iter()
-                    .flat_map(|&n| (0..m).map(move |j| if j < n { 1.0 / n as f32 } else { 0.0 }))
-                    .collect();
-                Ok(Tensor::from_data(TensorData::new(w, [b, m]), &e.device()))
-            }
+            None => Ok(mean_weights(lengths, b, m, &e.device())?.reshape([b, m])),
         }
     }
 
@@ -309,15 +286,21 @@ impl MilModel {
     pub fn forward(&self, x: Tensor<3>, lengths: &[usize]) -> Result<Tensor<1>> {
         let [b, m, _] = x.dims();
         let e = self.embed(x);
-        let weights = self.weights_of(e.clone(), lengths)?; // [B, M]
         let pooled = match &self.pool {
-            // Σ_j a_j (e_j W_V): the pooling's read-out through its value projection.
-            Some(pool) => weights.reshape([b, 1, m]).matmul(e.matmul(pool.hopfield.w_v.val().unsqueeze_dim(0))),
-            None => weights.reshape([b, 1, m]).matmul(e),
+            Some(pool) => pool.forward(e, Some(lengths))?,
+            None => mean_weights(lengths, b, m, &e.device())?.matmul(e),
         };
         let d = pooled.dims()[2];
         Ok((pooled.reshape([b, d]).matmul(self.head.val()) + self.head_bias.val().unsqueeze_dim(0)).reshape([b]))
     }
+}
+
+/// The weights of the mean over each bag's valid rows, [B, 1, M]: 1/length, 0 at padding.
+fn mean_weights(lengths: &[usize], b: usize, m: usize, device: &Device) -> Result<Tensor<3>> {
+    check_lengths(lengths, b, m)?;
+    let w: Vec<f32> =
+        lengths.iter().flat_map(|&n| (0..m).map(move |j| if j < n { 1.0 / n as f32 } else { 0.0 })).collect();
+    Ok(Tensor::from_data(TensorData::new(w, [lengths.len(), 1, m]), device))
 }
 
 /// The bags `idx` of `bags` as a zero-padded batch [B, max length, P] and their lengths.
@@ -341,13 +324,18 @@ fn bce(z: Tensor<1>, y: Tensor<1>) -> Tensor<1> {
     (softplus - z * y).mean()
 }
 
+/// A tensor's values as f64; an error (not an empty vector) if they cannot be read.
+fn values<const D: usize>(t: Tensor<D>, what: &'static str) -> Result<Vec<f64>> {
+    t.into_data().try_into_vec_as::<f64>().map_err(|e| invalid(what, format!("{e:?}"), "values readable as f64"))
+}
+
 /// Bag scores (probabilities) of a model on the plain device.
 pub fn scores(model: &MilModel, ds: &Dataset, bags: &Bags, device: &Device) -> Result<Vec<f64>> {
     let mut out = Vec::with_capacity(bags.len());
     let all: Vec<usize> = (0..bags.len()).collect();
     for chunk in all.chunks(100) {
         let (x, lengths) = batch(ds, bags, chunk, device);
-        let z = model.forward(x, &lengths)?.into_data().try_into_vec_as::<f64>().unwrap_or_default();
+        let z = values(model.forward(x, &lengths)?, "bag logits")?;
         out.extend(z.iter().map(|z| 1.0 / (1.0 + (-z).exp())));
     }
     Ok(out)
@@ -382,11 +370,14 @@ pub fn train_mil(
 ) -> Result<(MilModel, Vec<MilEpoch>)> {
     cfg.validate()?;
     let ((tr, tr_bags), (te, te_bags)) = (train, test);
-    if te.image_len() != tr.image_len() {
+    let shape = |ds: &Dataset| (ds.channels(), ds.height(), ds.width());
+    if shape(te) != shape(tr) {
+        let (c, h, w) = shape(tr);
+        let (tc, th, tw) = shape(te);
         return Err(invalid(
             "test data",
-            format!("{} ({} values per image)", te.name(), te.image_len()),
-            format!("images of {} values, as the training data", tr.image_len()),
+            format!("{} ({tc}×{th}×{tw} images)", te.name()),
+            format!("images of {c}×{h}×{w}, as the training data"),
         ));
     }
     let device = Device::flex().autodiff();
@@ -450,43 +441,38 @@ pub fn write_instance_weights(
         .collect();
     let (x, lengths) = batch(ds, bags, &pick, &Device::flex());
     let m = x.dims()[1];
-    let w = model.instance_weights(x, &lengths)?.into_data().try_into_vec_as::<f32>().unwrap_or_default();
-    let (c, h, wd) = (ds.channels(), ds.height(), ds.width());
-    let band = (h / 5).max(2);
+    let w = values(model.instance_weights(x, &lengths)?, "instance weights")?;
+    let shape = (ds.channels(), ds.height(), ds.width());
     let grid: Vec<Vec<Picture>> = pick
         .iter()
         .enumerate()
         .map(|(slot, &bag)| {
+            let weights = &w[slot * m..];
             bags.instances[bag]
                 .iter()
-                .enumerate()
-                .map(|(row, &j)| {
-                    let img = ds.image(j);
-                    let hh = h + band;
-                    let mut v = vec![0.9f32; 3 * hh * wd];
-                    let bar = (w[slot * m + row].clamp(0.0, 1.0) * wd as f32).round() as usize;
-                    for ch in 0..3 {
-                        let src = if c == 1 { 0 } else { ch };
-                        for y in 0..h {
-                            for xx in 0..wd {
-                                v[ch * hh * wd + y * wd + xx] = img[src * h * wd + y * wd + xx];
-                            }
-                        }
-                        for y in h..hh {
-                            for xx in 0..wd {
-                                let on = xx < bar && y > h;
-                                v[ch * hh * wd + y * wd + xx] = match (on, ch) {
-                                    (true, 0) => 0.85,
-                                    (true, _) => 0.1,
-                                    (false, _) => 0.9,
-                                };
-                            }
-                        }
-                    }
-                    Picture { channels: 3, height: hh, width: wd, values: v }
-                })
+                .zip(weights)
+                .map(|(&j, &a)| with_weight_bar(&ds.image(j), shape, a as f32))
                 .collect()
         })
         .collect();
     write_grid(path, &grid, &[], 56)
+}
+
+/// An image (channels-first, 1 or 3 channels) as RGB with a band below it: a red bar as long as
+/// `weight` of the width (clamped to [0, 1]) on light grey.
+fn with_weight_bar(img: &[f32], (c, h, w): (usize, usize, usize), weight: f32) -> Picture {
+    let (band, plane) = ((h / 5).max(2), h * w);
+    let hh = h + band;
+    let bar = (weight.clamp(0.0, 1.0) * w as f32).round() as usize;
+    let mut v = vec![0.9f32; 3 * hh * w];
+    for (ch, colour) in [0.85f32, 0.1, 0.1].into_iter().enumerate() {
+        let out = &mut v[ch * hh * w..(ch + 1) * hh * w];
+        let src = if c == 1 { 0 } else { ch };
+        out[..plane].copy_from_slice(&img[src * plane..(src + 1) * plane]);
+        // one grey row between the image and the bar
+        for row in out[plane + w..].chunks_mut(w) {
+            row[..bar].fill(colour);
+        }
+    }
+    Picture { channels: 3, height: hh, width: w, values: v }
 }

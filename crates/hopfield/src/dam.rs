@@ -13,7 +13,7 @@
 //! 1 at n = 20, m = 30 (x itself reaches N + C ≈ 800, and 800^20 overflows f32). The powers and
 //! sums run in f64; the product h = V Ξᵀ and the gradient's Gᵀ V run through GEMM in `T`.
 
-use crate::error::{invalid, shape, Result};
+use crate::error::{invalid, positive, shape, Result};
 use crate::linalg::{matmul, Op, Real};
 
 /// The classifier's settings and memories.
@@ -51,9 +51,7 @@ impl<T: Real> DamClassifier<T> {
         if n < 1 {
             return Err(invalid("n", n, "the degree of F must be at least 1"));
         }
-        if !(temperature > 0.0 && temperature.is_finite()) {
-            return Err(invalid("temperature", temperature, "must be positive and finite"));
-        }
+        positive("temperature", temperature)?;
         let width = visible + classes;
         if memories.is_empty() || !memories.len().is_multiple_of(width) {
             return Err(shape("memories", format!("K × {width} values with K ≥ 1"), memories.len()));

@@ -47,6 +47,15 @@ pub(crate) fn shape(what: &'static str, expected: impl ToString, actual: impl To
     Error::Shape { what, expected: expected.to_string(), actual: actual.to_string() }
 }
 
+/// Ok for a positive, finite `v`; else the error naming `name` and the value.
+pub(crate) fn positive(name: &'static str, v: f64) -> Result<()> {
+    if v > 0.0 && v.is_finite() {
+        Ok(())
+    } else {
+        Err(invalid(name, v, "must be positive and finite"))
+    }
+}
+
 /// K for a K×N row-major pattern matrix of `len` entries: errors for N = 0, no patterns, or a
 /// length that is not a multiple of N.
 pub(crate) fn pattern_count(len: usize, neurons: usize) -> Result<usize> {

@@ -48,7 +48,7 @@ use burn::tensor::{Bool, Device, Tensor, TensorData};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::error::{invalid, shape, Result};
+use crate::error::{invalid, positive, shape, Result};
 use crate::et::normal;
 
 /// A large negative logit for padded stored patterns (finite, so that 0 · it stays 0).
@@ -168,14 +168,6 @@ impl HopfieldConfig {
         let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x7f4a_7c15);
         let patterns = normal(&mut rng, [stored, self.stored_dim], 1.0, device);
         Ok(HopfieldLayer { stored: Param::from_tensor(patterns), hopfield })
-    }
-}
-
-fn positive(name: &'static str, v: f64) -> Result<()> {
-    if v > 0.0 && v.is_finite() {
-        Ok(())
-    } else {
-        Err(invalid(name, v, "must be positive and finite"))
     }
 }
 

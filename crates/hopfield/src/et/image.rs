@@ -11,7 +11,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::{normal, DescentResult, EnergyTransformer, EtConfig};
-use crate::error::{invalid, shape, Result};
+use crate::error::{invalid, positive, shape, Result};
 
 /// Sizes of the image model, with the official defaults in [`ImageEtConfig::official`].
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -63,11 +63,8 @@ impl ImageEtConfig {
         if h % self.patch != 0 || w % self.patch != 0 {
             return Err(shape("patch size", format!("a divisor of the image height {h} and width {w}"), self.patch));
         }
-        for (name, v) in [("embed_std", self.embed_std), ("linear_std", self.linear_std)] {
-            if !(v > 0.0 && v.is_finite()) {
-                return Err(invalid(name, v, "must be positive and finite"));
-            }
-        }
+        positive("embed_std", self.embed_std)?;
+        positive("linear_std", self.linear_std)?;
         Ok(())
     }
 

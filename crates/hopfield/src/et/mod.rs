@@ -32,7 +32,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::error::{invalid, shape, Result};
+use crate::error::{invalid, positive, shape, Result};
 
 /// The Hopfield module's Lagrangian.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -95,13 +95,6 @@ impl EtConfig {
                 return Err(invalid(name, 0, "must be at least 1"));
             }
         }
-        let positive = |name: &'static str, v: f64| {
-            if v > 0.0 && v.is_finite() {
-                Ok(())
-            } else {
-                Err(invalid(name, v, "must be positive and finite"))
-            }
-        };
         if let Some(b) = self.beta {
             positive("beta", b)?;
         }
