@@ -36,9 +36,16 @@ pub struct DamTrainArgs {
     /// K: memories.
     #[arg(long, default_value_t = 100)]
     pub memories: usize,
-    /// T: temperature, β = 1/T^n.
+    /// T: temperature, β = 1/T^n (with --temperature-final: the first epoch's).
     #[arg(long, default_value_t = 540.0, allow_negative_numbers = true)]
     pub temperature: f64,
+    /// Ramp T linearly from --temperature to this over --temperature-ramp epochs, then hold it
+    /// (the public code's Temp_in → Temp_f; default: no ramp).
+    #[arg(long, allow_negative_numbers = true)]
+    pub temperature_final: Option<f64>,
+    /// Length of the temperature ramp in epochs (the public code's thresh_pret).
+    #[arg(long, default_value_t = 200)]
+    pub temperature_ramp: usize,
     /// Passes over the training split.
     #[arg(long, default_value_t = 300)]
     pub epochs: usize,
@@ -102,6 +109,8 @@ fn train_cmd(a: &DamTrainArgs, data_dir: &Path) -> Result<()> {
         n: a.n,
         m: a.m,
         temperature: a.temperature,
+        temperature_final: a.temperature_final,
+        temperature_ramp: a.temperature_ramp,
         batch_size: a.batch_size,
         lr: a.lr,
         lr_decay: a.lr_decay,
@@ -116,8 +125,12 @@ fn train_cmd(a: &DamTrainArgs, data_dir: &Path) -> Result<()> {
         |split| hopfield_data::load(&a.data, split, data_dir).with_context(|| format!("loading --data {}", a.data));
     let (tr, te) = (load(hopfield_data::Split::Train)?, load(hopfield_data::Split::Test)?);
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
+    let ramp = match cfg.temperature_final {
+        Some(t) => format!(" → {t} over {} epochs", cfg.temperature_ramp),
+        None => String::new(),
+    };
     println!(
-        "DAM classifier on {} ({} train / {} test images of {}×{}×{}): K = {}, n = {}, m = {}, T = {}",
+        "DAM classifier on {} ({} train / {} test images of {}×{}×{}): K = {}, n = {}, m = {}, T = {}{ramp}",
         a.data,
         tr.len(),
         te.len(),
@@ -133,7 +146,7 @@ fn train_cmd(a: &DamTrainArgs, data_dir: &Path) -> Result<()> {
     let classes = tr.class_names().len().max(2);
     let checkpoint = a.out.join("checkpoint");
     let pb = crate::commands::styled_bar(cfg.epochs as u64, "[{bar:30}] epoch {pos}/{len} {msg} {elapsed_precise}");
-    let mut csv = String::from("epoch,train_loss,test_error,lr,seconds\n");
+    let mut csv = String::from("epoch,train_loss,train_error,test_error,lr,temperature,seconds\n");
     let mut saved: Option<anyhow::Error> = None;
     let started = std::time::Instant::now();
     let (dam, history) = train_dam(&tr, &te, &cfg, |e, dam| {
@@ -142,16 +155,21 @@ fn train_cmd(a: &DamTrainArgs, data_dir: &Path) -> Result<()> {
         if e.epoch == 1 || e.epoch % 10 == 0 || e.epoch == cfg.epochs {
             pb.suspend(|| {
                 println!(
-                    "epoch {:>3}: train loss {:.4} | test error {:.2}% | lr {:.5} | {:.2} s",
+                    "epoch {:>3}: train loss {:.4} | train error {:.2}% | test error {:.2}% | lr {:.5} | T {:.1} | {:.2} s",
                     e.epoch,
                     e.train_loss,
+                    100.0 * e.train_error,
                     100.0 * e.test_error,
                     e.lr,
+                    e.temperature,
                     e.seconds
                 )
             });
         }
-        csv += &format!("{},{:.6},{:.6},{:.6},{:.3}\n", e.epoch, e.train_loss, e.test_error, e.lr, e.seconds);
+        csv += &format!(
+            "{},{:.6},{:.6},{:.6},{:.6},{:.4},{:.3}\n",
+            e.epoch, e.train_loss, e.train_error, e.test_error, e.lr, e.temperature, e.seconds
+        );
         let meta = DamMeta {
             format: DAM_FORMAT.into(),
             train: cfg.clone(),
@@ -211,7 +229,7 @@ fn eval_cmd(a: &DamEvalArgs, data_dir: &Path) -> Result<()> {
         (err * te.len() as f64).round(),
         meta.train.memories,
         meta.train.n,
-        meta.train.temperature,
+        dam.temperature,
         meta.epoch
     );
     Ok(())

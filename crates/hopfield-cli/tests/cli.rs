@@ -472,10 +472,28 @@ fn dam_train_eval_memories_and_bad_settings() {
     for f in ["checkpoint/memories.npy", "checkpoint/config.json", "metrics.csv", "memories.png"] {
         assert!(out.join(f).is_file(), "{f}");
     }
+    let csv = std::fs::read_to_string(out.join("metrics.csv")).unwrap();
+    assert!(csv.starts_with("epoch,train_loss,train_error,test_error,lr,temperature,seconds\n"), "{csv}");
+    assert_eq!(csv.lines().count(), 41);
     let ck = out.join("checkpoint");
     let ck = ck.to_str().unwrap();
     let s = ok(&["dam", "eval", "--checkpoint", ck], d);
     assert!(s.contains("digits (360 test images): test error 11.67% (42 wrong)"), "{s}");
+    // The public code's temperature ramp: 44 → 30 over 5 epochs, then 30; eval uses the last T.
+    let ramp = d.join("ramp");
+    let r = ramp.to_str().unwrap();
+    let flags = ["--temperature-final", "30", "--temperature-ramp", "5", "--epochs", "8", "--out", r];
+    let s = ok(&[&args[..], &flags[..]].concat(), d);
+    assert!(s.contains("T = 44 → 30 over 5 epochs") && s.contains("| T 30.0 |"), "{s}");
+    let t: Vec<String> = std::fs::read_to_string(ramp.join("metrics.csv"))
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(5).unwrap().to_string())
+        .collect();
+    assert_eq!(t, ["44.0000", "41.2000", "38.4000", "35.6000", "32.8000", "30.0000", "30.0000", "30.0000"]);
+    let s = ok(&["dam", "eval", "--checkpoint", ramp.join("checkpoint").to_str().unwrap()], d);
+    assert!(s.contains("T = 30, epoch 8"), "{s}");
     let png = d.join("m.png");
     ok(&["dam", "memories", "--checkpoint", ck, "--count", "20", "--out", png.to_str().unwrap()], d);
     assert!(png.is_file());
@@ -487,6 +505,9 @@ fn dam_train_eval_memories_and_bad_settings() {
         ("--temperature", "0", "temperature = 0"),
         ("--temperature", "-3", "temperature = -3"),
         ("--memories", "0", "memories = 0"),
+        ("--temperature-final", "0", "temperature-final = 0"),
+        ("--temperature-final", "-5", "temperature-final = -5"),
+        ("--temperature-ramp", "0", "temperature-ramp = 0"),
     ] {
         let e = fails(&["dam", "train", "--data", "digits", flag, value, "--out", o], d);
         assert!(e.contains(needle), "{flag} {value}: {e}");

@@ -3,7 +3,7 @@
 //! the learning rate (the paper's Eq. 13), memories clipped to [−1, 1], the learning rate decayed
 //! per epoch.
 
-use hopfield::dam::DamClassifier;
+use hopfield::dam::{argmax, DamClassifier};
 use hopfield_data::Dataset;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -20,8 +20,15 @@ pub struct DamTrainConfig {
     pub n: u32,
     /// m, the loss power 2m.
     pub m: u32,
-    /// T (β = 1/T^n).
+    /// T (β = 1/T^n); with `temperature_final`, the temperature of the first epoch.
     pub temperature: f64,
+    /// The public code's temperature ramp (Temp_in → Temp_f): T moves linearly from `temperature`
+    /// at epoch 1 to this at epoch `temperature_ramp + 1` and stays there. None: T is constant.
+    #[serde(default)]
+    pub temperature_final: Option<f64>,
+    /// Length of the ramp in epochs (the public code's thresh_pret, 200).
+    #[serde(default = "default_ramp")]
+    pub temperature_ramp: usize,
     /// Inputs per update.
     pub batch_size: usize,
     /// Initial learning rate.
@@ -40,15 +47,21 @@ pub struct DamTrainConfig {
     pub seed: u64,
 }
 
+fn default_ramp() -> usize {
+    200
+}
+
 impl Default for DamTrainConfig {
-    /// K = 100, n = 20, m = 30, T = 540, batch 1000, lr 0.04 × 0.998 per epoch, momentum 0.6,
-    /// memories N(−0.3, 0.3), 300 epochs.
+    /// K = 100, n = 20, m = 30, T = 540 (no ramp), batch 1000, lr 0.04 × 0.998 per epoch,
+    /// momentum 0.6, memories N(−0.3, 0.3), 300 epochs.
     fn default() -> Self {
         DamTrainConfig {
             memories: 100,
             n: 20,
             m: 30,
             temperature: 540.0,
+            temperature_final: None,
+            temperature_ramp: default_ramp(),
             batch_size: 1000,
             lr: 0.04,
             lr_decay: 0.998,
@@ -76,6 +89,14 @@ impl DamTrainConfig {
         if !(self.temperature > 0.0 && self.temperature.is_finite()) {
             return Err(invalid("temperature", self.temperature, "T must be positive and finite"));
         }
+        if let Some(t) = self.temperature_final {
+            if !(t > 0.0 && t.is_finite()) {
+                return Err(invalid("temperature-final", t, "T must be positive and finite"));
+            }
+        }
+        if self.temperature_ramp == 0 {
+            return Err(invalid("temperature-ramp", 0, "a ramp of at least 1 epoch"));
+        }
         if self.batch_size == 0 || self.epochs == 0 {
             return Err(invalid("batch-size/epochs", format!("{}/{}", self.batch_size, self.epochs), "both ≥ 1"));
         }
@@ -86,6 +107,14 @@ impl DamTrainConfig {
             return Err(invalid("momentum", self.momentum, "in [0, 1)"));
         }
         Ok(())
+    }
+
+    /// T in epoch `epoch` (1-based): the public code's ramp, T_in + (T_f − T_in) · (epoch − 1) / ramp
+    /// until epoch ramp + 1, then T_f.
+    pub fn temperature_at(&self, epoch: usize) -> f64 {
+        let Some(end) = self.temperature_final else { return self.temperature };
+        let done = (epoch.saturating_sub(1) as f64 / self.temperature_ramp as f64).min(1.0);
+        self.temperature + (end - self.temperature) * done
     }
 }
 
@@ -112,10 +141,16 @@ pub struct DamEpoch {
     pub epoch: usize,
     /// Mean loss per training input.
     pub train_loss: f64,
+    /// The fraction of training inputs classified wrong by the memories they met (each input's
+    /// outputs come from the same pass as its gradient, before that batch's update), as the public
+    /// code's running train error.
+    pub train_error: f64,
     /// Test error after the epoch.
     pub test_error: f64,
     /// The epoch's learning rate.
     pub lr: f64,
+    /// The epoch's temperature.
+    pub temperature: f64,
     /// Seconds the epoch's updates took.
     pub seconds: f64,
 }
@@ -142,16 +177,18 @@ pub fn train_dam(
         .into_iter()
         .map(|z| (cfg.init_mean as f32 + cfg.init_std as f32 * z).clamp(-1.0, 1.0))
         .collect();
-    let mut dam = DamClassifier::new(nv, classes, init, cfg.n, cfg.temperature)?;
+    let mut dam = DamClassifier::new(nv, classes, init, cfg.n, cfg.temperature_at(1))?;
     let mut velocity = vec![0f64; k * w];
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed ^ 0xda3);
     let mut history = Vec::new();
     let mut lr = cfg.lr;
     for epoch in 1..=cfg.epochs {
         let start = std::time::Instant::now();
+        dam.temperature = cfg.temperature_at(epoch);
         let mut order: Vec<usize> = (0..train.len()).collect();
         order.shuffle(&mut rng);
         let mut loss = 0.0;
+        let mut wrong = 0usize;
         for chunk in order.chunks(cfg.batch_size) {
             let v = visible_states(train, chunk);
             let labels: Vec<usize> = chunk.iter().map(|&i| train.labels()[i] as usize).collect();
@@ -160,6 +197,7 @@ pub fn train_dam(
                 return Err(invalid("loss", r.loss, format!("a finite loss; it diverged in epoch {epoch}")));
             }
             loss += r.loss;
+            wrong += r.outputs.chunks(classes).zip(&labels).filter(|(row, &l)| argmax(row) != l).count();
             for (vel, g) in velocity.iter_mut().zip(&r.grad) {
                 *vel = cfg.momentum * *vel - g;
             }
@@ -174,8 +212,15 @@ pub fn train_dam(
             }
         }
         let seconds = start.elapsed().as_secs_f64();
-        let e =
-            DamEpoch { epoch, train_loss: loss / train.len() as f64, test_error: test_error(&dam, test)?, lr, seconds };
+        let e = DamEpoch {
+            epoch,
+            train_loss: loss / train.len() as f64,
+            train_error: wrong as f64 / train.len() as f64,
+            test_error: test_error(&dam, test)?,
+            lr,
+            temperature: dam.temperature,
+            seconds,
+        };
         on_epoch(&e, &dam);
         history.push(e);
         lr *= cfg.lr_decay;
@@ -233,7 +278,8 @@ pub fn load_dam(dir: &std::path::Path) -> Result<(DamClassifier<f32>, DamMeta)> 
     if a.shape != [meta.train.memories, width] {
         return Err(bad_dam(&mem, format!("shape {:?}, config.json says [{}, {width}]", a.shape, meta.train.memories)));
     }
-    let dam = DamClassifier::new(c * h * w, meta.classes, a.data, meta.train.n, meta.train.temperature)?;
+    let t = meta.train.temperature_at(meta.epoch.max(1));
+    let dam = DamClassifier::new(c * h * w, meta.classes, a.data, meta.train.n, t)?;
     Ok((dam, meta))
 }
 

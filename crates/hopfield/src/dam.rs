@@ -16,6 +16,11 @@
 use crate::error::{invalid, positive, shape, Result};
 use crate::linalg::{matmul, Op, Real};
 
+/// The index of the largest value, the first of equal ones: the predicted class of a row of outputs.
+pub fn argmax(row: &[f64]) -> usize {
+    (0..row.len()).fold(0, |best, a| if row[a] > row[best] { a } else { best })
+}
+
 /// The classifier's settings and memories.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DamClassifier<T: Real> {
@@ -130,12 +135,7 @@ impl<T: Real> DamClassifier<T> {
 
     /// The predicted class of each input: the largest output.
     pub fn predict(&self, v: &[T]) -> Result<Vec<usize>> {
-        let c = self.classes;
-        Ok(self
-            .outputs(v)?
-            .chunks(c)
-            .map(|row| (0..c).fold(0, |best, a| if row[a] > row[best] { a } else { best }))
-            .collect())
+        Ok(self.outputs(v)?.chunks(self.classes).map(argmax).collect())
     }
 
     /// The loss Σ (c − t)^(2m) with t_α = +1 for the label and −1 otherwise, and its gradient.
