@@ -80,6 +80,9 @@ pub struct DamEvalArgs {
     /// Data set to test on; default: the one the checkpoint was trained on.
     #[arg(long)]
     pub data: Option<hopfield_data::DataSource>,
+    /// Which split to classify: test (default) or train (the training error of the final memories).
+    #[arg(long, default_value = "test")]
+    pub split: hopfield_data::Split,
 }
 
 #[derive(Args, Debug)]
@@ -211,8 +214,7 @@ fn eval_cmd(a: &DamEvalArgs, data_dir: &Path) -> Result<()> {
         Some(d) => d.clone(),
         None => meta.data.parse().map_err(anyhow::Error::msg)?,
     };
-    let te = hopfield_data::load(&source, hopfield_data::Split::Test, data_dir)
-        .with_context(|| format!("loading --data {source}"))?;
+    let te = hopfield_data::load(&source, a.split, data_dir).with_context(|| format!("loading --data {source}"))?;
     let (c, h, w) = meta.image;
     anyhow::ensure!(
         (te.channels(), te.height(), te.width()) == meta.image,
@@ -222,8 +224,12 @@ fn eval_cmd(a: &DamEvalArgs, data_dir: &Path) -> Result<()> {
         te.width()
     );
     let err = test_error(&dam, &te)?;
+    let split = match a.split {
+        hopfield_data::Split::Train => "train",
+        hopfield_data::Split::Test => "test",
+    };
     println!(
-        "{source} ({} test images): test error {:.2}% ({} wrong); K = {}, n = {}, T = {}, epoch {}",
+        "{source} ({} {split} images): {split} error {:.2}% ({} wrong); K = {}, n = {}, T = {}, epoch {}",
         te.len(),
         100.0 * err,
         (err * te.len() as f64).round(),

@@ -479,6 +479,10 @@ fn dam_train_eval_memories_and_bad_settings() {
     let ck = ck.to_str().unwrap();
     let s = ok(&["dam", "eval", "--checkpoint", ck], d);
     assert!(s.contains("digits (360 test images): test error 11.67% (42 wrong)"), "{s}");
+    let s = ok(&["dam", "eval", "--checkpoint", ck, "--split", "train"], d);
+    assert!(s.contains("digits (1437 train images): train error 2.85% (41 wrong)"), "{s}");
+    let e = fails(&["dam", "eval", "--checkpoint", ck, "--split", "validation"], d);
+    assert!(e.contains("unknown split 'validation'"), "{e}");
     // The public code's temperature ramp: 44 → 30 over 5 epochs, then 30; eval uses the last T.
     let ramp = d.join("ramp");
     let r = ramp.to_str().unwrap();
