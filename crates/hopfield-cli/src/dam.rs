@@ -5,13 +5,14 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use hopfield_train::dam_train::{
-    load_dam, save_dam, test_error, train_dam, write_dam_memories, DamMeta, DamTrainConfig, DAM_FORMAT,
+    load_dam, save_dam, test_error, train_dam, write_dam_errors, write_dam_memories, DamMeta, DamTrainConfig,
+    DAM_FORMAT,
 };
 
 #[derive(Subcommand, Debug)]
 pub enum DamCommand {
     /// Train on a data set's train split with the paper's recipe; test error every epoch,
-    /// metrics.csv, a checkpoint after every epoch and the memories picture.
+    /// metrics.csv, a checkpoint after every epoch, the memories picture and errors.png.
     Train(DamTrainArgs),
     /// Test error of a checkpoint.
     Eval(DamEvalArgs),
@@ -24,7 +25,7 @@ pub struct DamTrainArgs {
     /// Data set (built-in name or path); trains on its train split, tests on its test split.
     #[arg(long, default_value = "mnist-sample")]
     pub data: hopfield_data::DataSource,
-    /// Folder for metrics.csv, memories.png and the checkpoint (created if missing).
+    /// Folder for metrics.csv, memories.png, errors.png and the checkpoint (created if missing).
     #[arg(long, default_value = "out/dam")]
     pub out: PathBuf,
     /// n: degree of F(x) = max(x, 0)^n.
@@ -194,6 +195,9 @@ fn train_cmd(a: &DamTrainArgs, data_dir: &Path) -> Result<()> {
     crate::commands::write_text(&csv_path, &csv)?;
     let png = a.out.join("memories.png");
     write_dam_memories(&dam, image, cfg.memories, 10, &png)?;
+    let errors_png = a.out.join("errors.png");
+    let title = format!("DAM on {}: K = {}, n = {}, T = {}", a.data, cfg.memories, cfg.n, cfg.temperature);
+    write_dam_errors(&history, &title, &errors_png)?;
     let last = history.last().expect("at least one epoch");
     println!(
         "trained in {:.0} s: test error {:.2}% ({} of {} wrong)",
@@ -202,7 +206,7 @@ fn train_cmd(a: &DamTrainArgs, data_dir: &Path) -> Result<()> {
         (last.test_error * te.len() as f64).round(),
         te.len()
     );
-    for f in [checkpoint, csv_path, png] {
+    for f in [checkpoint, csv_path, png, errors_png] {
         println!("  wrote {}", f.display());
     }
     Ok(())

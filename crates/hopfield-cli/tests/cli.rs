@@ -469,9 +469,11 @@ fn dam_train_eval_memories_and_bad_settings() {
     let s = ok(&[&args[..], &["--epochs", "40", "--out", o]].concat(), d);
     assert!(s.contains("K = 50, n = 20, m = 30, T = 44") && s.contains("epoch  40: train loss"), "{s}");
     assert!(s.contains("test error 11.67% (42 of 360 wrong)"), "{s}");
-    for f in ["checkpoint/memories.npy", "checkpoint/config.json", "metrics.csv", "memories.png"] {
+    for f in ["checkpoint/memories.npy", "checkpoint/config.json", "metrics.csv", "memories.png", "errors.png"] {
         assert!(out.join(f).is_file(), "{f}");
     }
+    let png = std::fs::read(out.join("errors.png")).unwrap();
+    assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000, "errors.png: {} bytes", png.len());
     let csv = std::fs::read_to_string(out.join("metrics.csv")).unwrap();
     assert!(csv.starts_with("epoch,train_loss,train_error,test_error,lr,temperature,seconds\n"), "{csv}");
     assert_eq!(csv.lines().count(), 41);
