@@ -5,16 +5,9 @@ algorithm of the public notebook, to compare epoch by epoch with `hopfield dam t
 
 Never needed by the Rust build.
 """
-import gzip, struct, sys, numpy as np
-def idx(path):
-    with gzip.open(path) as f:
-        data = f.read()
-    magic, = struct.unpack(">I", data[:4]); nd = magic & 0xff
-    dims = struct.unpack(">" + "I"*nd, data[4:4+4*nd])
-    return np.frombuffer(data[4+4*nd:], dtype=np.uint8).reshape(dims)
-d = (sys.argv[4] if len(sys.argv) > 4 else "data-dir/mnist").rstrip("/") + "/"
-X = idx(d+"train-images-idx3-ubyte.gz").reshape(60000, -1).astype(np.float64); y = idx(d+"train-labels-idx1-ubyte.gz")
-XT = idx(d+"t10k-images-idx3-ubyte.gz").reshape(10000, -1).astype(np.float64); yT = idx(d+"t10k-labels-idx1-ubyte.gz")
+import sys, numpy as np
+from mnist_idx import load_mnist
+X, y, XT, yT = load_mnist(sys.argv[4] if len(sys.argv) > 4 else "data-dir/mnist")
 M = (2*X/255.0-1).T; MT = (2*XT/255.0-1).T
 N, Nc, K = 784, 10, 100
 n = int(sys.argv[1]); Temp = float(sys.argv[2]); Nep = int(sys.argv[3]); m = 30
