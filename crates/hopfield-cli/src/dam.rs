@@ -196,7 +196,7 @@ fn train_cmd(a: &DamTrainArgs, data_dir: &Path) -> Result<()> {
     let png = a.out.join("memories.png");
     write_dam_memories(&dam, image, cfg.memories, 10, &png)?;
     let errors_png = a.out.join("errors.png");
-    let title = format!("DAM on {}: K = {}, n = {}, T = {}", a.data, cfg.memories, cfg.n, cfg.temperature);
+    let title = format!("DAM on {}: K = {}, n = {}, T = {}{ramp}", a.data, cfg.memories, cfg.n, cfg.temperature);
     write_dam_errors(&history, &title, &errors_png)?;
     let last = history.last().expect("at least one epoch");
     println!(

@@ -214,7 +214,18 @@ fn keep_freed_memory() {
     }
 }
 
+/// Output piped into a reader that stops early (`hopfield … | head`) ends the program quietly, as
+/// other command-line tools do, instead of a panic in `println!` on the broken pipe.
+fn quiet_broken_pipe() {
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() {
+    quiet_broken_pipe();
     keep_freed_memory();
     let cli = Cli::parse();
     if let Err(e) = commands::run(cli) {

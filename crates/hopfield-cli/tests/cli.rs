@@ -584,3 +584,25 @@ fn mil_train_compares_poolings_and_rejects_bad_bags() {
         assert!(e.contains(expect), "{flag} {value}: {e}");
     }
 }
+
+/// `hopfield … | head -1`: the reader goes away and the program ends quietly, without a panic.
+#[test]
+fn a_closed_output_pipe_ends_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hopfield"))
+        .args(["dam", "train", "--data", "digits", "--memories", "10", "--batch-size", "100", "--epochs", "30"])
+        .arg("--out")
+        .arg(dir.path().join("dam"))
+        .env("HOPFIELD_DATA_DIR", dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+    assert!(first.starts_with("DAM classifier on digits"), "{first}");
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked") && !err.contains("Broken pipe"), "{err}");
+    assert_ne!(out.status.code(), Some(101), "a panic's exit code");
+}
