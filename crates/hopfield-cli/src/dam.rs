@@ -45,7 +45,7 @@ pub struct DamTrainArgs {
     #[arg(long, allow_negative_numbers = true)]
     pub temperature_final: Option<f64>,
     /// Length of the temperature ramp in epochs (the public code's thresh_pret).
-    #[arg(long, default_value_t = 200)]
+    #[arg(long, default_value_t = 200, requires = "temperature_final")]
     pub temperature_ramp: usize,
     /// Passes over the training split.
     #[arg(long, default_value_t = 300)]
