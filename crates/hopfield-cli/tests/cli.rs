@@ -500,6 +500,8 @@ fn dam_train_eval_memories_and_bad_settings() {
     assert_eq!(t, ["44.0000", "41.2000", "38.4000", "35.6000", "32.8000", "30.0000", "30.0000", "30.0000"]);
     let s = ok(&["dam", "eval", "--checkpoint", ramp.join("checkpoint").to_str().unwrap()], d);
     assert!(s.contains("T = 30, epoch 8"), "{s}");
+    let e = fails(&["dam", "train", "--data", "digits", "--temperature-final", "30", "--temperature-ramp", "0"], d);
+    assert!(e.contains("temperature-ramp = 0"), "{e}");
     let e = fails(&["dam", "train", "--data", "digits", "--temperature-ramp", "50", "--out", r], d);
     assert!(e.contains("--temperature-final"), "a ramp without its final temperature: {e}");
     let png = d.join("m.png");
@@ -515,7 +517,6 @@ fn dam_train_eval_memories_and_bad_settings() {
         ("--memories", "0", "memories = 0"),
         ("--temperature-final", "0", "temperature-final = 0"),
         ("--temperature-final", "-5", "temperature-final = -5"),
-        ("--temperature-ramp", "0", "temperature-ramp = 0"),
     ] {
         let e = fails(&["dam", "train", "--data", "digits", flag, value, "--out", o], d);
         assert!(e.contains(needle), "{flag} {value}: {e}");
