@@ -90,9 +90,7 @@ impl DamTrainConfig {
             return Err(invalid("temperature", self.temperature, "T must be positive and finite"));
         }
         if let Some(t) = self.temperature_final {
-            if !(t > 0.0 && t.is_finite()) {
-                return Err(invalid("temperature-final", t, "T must be positive and finite"));
-            }
+            positive("temperature-final", t)?;
         }
         if self.temperature_ramp == 0 {
             return Err(invalid("temperature-ramp", 0, "a ramp of at least 1 epoch"));
