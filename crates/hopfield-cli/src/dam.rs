@@ -14,7 +14,7 @@ pub enum DamCommand {
     /// Train on a data set's train split with the paper's recipe; test error every epoch,
     /// metrics.csv, a checkpoint after every epoch, the memories picture and errors.png.
     Train(DamTrainArgs),
-    /// Test error of a checkpoint.
+    /// Test error of a checkpoint (or, with --split train, its training error).
     Eval(DamEvalArgs),
     /// A PNG grid of a checkpoint's memories as images.
     Memories(DamMemoriesArgs),
