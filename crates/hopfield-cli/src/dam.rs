@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use hopfield_train::dam_train::{
-    load_dam, save_dam, test_error, train_dam, write_dam_errors, write_dam_memories, DamMeta, DamTrainConfig,
+    error_rate, load_dam, save_dam, train_dam, write_dam_errors, write_dam_memories, DamMeta, DamTrainConfig,
     DAM_FORMAT,
 };
 
@@ -227,11 +227,8 @@ fn eval_cmd(a: &DamEvalArgs, data_dir: &Path) -> Result<()> {
         te.height(),
         te.width()
     );
-    let err = test_error(&dam, &te)?;
-    let split = match a.split {
-        hopfield_data::Split::Train => "train",
-        hopfield_data::Split::Test => "test",
-    };
+    let err = error_rate(&dam, &te)?;
+    let split = a.split;
     println!(
         "{source} ({} {split} images): {split} error {:.2}% ({} wrong); K = {}, n = {}, T = {}, epoch {}",
         te.len(),

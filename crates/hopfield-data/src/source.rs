@@ -23,6 +23,16 @@ pub enum Split {
     Test,
 }
 
+impl std::fmt::Display for Split {
+    /// The name [`Split::from_str`] reads: "train" or "test".
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Split::Train => "train",
+            Split::Test => "test",
+        })
+    }
+}
+
 impl FromStr for Split {
     type Err = String;
     fn from_str(s: &str) -> std::result::Result<Self, String> {

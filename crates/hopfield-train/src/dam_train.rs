@@ -86,9 +86,7 @@ impl DamTrainConfig {
         if self.m < 1 {
             return Err(invalid("m", self.m, "the loss power 2m needs m ≥ 1"));
         }
-        if !(self.temperature > 0.0 && self.temperature.is_finite()) {
-            return Err(invalid("temperature", self.temperature, "T must be positive and finite"));
-        }
+        positive("temperature", self.temperature)?;
         if let Some(t) = self.temperature_final {
             positive("temperature-final", t)?;
         }
@@ -122,7 +120,7 @@ pub fn visible_states(ds: &Dataset, idx: &[usize]) -> Vec<f32> {
 }
 
 /// The fraction of `ds` the classifier gets wrong.
-pub fn test_error(dam: &DamClassifier<f32>, ds: &Dataset) -> Result<f64> {
+pub fn error_rate(dam: &DamClassifier<f32>, ds: &Dataset) -> Result<f64> {
     let idx: Vec<usize> = (0..ds.len()).collect();
     let mut wrong = 0usize;
     for chunk in idx.chunks(2000) {
@@ -214,7 +212,7 @@ pub fn train_dam(
             epoch,
             train_loss: loss / train.len() as f64,
             train_error: wrong as f64 / train.len() as f64,
-            test_error: test_error(&dam, test)?,
+            test_error: error_rate(&dam, test)?,
             lr,
             temperature: dam.temperature,
             seconds,
