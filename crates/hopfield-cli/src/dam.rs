@@ -4,10 +4,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
-use hopfield_train::dam_train::{
-    error_rate, load_dam, save_dam, train_dam, write_dam_errors, write_dam_memories, DamMeta, DamTrainConfig,
-    DAM_FORMAT,
-};
+use hopfield_train::pictures::dam::{write_dam_errors, write_dam_memories};
+use hopfield_train::tasks::dam_classifier::{error_rate, load_dam, load_dam_for_resume, train_dam, DamTrainConfig};
+use hopfield_train::trainer::Trainer;
+
+use crate::common::{styled_bar, with_hint};
 
 #[derive(Subcommand, Debug)]
 pub enum DamCommand {
@@ -23,8 +24,9 @@ pub enum DamCommand {
 #[derive(Args, Debug)]
 pub struct DamTrainArgs {
     /// Data set (built-in name or path); trains on its train split, tests on its test split.
-    #[arg(long, default_value = "mnist-sample")]
-    pub data: hopfield_data::DataSource,
+    /// Default: mnist-sample, or the data of the checkpoint given to --resume.
+    #[arg(long)]
+    pub data: Option<hopfield_data::DataSource>,
     /// Folder for metrics.csv, memories.png, errors.png and the checkpoint (created if missing).
     #[arg(long, default_value = "out/dam")]
     pub out: PathBuf,
@@ -47,9 +49,9 @@ pub struct DamTrainArgs {
     /// Length of the temperature ramp in epochs (the public code's thresh_pret).
     #[arg(long, default_value_t = 200, requires = "temperature_final")]
     pub temperature_ramp: usize,
-    /// Passes over the training split.
-    #[arg(long, default_value_t = 300)]
-    pub epochs: usize,
+    /// Passes over the training split [default: 300, or the --resume run's own].
+    #[arg(long)]
+    pub epochs: Option<usize>,
     /// Inputs per update.
     #[arg(long, default_value_t = 1000)]
     pub batch_size: usize,
@@ -71,6 +73,11 @@ pub struct DamTrainArgs {
     /// Seed of the initial memories and the shuffling.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Continue the run saved in this checkpoint folder (memories, momentum, learning rate,
+    /// shuffling stream) from its last epoch up to --epochs; with the same total the memories are
+    /// bit for bit those of an uninterrupted run. The training flags are not allowed with it.
+    #[arg(long, conflicts_with_all = ["n", "m", "memories", "temperature", "temperature_final", "batch_size", "lr", "lr_decay", "momentum", "init_mean", "init_std", "seed"])]
+    pub resume: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -108,25 +115,40 @@ pub fn run(cmd: &DamCommand, data_dir: &Path) -> Result<()> {
 }
 
 fn train_cmd(a: &DamTrainArgs, data_dir: &Path) -> Result<()> {
-    let cfg = DamTrainConfig {
-        memories: a.memories,
-        n: a.n,
-        m: a.m,
-        temperature: a.temperature,
-        temperature_final: a.temperature_final,
-        temperature_ramp: a.temperature_ramp,
-        batch_size: a.batch_size,
-        lr: a.lr,
-        lr_decay: a.lr_decay,
-        momentum: a.momentum,
-        init_mean: a.init_mean,
-        init_std: a.init_std,
-        epochs: a.epochs,
-        seed: a.seed,
+    let (cfg, data, resume) = match &a.resume {
+        Some(dir) => {
+            let (state, meta) = load_dam_for_resume(dir).with_context(|| format!("--resume {}", dir.display()))?;
+            let cfg = DamTrainConfig { epochs: a.epochs.unwrap_or(meta.train.epochs), ..meta.train.clone() };
+            let data = match &a.data {
+                Some(d) => d.clone(),
+                None => meta.data.parse().map_err(anyhow::Error::msg)?,
+            };
+            (cfg, data, Some((state, meta.epoch)))
+        }
+        None => {
+            let cfg = DamTrainConfig {
+                memories: a.memories,
+                n: a.n,
+                m: a.m,
+                temperature: a.temperature,
+                temperature_final: a.temperature_final,
+                temperature_ramp: a.temperature_ramp,
+                batch_size: a.batch_size,
+                lr: a.lr,
+                lr_decay: a.lr_decay,
+                momentum: a.momentum,
+                init_mean: a.init_mean,
+                init_std: a.init_std,
+                epochs: a.epochs.unwrap_or(300),
+                seed: a.seed,
+            };
+            let data =
+                a.data.clone().unwrap_or(hopfield_data::DataSource::Builtin(hopfield_data::Builtin::MnistSample));
+            (cfg, data, None)
+        }
     };
     cfg.validate()?;
-    let load =
-        |split| hopfield_data::load(&a.data, split, data_dir).with_context(|| format!("loading --data {}", a.data));
+    let load = |split| hopfield_data::load(&data, split, data_dir).with_context(|| format!("loading --data {data}"));
     let (tr, te) = (load(hopfield_data::Split::Train)?, load(hopfield_data::Split::Test)?);
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
     let ramp = match cfg.temperature_final {
@@ -135,7 +157,7 @@ fn train_cmd(a: &DamTrainArgs, data_dir: &Path) -> Result<()> {
     };
     println!(
         "DAM classifier on {} ({} train / {} test images of {}×{}×{}): K = {}, n = {}, m = {}, T = {}{ramp}",
-        a.data,
+        data,
         tr.len(),
         te.len(),
         tr.channels(),
@@ -146,14 +168,17 @@ fn train_cmd(a: &DamTrainArgs, data_dir: &Path) -> Result<()> {
         cfg.m,
         cfg.temperature
     );
+    let done = resume.as_ref().map_or(0, |r| r.1);
+    if done > 0 {
+        println!("resuming after epoch {done} of {}", cfg.epochs);
+    }
     let image = (tr.channels(), tr.height(), tr.width());
-    let classes = tr.class_names().len().max(2);
     let checkpoint = a.out.join("checkpoint");
-    let pb = crate::commands::styled_bar(cfg.epochs as u64, "[{bar:30}] epoch {pos}/{len} {msg} {elapsed_precise}");
-    let mut csv = String::from("epoch,train_loss,train_error,test_error,lr,temperature,seconds\n");
-    let mut saved: Option<anyhow::Error> = None;
+    let csv_path = a.out.join("metrics.csv");
+    let trainer = Trainer { checkpoint: Some(checkpoint.clone()), metrics: Some(csv_path.clone()) };
+    let pb = styled_bar(cfg.epochs as u64, "[{bar:30}] epoch {pos}/{len} {msg} {elapsed_precise}");
     let started = std::time::Instant::now();
-    let (dam, history) = train_dam(&tr, &te, &cfg, |e, dam| {
+    let (dam, history) = train_dam(&tr, &te, &cfg, &data.to_string(), resume, &trainer, |e| {
         pb.set_position(e.epoch as u64);
         pb.set_message(format!("loss {:.4}, test error {:.2}%", e.train_loss, 100.0 * e.test_error));
         if e.epoch == 1 || e.epoch % 10 == 0 || e.epoch == cfg.epochs {
@@ -170,35 +195,15 @@ fn train_cmd(a: &DamTrainArgs, data_dir: &Path) -> Result<()> {
                 )
             });
         }
-        csv += &format!(
-            "{},{:.6},{:.6},{:.6},{:.6},{:.4},{:.3}\n",
-            e.epoch, e.train_loss, e.train_error, e.test_error, e.lr, e.temperature, e.seconds
-        );
-        let meta = DamMeta {
-            format: DAM_FORMAT.into(),
-            train: cfg.clone(),
-            image,
-            classes,
-            epoch: e.epoch,
-            test_error: e.test_error,
-            data: a.data.to_string(),
-        };
-        if let Err(err) = save_dam(&checkpoint, dam, &meta) {
-            saved.get_or_insert(err.into());
-        }
-    })?;
+    })
+    .map_err(|e| with_hint(e, "lower --lr"))?;
     pb.finish_and_clear();
-    if let Some(e) = saved {
-        return Err(e);
-    }
-    let csv_path = a.out.join("metrics.csv");
-    crate::commands::write_text(&csv_path, &csv)?;
     let png = a.out.join("memories.png");
     write_dam_memories(&dam, image, cfg.memories, 10, &png)?;
     let errors_png = a.out.join("errors.png");
-    let title = format!("DAM on {}: K = {}, n = {}, T = {}{ramp}", a.data, cfg.memories, cfg.n, cfg.temperature);
+    let title = format!("DAM on {}: K = {}, n = {}, T = {}{ramp}", data, cfg.memories, cfg.n, cfg.temperature);
     write_dam_errors(&history, &title, &errors_png)?;
-    let last = history.last().expect("at least one epoch");
+    let last = history.last().context("training ran no epoch")?;
     println!(
         "trained in {:.0} s: test error {:.2}% ({} of {} wrong)",
         started.elapsed().as_secs_f64(),

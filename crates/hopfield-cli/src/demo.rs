@@ -2,18 +2,29 @@
 //! capacity plots, and a short Energy Transformer training run — on bundled data, in well under
 //! a minute on two cores.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Result;
+use clap::Args;
 use hopfield::memory::{Separation, UpdateRule};
 use hopfield_data::{Builtin, DataSource, Split};
-use hopfield_train::capacity::CapacityConfig;
+use hopfield_train::experiments::capacity::CapacityConfig;
+use hopfield_train::experiments::recall::{self, Corruption, MemoryKind, RecallConfig};
 use hopfield_train::pictures::{Corner, LinePlot, Mark, Series};
-use hopfield_train::recall::{self, Corruption, MemoryKind, RecallConfig};
 
-use crate::commands::{print_recall, run_capacity};
-use crate::DemoArgs;
+use crate::capacity::run_capacity;
+use crate::recall::print_recall;
+
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// Folder for the demo's pictures (created if missing).
+    #[arg(long, default_value = "out/demo")]
+    pub out: PathBuf,
+    /// Seed; the same seed gives the same numbers.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
 
 /// Stored MNIST digits in the recall part.
 const K: usize = 50;
@@ -31,7 +42,8 @@ fn recall_cfg(memory: MemoryKind, seed: u64) -> RecallConfig {
     }
 }
 
-pub fn run(a: &DemoArgs, _data_dir: &Path) -> Result<()> {
+/// Runs the demo on `device`.
+pub fn run(a: &DemoArgs, _data_dir: &Path, device: &burn::tensor::Device) -> Result<()> {
     let start = Instant::now();
     let ds = hopfield_data::load(&DataSource::Builtin(Builtin::MnistSample), Split::Test, Path::new("."))?;
     println!(
@@ -137,11 +149,12 @@ pub fn run(a: &DemoArgs, _data_dir: &Path) -> Result<()> {
     );
     let mut et = hopfield::et::EtConfig::new(64, 4, 16, 128);
     et.exclude_self = false;
-    let mut cfg = hopfield_train::et_train::EtTrainConfig::new(hopfield::et::ImageEtConfig::new((1, 28, 28), 7, et));
+    let mut cfg =
+        hopfield_train::tasks::masked_image::EtTrainConfig::new(hopfield::et::ImageEtConfig::new((1, 28, 28), 7, et));
     cfg.epochs = 8;
     cfg.lr = 4e-3;
     cfg.warmup = 10;
-    cfg.steps = 6;
+    cfg.model.descent.steps = 6;
     cfg.seed = a.seed;
     let metrics = crate::et::train_and_report(
         &cfg,
@@ -150,6 +163,7 @@ pub fn run(a: &DemoArgs, _data_dir: &Path) -> Result<()> {
         &a.out.join("et"),
         &a.out.join("et").join("checkpoint"),
         None,
+        device,
     )?;
     let (first, last) = (metrics[0].eval, metrics[metrics.len() - 1].eval);
     println!(

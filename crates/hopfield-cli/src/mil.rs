@@ -5,8 +5,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
-use hopfield_train::mil::{make_bags, train_mil, write_instance_weights, BagSpec, MilConfig, MilEpoch, Pooling};
+use hopfield_train::pictures::mil::write_instance_weights;
 use hopfield_train::pictures::{Corner, LinePlot, Mark, Series};
+use hopfield_train::tasks::mil::{make_bags, train_mil, BagSpec, MilConfig, MilEpoch, Pooling};
 
 #[derive(Subcommand, Debug)]
 pub enum MilCommand {
@@ -78,13 +79,14 @@ pub struct MilTrainArgs {
     pub seed: u64,
 }
 
-pub fn run(cmd: &MilCommand, data_dir: &Path) -> Result<()> {
+/// Runs a `mil` subcommand on `device`.
+pub fn run(cmd: &MilCommand, data_dir: &Path, device: &burn::tensor::Device) -> Result<()> {
     match cmd {
-        MilCommand::Train(a) => train_cmd(a, data_dir),
+        MilCommand::Train(a) => train_cmd(a, data_dir, device),
     }
 }
 
-fn train_cmd(a: &MilTrainArgs, data_dir: &Path) -> Result<()> {
+fn train_cmd(a: &MilTrainArgs, data_dir: &Path, device: &burn::tensor::Device) -> Result<()> {
     let cfg = MilConfig {
         hidden: a.hidden,
         embed: a.embed,
@@ -126,13 +128,13 @@ fn train_cmd(a: &MilTrainArgs, data_dir: &Path) -> Result<()> {
     let mut results: Vec<(Pooling, MilEpoch, f64)> = Vec::new();
     let (mut curves, mut written) = (Vec::new(), Vec::new());
     for pooling in poolings {
-        let pb = crate::commands::styled_bar(
+        let pb = crate::common::styled_bar(
             cfg.epochs as u64,
             "[{bar:30}] {prefix} epoch {pos}/{len} {msg} {elapsed_precise}",
         );
         pb.set_prefix(pooling.to_string());
         let started = std::time::Instant::now();
-        let (model, history) = train_mil((&tr, &train_bags), (&te, &test_bags), pooling, &cfg, |e| {
+        let (model, history) = train_mil((&tr, &train_bags), (&te, &test_bags), pooling, &cfg, device, |e| {
             pb.set_position(e.epoch as u64);
             pb.set_message(format!("accuracy {:.2}%, AUC {:.4}", 100.0 * e.test_accuracy, e.test_auc));
             if e.epoch == 1 || e.epoch % 5 == 0 || e.epoch == cfg.epochs {
@@ -147,7 +149,8 @@ fn train_cmd(a: &MilTrainArgs, data_dir: &Path) -> Result<()> {
                     )
                 });
             }
-        })?;
+        })
+        .map_err(|e| crate::common::with_hint(e, "lower --lr"))?;
         pb.finish_and_clear();
         for e in &history {
             csv += &format!(
@@ -159,7 +162,7 @@ fn train_cmd(a: &MilTrainArgs, data_dir: &Path) -> Result<()> {
         results.push((pooling, last, started.elapsed().as_secs_f64()));
         if pooling == Pooling::Hopfield {
             let png = a.out.join("attention.png");
-            write_instance_weights(&model, &te, &test_bags, 8, &png)?;
+            write_instance_weights(&model, &te, &test_bags, 8, &png, device)?;
             written.push(png);
         }
         curves.push(Series {
@@ -183,7 +186,7 @@ fn train_cmd(a: &MilTrainArgs, data_dir: &Path) -> Result<()> {
     .write(&auc_png, (720, 480))?;
     written.push(auc_png);
     let csv_path = a.out.join("metrics.csv");
-    crate::commands::write_text(&csv_path, &csv)?;
+    crate::common::write_text(&csv_path, &csv)?;
     println!("after {} epochs, on the {} test bags:", cfg.epochs, test_bags.len());
     println!("  pooling   test accuracy   test AUC   seconds");
     for (pooling, e, seconds) in &results {

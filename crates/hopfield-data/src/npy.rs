@@ -86,14 +86,14 @@ fn read_npz_from<R: Read + Seek>(name: &str, reader: R) -> Result<BTreeMap<Strin
     Ok(out)
 }
 
-fn write_array<W: Write>(w: W, shape: &[usize], data: &[f32]) -> std::io::Result<()> {
+fn write_array<W: Write, T: npyz::AutoSerialize + Copy>(w: W, shape: &[usize], data: &[T]) -> std::io::Result<()> {
     let shape: Vec<u64> = shape.iter().map(|&s| s as u64).collect();
     let mut writer = npyz::WriteOptions::new().default_dtype().shape(&shape).writer(w).begin_nd()?;
     writer.extend(data.iter().copied())?;
     writer.finish()
 }
 
-fn check(path: &Path, shape: &[usize], data: &[f32]) -> Result<()> {
+fn check<T>(path: &Path, shape: &[usize], data: &[T]) -> Result<()> {
     let n: usize = shape.iter().product();
     if n != data.len() {
         return Err(format_err(path.display(), format!("shape {shape:?} needs {n} values, got {}", data.len())));
@@ -103,6 +103,40 @@ fn check(path: &Path, shape: &[usize], data: &[f32]) -> Result<()> {
 
 /// Writes a little-endian `f32` `.npy` file (temporary file + rename).
 pub fn write_npy(path: &Path, shape: &[usize], data: &[f32]) -> Result<()> {
+    write_npy_of(path, shape, data)
+}
+
+/// Writes a little-endian `f64` `.npy` file (temporary file + rename), for state that must
+/// survive a round trip bit for bit (optimiser momentum).
+pub fn write_npy_f64(path: &Path, shape: &[usize], data: &[f64]) -> Result<()> {
+    write_npy_of(path, shape, data)
+}
+
+/// Reads a `.npy` file of `f64` values exactly (no conversion): its shape and values.
+pub fn read_npy_f64(path: &Path) -> Result<(Vec<usize>, Vec<f64>)> {
+    let name = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|e| io_err(path, e))?;
+    let npy = NpyFile::new(&bytes[..]).map_err(|e| format_err(&name, format!("not a .npy file: {e}")))?;
+    let shape: Vec<usize> = npy.shape().iter().map(|&s| s as usize).collect();
+    let float64 = matches!(npy.dtype(), DType::Plain(ts) if ts.type_char() == TypeChar::Float && ts.size_field() == 8);
+    if !float64 || (npy.order() == Order::Fortran && shape.iter().filter(|&&s| s > 1).count() > 1) {
+        return Err(format_err(
+            &name,
+            format!("dtype {} in {:?} order, expected float64 in C order", npy.dtype().descr(), npy.order()),
+        ));
+    }
+    let data = npy.into_vec::<f64>().map_err(|e| format_err(&name, format!("cannot read the array data: {e}")))?;
+    let expected: usize = shape.iter().product();
+    if data.len() != expected {
+        return Err(format_err(
+            &name,
+            format!("shape {shape:?} needs {expected} values, the file holds {}", data.len()),
+        ));
+    }
+    Ok((shape, data))
+}
+
+fn write_npy_of<T: npyz::AutoSerialize + Copy>(path: &Path, shape: &[usize], data: &[T]) -> Result<()> {
     check(path, shape, data)?;
     let tmp = path.with_extension("npy.part");
     let mut f = std::io::BufWriter::new(std::fs::File::create(&tmp).map_err(|e| io_err(&tmp, e))?);

@@ -7,7 +7,7 @@ use std::str::FromStr;
 use crate::bytes::{maybe_gunzip, read_file};
 use crate::dataset::Dataset;
 use crate::error::{format_err, DataError, Result};
-use crate::{cifar, digits, folder, idx};
+use crate::image::{cifar, digits, folder, idx};
 
 /// Environment variable naming the data directory.
 pub const DATA_DIR_ENV: &str = "HOPFIELD_DATA_DIR";

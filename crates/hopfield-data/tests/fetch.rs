@@ -7,7 +7,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use hopfield_data::fetch::{fetch, md5_file, NoProgress, Progress, RemoteFile, RemoteSet};
-use hopfield_data::{cifar, load, Builtin, DataError, DataSource, Split};
+use hopfield_data::image::cifar;
+use hopfield_data::{load, Builtin, DataError, DataSource, Split};
 
 /// What the test server answers for a path: the body, and the Content-Length it announces.
 #[derive(Clone)]

@@ -3,7 +3,8 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use hopfield_data::{cifar, digits, folder, idx, load, Builtin, DataError, DataSource, Split};
+use hopfield_data::image::{cifar, digits, folder, idx};
+use hopfield_data::{load, Builtin, DataError, DataSource, Split};
 
 fn repo_data(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data").join(rel)

@@ -1,8 +1,13 @@
-//! Errors of the experiment layer: wraps the math and data errors and adds its own.
+//! Errors of the training layer: wraps the math and data errors and adds its own. Messages speak
+//! of values and files, never of command-line flags (the CLI adds those); causes are kept as
+//! sources.
 
 use std::path::PathBuf;
 
-/// Errors from running an experiment or writing its outputs.
+/// Any error that caused a read or write to fail.
+pub type Cause = Box<dyn std::error::Error + Send + Sync>;
+
+/// Errors from training, experiments and their outputs.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum TrainError {
@@ -12,28 +17,59 @@ pub enum TrainError {
     /// From the data layer.
     #[error(transparent)]
     Data(#[from] hopfield_data::DataError),
-    /// An experiment setting outside its valid range.
+    /// A setting outside its valid range.
     #[error("invalid {name} = {value}: {expected}")]
     Invalid {
-        /// The setting, as the user knows it.
+        /// The setting.
         name: &'static str,
         /// The value given.
         value: String,
         /// What a valid value looks like.
         expected: String,
     },
+    /// The training loss became NaN or infinite.
+    #[error("the loss diverged at iteration {iteration} (epoch {epoch}){context}: it reached {loss}")]
+    Diverged {
+        /// The loss value.
+        loss: f64,
+        /// 0-based optimiser step of the whole run.
+        iteration: usize,
+        /// 1-based epoch.
+        epoch: usize,
+        /// What was being trained, e.g. " with mean pooling" (may be empty).
+        context: String,
+    },
     /// Writing an output failed.
-    #[error("cannot write {}: {problem}", path.display())]
+    #[error("cannot write {}", path.display())]
     Write {
-        /// The output file.
+        /// The output file or folder.
         path: PathBuf,
         /// What went wrong.
+        #[source]
+        source: Cause,
+    },
+    /// A checkpoint that cannot be read or does not fit.
+    #[error("{}: {problem}", path.display())]
+    Checkpoint {
+        /// The folder or file.
+        path: PathBuf,
+        /// What is wrong with it.
         problem: String,
+        /// The underlying error, when there is one.
+        #[source]
+        source: Option<Cause>,
     },
 }
 
-/// Result type of the experiment layer.
+/// Result type of the training layer.
 pub type Result<T> = std::result::Result<T, TrainError>;
+
+impl TrainError {
+    /// A write of `path` that failed with `source`.
+    pub fn write(path: impl Into<PathBuf>, source: impl Into<Cause>) -> Self {
+        TrainError::Write { path: path.into(), source: source.into() }
+    }
+}
 
 /// Ok for a positive, finite `v`; else the error naming `name` and the value.
 pub(crate) fn positive(name: &'static str, v: f64) -> Result<()> {

@@ -1,21 +1,24 @@
-//! # hopfield-train: experiments, tasks and pictures on top of the math library
+//! # hopfield-train: tasks, the training loop, experiments and pictures on top of the math library
 //!
-//! [`recall`] stores images and retrieves them from corrupted cues; [`capacity`] sweeps the load on
-//! random patterns against the theory; [`bench`] measures throughput; [`pictures`] draws PNGs;
-//! [`et_train`] trains the Energy Transformer; [`dam_train`] the Dense Associative Memory
-//! classifier; [`mil`] multiple-instance learning with Hopfield or mean pooling.
+//! | module | holds |
+//! |---|---|
+//! | [`trainer`] | the one training loop ([`trainer::Trainer`], [`trainer::Task`]), optimisers and schedules |
+//! | [`checkpoint`] | checkpoint folders that survive a kill, `config.json`, stable parameter ids |
+//! | [`tasks`] | masked image reconstruction (ET), the DAM classifier, multiple-instance learning |
+//! | [`experiments`] | recall from corrupted cues, capacity sweeps |
+//! | [`pictures`] | PNG grids and plots, and each task's pictures |
+//! | [`bench`] | throughput of retrieval and of the Energy Transformer |
+//! | [`import`] | the official Energy Transformer's `.npz` weights |
+//!
+//! Every function takes the `burn` device it computes on; none picks one.
 
 pub mod bench;
-pub mod capacity;
-pub mod dam_train;
+pub mod checkpoint;
 pub mod error;
-pub mod et_bench;
-pub mod et_checkpoint;
-pub mod et_import;
-pub mod et_pictures;
-pub mod et_train;
-pub mod mil;
+pub mod experiments;
+pub mod import;
 pub mod pictures;
-pub mod recall;
+pub mod tasks;
+pub mod trainer;
 
 pub use error::{Result, TrainError};

@@ -1,7 +1,7 @@
 //! Capacity measurements against the theory (DESIGN.md §1).
 
 use hopfield::memory::Separation;
-use hopfield_train::capacity::{self, measure, CapacityConfig};
+use hopfield_train::experiments::capacity::{self, measure, CapacityConfig};
 
 /// |measured − theory| in units of the measurement's standard error.
 fn z(p: &capacity::CapacityPoint) -> f64 {

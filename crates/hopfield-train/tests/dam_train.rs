@@ -3,7 +3,10 @@
 use std::path::Path;
 
 use hopfield_data::{Builtin, DataSource, Split};
-use hopfield_train::dam_train::{load_dam, save_dam, train_dam, DamMeta, DamTrainConfig, DAM_FORMAT};
+use hopfield_train::tasks::dam_classifier::{
+    load_dam, load_dam_for_resume, save_dam, train_dam, DamMeta, DamTrainConfig, DAM_FORMAT,
+};
+use hopfield_train::trainer::Trainer;
 
 fn digits(split: Split) -> hopfield_data::Dataset {
     hopfield_data::load(&DataSource::Builtin(Builtin::Digits), split, Path::new("/none")).unwrap()
@@ -20,7 +23,7 @@ fn a_short_run_on_digits_learns() {
         ..DamTrainConfig::default()
     };
     let t = std::time::Instant::now();
-    let (_, h) = train_dam(&tr, &te, &cfg, |e, _| eprintln!("{e:?}")).unwrap();
+    let (_, h) = train_dam(&tr, &te, &cfg, "digits", None, &Trainer::default(), |e| eprintln!("{e:?}")).unwrap();
     eprintln!("{:.1} s", t.elapsed().as_secs_f64());
     // Measured (40 epochs, ≈ 1 s): test error 0.464 after epoch 4, 0.117 after epoch 40.
     let last = h.last().unwrap();
@@ -59,8 +62,7 @@ fn the_temperature_ramp_is_the_public_codes() {
         ..DamTrainConfig::default()
     };
     let dir = tempfile::tempdir().unwrap();
-    let mut last = None;
-    let (dam, h) = train_dam(&tr, &te, &cfg, |_, dam| last = Some(dam.clone())).unwrap();
+    let (dam, h) = train_dam(&tr, &te, &cfg, "digits", None, &Trainer::default(), |_| {}).unwrap();
     let t: Vec<f64> = h.iter().map(|e| e.temperature).collect();
     assert_eq!(t, [60.0, 55.0, 50.0, 45.0, 40.0, 40.0]);
     assert_eq!(dam.temperature, 40.0);
@@ -72,8 +74,9 @@ fn the_temperature_ramp_is_the_public_codes() {
         epoch: 3,
         test_error: h[2].test_error,
         data: "digits".into(),
+        resume: None,
     };
-    save_dam(dir.path(), &last.unwrap(), &meta).unwrap();
+    save_dam(dir.path(), &dam, &meta, None).unwrap();
     assert_eq!(load_dam(dir.path()).unwrap().0.temperature, 50.0, "a checkpoint of epoch 3 is at epoch 3's T");
     for (f, needle) in [
         (Some(0.0), "temperature-final = 0"),
@@ -102,8 +105,9 @@ fn checkpoints_without_the_ramp_fields_load() {
         epoch: 7,
         test_error: 0.5,
         data: "digits".into(),
+        resume: None,
     };
-    save_dam(dir.path(), &dam, &meta).unwrap();
+    save_dam(dir.path(), &dam, &meta, None).unwrap();
     let path = dir.path().join("config.json");
     let text = std::fs::read_to_string(&path).unwrap();
     let old: String = text
@@ -123,7 +127,7 @@ fn bad_settings_are_errors() {
     let err = |f: &dyn Fn(&mut DamTrainConfig)| {
         let mut c = DamTrainConfig { epochs: 1, ..DamTrainConfig::default() };
         f(&mut c);
-        train_dam(&tr, &te, &c, |_, _| {}).map(|_| ()).unwrap_err().to_string()
+        train_dam(&tr, &te, &c, "digits", None, &Trainer::default(), |_| {}).map(|_| ()).unwrap_err().to_string()
     };
     assert!(err(&|c| c.n = 0).contains("n = 0"));
     assert!(err(&|c| c.m = 0).contains("m = 0"));
@@ -133,9 +137,47 @@ fn bad_settings_are_errors() {
     assert!(err(&|c| c.momentum = 1.0).contains("momentum = 1"));
     let mnist =
         hopfield_data::load(&DataSource::Builtin(Builtin::MnistSample), Split::Test, Path::new("/none")).unwrap();
-    let e = train_dam(&tr, &mnist, &DamTrainConfig { epochs: 1, ..DamTrainConfig::default() }, |_, _| {})
-        .map(|_| ())
-        .unwrap_err()
-        .to_string();
+    let e = train_dam(
+        &tr,
+        &mnist,
+        &DamTrainConfig { epochs: 1, ..DamTrainConfig::default() },
+        "digits",
+        None,
+        &Trainer::default(),
+        |_| {},
+    )
+    .map(|_| ())
+    .unwrap_err()
+    .to_string();
     assert!(e.contains("64 values"), "{e}");
+}
+
+/// Resume: 6 epochs straight against 3 epochs, a checkpoint, and 3 more from it give the same
+/// memories bit for bit (the momentum, the learning rate and the shuffling stream are saved);
+/// metrics.csv keeps the first run's lines and appends the resumed ones.
+#[test]
+fn a_resumed_dam_run_gives_the_same_memories_as_an_uninterrupted_one() {
+    let (tr, te) = (digits(Split::Train), digits(Split::Test));
+    let cfg =
+        DamTrainConfig { memories: 20, temperature: 44.0, batch_size: 200, epochs: 6, ..DamTrainConfig::default() };
+    let dir = tempfile::tempdir().unwrap();
+    let (straight, _) = train_dam(&tr, &te, &cfg, "digits", None, &Trainer::default(), |_| {}).unwrap();
+    let ck = dir.path().join("ck");
+    let csv = dir.path().join("metrics.csv");
+    let trainer = Trainer { checkpoint: Some(ck.clone()), metrics: Some(csv.clone()) };
+    let first = DamTrainConfig { epochs: 3, ..cfg.clone() };
+    train_dam(&tr, &te, &first, "digits", None, &trainer, |_| {}).unwrap();
+    assert_eq!(std::fs::read_to_string(&csv).unwrap().lines().count(), 4);
+    let (state, meta) = load_dam_for_resume(&ck).unwrap();
+    assert_eq!(meta.epoch, 3);
+    let (resumed, h) = train_dam(&tr, &te, &cfg, "digits", Some((state, meta.epoch)), &trainer, |_| {}).unwrap();
+    assert_eq!(h.iter().map(|e| e.epoch).collect::<Vec<_>>(), [4, 5, 6]);
+    assert!(straight.memories == resumed.memories, "resumed memories differ from the uninterrupted run's");
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let epochs: Vec<&str> = text.lines().skip(1).map(|l| l.split(',').next().unwrap()).collect();
+    assert_eq!(epochs, ["1", "2", "3", "4", "5", "6"], "{text}");
+    // A checkpoint without the momentum cannot be resumed; one of another run's size is refused.
+    std::fs::remove_file(ck.join("velocity.npy")).unwrap();
+    let e = load_dam_for_resume(&ck).map(|_| ()).unwrap_err().to_string();
+    assert!(e.contains("velocity.npy") && e.contains("cannot be resumed"), "{e}");
 }

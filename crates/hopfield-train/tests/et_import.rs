@@ -6,7 +6,7 @@ use std::path::Path;
 
 use burn::tensor::Device;
 use hopfield_data::npy::write_npz;
-use hopfield_train::et_import::{import_npz, ImportOptions};
+use hopfield_train::import::npz::{import_npz, ImportOptions};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -92,7 +92,7 @@ fn every_key_lands_in_its_parameter() {
     assert_eq!(got.ignored, vec!["opt_state".to_string()]);
     // The official pipeline's settings.
     let t = &got.meta.train;
-    assert_eq!((t.steps, t.step_size, t.replaced_share), (12, 0.1, 1.0));
+    assert_eq!((t.model.descent.steps, t.model.descent.step_size, t.replaced_share), (12, 0.1, 1.0));
     assert!(!t.model.et.exclude_self);
     assert_eq!(t.model.et.attention_beta(), 0.5); // 1/√Y
     assert_eq!(t.validate().unwrap().masked, 2);

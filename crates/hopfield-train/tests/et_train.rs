@@ -2,9 +2,29 @@
 
 use std::path::Path;
 
-use hopfield::et::{EtConfig, ImageEtConfig};
+use hopfield::et::{Descent, EtConfig, ImageEtConfig, Observe};
 use hopfield_data::{Builtin, DataSource, Dataset, Split};
-use hopfield_train::et_train::{train, EtTrainConfig};
+use hopfield_train::tasks::masked_image::checkpoint::Resume;
+use hopfield_train::tasks::masked_image::image_batch;
+use hopfield_train::tasks::masked_image::{EpochMetrics, EtTrainConfig, MaskedImage};
+use hopfield_train::trainer::{Event, Trainer};
+
+/// Trains through the task and the one training loop, with `trainer`'s checkpoint.
+fn train(
+    tr: &Dataset,
+    te: &Dataset,
+    cfg: &EtTrainConfig,
+    resume: Option<Resume>,
+    trainer: &Trainer,
+    mut on_epoch: impl FnMut(&EpochMetrics),
+) -> hopfield_train::Result<(hopfield::et::ImageEnergyTransformer, Vec<EpochMetrics>)> {
+    let task = MaskedImage::new(tr, te, cfg, "mnist-sample", &burn::tensor::Device::flex())?;
+    task.train(resume, trainer, |e| {
+        if let Event::Epoch(m) = e {
+            on_epoch(m)
+        }
+    })
+}
 
 fn mnist(split: Split) -> Dataset {
     hopfield_data::load(&DataSource::Builtin(Builtin::MnistSample), split, Path::new("/none")).unwrap()
@@ -17,7 +37,7 @@ fn config() -> EtTrainConfig {
     c.batch_size = 32;
     c.lr = 4e-3;
     c.warmup = 10;
-    c.steps = 6;
+    c.model.descent.steps = 6;
     c
 }
 
@@ -25,12 +45,7 @@ fn config() -> EtTrainConfig {
 fn a_short_run_beats_the_mean_patch_baseline() {
     let (tr, te) = (mnist(Split::Train), mnist(Split::Test));
     let t = std::time::Instant::now();
-    let (model, m) = train(&tr, &te, &config(), None, |e| {
-        if let hopfield_train::et_train::TrainEvent::Epoch(m, _, _, _) = e {
-            eprintln!("{m:?}")
-        }
-    })
-    .unwrap();
+    let (model, m) = train(&tr, &te, &config(), None, &Trainer::default(), |m| eprintln!("{m:?}")).unwrap();
     eprintln!("{:.1} s", t.elapsed().as_secs_f64());
     let last = m.last().unwrap().eval;
     // Measured (8 epochs, 2,000 images, ~31 s): MSE 0.568 against 0.693 for the mean training
@@ -41,11 +56,11 @@ fn a_short_run_beats_the_mean_patch_baseline() {
     assert!(m.iter().all(|e| e.images_per_second > 0.0));
     // After training, the descent still never raises the energy, for α in {0.001, 0.01, 0.1}.
     let dev = burn::tensor::Device::flex();
-    let norm = hopfield_train::et_train::Normalization::of(&tr);
-    let images = norm.batch(&te, &[0, 1, 2, 3], &dev);
+    let norm = hopfield_data::batch::Normalization::of(&tr);
+    let images = image_batch(&norm, &te, &[0, 1, 2, 3], &dev);
     let replaced = burn::tensor::Tensor::<2>::zeros([4, 16], &dev);
     for alpha in [0.001, 0.01, 0.1] {
-        let (_, energy) = model.trajectory(images.clone(), replaced.clone(), 12, alpha).unwrap();
+        let (_, energy) = model.trajectory(images.clone(), replaced.clone(), &Descent::new(12, alpha)).unwrap();
         let e: Vec<Vec<f32>> = energy.into_iter().map(|t| t.into_data().try_into_vec_as::<f32>().unwrap()).collect();
         assert_eq!(e.len(), 13);
         for (t, pair) in e.windows(2).enumerate() {
@@ -63,11 +78,14 @@ fn bad_settings_and_data_are_errors() {
         let mut c = config();
         c.epochs = 1;
         f(&mut c);
-        train(&tr.first(64).unwrap(), &te.first(32).unwrap(), &c, None, |_| {}).map(|_| ()).unwrap_err().to_string()
+        train(&tr.first(64).unwrap(), &te.first(32).unwrap(), &c, None, &Trainer::default(), |_| {})
+            .map(|_| ())
+            .unwrap_err()
+            .to_string()
     };
-    assert!(tiny(&|c| c.steps = 0).contains("steps = 0"));
-    assert!(tiny(&|c| c.step_size = 0.0).contains("alpha = 0"));
-    assert!(tiny(&|c| c.step_size = -1.0).contains("alpha = -1"));
+    assert!(tiny(&|c| c.model.descent.steps = 0).contains("steps = 0"));
+    assert!(tiny(&|c| c.model.descent.step_size = 0.0).contains("alpha = 0"));
+    assert!(tiny(&|c| c.model.descent.step_size = -1.0).contains("alpha = -1"));
     assert!(tiny(&|c| c.mask_fraction = 1.0).contains("mask-fraction = 1"));
     assert!(tiny(&|c| c.mask_fraction = 0.0).contains("mask-fraction = 0"));
     assert!(tiny(&|c| c.lr = f64::NAN).contains("lr = NaN"));
@@ -75,19 +93,19 @@ fn bad_settings_and_data_are_errors() {
     let e = tiny(&|c| c.lr = 1e12);
     assert!(e.contains("diverged at iteration"), "{e}");
     let digits = hopfield_data::load(&DataSource::Builtin(Builtin::Digits), Split::Test, Path::new("/none")).unwrap();
-    let e = train(&digits, &digits, &config(), None, |_| {}).map(|_| ()).unwrap_err().to_string();
+    let e = train(&digits, &digits, &config(), None, &Trainer::default(), |_| {}).map(|_| ()).unwrap_err().to_string();
     assert!(e.contains("1×8×8") && e.contains("1×28×28"), "{e}");
 }
 
 #[test]
 fn checkpoints_round_trip_and_bad_ones_are_errors() {
     use burn::tensor::{Device, Tensor};
-    use hopfield_train::et_checkpoint::{load, save, CheckpointMeta};
+    use hopfield_train::tasks::masked_image::checkpoint::{load, save, CheckpointMeta};
     let (tr, te) = (mnist(Split::Train).first(64).unwrap(), mnist(Split::Test).first(16).unwrap());
     let mut cfg = config();
     cfg.epochs = 1;
-    let (model, _) = train(&tr, &te, &cfg, None, |_| {}).unwrap();
-    let norm = hopfield_train::et_train::Normalization::of(&tr);
+    let (model, _) = train(&tr, &te, &cfg, None, &Trainer::default(), |_| {}).unwrap();
+    let norm = hopfield_data::batch::Normalization::of(&tr);
     let meta = CheckpointMeta::new(&cfg, &norm, 1, "mnist-sample");
     let dir = tempfile::tempdir().unwrap();
     let ck = dir.path().join("ck");
@@ -97,10 +115,10 @@ fn checkpoints_round_trip_and_bad_ones_are_errors() {
     let (back, meta2) = load(&ck, &dev).unwrap();
     assert_eq!(meta2, meta);
     // The same weights give the same reconstruction.
-    let images = norm.batch(&te, &[0, 1], &dev);
+    let images = image_batch(&norm, &te, &[0, 1], &dev);
     let replaced = Tensor::<2>::ones([2, 16], &dev);
-    let a = model.forward(images.clone(), replaced.clone(), 6, 0.1, false).unwrap().patches;
-    let b = back.forward(images, replaced, 6, 0.1, false).unwrap().patches;
+    let a = model.forward(images.clone(), replaced.clone(), &Descent::new(6, 0.1), Observe::Nothing).unwrap().patches;
+    let b = back.forward(images, replaced, &Descent::new(6, 0.1), Observe::Nothing).unwrap().patches;
     let (a, b) = (a.into_data().try_into_vec_as::<f32>().unwrap(), b.into_data().try_into_vec_as::<f32>().unwrap());
     assert_eq!(a, b);
     // Nothing but the checkpoint is left in the parent folder (no temporary folders).
@@ -127,34 +145,32 @@ fn checkpoints_round_trip_and_bad_ones_are_errors() {
 /// give identical weights, byte for byte.
 #[test]
 fn a_resumed_run_gives_the_same_weights_as_an_uninterrupted_one() {
-    use hopfield_train::et_checkpoint::{load_for_resume, save, CheckpointMeta, OPTIMIZER};
-    use hopfield_train::et_train::{Normalization, TrainEvent};
+    use hopfield_train::tasks::masked_image::checkpoint::{load_for_resume, OPTIMIZER};
     let (tr, te) = (mnist(Split::Train).first(96).unwrap(), mnist(Split::Test).first(16).unwrap());
     let mut cfg = config();
     cfg.epochs = 2;
     cfg.batch_size = 16; // 6 optimiser steps per epoch, 12 in all
     cfg.warmup = 3;
-    let norm = Normalization::of(&tr);
+    let dev = burn::tensor::Device::flex();
     let dir = tempfile::tempdir().unwrap();
     let (straight, halfway) = (dir.path().join("straight"), dir.path().join("halfway"));
-    train(&tr, &te, &cfg, None, |e| {
-        if let TrainEvent::Epoch(m, model, optim, _) = e {
-            let meta = CheckpointMeta::new(&cfg, &norm, m.epoch, "mnist-sample");
-            let to = if m.epoch == 1 { &halfway } else { &straight };
-            save(to, model, &meta, Some(optim)).unwrap();
+    // The trainer checkpoints after every epoch; the one after epoch 1 is copied aside.
+    let trainer = Trainer { checkpoint: Some(straight.clone()), metrics: None };
+    train(&tr, &te, &cfg, None, &trainer, |m| {
+        if m.epoch == 1 {
+            std::fs::create_dir_all(&halfway).unwrap();
+            for f in std::fs::read_dir(&straight).unwrap() {
+                let f = f.unwrap().path();
+                std::fs::copy(&f, halfway.join(f.file_name().unwrap())).unwrap();
+            }
         }
     })
     .unwrap();
-    let (resume, meta) = load_for_resume(&halfway).unwrap();
+    let (resume, meta) = load_for_resume(&halfway, &dev).unwrap();
     assert_eq!(resume.epochs_done, 1);
     let resumed = dir.path().join("resumed");
-    let (_, m) = train(&tr, &te, &meta.train, Some(resume), |e| {
-        if let TrainEvent::Epoch(m, model, optim, _) = e {
-            let meta = CheckpointMeta::new(&cfg, &norm, m.epoch, "mnist-sample");
-            save(&resumed, model, &meta, Some(optim)).unwrap();
-        }
-    })
-    .unwrap();
+    let trainer = Trainer { checkpoint: Some(resumed.clone()), metrics: None };
+    let (_, m) = train(&tr, &te, &meta.train, Some(resume), &trainer, |_| {}).unwrap();
     assert_eq!(m.len(), 1);
     assert_eq!(m[0].epoch, 2);
     // Every parameter value, in module order (the safetensors header's key order is not fixed,
@@ -166,7 +182,8 @@ fn a_resumed_run_gives_the_same_weights_as_an_uninterrupted_one() {
                 self.0.push(p.val().into_data().try_into_vec_as::<f32>().unwrap());
             }
         }
-        let (model, _) = hopfield_train::et_checkpoint::load(dir, &burn::tensor::Device::flex()).unwrap();
+        let (model, _) =
+            hopfield_train::tasks::masked_image::checkpoint::load(dir, &burn::tensor::Device::flex()).unwrap();
         let mut c = Collect(Vec::new());
         burn::module::Module::visit(&model, &mut c);
         c.0
@@ -180,13 +197,14 @@ fn a_resumed_run_gives_the_same_weights_as_an_uninterrupted_one() {
     }
 
     // Nothing left to do, a checkpoint without optimiser state, a corrupt optimiser state: errors.
-    let (resume, meta) = load_for_resume(&straight).unwrap();
-    let e = train(&tr, &te, &meta.train, Some(resume), |_| {}).map(|_| ()).unwrap_err().to_string();
+    let (resume, meta) = load_for_resume(&straight, &dev).unwrap();
+    let e =
+        train(&tr, &te, &meta.train, Some(resume), &Trainer::default(), |_| {}).map(|_| ()).unwrap_err().to_string();
     assert!(e.contains("epochs = 2") && e.contains("already trained"), "{e}");
     std::fs::write(halfway.join(OPTIMIZER), b"not a burnpack").unwrap();
-    let e = load_for_resume(&halfway).map(|_| ()).unwrap_err().to_string();
+    let e = load_for_resume(&halfway, &dev).map(|_| ()).unwrap_err().to_string();
     assert!(e.contains("optimizer.bpk") && e.contains("cannot read the optimiser state"), "{e}");
     std::fs::remove_file(halfway.join(OPTIMIZER)).unwrap();
-    let e = load_for_resume(&halfway).map(|_| ()).unwrap_err().to_string();
+    let e = load_for_resume(&halfway, &dev).map(|_| ()).unwrap_err().to_string();
     assert!(e.contains("no optimiser state"), "{e}");
 }

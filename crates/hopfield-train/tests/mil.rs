@@ -5,7 +5,7 @@ use std::path::Path;
 
 use burn::tensor::Device;
 use hopfield_data::{Builtin, DataSource, Split};
-use hopfield_train::mil::{auc, batch, make_bags, train_mil, BagSpec, Bags, MilConfig, MilModel, Pooling};
+use hopfield_train::tasks::mil::{auc, batch, make_bags, train_mil, BagSpec, Bags, MilConfig, MilModel, Pooling};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -128,8 +128,10 @@ fn both_poolings_learn_bags_of_digits() {
     let mut last = Vec::new();
     for pooling in [Pooling::Hopfield, Pooling::Mean] {
         let t = std::time::Instant::now();
-        let (_, h) =
-            train_mil((&tr, &train_bags), (&te, &test_bags), pooling, &cfg, |e| eprintln!("{pooling} {e:?}")).unwrap();
+        let (_, h) = train_mil((&tr, &train_bags), (&te, &test_bags), pooling, &cfg, &Device::flex(), |e| {
+            eprintln!("{pooling} {e:?}")
+        })
+        .unwrap();
         eprintln!("{pooling}: {:.1} s, test positives {:.3}", t.elapsed().as_secs_f64(), test_bags.positive_fraction());
         assert!(h.last().unwrap().train_loss < 0.5 * h[0].train_loss, "{pooling}: {h:?}");
         last.push(*h.last().unwrap());

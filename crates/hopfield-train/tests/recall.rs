@@ -4,7 +4,7 @@ use std::path::Path;
 
 use hopfield::memory::{DenseMemory, Dynamics, ModernHopfield, Separation, UpdateRule};
 use hopfield_data::{Builtin, DataSource, Dataset, Split};
-use hopfield_train::recall::{self, Corruption, MemoryKind, RecallConfig};
+use hopfield_train::experiments::recall::{self, Corruption, MemoryKind, RecallConfig};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 

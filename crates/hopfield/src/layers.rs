@@ -49,10 +49,8 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::error::{invalid, positive, shape, Result};
-use crate::et::normal;
-
-/// A large negative logit for padded stored patterns (finite, so that 0 · it stays 0).
-const EXCLUDED: f64 = -1e30;
+use crate::init::normal;
+use crate::lagrangian::{Lagrangian, EXCLUDED};
 
 /// How many updates the state makes before the read-out.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -270,10 +268,9 @@ impl Keys {
     /// [B, S, d_K] → [B, S]. Never negative; one [`Keys::update`] never raises it.
     pub fn energy(&self, q: Tensor<3>) -> Tensor<2> {
         let [b, s, _] = q.dims();
-        let logits = self.logits(q.clone());
-        let max = logits.clone().max_dim(2).detach();
-        let lse = ((logits - max.clone()).exp().sum_dim(2).log() + max).reshape([b, s]);
-        let half_norm = q.square().sum_dim(2).reshape([b, s]) * 0.5;
+        // −L_lse(ξ Xᵀ) + L_identity(ξ), the padded patterns excluded from the log-sum-exp.
+        let lse = Lagrangian::LogSumExp { beta: 1.0 }.lagrangian(self.logits(q.clone())).reshape([b, s]);
+        let half_norm = Lagrangian::Identity.lagrangian(q).reshape([b, s]);
         let [_, m, _] = self.x.dims();
         let mut norms = self.x.clone().square().sum_dim(2).reshape([b, 1, m]);
         if let Some(p) = &self.padding {

@@ -45,6 +45,8 @@
 pub mod dam;
 pub mod error;
 pub mod et;
+pub mod init;
+pub mod lagrangian;
 pub mod layers;
 pub mod linalg;
 pub mod memory;

@@ -123,15 +123,6 @@ pub fn matmul<T: Real>(m: usize, n: usize, k: usize, a: &[T], op_a: Op, b: &[T],
     }
 }
 
-/// log Σ exp(x_i), computed as max + log Σ exp(x_i − max); −∞ for an empty slice.
-pub fn log_sum_exp(x: &[f64]) -> f64 {
-    let max = x.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    if !max.is_finite() {
-        return max;
-    }
-    max + x.iter().map(|v| (v - max).exp()).sum::<f64>().ln()
-}
-
 /// In-place softmax of one row, shifted by its maximum so it never overflows.
 pub fn softmax_in_place<T: Real>(row: &mut [T]) {
     let mut max = row.first().copied().unwrap_or(T::ZERO);
@@ -194,7 +185,7 @@ mod tests {
         softmax_in_place(&mut row);
         assert!(row.iter().all(|v| v.is_finite()));
         assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-6);
-        assert!((log_sum_exp(&[1000.0, 1000.0]) - (1000.0 + 2f64.ln())).abs() < 1e-12);
-        assert_eq!(log_sum_exp(&[]), f64::NEG_INFINITY);
+        assert!((crate::lagrangian::log_sum_exp(&[1000.0, 1000.0]) - (1000.0 + 2f64.ln())).abs() < 1e-12);
+        assert_eq!(crate::lagrangian::log_sum_exp(&[]), f64::NEG_INFINITY);
     }
 }

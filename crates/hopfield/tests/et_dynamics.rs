@@ -2,7 +2,7 @@
 //! say, tokens are permutation-equivariant, and the explicit gradient equals autodiff.
 
 use burn::tensor::{Device, Tensor, TensorData};
-use hopfield::et::{EnergyTransformer, EtConfig, HopfieldKind};
+use hopfield::et::{Descent, EnergyTransformer, EtConfig, HopfieldKind, Observe, TokenMask};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -32,10 +32,11 @@ fn energy_never_increases_over_the_descent() {
             for alpha in [0.001, 0.01, 0.1] {
                 for batch in [1, 4] {
                     let x = tokens(&mut rng, [batch, 10, 32], &dev);
-                    let r = et.descend(x.clone(), None, 12, alpha, true).unwrap();
+                    let r =
+                        et.descend(x.clone(), &TokenMask::all(), &Descent::new(12, alpha), Observe::Energy).unwrap();
                     assert_eq!(r.energy.len(), 13);
                     // Without recording, the descent takes its folded-weight path; same tokens.
-                    let fast = et.descend(x, None, 12, alpha, false).unwrap();
+                    let fast = et.descend(x, &TokenMask::all(), &Descent::new(12, alpha), Observe::Nothing).unwrap();
                     assert!(fast.energy.is_empty());
                     for (a, b) in to_vec(fast.x).iter().zip(to_vec(r.x.clone())) {
                         assert!((a - b).abs() < 1e-4 * b.abs().max(1.0), "α={alpha}: {a} vs {b}");
@@ -64,12 +65,12 @@ fn exclusion_and_masks_give_exactly_zero_weight() {
     let et = block(true, HopfieldKind::Relu2, &dev);
     // A token alone sees nothing from itself: no attention energy, no attention gradient.
     let one = tokens(&mut rng, [1, 1, 32], &dev);
-    let (e, g) = et.attention.energy_and_grad(one, None);
+    let (e, g) = et.attention.energy_and_grad(one, &TokenMask::all());
     assert_eq!(to_vec(e), vec![0.0]);
     assert!(to_vec(g).iter().all(|&v| v == 0.0));
     // With several tokens the diagonal weight is exactly zero and rows sum to one.
     let x = tokens(&mut rng, [2, 6, 32], &dev);
-    let w = to_vec(et.attention.weights(x.clone(), None)); // [2, 4, 6, 6]
+    let w = to_vec(et.attention.weights(x.clone(), &TokenMask::all())); // [2, 4, 6, 6]
     for (i, row) in w.chunks(6).enumerate() {
         assert_eq!(row[i % 6], 0.0, "row {i}");
         assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-5);
@@ -82,7 +83,7 @@ fn exclusion_and_masks_give_exactly_zero_weight() {
     }
     m[36..42].iter_mut().for_each(|v| *v = 0.0); // example 1: query 0 sees nothing
     let mask = Tensor::from_data(TensorData::new(m.clone(), [2, 6, 6]), &dev);
-    let w = to_vec(et.attention.weights(x, Some(mask)));
+    let w = to_vec(et.attention.weights(x, &TokenMask::pairs(mask)));
     for b in 0..2 {
         for h in 0..4 {
             for q in 0..6 {
@@ -110,8 +111,15 @@ fn permuting_tokens_permutes_the_output_and_keeps_the_energy() {
     let perm = [3usize, 0, 6, 1, 5, 2, 4];
     let xv = to_vec(x.clone());
     let px: Vec<f32> = perm.iter().flat_map(|&p| xv[p * d..(p + 1) * d].to_vec()).collect();
-    let a = et.descend(x, None, 12, 0.1, true).unwrap();
-    let b = et.descend(Tensor::from_data(TensorData::new(px, [1, n, d]), &dev), None, 12, 0.1, true).unwrap();
+    let a = et.descend(x, &TokenMask::all(), &Descent::new(12, 0.1), Observe::Energy).unwrap();
+    let b = et
+        .descend(
+            Tensor::from_data(TensorData::new(px, [1, n, d]), &dev),
+            &TokenMask::all(),
+            &Descent::new(12, 0.1),
+            Observe::Energy,
+        )
+        .unwrap();
     let (av, bv) = (to_vec(a.x), to_vec(b.x));
     for (i, &p) in perm.iter().enumerate() {
         for j in 0..d {
@@ -132,9 +140,9 @@ fn explicit_gradient_equals_autodiff_of_the_energy() {
         for hopfield in [HopfieldKind::Relu2, HopfieldKind::Softmax { beta: 0.5 }] {
             let et = block(exclude_self, hopfield, &dev);
             let g = tokens(&mut rng, [2, 5, 32], &dev).require_grad();
-            let grads = et.energy(g.clone(), None).unwrap().sum().backward();
+            let grads = et.energy(g.clone(), &TokenMask::all()).unwrap().sum().backward();
             let auto = to_vec(g.grad(&grads).unwrap());
-            let (_, explicit) = et.energy_and_grad(g.detach(), None).unwrap();
+            let (_, explicit) = et.energy_and_grad(g.detach(), &TokenMask::all()).unwrap();
             let explicit = to_vec(explicit);
             let scale = explicit.iter().fold(1.0f32, |a, v| a.max(v.abs()));
             for (a, e) in auto.iter().zip(&explicit) {
@@ -154,13 +162,16 @@ fn bad_inputs_are_errors() {
     let et = block(false, HopfieldKind::Relu2, &dev);
     let x = tokens(&mut rng, [1, 4, 32], &dev);
     for alpha in [0.0, -0.1, f64::NAN] {
-        let e = et.descend(x.clone(), None, 3, alpha, false).unwrap_err().to_string();
+        let e = et
+            .descend(x.clone(), &TokenMask::all(), &Descent::new(3, alpha), Observe::Nothing)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("alpha"), "{e}");
     }
-    let e = et.energy(tokens(&mut rng, [1, 4, 16], &dev), None).unwrap_err().to_string();
+    let e = et.energy(tokens(&mut rng, [1, 4, 16], &dev), &TokenMask::all()).unwrap_err().to_string();
     assert!(e.contains("D = 32") && e.contains("[1, 4, 16]"), "{e}");
     let bad_mask = Tensor::<3>::ones([1, 4, 3], &dev);
-    let e = et.energy(x, Some(bad_mask)).unwrap_err().to_string();
+    let e = et.energy(x, &TokenMask::pairs(bad_mask)).unwrap_err().to_string();
     assert!(e.contains("[1, 4, 4]") && e.contains("[1, 4, 3]"), "{e}");
     let mut c = EtConfig::new(32, 0, 8, 64);
     assert!(c.validate().unwrap_err().to_string().contains("heads = 0"));

@@ -2,7 +2,7 @@
 //! (Its own test binary: the Flex device is configured for f64 before any tensor exists.)
 
 use burn::tensor::{Device, FloatDType, Tensor, TensorData};
-use hopfield::et::{EnergyTransformer, EtConfig, HopfieldKind};
+use hopfield::et::{EnergyTransformer, EtConfig, HopfieldKind, TokenMask};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -73,34 +73,34 @@ fn every_term_and_the_sum_match_finite_differences() {
             for hopfield in [HopfieldKind::Relu2, HopfieldKind::Softmax { beta: 0.7 }] {
                 let et = block(exclude_self, hopfield, &dev);
                 let g = random(&mut rng, 80, 1.5);
-                let mask = with_mask.then(|| random_mask(&mut rng, 2, 5, &dev));
+                let mask = TokenMask::from_pairs(with_mask.then(|| random_mask(&mut rng, 2, 5, &dev)));
                 let gt = tensor3(g.clone(), shape, &dev);
                 let tag = format!("exclude_self={exclude_self} mask={with_mask} {hopfield:?}");
 
-                let (_, ga) = et.attention.energy_and_grad(gt.clone(), mask.clone());
-                let e_att = |t: Tensor<3>| to_vec(et.attention.energy(t, mask.clone()).sum())[0];
+                let (_, ga) = et.attention.energy_and_grad(gt.clone(), &mask);
+                let e_att = |t: Tensor<3>| to_vec(et.attention.energy(t, &mask).sum())[0];
                 let ga = to_vec(ga);
                 // The descent's own step (β and α folded into the weights) is −α ∂E/∂g.
-                let step = to_vec(et.attention.descent_step(gt.clone(), mask.clone(), 0.3));
+                let step = to_vec(et.attention.descent_step(gt.clone(), &mask, 0.3));
                 for (s, gr) in step.iter().zip(&ga) {
                     assert!((s + 0.3 * gr).abs() < 1e-12 * gr.abs().max(1.0), "attention {tag}: {s} vs {}", -0.3 * gr);
                 }
                 check(&format!("attention {tag}"), &g, shape, &dev, &e_att, ga);
 
-                let (_, gh) = et.hopfield.energy_and_grad(gt.clone());
-                let e_hn = |t: Tensor<3>| to_vec(et.hopfield.energy(t).sum())[0];
+                let (_, gh) = et.hopfield.energy_and_grad(gt.clone(), &mask);
+                let e_hn = |t: Tensor<3>| to_vec(et.hopfield.energy(t, &mask).sum())[0];
                 let gh = to_vec(gh);
-                let step = to_vec(et.hopfield.descent_step(gt.clone(), 0.3));
+                let step = to_vec(et.hopfield.descent_step(gt.clone(), &mask, 0.3));
                 for (s, gr) in step.iter().zip(&gh) {
                     assert!((s + 0.3 * gr).abs() < 1e-12 * gr.abs().max(1.0), "hopfield {tag}: {s} vs {}", -0.3 * gr);
                 }
                 check(&format!("hopfield {tag}"), &g, shape, &dev, &e_hn, gh);
 
-                let (e, gs) = et.energy_and_grad(gt.clone(), mask.clone()).unwrap();
-                let e_sum = |t: Tensor<3>| to_vec(et.energy(t, mask.clone()).unwrap().sum())[0];
+                let (e, gs) = et.energy_and_grad(gt.clone(), &mask).unwrap();
+                let e_sum = |t: Tensor<3>| to_vec(et.energy(t, &mask).unwrap().sum())[0];
                 check(&format!("sum {tag}"), &g, shape, &dev, &e_sum, to_vec(gs));
                 // energy_and_grad's energy is the energy.
-                let direct = to_vec(et.energy(gt, mask.clone()).unwrap());
+                let direct = to_vec(et.energy(gt, &mask).unwrap());
                 for (a, b) in to_vec(e).iter().zip(&direct) {
                     assert!((a - b).abs() < 1e-12 * b.abs().max(1.0), "{tag}: {a} vs {b}");
                 }

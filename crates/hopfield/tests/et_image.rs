@@ -2,7 +2,7 @@
 
 use burn::module::Module;
 use burn::tensor::{Device, Tensor, TensorData};
-use hopfield::et::{masked_patch_mse, EtConfig, ImageEtConfig, MaskSpec};
+use hopfield::et::{masked_patch_mse, Descent, EtConfig, ImageEtConfig, MaskSpec, Observe};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
@@ -58,17 +58,21 @@ fn forward_shapes_steps_and_errors() {
     assert_eq!(replaced.iter().sum::<f32>(), 6.0);
     assert!(scored.iter().zip(&replaced).all(|(s, r)| *s >= *r), "replaced patches are a subset of the scored ones");
     let replaced = Tensor::<2>::from_data(TensorData::new(replaced, [3, 6]), &dev);
-    let r = model.forward(img.clone(), replaced.clone(), 4, 0.1, true).unwrap();
+    let r = model.forward(img.clone(), replaced.clone(), &Descent::new(4, 0.1), Observe::Energy).unwrap();
     assert_eq!(r.patches.dims(), [3, 6, 32]);
     assert_eq!(r.energy.len(), 5);
-    let r0 = model.forward(img.clone(), replaced.clone(), 0, 0.1, true).unwrap();
+    let r0 = model.forward(img.clone(), replaced.clone(), &Descent::new(0, 0.1), Observe::Energy).unwrap();
     assert_eq!(r0.patches.dims(), [3, 6, 32]);
     assert!(r0.energy.is_empty());
-    let e = model.forward(Tensor::<4>::ones([3, 1, 8, 12], &dev), replaced.clone(), 1, 0.1, false).unwrap_err();
+    let e = model
+        .forward(Tensor::<4>::ones([3, 1, 8, 12], &dev), replaced.clone(), &Descent::new(1, 0.1), Observe::Nothing)
+        .unwrap_err();
     assert!(e.to_string().contains("[3, 1, 8, 12]"), "{e}");
-    let e = model.forward(img.clone(), Tensor::<2>::ones([3, 5], &dev), 1, 0.1, false).unwrap_err();
+    let e = model
+        .forward(img.clone(), Tensor::<2>::ones([3, 5], &dev), &Descent::new(1, 0.1), Observe::Nothing)
+        .unwrap_err();
     assert!(e.to_string().contains("[3, 6]"), "{e}");
-    let e = model.forward(img, replaced, 2, 0.0, false).unwrap_err();
+    let e = model.forward(img, replaced, &Descent::new(2, 0.0), Observe::Nothing).unwrap_err();
     assert!(e.to_string().contains("alpha = 0"), "{e}");
 }
 
@@ -108,9 +112,9 @@ fn the_trajectory_ends_where_forward_ends_and_its_energy_falls() {
     );
     let replaced =
         Tensor::<2>::from_data(TensorData::new(vec![1.0f32, 0., 0., 1., 0., 0., 0., 1., 0., 0., 0., 0.], [2, 6]), &dev);
-    let (decoded, energy) = model.trajectory(img.clone(), replaced.clone(), 5, 0.1).unwrap();
+    let (decoded, energy) = model.trajectory(img.clone(), replaced.clone(), &Descent::new(5, 0.1)).unwrap();
     assert_eq!((decoded.len(), energy.len()), (6, 6));
-    let fwd = model.forward(img, replaced, 5, 0.1, true).unwrap();
+    let fwd = model.forward(img, replaced, &Descent::new(5, 0.1), Observe::Energy).unwrap();
     let (a, b) = (to_vec(decoded[5].clone()), to_vec(fwd.patches));
     assert!(a.iter().zip(&b).all(|(x, y)| (x - y).abs() < 1e-5));
     let e: Vec<Vec<f32>> = energy.into_iter().map(to_vec).collect();

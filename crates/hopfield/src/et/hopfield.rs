@@ -1,10 +1,14 @@
 //! The Hopfield module of the Energy Transformer: M memories ξ (M×D) over the layer-normalised
-//! tokens. ReLU² (the paper's): E = −½ Σ_B Σ_μ r(ξ_μ·g_B)², ∂E/∂g_B = −ξᵀ r(ξ g_B). Softmax (the
-//! continuous modern Hopfield energy): E = −(1/β) Σ_B log Σ_μ exp(β ξ_μ·g_B), ∂E/∂g_B = −ξᵀ softmax(β ξ g_B).
+//! tokens, with a Lagrangian L of the hidden neurons h_B = ξ g_B:
+//! E^HN = −Σ_{B real} L(ξ g_B), ∂E^HN/∂g_B = −ξᵀ ∇L(ξ g_B).
+//! ReLU² (the paper's): L = ½ Σ_μ r(h_μ)², so E = −½ Σ_B Σ_μ r(ξ_μ·g_B)². Softmax (the continuous
+//! modern Hopfield energy): L = (1/β) log Σ_μ exp(β h_μ). Padded tokens contribute nothing.
 
 use burn::module::{Module, Param};
-use burn::tensor::activation::{relu, softmax};
 use burn::tensor::Tensor;
+
+use super::TokenMask;
+use crate::lagrangian::Lagrangian;
 
 /// The Hopfield module's memories and its Lagrangian.
 #[derive(Module, Debug)]
@@ -21,45 +25,43 @@ impl HopfieldModule {
         HopfieldModule { xi: Param::from_tensor(xi), softmax_beta }
     }
 
+    /// The hidden neurons' Lagrangian.
+    pub fn lagrangian(&self) -> Lagrangian {
+        match self.softmax_beta {
+            None => Lagrangian::Relu2,
+            Some(beta) => Lagrangian::LogSumExp { beta },
+        }
+    }
+
     /// ξ g for every token: [B, N, D] → [B, N, M].
     fn hidden(&self, g: Tensor<3>) -> Tensor<3> {
         super::linear(g, self.xi.val().transpose())
     }
 
     /// E^HN for each example: [B, N, D] → [B].
-    pub fn energy(&self, g: Tensor<3>) -> Tensor<1> {
-        self.energy_and_grad(g).0
+    pub fn energy(&self, g: Tensor<3>, mask: &TokenMask) -> Tensor<1> {
+        self.energy_and_grad(g, mask).0
     }
 
-    /// The descent's step from this term, −α ∂E^HN/∂g = α r(ξ g) ξ, with α folded into ξ:
-    /// [B, N, D] → [B, N, D].
-    pub fn descent_step(&self, g: Tensor<3>, alpha: f64) -> Tensor<3> {
-        let hid = self.hidden(g);
-        let xi = self.xi.val() * alpha;
-        match self.softmax_beta {
-            None => super::linear(relu(hid), xi),
-            Some(beta) => super::linear(softmax(hid * beta, 2), xi),
-        }
+    /// The descent's step from this term, −α ∂E^HN/∂g = α ∇L(ξ g) ξ, with α folded into ξ:
+    /// [B, N, D] → [B, N, D] (0 at padded tokens).
+    pub fn descent_step(&self, g: Tensor<3>, mask: &TokenMask, alpha: f64) -> Tensor<3> {
+        let act = self.lagrangian().activation(self.hidden(g));
+        let act = match mask.real_column() {
+            Some(r) => act * r,
+            None => act,
+        };
+        super::linear(act, self.xi.val() * alpha)
     }
 
     /// E^HN and ∂E^HN/∂g: [B, N, D] → ([B], [B, N, D]).
-    pub fn energy_and_grad(&self, g: Tensor<3>) -> (Tensor<1>, Tensor<3>) {
+    pub fn energy_and_grad(&self, g: Tensor<3>, mask: &TokenMask) -> (Tensor<1>, Tensor<3>) {
         let [b, _, _] = g.dims();
-        let hid = self.hidden(g);
-        let xi = self.xi.val(); // [M, D]
-        match self.softmax_beta {
-            None => {
-                let r = relu(hid);
-                let energy = r.clone().square().sum_dims(&[1, 2]).reshape([b]) * -0.5;
-                (energy, -super::linear(r, xi))
-            }
-            Some(beta) => {
-                let logits = hid * beta;
-                let max = logits.clone().max_dim(2).detach();
-                let lse = (logits.clone() - max.clone()).exp().sum_dim(2).log() + max; // [B, N, 1]
-                let energy = lse.sum_dims(&[1, 2]).reshape([b]) * (-1.0 / beta);
-                (energy, -super::linear(softmax(logits, 2), xi))
-            }
-        }
+        let (l, act) = self.lagrangian().lagrangian_and_activation(self.hidden(g)); // [B, N, 1], [B, N, M]
+        let (l, act) = match mask.real_column() {
+            Some(r) => (l * r.clone(), act * r),
+            None => (l, act),
+        };
+        (-l.sum_dims(&[1, 2]).reshape([b]), -super::linear(act, self.xi.val()))
     }
 }

@@ -10,7 +10,7 @@ use rand::seq::index::sample;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use super::{normal, DescentResult, EnergyTransformer, EtConfig};
+use super::{normal, Descent, DescentResult, EnergyTransformer, EtConfig, Observe, TokenMask};
 use crate::error::{invalid, positive, shape, Result};
 
 /// Sizes of the image model, with the official defaults in [`ImageEtConfig::official`].
@@ -26,12 +26,16 @@ pub struct ImageEtConfig {
     pub embed_std: f64,
     /// Standard deviation of the initial encoder and decoder weights (official 0.1).
     pub linear_std: f64,
+    /// T and α of the forward pass (official 12 and 0.1; configs written before this field
+    /// existed held them in the training configuration, which still loads them).
+    #[serde(default)]
+    pub descent: Descent,
 }
 
 impl ImageEtConfig {
     /// A model for `image` = (C, H, W) images cut into `patch`×`patch` patches.
     pub fn new(image: (usize, usize, usize), patch: usize, et: EtConfig) -> Self {
-        ImageEtConfig { image, patch, et, embed_std: 0.002, linear_std: 0.1 }
+        ImageEtConfig { image, patch, et, embed_std: 0.002, linear_std: 0.1, descent: Descent::default() }
     }
 
     /// The official configuration: 3×224×224, patch 16 (196 patches of 768 values), D = 768,
@@ -65,7 +69,7 @@ impl ImageEtConfig {
         }
         positive("embed_std", self.embed_std)?;
         positive("linear_std", self.linear_std)?;
-        Ok(())
+        self.descent.validate()
     }
 
     /// A model with weights drawn by a ChaCha8 generator seeded with `seed`.
@@ -173,16 +177,31 @@ impl ImageEnergyTransformer {
     }
 
     /// The whole pipeline: images [B, C, H, W] and the 0/1 `replaced` mask [B, N] (patches whose
-    /// token is replaced by the MASK token) → reconstructed patches after `steps` descent steps of
-    /// size `step_size`. `steps = 0` decodes the tokens without any dynamics.
+    /// token is replaced by the MASK token) → reconstructed patches after the `descent`, with the
+    /// energies when `observe` asks for them. T = 0 decodes the tokens without any dynamics (and
+    /// records nothing).
+    ///
+    /// # Errors
+    /// Images or mask of the wrong shape; α ≤ 0 or not finite.
     pub fn forward(
         &self,
         images: Tensor<4>,
         replaced: Tensor<2>,
-        steps: usize,
-        step_size: f64,
-        record_energy: bool,
+        descent: &Descent,
+        observe: Observe,
     ) -> Result<Reconstruction> {
+        let x = self.checked_tokens(images, replaced, descent)?;
+        if descent.steps == 0 {
+            return Ok(Reconstruction { patches: self.decode(drop_cls(x)), energy: Vec::new() });
+        }
+        let observe = if observe == Observe::Trajectory { Observe::Energy } else { observe };
+        let DescentResult { x, energy, .. } = self.et.descend(x, &TokenMask::all(), descent, observe)?;
+        Ok(Reconstruction { patches: self.decode(drop_cls(x)), energy })
+    }
+
+    /// The tokens of [`Self::tokens`] after checking the shapes and the descent.
+    fn checked_tokens(&self, images: Tensor<4>, replaced: Tensor<2>, descent: &Descent) -> Result<Tensor<3>> {
+        descent.validate()?;
         let [b, c, h, w] = images.dims();
         if [c, h, w] != self.image {
             return Err(shape("images", format!("[batch, {:?}]", self.image), format!("{:?}", images.dims())));
@@ -191,20 +210,11 @@ impl ImageEnergyTransformer {
         if replaced.dims() != [b, n] {
             return Err(shape("mask", format!("[{b}, {n}] (batch, patches)"), format!("{:?}", replaced.dims())));
         }
-        let x = self.tokens(self.patchify(images), replaced);
-        let x = if steps == 0 {
-            x
-        } else {
-            let DescentResult { x, energy } = self.et.descend(x, None, steps, step_size, record_energy)?;
-            return Ok(Reconstruction { patches: self.decode(drop_cls(x)), energy });
-        };
-        Ok(Reconstruction { patches: self.decode(drop_cls(x)), energy: Vec::new() })
+        Ok(self.tokens(self.patchify(images), replaced))
     }
-}
 
-impl ImageEnergyTransformer {
     /// The descent made visible: the decoded patches after each step t = 0..=T (t = 0 decodes the
-    /// initial tokens) and the energy E(g(x_t)) at each, for pictures and comparisons.
+    /// initial tokens) and the energy E(g(x_t)) at each, from one run of the descent.
     ///
     /// # Shapes
     /// images [B, C, H, W], replaced [B, N] → T + 1 decoded [B, N, C·p·p] and T + 1 energies [B]
@@ -212,25 +222,12 @@ impl ImageEnergyTransformer {
         &self,
         images: Tensor<4>,
         replaced: Tensor<2>,
-        steps: usize,
-        step_size: f64,
+        descent: &Descent,
     ) -> Result<(Vec<Tensor<3>>, Vec<Tensor<1>>)> {
-        // Validates the shapes and the step size once.
-        self.forward(images.clone(), replaced.clone(), 0, step_size, false)?;
-        let mut x = self.tokens(self.patchify(images), replaced);
-        let (mut decoded, mut energy) = (Vec::with_capacity(steps + 1), Vec::with_capacity(steps + 1));
-        for t in 0..=steps {
-            decoded.push(self.decode(drop_cls(x.clone())));
-            if t < steps {
-                let r = self.et.descend(x, None, 1, step_size, true)?;
-                energy.push(r.energy[0].clone());
-                x = r.x;
-            } else {
-                let g = self.et.norm.activation(x.clone());
-                energy.push(self.et.energy(g, None)?);
-            }
-        }
-        Ok((decoded, energy))
+        let x = self.checked_tokens(images, replaced, descent)?;
+        let r = self.et.descend(x, &TokenMask::all(), descent, Observe::Trajectory)?;
+        let decoded = r.states.into_iter().map(|x| self.decode(drop_cls(x))).collect();
+        Ok((decoded, r.energy))
     }
 }
 

@@ -14,21 +14,25 @@
 //! | g = ∂L/∂x (layer norm) | [`EnergyLayerNorm::activation`] |
 //! | W^Q, W^K ∈ R^(H×Y×D), β | [`EnergyAttention`] `wq`, `wk`, `beta` |
 //! | ξ ∈ R^(M×D) | [`HopfieldModule`] `xi` |
-//! | α, T | `step_size`, `steps` in [`EnergyTransformer::descend`] |
-//! | adjacency / attention mask | `mask: Option<Tensor<3>>` of shape [batch, N(query), N(key)] |
+//! | T, α | [`Descent`] `steps`, `step_size`, run by [`EnergyTransformer::descend`] |
+//! | real tokens, adjacency / pair weights w_hCB | [`TokenMask`] `real` [B, N], `pairs` [B, 1 or H, N, N] |
 
 mod attention;
+mod descent;
 mod hopfield;
 mod image;
-mod layer_norm;
+mod mask;
 
+pub use crate::init::normal;
+pub use crate::lagrangian::EnergyLayerNorm;
 pub use attention::EnergyAttention;
+pub use descent::{Descent, DescentResult, Implementation, Observe};
 pub use hopfield::HopfieldModule;
 pub use image::{masked_patch_mse, ImageEnergyTransformer, ImageEtConfig, MaskSpec, Reconstruction};
-pub use layer_norm::EnergyLayerNorm;
+pub use mask::TokenMask;
 
 use burn::module::Module;
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Device, Tensor};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
@@ -135,19 +139,6 @@ impl EtConfig {
     }
 }
 
-/// A tensor of the given shape with N(0, std²) entries from `rng` (Box–Muller).
-pub fn normal<const D: usize>(rng: &mut ChaCha8Rng, shape: [usize; D], std: f64, device: &Device) -> Tensor<D> {
-    use rand::Rng;
-    let len: usize = shape.iter().product();
-    let v: Vec<f32> = (0..len)
-        .map(|_| {
-            let (u, w): (f64, f64) = (rng.random::<f64>().max(1e-300), rng.random());
-            (std * (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * w).cos()) as f32
-        })
-        .collect();
-    Tensor::from_data(TensorData::new(v, shape), device)
-}
-
 /// One Energy Transformer block: layer norm, energy attention, Hopfield module.
 #[derive(Module, Debug)]
 pub struct EnergyTransformer {
@@ -159,90 +150,108 @@ pub struct EnergyTransformer {
     pub hopfield: HopfieldModule,
 }
 
-/// What [`EnergyTransformer::descend`] returns.
-#[derive(Debug, Clone)]
-pub struct DescentResult {
-    /// The tokens after T steps: [B, N, D].
-    pub x: Tensor<3>,
-    /// E(g(x_t)) for t = 0..=T, each [B] (empty unless recorded).
-    pub energy: Vec<Tensor<1>>,
-}
-
 impl EnergyTransformer {
     /// D.
     pub fn dim(&self) -> usize {
         self.norm.delta.dims()[0]
     }
 
-    fn check(&self, g: &Tensor<3>, mask: &Option<Tensor<3>>) -> Result<()> {
+    /// H, the attention heads.
+    pub fn heads(&self) -> usize {
+        self.attention.wq.dims()[0]
+    }
+
+    fn check(&self, g: &Tensor<3>, mask: &TokenMask) -> Result<()> {
         let [b, n, d] = g.dims();
         if d != self.dim() {
             return Err(shape("tokens", format!("[batch, N, D = {}]", self.dim()), format!("{:?}", g.dims())));
         }
-        if let Some(m) = mask {
-            if m.dims() != [b, n, n] {
-                return Err(shape("mask", format!("[{b}, {n}, {n}] (batch, query, key)"), format!("{:?}", m.dims())));
-            }
-        }
-        Ok(())
+        mask.check(b, n, self.heads())
     }
 
     /// E = E^ATT + E^HN at activations g: [B, N, D] → [B].
-    pub fn energy(&self, g: Tensor<3>, mask: Option<Tensor<3>>) -> Result<Tensor<1>> {
-        self.check(&g, &mask)?;
-        Ok(self.attention.energy(g.clone(), mask) + self.hopfield.energy(g))
+    pub fn energy(&self, g: Tensor<3>, mask: &TokenMask) -> Result<Tensor<1>> {
+        self.check(&g, mask)?;
+        Ok(self.attention.energy(g.clone(), mask) + self.hopfield.energy(g, mask))
     }
 
     /// E and its explicit gradient ∂E/∂g: [B, N, D] → ([B], [B, N, D]).
-    pub fn energy_and_grad(&self, g: Tensor<3>, mask: Option<Tensor<3>>) -> Result<(Tensor<1>, Tensor<3>)> {
-        self.check(&g, &mask)?;
+    pub fn energy_and_grad(&self, g: Tensor<3>, mask: &TokenMask) -> Result<(Tensor<1>, Tensor<3>)> {
+        self.check(&g, mask)?;
         Ok(self.energy_and_grad_unchecked(g, mask))
     }
 
-    fn energy_and_grad_unchecked(&self, g: Tensor<3>, mask: Option<Tensor<3>>) -> (Tensor<1>, Tensor<3>) {
+    fn energy_and_grad_unchecked(&self, g: Tensor<3>, mask: &TokenMask) -> (Tensor<1>, Tensor<3>) {
         let (ea, ga) = self.attention.energy_and_grad(g.clone(), mask);
-        let (eh, gh) = self.hopfield.energy_and_grad(g);
+        let (eh, gh) = self.hopfield.energy_and_grad(g, mask);
         (ea + eh, ga + gh)
     }
 
-    /// T steps of `g = LN(x); x ← x − α ∂E/∂g` with the weights shared across steps.
-    /// With `record_energy`, returns E(g(x_t)) for t = 0..=T.
+    /// Runs `descent` from the tokens `x` [B, N, D]: T steps of `g = LN(x); x ← x − α ∂E/∂g` with
+    /// the weights shared across steps, recording what `observe` asks for, by the implementation
+    /// that suits it ([`Implementation::for_observe`]). Padded tokens (`mask.real`) never move.
     ///
     /// # Errors
     /// α ≤ 0 or not finite; tokens or mask of the wrong shape.
     pub fn descend(
         &self,
         x: Tensor<3>,
-        mask: Option<Tensor<3>>,
-        steps: usize,
-        step_size: f64,
-        record_energy: bool,
+        mask: &TokenMask,
+        descent: &Descent,
+        observe: Observe,
     ) -> Result<DescentResult> {
-        if !(step_size > 0.0 && step_size.is_finite()) {
-            return Err(invalid("alpha", step_size, "the step size must be positive and finite"));
+        self.descend_with(Implementation::for_observe(observe), x, mask, descent, observe)
+    }
+
+    /// [`EnergyTransformer::descend`] by a given implementation (for tests and benchmarks).
+    ///
+    /// # Errors
+    /// As `descend`, and an energy asked of [`Implementation::Folded`], which computes none.
+    pub fn descend_with(
+        &self,
+        implementation: Implementation,
+        x: Tensor<3>,
+        mask: &TokenMask,
+        descent: &Descent,
+        observe: Observe,
+    ) -> Result<DescentResult> {
+        descent.validate()?;
+        self.check(&x, mask)?;
+        if implementation == Implementation::Folded && observe != Observe::Nothing {
+            return Err(invalid("observe", format!("{observe:?}"), "nothing: the folded descent computes no energy"));
         }
-        self.check(&x, &mask)?;
+        let alpha = descent.step_size;
         let mut x = x;
-        let mut energy = Vec::new();
-        for _ in 0..steps {
+        let (mut energy, mut states) = (Vec::new(), Vec::new());
+        for _ in 0..descent.steps {
+            if observe == Observe::Trajectory {
+                states.push(x.clone());
+            }
             let g = self.norm.activation(x.clone());
-            let step = if record_energy {
-                let (e, grad) = self.energy_and_grad_unchecked(g, mask.clone());
-                energy.push(e);
-                -grad * step_size
-            } else {
-                // No energy to record: the step −α ∂E/∂g with α (and β) folded into the weights,
-                // which saves the energy's pass over [B, N, M] and several over [B, N, D].
-                self.attention.descent_step(g.clone(), mask.clone(), step_size)
-                    + self.hopfield.descent_step(g, step_size)
+            let step = match implementation {
+                Implementation::Reference => {
+                    let (e, grad) = self.energy_and_grad_unchecked(g, mask);
+                    if observe != Observe::Nothing {
+                        energy.push(e);
+                    }
+                    -grad * alpha
+                }
+                // The step −α ∂E/∂g with α (and β) folded into the weights, which saves the
+                // energy's pass over [B, N, M] and several over [B, N, D].
+                Implementation::Folded => {
+                    self.attention.descent_step(g.clone(), mask, alpha) + self.hopfield.descent_step(g, mask, alpha)
+                }
             };
             x = x + step;
         }
-        if record_energy {
+        if observe != Observe::Nothing {
             let g = self.norm.activation(x.clone());
-            energy.push(self.attention.energy(g.clone(), mask) + self.hopfield.energy(g));
+            energy.push(self.attention.energy(g.clone(), mask) + self.hopfield.energy(g, mask));
         }
-        Ok(DescentResult { x, energy })
+        if observe == Observe::Trajectory {
+            states.push(x.clone());
+        }
+        Ok(DescentResult { x, energy, states })
     }
 }
 

@@ -11,7 +11,8 @@
 use crate::error::{invalid, pattern_count, shape, Error, Result};
 use rayon::prelude::*;
 
-use crate::linalg::{log_sum_exp, matmul, softmax_in_place, Op, Real};
+use crate::lagrangian::log_sum_exp;
+use crate::linalg::{matmul, softmax_in_place, Op, Real};
 
 /// Stopping rule for [`ModernHopfield::retrieve`].
 #[derive(Debug, Clone, Copy, PartialEq)]

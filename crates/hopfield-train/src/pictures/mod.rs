@@ -4,6 +4,10 @@
 //! `ab_glyph` path), so pictures never depend on the system's fonts. Files are written to a
 //! temporary name and renamed, so a picture on disk is always complete.
 
+pub mod dam;
+pub mod et;
+pub mod mil;
+
 use std::path::Path;
 use std::sync::Once;
 
@@ -13,7 +17,7 @@ use plotters::style::FontStyle;
 
 use crate::error::{Result, TrainError};
 
-static FONT: &[u8] = include_bytes!("../../../assets/DejaVuSans.ttf");
+static FONT: &[u8] = include_bytes!("../../../../assets/DejaVuSans.ttf");
 static REGISTER: Once = Once::new();
 
 fn register_font() {
@@ -24,7 +28,7 @@ fn register_font() {
 }
 
 fn write_err(path: &Path, e: impl std::fmt::Display) -> TrainError {
-    TrainError::Write { path: path.to_path_buf(), problem: e.to_string() }
+    TrainError::write(path, e.to_string())
 }
 
 /// Saves an RGB buffer as PNG, atomically.

@@ -1,6 +1,8 @@
 //! Throughput measurements (used by `hopfield bench`): batched modern-Hopfield retrieval next to a
 //! plain matrix product of the same shape, and asynchronous sweeps of the binary memory.
 
+pub mod et;
+
 use std::time::Instant;
 
 use hopfield::linalg::{matmul, Op};

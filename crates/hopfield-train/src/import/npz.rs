@@ -17,12 +17,15 @@ use std::path::Path;
 
 use burn::module::Param;
 use burn::tensor::{Device, Tensor, TensorData};
-use hopfield::et::{EtConfig, ImageEnergyTransformer, ImageEtConfig};
+use hopfield::et::{Descent, EtConfig, ImageEnergyTransformer, ImageEtConfig};
 use hopfield_data::npy::{read_npz, Array};
 
 use crate::error::{invalid, Result};
-use crate::et_checkpoint::CheckpointMeta;
-use crate::et_train::{with_stable_ids, EtTrainConfig, Normalization};
+use hopfield_data::batch::Normalization;
+
+use crate::checkpoint::with_stable_ids;
+use crate::tasks::masked_image::checkpoint::CheckpointMeta;
+use crate::tasks::masked_image::EtTrainConfig;
 
 /// How to run the imported weights; [`ImportOptions::official`] is the official image pipeline.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,10 +34,8 @@ pub struct ImportOptions {
     pub image: (usize, usize, usize),
     /// Patch side.
     pub patch: usize,
-    /// T.
-    pub steps: usize,
-    /// α.
-    pub step_size: f64,
+    /// T and α used by evaluation and reconstruction.
+    pub descent: Descent,
     /// Patches masked per image at evaluation.
     pub masked: usize,
     /// Per-channel normalisation of pixels in [0, 1].
@@ -47,8 +48,7 @@ impl ImportOptions {
         ImportOptions {
             image: (3, 224, 224),
             patch: 16,
-            steps: 12,
-            step_size: 0.1,
+            descent: Descent::new(12, 0.1),
             masked: 100,
             normalization: Normalization { mean: vec![0.485, 0.456, 0.406], std: vec![0.229, 0.224, 0.225] },
         }
@@ -183,9 +183,7 @@ pub fn import_npz(path: &Path, opts: &ImportOptions, device: &Device) -> Result<
     if opts.masked == 0 || opts.masked >= n {
         return Err(invalid("masked", opts.masked, format!("between 1 and {} (the image has {n} patches)", n - 1)));
     }
-    let mut train = EtTrainConfig::new(model_cfg);
-    train.steps = opts.steps;
-    train.step_size = opts.step_size;
+    let mut train = EtTrainConfig::new(ImageEtConfig { descent: opts.descent, ..model_cfg });
     train.mask_fraction = opts.masked as f64 / n as f64;
     train.replaced_share = 1.0;
     let spec = train.validate()?;

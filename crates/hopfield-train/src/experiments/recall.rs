@@ -330,7 +330,7 @@ pub fn recall(ds: &Dataset, cfg: &RecallConfig) -> Result<RecallReport> {
 }
 
 fn write_err(path: &Path, e: std::io::Error) -> TrainError {
-    TrainError::Write { path: path.to_path_buf(), problem: e.to_string() }
+    TrainError::write(path, e)
 }
 
 /// Writes `{prefix}recall.png` (stored | cue | retrieved), `{prefix}energy.png` (energy against

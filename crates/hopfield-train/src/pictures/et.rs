@@ -4,14 +4,16 @@
 use std::path::{Path, PathBuf};
 
 use burn::tensor::{Device, Tensor, TensorData};
-use hopfield::et::{ImageEnergyTransformer, MaskSpec};
+use hopfield::et::{Descent, ImageEnergyTransformer, MaskSpec};
 use hopfield_data::Dataset;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::error::Result;
-use crate::et_train::Normalization;
-use crate::pictures::{write_grid, Corner, LinePlot, Mark, Picture, Series};
+use hopfield_data::batch::Normalization;
+
+use super::{write_grid, Corner, LinePlot, Mark, Picture, Series};
+use crate::tasks::masked_image::image_batch;
 
 fn to_vec<const D: usize>(t: Tensor<D>) -> Vec<f32> {
     t.into_data().try_into_vec_as::<f32>().unwrap_or_default()
@@ -25,15 +27,15 @@ pub fn write_et_pictures(
     ds: &Dataset,
     norm: &Normalization,
     spec: MaskSpec,
-    steps: usize,
-    step_size: f64,
+    descent: &Descent,
     count: usize,
     seed: u64,
     out: &Path,
+    device: &Device,
 ) -> Result<Vec<PathBuf>> {
     let count = count.min(ds.len()).max(1);
     let (scored, replaced) = random_masks(spec, seed, count, model.patches());
-    Ok(reconstruct(model, ds, norm, &scored, &replaced, steps, step_size, out)?.files)
+    Ok(reconstruct(model, ds, norm, &scored, &replaced, descent, out, device)?.files)
 }
 
 /// (scored, replaced) 0/1 masks, [count, n] each, drawn as in training from `seed`.
@@ -65,13 +67,11 @@ pub fn reconstruct(
     norm: &Normalization,
     scored: &[f32],
     replaced: &[f32],
-    steps: usize,
-    step_size: f64,
+    descent: &Descent,
     out: &Path,
+    device: &Device,
 ) -> Result<ReconstructionData> {
-    std::fs::create_dir_all(out)
-        .map_err(|e| crate::TrainError::Write { path: out.to_path_buf(), problem: e.to_string() })?;
-    let device = Device::flex();
+    std::fs::create_dir_all(out).map_err(|e| crate::TrainError::write(out, e))?;
     let n = model.patches();
     let count = scored.len() / n;
     if count == 0 || count > ds.len() || scored.len() != count * n || replaced.len() != scored.len() {
@@ -83,11 +83,12 @@ pub fn reconstruct(
     }
     let (scored, replaced) = (scored.to_vec(), replaced.to_vec());
     let idx: Vec<usize> = (0..count).collect();
-    let images = norm.batch(ds, &idx, &device);
+    let images = image_batch(norm, ds, &idx, device);
     let input = to_vec(images.clone());
     let original = to_vec(model.patchify(images.clone())); // [B, N, P]
-    let replaced_t = Tensor::<2>::from_data(TensorData::new(replaced.clone(), [count, n]), &device);
-    let (decoded, energy) = model.trajectory(images, replaced_t, steps, step_size)?;
+    let replaced_t = Tensor::<2>::from_data(TensorData::new(replaced.clone(), [count, n]), device);
+    let (decoded, energy) = model.trajectory(images, replaced_t, descent)?;
+    let steps = descent.steps;
     let p = original.len() / (count * n);
     let [c, h, w] = model.image;
     // Patches → picture in [0, 1]: composite of `pick(i, patch)` over the patches of image i.
@@ -96,7 +97,7 @@ pub fn reconstruct(
         for k in 0..n {
             flat.extend(pick(k));
         }
-        let img = to_vec(model.unpatchify(Tensor::<3>::from_data(TensorData::new(flat, [1, n, p]), &device)));
+        let img = to_vec(model.unpatchify(Tensor::<3>::from_data(TensorData::new(flat, [1, n, p]), device)));
         let hw = h * w;
         let values =
             img.iter().enumerate().map(|(j, v)| (v * norm.std[j / hw] + norm.mean[j / hw]).clamp(0.0, 1.0)).collect();
@@ -128,7 +129,7 @@ pub fn reconstruct(
     write_grid(&steps_png, &strip, &titles, 64)?;
     let e: Vec<Vec<f32>> = energy.into_iter().map(to_vec).collect();
     let reconstruction = to_vec(
-        model.unpatchify(Tensor::<3>::from_data(TensorData::new(decoded_v[steps].clone(), [count, n, p]), &device)),
+        model.unpatchify(Tensor::<3>::from_data(TensorData::new(decoded_v[steps].clone(), [count, n, p]), device)),
     );
     let energies: Vec<f32> = (0..count).flat_map(|i| e.iter().map(move |et| et[i])).collect();
     let series = (0..count)
@@ -141,7 +142,7 @@ pub fn reconstruct(
         .collect();
     let energy_png = out.join("et-energy.png");
     LinePlot {
-        title: format!("Energy Transformer descent, α = {step_size}"),
+        title: format!("Energy Transformer descent, α = {}", descent.step_size),
         x_label: "step t".into(),
         y_label: "energy E(g(x_t))".into(),
         log_x: false,

@@ -9,9 +9,10 @@ use burn::module::Module;
 use burn::optim::grad_clipping::GradientClippingConfig;
 use burn::optim::{AdamWConfig, GradientsParams};
 use burn::tensor::{Device, Tensor, TensorData};
-use hopfield::et::{masked_patch_mse, ImageEnergyTransformer};
+use hopfield::et::{masked_patch_mse, Descent, ImageEnergyTransformer, Observe};
 
 use crate::error::{invalid, Result};
+use crate::trainer::scalar;
 
 /// Inputs of one benchmark: normalised images and the 0/1 mask of masked (replaced and scored)
 /// patches.
@@ -23,10 +24,8 @@ pub struct EtBenchInputs {
     pub batch: usize,
     /// [B, N] 0/1.
     pub mask: Vec<f32>,
-    /// T.
-    pub steps: usize,
-    /// α.
-    pub step_size: f64,
+    /// T and α.
+    pub descent: Descent,
 }
 
 /// What [`bench_et`] measured.
@@ -46,31 +45,21 @@ pub struct EtBenchReport {
     pub train_all: Vec<f64>,
 }
 
-/// `len` N(0, 1) values from a ChaCha8 generator seeded with `seed` (Box–Muller).
-pub fn normal_values(seed: u64, len: usize) -> Vec<f32> {
-    use rand::{Rng, SeedableRng};
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    (0..len)
-        .map(|_| {
-            let (u, v): (f64, f64) = (rng.random_range(f64::EPSILON..1.0), rng.random());
-            ((-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()) as f32
-        })
-        .collect()
-}
-
 fn median(v: &[f64]) -> f64 {
     let mut s = v.to_vec();
     s.sort_by(f64::total_cmp);
     s[s.len() / 2]
 }
 
-fn scalar(t: Tensor<1>) -> f64 {
-    t.into_data().try_into_vec_as::<f64>().map(|v| v[0]).unwrap_or(f64::NAN)
-}
-
 /// Times `reps` forward passes and `reps` training steps (after `warmup` untimed ones of each)
-/// of `model` (on [`crate::et_train::train_device`]).
-pub fn bench_et(model: ImageEnergyTransformer, x: &EtBenchInputs, warmup: usize, reps: usize) -> Result<EtBenchReport> {
+/// of `model` (on `device`'s autodiff twin; the forward passes run on `device`).
+pub fn bench_et(
+    model: ImageEnergyTransformer,
+    x: &EtBenchInputs,
+    warmup: usize,
+    reps: usize,
+    device: &Device,
+) -> Result<EtBenchReport> {
     if reps == 0 {
         return Err(invalid("reps", 0, "at least 1"));
     }
@@ -83,7 +72,7 @@ pub fn bench_et(model: ImageEnergyTransformer, x: &EtBenchInputs, warmup: usize,
             format!("B·{c}·{h}·{w} and B·{n} for B = {}", x.batch),
         ));
     }
-    let plain = Device::flex();
+    let plain = device.clone();
     let valid = model.valid();
     let images = |d: &Device| Tensor::<4>::from_data(TensorData::new(x.images.clone(), [x.batch, c, h, w]), d);
     let mask = |d: &Device| Tensor::<2>::from_data(TensorData::new(x.mask.clone(), [x.batch, n]), d);
@@ -91,7 +80,8 @@ pub fn bench_et(model: ImageEnergyTransformer, x: &EtBenchInputs, warmup: usize,
     let forward = |record: bool| -> Result<(f64, Vec<f32>)> {
         let imgs = images(&plain);
         let target = valid.patchify(imgs.clone());
-        let r = valid.forward(imgs, mask(&plain), x.steps, x.step_size, record)?;
+        let observe = if record { Observe::Energy } else { Observe::Nothing };
+        let r = valid.forward(imgs, mask(&plain), &x.descent, observe)?;
         let loss = scalar(masked_patch_mse(r.patches, target, mask(&plain)));
         let e0 = r.energy.into_iter().map(|e| e.into_data().try_into_vec_as::<f32>().unwrap_or_default()[0]).collect();
         Ok((loss, e0))
@@ -109,7 +99,7 @@ pub fn bench_et(model: ImageEnergyTransformer, x: &EtBenchInputs, warmup: usize,
         }
     }
 
-    let device = crate::et_train::train_device();
+    let device = device.clone().autodiff();
     let mut model = model;
     let mut optim = AdamWConfig::new()
         .with_beta_1(0.9)
@@ -122,7 +112,7 @@ pub fn bench_et(model: ImageEnergyTransformer, x: &EtBenchInputs, warmup: usize,
         let t = Instant::now();
         let imgs = images(&device);
         let target = model.patchify(imgs.clone());
-        let pred = model.forward(imgs, mask(&device), x.steps, x.step_size, false)?.patches;
+        let pred = model.forward(imgs, mask(&device), &x.descent, Observe::Nothing)?.patches;
         let l = masked_patch_mse(pred, target, mask(&device));
         let grads = GradientsParams::from_grads(l.backward(), &model);
         model = optim.step(1e-4, model, grads);

@@ -6,19 +6,18 @@
 //! read-out, and the same batch order.
 
 use burn::module::{Module, Param};
-use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor, TensorData};
-use hopfield::et::normal;
+use hopfield::init::normal;
 use hopfield::layers::{check_lengths, HopfieldConfig, HopfieldPooling};
 use hopfield_data::Dataset;
-use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::error::{invalid, positive, Result};
-use crate::et_train::scalar;
-use crate::pictures::{write_grid, Picture};
+use crate::trainer::{
+    scalar, EpochFigures, EpochSummary, Event, Iteration, Optimizer, Schedule, StepResult, Task, Trainer,
+};
 
 /// How bags are drawn: `bags` bags of `min_size..=max_size` images drawn uniformly without
 /// replacement inside a bag; a bag is positive when it holds an image labelled `target`.
@@ -325,7 +324,7 @@ fn bce(z: Tensor<1>, y: Tensor<1>) -> Tensor<1> {
 }
 
 /// A tensor's values as f64; an error (not an empty vector) if they cannot be read.
-fn values<const D: usize>(t: Tensor<D>, what: &'static str) -> Result<Vec<f64>> {
+pub fn values<const D: usize>(t: Tensor<D>, what: &'static str) -> Result<Vec<f64>> {
     t.into_data().try_into_vec_as::<f64>().map_err(|e| invalid(what, format!("{e:?}"), "values readable as f64"))
 }
 
@@ -356,6 +355,131 @@ pub struct MilEpoch {
     pub seconds: f64,
 }
 
+/// The model and Adam's state while training.
+pub struct MilState {
+    /// The model, on the autodiff device.
+    pub model: MilModel,
+    /// Adam at the constant learning rate.
+    pub optim: Optimizer,
+}
+
+/// Multiple-instance learning on bags of images with one pooling.
+pub struct MilTask<'a> {
+    train: (&'a Dataset, &'a Bags),
+    test: (&'a Dataset, &'a Bags),
+    pooling: Pooling,
+    cfg: MilConfig,
+    device: Device,
+    autodiff: Device,
+}
+
+impl<'a> MilTask<'a> {
+    /// The task: training bags of `train`, test bags of `test`, computed on `device`.
+    ///
+    /// # Errors
+    /// Invalid settings, test images of another shape than the training images.
+    pub fn new(
+        train: (&'a Dataset, &'a Bags),
+        test: (&'a Dataset, &'a Bags),
+        pooling: Pooling,
+        cfg: &MilConfig,
+        device: &Device,
+    ) -> Result<Self> {
+        cfg.validate()?;
+        let shape = |ds: &Dataset| (ds.channels(), ds.height(), ds.width());
+        if shape(test.0) != shape(train.0) {
+            let (c, h, w) = shape(train.0);
+            let (tc, th, tw) = shape(test.0);
+            return Err(invalid(
+                "test data",
+                format!("{} ({tc}×{th}×{tw} images)", test.0.name()),
+                format!("images of {c}×{h}×{w}, as the training data"),
+            ));
+        }
+        Ok(MilTask {
+            train,
+            test,
+            pooling,
+            cfg: cfg.clone(),
+            device: device.clone(),
+            autodiff: device.clone().autodiff(),
+        })
+    }
+}
+
+impl Task for MilTask<'_> {
+    type State = MilState;
+    type Epoch = MilEpoch;
+
+    fn examples(&self) -> usize {
+        self.train.1.len()
+    }
+    fn batch_size(&self) -> usize {
+        self.cfg.batch_size
+    }
+    fn epochs(&self) -> usize {
+        self.cfg.epochs
+    }
+    fn epoch_rng(&self, _: &MilState, epoch: usize) -> ChaCha8Rng {
+        ChaCha8Rng::seed_from_u64(self.cfg.seed.wrapping_add(0x3a1 * epoch as u64))
+    }
+
+    fn step(
+        &self,
+        mut s: MilState,
+        idx: &[usize],
+        _: &mut ChaCha8Rng,
+        at: Iteration,
+    ) -> Result<(MilState, StepResult)> {
+        let (ds, bags) = self.train;
+        let (x, lengths) = batch(ds, bags, idx, &self.autodiff);
+        let y: Vec<f32> = idx.iter().map(|&i| bags.labels[i] as u8 as f32).collect();
+        let y = Tensor::<1>::from_data(TensorData::new(y, [idx.len()]), &self.autodiff);
+        let loss = bce(s.model.forward(x, &lengths)?, y);
+        let value = scalar(loss.clone().detach());
+        if value.is_finite() {
+            s.model = s.optim.step(s.model, loss, at);
+        }
+        Ok((s, StepResult { loss: value, wrong: 0 }))
+    }
+
+    fn finish_epoch(&self, s: &mut MilState, sum: EpochSummary, _: ChaCha8Rng) -> Result<MilEpoch> {
+        let (te, te_bags) = self.test;
+        let scores = scores(&s.model.valid(), te, te_bags, &self.device)?;
+        let correct = scores.iter().zip(&te_bags.labels).filter(|(p, &l)| (**p >= 0.5) == l).count();
+        Ok(MilEpoch {
+            epoch: sum.epoch,
+            train_loss: sum.loss_sum / sum.batches as f64,
+            test_accuracy: correct as f64 / te_bags.len() as f64,
+            test_auc: auc(&scores, &te_bags.labels),
+            seconds: sum.seconds,
+        })
+    }
+
+    fn save(&self, _: &MilState, _: &MilEpoch, _: &std::path::Path) -> Result<()> {
+        Ok(())
+    }
+
+    fn describe(&self) -> String {
+        format!(" with {} pooling", self.pooling)
+    }
+}
+
+impl EpochFigures for MilEpoch {
+    fn epoch(&self) -> usize {
+        self.epoch
+    }
+    fn csv_header() -> &'static str {
+        "epoch,train_loss,test_accuracy,test_auc,seconds"
+    }
+    fn csv_row(&self) -> String {
+        format!(
+            "{},{:.6},{:.6},{:.6},{:.3}",
+            self.epoch, self.train_loss, self.test_accuracy, self.test_auc, self.seconds
+        )
+    }
+}
+
 /// Trains one model with `pooling` on the training bags and tests it after every epoch; calls
 /// `on_epoch` each time. Returns the trained model (plain device) and the epochs' figures.
 ///
@@ -366,113 +490,16 @@ pub fn train_mil(
     test: (&Dataset, &Bags),
     pooling: Pooling,
     cfg: &MilConfig,
+    device: &Device,
     mut on_epoch: impl FnMut(&MilEpoch),
 ) -> Result<(MilModel, Vec<MilEpoch>)> {
-    cfg.validate()?;
-    let ((tr, tr_bags), (te, te_bags)) = (train, test);
-    let shape = |ds: &Dataset| (ds.channels(), ds.height(), ds.width());
-    if shape(te) != shape(tr) {
-        let (c, h, w) = shape(tr);
-        let (tc, th, tw) = shape(te);
-        return Err(invalid(
-            "test data",
-            format!("{} ({tc}×{th}×{tw} images)", te.name()),
-            format!("images of {c}×{h}×{w}, as the training data"),
-        ));
-    }
-    let device = Device::flex().autodiff();
-    let plain = Device::flex();
-    let mut model = MilModel::new(tr.image_len(), pooling, cfg, &device)?;
-    let mut optim = AdamConfig::new().init();
-    let mut history = Vec::with_capacity(cfg.epochs);
-    for epoch in 1..=cfg.epochs {
-        let start = std::time::Instant::now();
-        let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed.wrapping_add(0x3a1 * epoch as u64));
-        let mut order: Vec<usize> = (0..tr_bags.len()).collect();
-        order.shuffle(&mut rng);
-        let (mut loss_sum, mut batches) = (0.0, 0);
-        for chunk in order.chunks(cfg.batch_size) {
-            let (x, lengths) = batch(tr, tr_bags, chunk, &device);
-            let y: Vec<f32> = chunk.iter().map(|&i| tr_bags.labels[i] as u8 as f32).collect();
-            let y = Tensor::<1>::from_data(TensorData::new(y, [chunk.len()]), &device);
-            let loss = bce(model.forward(x, &lengths)?, y);
-            let value = scalar(loss.clone().detach());
-            if !value.is_finite() {
-                return Err(invalid(
-                    "loss",
-                    value,
-                    format!("a finite loss; it diverged in epoch {epoch} with {pooling} pooling: lower --lr"),
-                ));
-            }
-            loss_sum += value;
-            batches += 1;
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = optim.step(cfg.lr, model, grads);
+    let task = MilTask::new(train, test, pooling, cfg, device)?;
+    let model = MilModel::new(train.0.image_len(), pooling, cfg, &task.autodiff)?;
+    let state = MilState { model, optim: Optimizer::adam(Schedule::Constant(cfg.lr)) };
+    let (state, history) = Trainer::default().run(&task, state, 0, |e| {
+        if let Event::Epoch(e) = e {
+            on_epoch(e)
         }
-        let seconds = start.elapsed().as_secs_f64();
-        let valid = model.valid();
-        let s = scores(&valid, te, te_bags, &plain)?;
-        let correct = s.iter().zip(&te_bags.labels).filter(|(p, &l)| (**p >= 0.5) == l).count();
-        let e = MilEpoch {
-            epoch,
-            train_loss: loss_sum / batches as f64,
-            test_accuracy: correct as f64 / te_bags.len() as f64,
-            test_auc: auc(&s, &te_bags.labels),
-            seconds,
-        };
-        on_epoch(&e);
-        history.push(e);
-    }
-    Ok((model.valid(), history))
-}
-
-/// Draws `rows` test bags (half positive, half negative, in order of appearance), one row each: every
-/// instance with a bar under it as long as the weight the pooling gives it (red; a full cell is 1).
-pub fn write_instance_weights(
-    model: &MilModel,
-    ds: &Dataset,
-    bags: &Bags,
-    rows: usize,
-    path: &std::path::Path,
-) -> Result<()> {
-    let pick: Vec<usize> = [true, false]
-        .iter()
-        .flat_map(|&want| (0..bags.len()).filter(move |&i| bags.labels[i] == want).take(rows.div_ceil(2)))
-        .collect();
-    let (x, lengths) = batch(ds, bags, &pick, &Device::flex());
-    let m = x.dims()[1];
-    let w = values(model.instance_weights(x, &lengths)?, "instance weights")?;
-    let shape = (ds.channels(), ds.height(), ds.width());
-    let grid: Vec<Vec<Picture>> = pick
-        .iter()
-        .enumerate()
-        .map(|(slot, &bag)| {
-            let weights = &w[slot * m..];
-            bags.instances[bag]
-                .iter()
-                .zip(weights)
-                .map(|(&j, &a)| with_weight_bar(&ds.image(j), shape, a as f32))
-                .collect()
-        })
-        .collect();
-    write_grid(path, &grid, &[], 56)
-}
-
-/// An image (channels-first, 1 or 3 channels) as RGB with a band below it: a red bar as long as
-/// `weight` of the width (clamped to [0, 1]) on light grey.
-fn with_weight_bar(img: &[f32], (c, h, w): (usize, usize, usize), weight: f32) -> Picture {
-    let (band, plane) = ((h / 5).max(2), h * w);
-    let hh = h + band;
-    let bar = (weight.clamp(0.0, 1.0) * w as f32).round() as usize;
-    let mut v = vec![0.9f32; 3 * hh * w];
-    for (ch, colour) in [0.85f32, 0.1, 0.1].into_iter().enumerate() {
-        let out = &mut v[ch * hh * w..(ch + 1) * hh * w];
-        let src = if c == 1 { 0 } else { ch };
-        out[..plane].copy_from_slice(&img[src * plane..(src + 1) * plane]);
-        // one grey row between the image and the bar
-        for row in out[plane + w..].chunks_mut(w) {
-            row[..bar].fill(colour);
-        }
-    }
-    Picture { channels: 3, height: hh, width: w, values: v }
+    })?;
+    Ok((state.model.valid(), history))
 }

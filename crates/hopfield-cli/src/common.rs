@@ -1,0 +1,116 @@
+//! What the subcommands share: the data-set and memory flags, loading a data set, progress bars,
+//! writing a text file, the device. Imports none of the subcommands.
+
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use burn::tensor::Device;
+use clap::{Args, ValueEnum};
+use hopfield::memory::Separation;
+use hopfield_data::Dataset;
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// The devices computations can run on.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeviceArg {
+    /// The CPU (burn's Flex backend, all cores).
+    Cpu,
+}
+
+impl DeviceArg {
+    /// The burn device.
+    pub fn device(self) -> Device {
+        match self {
+            DeviceArg::Cpu => Device::flex(),
+        }
+    }
+}
+
+/// Memory kinds as typed on the command line.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MemoryArg {
+    /// Classical Hopfield network, F(x) = x²/2 (Hebbian weights).
+    Classical,
+    /// Dense Associative Memory, F(x) = xⁿ (degree from --n).
+    Poly,
+    /// Dense Associative Memory, F(x) = max(x, 0)ⁿ (degree from --n).
+    RectPoly,
+    /// Dense Associative Memory, F(x) = eˣ.
+    Exp,
+    /// Continuous modern Hopfield network, ξ ← X softmax(β Xᵀ ξ) (β from --beta).
+    Modern,
+}
+
+/// Update rules as typed on the command line.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RuleArg {
+    /// Asynchronous: one neuron at a time, in a fresh random order each sweep.
+    Async,
+    /// Synchronous: every neuron from the same state.
+    Sync,
+}
+
+/// Flags shared by commands that read a data set.
+#[derive(Args, Debug, Clone)]
+pub struct DataArgs {
+    /// Data set: a built-in name (digits, mnist-sample, cifar10-sample bundled; mnist, fashion-mnist,
+    /// cifar10 from --data-dir) or a path to a file or folder (IDX, digits CSV, CIFAR-10 binary, or a
+    /// folder of class sub-folders of PNG/JPEG images).
+    #[arg(long, default_value = "mnist-sample")]
+    pub data: hopfield_data::DataSource,
+    /// Which part of the data set: train or test (sets without their own split use 80/20 in file order).
+    #[arg(long, default_value = "test")]
+    pub split: hopfield_data::Split,
+}
+
+/// Loads the data set named by `a`.
+pub fn load(a: &DataArgs, data_dir: &Path) -> Result<Dataset> {
+    hopfield_data::load(&a.data, a.split, data_dir).with_context(|| format!("loading --data {}", a.data))
+}
+
+/// The separation function for a binary memory kind and degree.
+pub fn separation(m: MemoryArg, n: u32) -> Result<Separation> {
+    let s = match m {
+        MemoryArg::Classical => Separation::Classical,
+        MemoryArg::Poly => Separation::Polynomial { n },
+        MemoryArg::RectPoly => Separation::RectifiedPolynomial { n },
+        MemoryArg::Exp => Separation::Exponential,
+        MemoryArg::Modern => {
+            bail!("the modern Hopfield network is continuous: it has no binary separation function here")
+        }
+    };
+    s.validate()?;
+    Ok(s)
+}
+
+/// A progress bar over `total` steps.
+pub fn bar(total: u64, what: &str) -> ProgressBar {
+    let pb = styled_bar(total, "{msg} [{bar:30}] {pos}/{len} {elapsed_precise}");
+    pb.set_message(what.to_string());
+    pb
+}
+
+/// A progress bar over `total` steps drawn with an indicatif `template`.
+pub fn styled_bar(total: u64, template: &str) -> ProgressBar {
+    let pb = ProgressBar::new(total);
+    pb.set_style(
+        ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar()).progress_chars("=> "),
+    );
+    pb
+}
+
+/// Writes `text` to `path` (a CSV of metrics), naming the file in the error.
+pub fn write_text(path: &Path, text: &str) -> Result<()> {
+    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
+}
+
+/// A training error for the command line: a divergence gets the flags that change it (`hint`).
+pub fn with_hint(e: hopfield_train::TrainError, hint: &str) -> anyhow::Error {
+    let diverged = matches!(e, hopfield_train::TrainError::Diverged { .. });
+    let e = anyhow::Error::new(e);
+    if diverged {
+        e.context(format!("training diverged: {hint}"))
+    } else {
+        e
+    }
+}

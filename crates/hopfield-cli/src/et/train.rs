@@ -1,0 +1,231 @@
+//! `hopfield et train`: training, resuming, and the run's outputs.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use burn::tensor::Device;
+use clap::Args;
+use hopfield::et::{EtConfig, ImageEtConfig};
+use hopfield_train::pictures::et::write_et_pictures;
+use hopfield_train::tasks::masked_image::checkpoint::load_for_resume;
+use hopfield_train::tasks::masked_image::checkpoint::Resume;
+use hopfield_train::tasks::masked_image::{EpochMetrics, EtTrainConfig, MaskedImage};
+use hopfield_train::trainer::{Event, Trainer};
+
+use crate::common::{styled_bar, with_hint};
+
+#[derive(Args, Debug)]
+pub struct EtTrainArgs {
+    /// Data set: a built-in name (mnist-sample, cifar10-sample, digits bundled; mnist,
+    /// fashion-mnist, cifar10 from --data-dir) or a path. Trains on its train split, evaluates on test.
+    /// Default: mnist-sample, or the data of the checkpoint given to --resume.
+    #[arg(long)]
+    pub data: Option<hopfield_data::DataSource>,
+    /// Folder for metrics.csv and the pictures (created if missing).
+    #[arg(long, default_value = "out/et")]
+    pub out: PathBuf,
+    /// Passes over the training split [default: 5, or the --config / --resume run's own].
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Training configuration as JSON: a checkpoint's config.json, or its "train" object alone
+    /// (model, steps, step_size, epochs, batch_size, lr, warmup, weight_decay, clip,
+    /// mask_fraction, replaced_share, seed). The model and training flags are then not allowed;
+    /// --epochs overrides the file's.
+    #[arg(long, conflicts_with_all = ["batch_size", "lr", "warmup", "patch", "mask_fraction", "replaced_share", "steps", "alpha", "dim", "heads", "head_dim", "memories", "exclude_self", "weight_decay", "clip", "seed"])]
+    pub config: Option<PathBuf>,
+    /// Continue the run saved in this checkpoint folder (weights, AdamW state, configuration) from
+    /// its last finished epoch up to --epochs (default: the run's own). With the same total the
+    /// result is bit for bit that of an uninterrupted run. The model and training flags are not
+    /// allowed with it.
+    #[arg(long, conflicts_with_all = ["batch_size", "lr", "warmup", "patch", "mask_fraction", "replaced_share", "steps", "alpha", "dim", "heads", "head_dim", "memories", "exclude_self", "weight_decay", "clip", "seed", "config"])]
+    pub resume: Option<PathBuf>,
+    /// Images per optimiser step.
+    #[arg(long, default_value_t = 32)]
+    pub batch_size: usize,
+    /// Peak learning rate (AdamW, linear warm-up then cosine decay to lr/1000).
+    #[arg(long, default_value_t = 4e-3)]
+    pub lr: f64,
+    /// Warm-up iterations.
+    #[arg(long, default_value_t = 10)]
+    pub warmup: usize,
+    /// Patch side; image height and width must be multiples of it.
+    #[arg(long, default_value_t = 7)]
+    pub patch: usize,
+    /// Fraction of patches masked and scored, in (0, 1).
+    #[arg(long, default_value_t = 0.5)]
+    pub mask_fraction: f64,
+    /// Share of the masked patches whose token is replaced by MASK (the rest stay but are scored).
+    #[arg(long, default_value_t = 0.9)]
+    pub replaced_share: f64,
+    /// T: descent steps (≥ 1).
+    #[arg(long, default_value_t = 6)]
+    pub steps: usize,
+    /// α: descent step size (> 0).
+    #[arg(long, default_value_t = 0.1, allow_negative_numbers = true)]
+    pub alpha: f64,
+    /// D: token dimension.
+    #[arg(long, default_value_t = 64)]
+    pub dim: usize,
+    /// H: attention heads.
+    #[arg(long, default_value_t = 4)]
+    pub heads: usize,
+    /// Y: dimension per head.
+    #[arg(long, default_value_t = 16)]
+    pub head_dim: usize,
+    /// M: Hopfield memories.
+    #[arg(long, default_value_t = 128)]
+    pub memories: usize,
+    /// Exclude self-attention (B ≠ C, the paper's equation; the official weights allow it).
+    #[arg(long)]
+    pub exclude_self: bool,
+    /// AdamW weight decay.
+    #[arg(long, default_value_t = 0.05)]
+    pub weight_decay: f64,
+    /// Gradient clipping by global norm.
+    #[arg(long, default_value_t = 1.0)]
+    pub clip: f64,
+    /// Seed of initialisation, shuffling and masks.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Checkpoint folder written after every epoch (model.safetensors + config.json, replaced
+    /// atomically); default: <out>/checkpoint.
+    #[arg(long)]
+    pub checkpoint: Option<PathBuf>,
+}
+
+/// The training config from flags and the data's image shape.
+pub fn config(a: &EtTrainArgs, image: (usize, usize, usize)) -> EtTrainConfig {
+    let mut et = EtConfig::new(a.dim, a.heads, a.head_dim, a.memories);
+    et.exclude_self = a.exclude_self;
+    let mut c = EtTrainConfig::new(ImageEtConfig::new(image, a.patch, et));
+    c.epochs = a.epochs.unwrap_or(5);
+    c.batch_size = a.batch_size;
+    c.lr = a.lr;
+    c.warmup = a.warmup;
+    c.model.descent = hopfield::et::Descent::new(a.steps, a.alpha);
+    c.mask_fraction = a.mask_fraction;
+    c.replaced_share = a.replaced_share;
+    c.weight_decay = a.weight_decay;
+    c.clip = a.clip;
+    c.seed = a.seed;
+    c
+}
+
+/// Prints one epoch's line.
+pub fn print_epoch(m: &EpochMetrics) {
+    println!(
+        "epoch {:>3}: train loss {:.4} | test masked-patch MSE {:.4} (mean-patch baseline {:.4}, T = 0 {:.4}) | {:.0} images/s",
+        m.epoch, m.train_loss, m.eval.mse, m.eval.mse_mean_patch, m.eval.mse_no_dynamics, m.images_per_second
+    );
+}
+
+/// Trains with a progress bar through the one training loop (which writes metrics.csv and the
+/// checkpoint after every epoch), then the pictures; returns the metrics of the epochs run here.
+#[allow(clippy::too_many_arguments)]
+pub fn train_and_report(
+    cfg: &EtTrainConfig,
+    data: &hopfield_data::DataSource,
+    data_dir: &Path,
+    out: &Path,
+    checkpoint: &Path,
+    resume: Option<Resume>,
+    device: &Device,
+) -> Result<Vec<EpochMetrics>> {
+    let tr = hopfield_data::load(data, hopfield_data::Split::Train, data_dir)
+        .with_context(|| format!("loading --data {data}"))?;
+    let te = hopfield_data::load(data, hopfield_data::Split::Test, data_dir)
+        .with_context(|| format!("loading --data {data}"))?;
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    println!(
+        "training on {} ({} train / {} test images of {}×{}×{}), {} patches of {}, T = {}, α = {}",
+        data,
+        tr.len(),
+        te.len(),
+        tr.channels(),
+        tr.height(),
+        tr.width(),
+        cfg.model.patches(),
+        cfg.model.patch_elements(),
+        cfg.model.descent.steps,
+        cfg.model.descent.step_size
+    );
+    if let Some(r) = &resume {
+        println!("resuming after epoch {} of {}", r.epochs_done, cfg.epochs);
+    }
+    let task = MaskedImage::new(&tr, &te, cfg, &data.to_string(), device)
+        .map_err(|e| with_hint(e, "lower --lr or --alpha"))?;
+    let pb = styled_bar(tr.len() as u64, "epoch {prefix} [{bar:30}] {pos}/{len} {msg} {elapsed_precise}");
+    let csv_path = out.join("metrics.csv");
+    let trainer = Trainer { checkpoint: Some(checkpoint.to_path_buf()), metrics: Some(csv_path.clone()) };
+    let started = std::time::Instant::now();
+    let (model, metrics) = task
+        .train(resume, &trainer, |e| match e {
+            Event::Batch { epoch, done, loss, .. } => {
+                pb.set_prefix(epoch.to_string());
+                pb.set_position(done as u64);
+                let rate = done as f64 / pb.elapsed().as_secs_f64().max(1e-9);
+                pb.set_message(format!("loss {loss:.4}, {rate:.0} images/s"));
+            }
+            Event::Epoch(m) => {
+                pb.suspend(|| print_epoch(m));
+                pb.reset();
+            }
+        })
+        .map_err(|e| with_hint(e, "lower --lr or --alpha"))?;
+    pb.finish_and_clear();
+    let norm = task.normalization();
+    let files = write_et_pictures(&model, &te, norm, task.mask_spec(), &cfg.model.descent, 6, cfg.seed, out, device)?;
+    println!("trained in {:.0} s", started.elapsed().as_secs_f64());
+    println!("  wrote {} (model.safetensors, config.json, optimizer.bpk; after every epoch)", checkpoint.display());
+    println!("  wrote {}", csv_path.display());
+    for f in files {
+        println!("  wrote {}", f.display());
+    }
+    Ok(metrics)
+}
+
+/// Reads `--config`: a checkpoint's config.json or its "train" object alone.
+pub fn read_config(path: &Path) -> Result<EtTrainConfig> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading --config {}", path.display()))?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("--config {} is not JSON", path.display()))?;
+    let train = value.get("train").cloned().unwrap_or(value);
+    serde_json::from_value(train).with_context(|| {
+        format!("--config {}: not a training configuration (see `hopfield et train --help`)", path.display())
+    })
+}
+
+/// Runs `et train`.
+pub fn run(a: &EtTrainArgs, data_dir: &Path, device: &Device) -> Result<()> {
+    let default_data = || hopfield_data::DataSource::Builtin(hopfield_data::Builtin::MnistSample);
+    let checkpoint = a.checkpoint.clone().unwrap_or_else(|| a.out.join("checkpoint"));
+    if let Some(dir) = &a.resume {
+        let (resume, meta) = load_for_resume(dir, device).with_context(|| format!("--resume {}", dir.display()))?;
+        let mut cfg = meta.train.clone();
+        cfg.epochs = a.epochs.unwrap_or(cfg.epochs);
+        cfg.validate()?;
+        let data = match &a.data {
+            Some(d) => d.clone(),
+            None => meta.data.parse().map_err(anyhow::Error::msg)?,
+        };
+        let checkpoint = a.checkpoint.clone().unwrap_or_else(|| dir.clone());
+        train_and_report(&cfg, &data, data_dir, &a.out, &checkpoint, Some(resume), device)?;
+        return Ok(());
+    }
+    let data = a.data.clone().unwrap_or_else(default_data);
+    let cfg = match &a.config {
+        Some(path) => {
+            let mut cfg = read_config(path)?;
+            cfg.epochs = a.epochs.unwrap_or(cfg.epochs);
+            cfg
+        }
+        None => {
+            let probe = hopfield_data::load(&data, hopfield_data::Split::Test, data_dir)
+                .with_context(|| format!("loading --data {data}"))?;
+            config(a, (probe.channels(), probe.height(), probe.width()))
+        }
+    };
+    cfg.validate()?;
+    train_and_report(&cfg, &data, data_dir, &a.out, &checkpoint, None, device)?;
+    Ok(())
+}

@@ -1,0 +1,106 @@
+//! `hopfield recall`: store images, corrupt cues, retrieve them.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::Result;
+use clap::Args;
+use hopfield::memory::UpdateRule;
+use hopfield_train::experiments::recall::{self, Corruption, MemoryKind, RecallConfig, RecallReport};
+
+use crate::common::{load, separation, DataArgs, MemoryArg, RuleArg};
+
+#[derive(Args, Debug)]
+pub struct RecallArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Memory to store the patterns in.
+    #[arg(long, value_enum, default_value = "rect-poly")]
+    pub memory: MemoryArg,
+    /// Degree n of the poly / rect-poly separation function (n ≥ 2).
+    #[arg(long, default_value_t = 30)]
+    pub n: u32,
+    /// Inverse temperature β of the modern Hopfield network (β > 0).
+    #[arg(long, default_value_t = 0.2, allow_negative_numbers = true)]
+    pub beta: f64,
+    /// K: how many images (the first K of the split) are stored.
+    #[arg(long, default_value_t = 50)]
+    pub patterns: usize,
+    /// Fraction p of the cue's entries to flip (0 ≤ p ≤ 1). Ignored with --occlude.
+    #[arg(long, default_value_t = 0.2, allow_negative_numbers = true)]
+    pub flip: f64,
+    /// Occlude the bottom half of each cue instead of flipping entries.
+    #[arg(long)]
+    pub occlude: bool,
+    /// How many stored patterns to query (the first ones); default: all K.
+    #[arg(long)]
+    pub queries: Option<usize>,
+    /// How many examples the picture grid and the energy plot show.
+    #[arg(long, default_value_t = 8)]
+    pub show: usize,
+    /// Update rule of binary memories: async (one neuron at a time, random order; the energy never
+    /// rises) or sync (all neurons at once).
+    #[arg(long, value_enum, default_value = "async")]
+    pub rule: RuleArg,
+    /// Upper bound on sweeps (binary memories) or updates (modern).
+    #[arg(long, default_value_t = 100)]
+    pub max_steps: usize,
+    /// Seed of every random choice; the same seed gives the same numbers.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Folder for recall.png, energy.png and recall.csv (created if missing).
+    #[arg(long, default_value = "out/recall")]
+    pub out: PathBuf,
+}
+
+fn recall_config(a: &RecallArgs) -> Result<RecallConfig> {
+    let memory = match a.memory {
+        MemoryArg::Modern => MemoryKind::Modern { beta: a.beta },
+        m => MemoryKind::Dense(separation(m, a.n)?),
+    };
+    Ok(RecallConfig {
+        memory,
+        patterns: a.patterns,
+        corruption: if a.occlude { Corruption::Occlude } else { Corruption::Flip(a.flip) },
+        queries: a.queries,
+        show: a.show,
+        seed: a.seed,
+        max_steps: a.max_steps,
+        rule: match a.rule {
+            RuleArg::Async => UpdateRule::Asynchronous,
+            RuleArg::Sync => UpdateRule::Synchronous,
+        },
+    })
+}
+
+/// Prints the summary of a recall run.
+pub fn print_recall(r: &RecallReport, files: &[PathBuf], secs: f64) {
+    println!(
+        "{}: N = {}, K = {}, {} queries: retrieved exactly {}/{} = {:.3}; mean overlap {:.4} (cues {:.4}); {:.1} s",
+        r.memory,
+        r.neurons,
+        r.patterns,
+        r.results.len(),
+        r.results.iter().filter(|q| q.exact).count(),
+        r.results.len(),
+        r.exact_fraction(),
+        r.mean_overlap(),
+        r.mean_cue_overlap(),
+        secs
+    );
+    for f in files {
+        println!("  wrote {}", f.display());
+    }
+}
+
+/// Runs `recall`.
+pub fn run(a: &RecallArgs, data_dir: &Path) -> Result<()> {
+    let cfg = recall_config(a)?;
+    let ds = load(&a.data, data_dir)?;
+    recall::validate(&ds, &cfg)?;
+    let t = Instant::now();
+    let report = recall::recall(&ds, &cfg)?;
+    let files = recall::write_outputs(&report, &a.out, "")?;
+    print_recall(&report, &files, t.elapsed().as_secs_f64());
+    Ok(())
+}

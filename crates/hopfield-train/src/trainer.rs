@@ -1,0 +1,293 @@
+//! One training loop for every task. A [`Task`] says how a batch of examples becomes an optimiser
+//! step (its loss, its update rule) and what an epoch's evaluation measures; the [`Trainer`] does
+//! the rest: the shuffle of each epoch, batching, the divergence check naming the iteration, the
+//! evaluation after every epoch, progress [`Event`]s, `metrics.csv` (a line appended after every
+//! epoch, earlier lines kept on resume), a checkpoint after every epoch, and resuming from one.
+//!
+//! The gradient tasks (masked image reconstruction, multiple-instance learning) step through
+//! [`Optimizer`] (Adam or AdamW, a learning-rate [`Schedule`], gradient clipping); the DAM
+//! classifier keeps its own update rule and runs in the same loop.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use burn::module::Module;
+use burn::optim::grad_clipping::GradientClippingConfig;
+use burn::optim::{AdamConfig, AdamWConfig, GradientsParams, ModuleOptimizer};
+use burn::tensor::Tensor;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+
+use crate::error::{invalid, Result, TrainError};
+
+/// Where a step sits in the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Iteration {
+    /// 1-based epoch.
+    pub epoch: usize,
+    /// 0-based optimiser step over the whole run.
+    pub index: usize,
+    /// Optimiser steps in the whole run.
+    pub total: usize,
+}
+
+/// What one optimiser step reports.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StepResult {
+    /// The batch's loss (the trainer stops when it is NaN or infinite).
+    pub loss: f64,
+    /// How many of the batch's examples the model got wrong, for tasks that count it.
+    pub wrong: usize,
+}
+
+/// The sums of an epoch's steps, from which a task makes its epoch figures.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EpochSummary {
+    /// 1-based epoch.
+    pub epoch: usize,
+    /// Σ of the steps' losses.
+    pub loss_sum: f64,
+    /// Optimiser steps.
+    pub batches: usize,
+    /// Training examples seen.
+    pub examples: usize,
+    /// Σ of the steps' wrong counts.
+    pub wrong: usize,
+    /// Seconds the steps took (evaluation excluded).
+    pub seconds: f64,
+}
+
+/// An epoch's figures as a line of `metrics.csv`.
+pub trait EpochFigures {
+    /// 1-based epoch.
+    fn epoch(&self) -> usize;
+    /// The CSV header (without a newline).
+    fn csv_header() -> &'static str;
+    /// This epoch's CSV line (without a newline).
+    fn csv_row(&self) -> String;
+}
+
+/// How a batch of examples becomes an optimiser step, and what an epoch's evaluation measures.
+pub trait Task {
+    /// What training changes: the model and the optimiser's state.
+    type State;
+    /// One epoch's figures.
+    type Epoch: EpochFigures;
+    /// Training examples (the trainer shuffles their indices).
+    fn examples(&self) -> usize;
+    /// Examples per optimiser step.
+    fn batch_size(&self) -> usize;
+    /// Epochs of the whole run.
+    fn epochs(&self) -> usize;
+    /// The generator of epoch `epoch`: it shuffles the examples and then draws whatever the steps
+    /// draw (masks). A function of the seed and the epoch, or a stream carried in `state`, so
+    /// that a resumed run draws what the uninterrupted one would.
+    fn epoch_rng(&self, state: &Self::State, epoch: usize) -> ChaCha8Rng;
+    /// One optimiser step on the examples `batch` (the state moves through it, as burn modules do).
+    fn step(
+        &self,
+        state: Self::State,
+        batch: &[usize],
+        rng: &mut ChaCha8Rng,
+        at: Iteration,
+    ) -> Result<(Self::State, StepResult)>;
+    /// After the epoch's last step (`rng` as the steps left it): evaluate, and return the figures.
+    fn finish_epoch(&self, state: &mut Self::State, summary: EpochSummary, rng: ChaCha8Rng) -> Result<Self::Epoch>;
+    /// Writes a checkpoint of `state` after the epoch `figures` describe into the folder `dir`.
+    fn save(&self, state: &Self::State, figures: &Self::Epoch, dir: &Path) -> Result<()>;
+    /// Words for a divergence error, e.g. " with mean pooling" (empty by default).
+    fn describe(&self) -> String {
+        String::new()
+    }
+}
+
+/// What [`Trainer::run`] reports while it runs.
+pub enum Event<'a, E> {
+    /// One optimiser step finished.
+    Batch {
+        /// 1-based epoch.
+        epoch: usize,
+        /// Examples seen in this epoch.
+        done: usize,
+        /// Examples per epoch.
+        total: usize,
+        /// This step's loss.
+        loss: f64,
+    },
+    /// An epoch finished, was evaluated, and (when the trainer has a folder for it) checkpointed.
+    Epoch(&'a E),
+}
+
+/// The run's bookkeeping: where the checkpoint and `metrics.csv` go (neither by default).
+#[derive(Debug, Clone, Default)]
+pub struct Trainer {
+    /// Checkpoint folder, written after every epoch.
+    pub checkpoint: Option<PathBuf>,
+    /// `metrics.csv`, a line appended after every epoch.
+    pub metrics: Option<PathBuf>,
+}
+
+impl Trainer {
+    /// Runs `task` from `state` after `epochs_done` finished epochs (0 for a new run) up to
+    /// `task.epochs()`, calling `on_event` after each step and each epoch. Returns the state and the
+    /// figures of the epochs run here.
+    ///
+    /// # Errors
+    /// Nothing left to train; a loss that becomes NaN or infinite ([`TrainError::Diverged`], naming
+    /// the iteration); the task's own errors; a checkpoint or `metrics.csv` that cannot be written
+    /// (the run stops at once).
+    pub fn run<T: Task>(
+        &self,
+        task: &T,
+        mut state: T::State,
+        epochs_done: usize,
+        mut on_event: impl FnMut(Event<'_, T::Epoch>),
+    ) -> Result<(T::State, Vec<T::Epoch>)> {
+        let (epochs, batch_size, n) = (task.epochs(), task.batch_size(), task.examples());
+        if batch_size == 0 || n == 0 {
+            return Err(invalid("batch", format!("{batch_size} of {n} examples"), "at least one example a step"));
+        }
+        if epochs_done >= epochs {
+            return Err(invalid("epochs", epochs, format!("more than the {epochs_done} epochs already trained")));
+        }
+        if let Some(path) = &self.metrics {
+            start_metrics::<T::Epoch>(path, epochs_done)?;
+        }
+        let per_epoch = n.div_ceil(batch_size);
+        let total = per_epoch * epochs;
+        let mut index = per_epoch * epochs_done;
+        let mut history = Vec::new();
+        for epoch in epochs_done + 1..=epochs {
+            let start = Instant::now();
+            let mut rng = task.epoch_rng(&state, epoch);
+            let mut order: Vec<usize> = (0..n).collect();
+            order.shuffle(&mut rng);
+            let mut s = EpochSummary { epoch, loss_sum: 0.0, batches: 0, examples: 0, wrong: 0, seconds: 0.0 };
+            for batch in order.chunks(batch_size) {
+                let (next, r) = task.step(state, batch, &mut rng, Iteration { epoch, index, total })?;
+                state = next;
+                if !r.loss.is_finite() {
+                    return Err(TrainError::Diverged {
+                        loss: r.loss,
+                        iteration: index,
+                        epoch,
+                        context: task.describe(),
+                    });
+                }
+                s.loss_sum += r.loss;
+                s.batches += 1;
+                s.examples += batch.len();
+                s.wrong += r.wrong;
+                index += 1;
+                on_event(Event::Batch { epoch, done: s.examples, total: n, loss: r.loss });
+            }
+            s.seconds = start.elapsed().as_secs_f64();
+            let figures = task.finish_epoch(&mut state, s, rng)?;
+            if let Some(dir) = &self.checkpoint {
+                task.save(&state, &figures, dir)?;
+            }
+            if let Some(path) = &self.metrics {
+                append_line(path, &figures.csv_row())?;
+            }
+            on_event(Event::Epoch(&figures));
+            history.push(figures);
+        }
+        Ok((state, history))
+    }
+}
+
+/// Starts `metrics.csv`: the header, and on resume the lines of the epochs already done that a
+/// file there holds (a killed run's lines after them are dropped).
+fn start_metrics<E: EpochFigures>(path: &Path, epochs_done: usize) -> Result<()> {
+    let mut text = format!("{}\n", E::csv_header());
+    if epochs_done > 0 {
+        if let Ok(old) = std::fs::read_to_string(path) {
+            for line in old.lines().skip(1) {
+                let epoch = line.split(',').find_map(|f| f.parse::<usize>().ok());
+                if epoch.is_some_and(|e| e <= epochs_done) {
+                    text += line;
+                    text.push('\n');
+                }
+            }
+        }
+    }
+    std::fs::write(path, text).map_err(|e| TrainError::write(path, e))
+}
+
+fn append_line(path: &Path, line: &str) -> Result<()> {
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(path)
+        .and_then(|mut f| writeln!(f, "{line}"))
+        .map_err(|e| TrainError::write(path, e))
+}
+
+/// The learning rate over a run.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Schedule {
+    /// The same rate at every step.
+    Constant(f64),
+    /// Linear warm-up from peak/1000 to `peak` over `warmup` steps, then cosine down to peak/1000.
+    WarmupCosine {
+        /// The peak learning rate.
+        peak: f64,
+        /// Warm-up steps.
+        warmup: usize,
+    },
+}
+
+impl Schedule {
+    /// The rate at step `it` (0-based) of `total`.
+    pub fn at(&self, it: usize, total: usize) -> f64 {
+        match *self {
+            Schedule::Constant(lr) => lr,
+            Schedule::WarmupCosine { peak, warmup } => {
+                let floor = peak * 1e-3;
+                if it < warmup {
+                    return floor + (peak - floor) * (it + 1) as f64 / warmup as f64;
+                }
+                let span = total.saturating_sub(warmup).max(1) as f64;
+                let t = ((it - warmup) as f64 / span).min(1.0);
+                floor + 0.5 * (peak - floor) * (1.0 + (std::f64::consts::PI * t).cos())
+            }
+        }
+    }
+}
+
+/// A burn optimiser with its learning-rate schedule: one gradient step of a model from a loss.
+pub struct Optimizer {
+    /// The optimiser and its state (moments, step counts).
+    pub inner: ModuleOptimizer,
+    /// The learning rate over the run.
+    pub schedule: Schedule,
+}
+
+impl Optimizer {
+    /// AdamW with β₁, β₂, decoupled weight decay and clipping by global norm.
+    pub fn adamw(betas: (f32, f32), weight_decay: f64, clip: f64, schedule: Schedule) -> Self {
+        let inner = AdamWConfig::new()
+            .with_beta_1(betas.0)
+            .with_beta_2(betas.1)
+            .with_weight_decay(weight_decay as f32)
+            .with_grad_clipping(Some(GradientClippingConfig::Norm(clip as f32)))
+            .init();
+        Optimizer { inner, schedule }
+    }
+
+    /// Adam with burn's defaults (β 0.9 / 0.999), no clipping.
+    pub fn adam(schedule: Schedule) -> Self {
+        Optimizer { inner: AdamConfig::new().init(), schedule }
+    }
+
+    /// Backpropagates `loss` and moves `model` by one step at the scheduled rate.
+    pub fn step<M: Module>(&mut self, model: M, loss: Tensor<1>, at: Iteration) -> M {
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        self.inner.step(self.schedule.at(at.index, at.total), model, grads)
+    }
+}
+
+/// The first value of a tensor as f64 (NaN if it cannot be read, which the divergence check catches).
+pub fn scalar(t: Tensor<1>) -> f64 {
+    t.into_data().try_into_vec_as::<f64>().map(|v| v[0]).unwrap_or(f64::NAN)
+}

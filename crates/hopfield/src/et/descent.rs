@@ -1,0 +1,98 @@
+//! The Energy Transformer's forward pass as a value: T steps of `g = LN(x); x ← x − α ∂E/∂g` with
+//! the weights shared across steps. [`Descent`] holds the settings (part of every model's config),
+//! [`Observe`] says what the caller wants recorded, and [`super::EnergyTransformer::descend`] runs
+//! it, choosing the implementation inside:
+//!
+//! - [`Implementation::Reference`]: E and ∂E/∂g from the energy terms' explicit formulas, the
+//!   energy recorded along the way — the path every other one is tested against;
+//! - [`Implementation::Folded`]: the step −α ∂E/∂g with α (and β) folded into the small weight
+//!   matrices, no energy computed — the fast path when nothing is recorded.
+//!
+//! A faster implementation is one more variant here, chosen where it applies and tested against
+//! the reference.
+
+use burn::tensor::Tensor;
+
+use crate::error::{invalid, Result};
+
+/// T and α of the descent.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Descent {
+    /// T, the number of steps (0 leaves the tokens as they are).
+    pub steps: usize,
+    /// α, the step size.
+    pub step_size: f64,
+}
+
+impl Default for Descent {
+    /// The official model's T = 12, α = 0.1.
+    fn default() -> Self {
+        Descent { steps: 12, step_size: 0.1 }
+    }
+}
+
+impl Descent {
+    /// T steps of size α.
+    pub fn new(steps: usize, step_size: f64) -> Self {
+        Descent { steps, step_size }
+    }
+
+    /// The same step size with `steps` steps (T = 0: the model without its dynamics).
+    pub fn with_steps(self, steps: usize) -> Self {
+        Descent { steps, ..self }
+    }
+
+    /// Checks α.
+    ///
+    /// # Errors
+    /// α not positive or not finite.
+    pub fn validate(&self) -> Result<()> {
+        if !(self.step_size > 0.0 && self.step_size.is_finite()) {
+            return Err(invalid("alpha", self.step_size, "the step size α must be positive and finite"));
+        }
+        Ok(())
+    }
+}
+
+/// What a descent records besides the final tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Observe {
+    /// Nothing: the fastest implementation runs.
+    #[default]
+    Nothing,
+    /// E(g(x_t)) for t = 0..=T.
+    Energy,
+    /// E(g(x_t)) and the tokens x_t for t = 0..=T (for pictures of every step).
+    Trajectory,
+}
+
+/// How the descent is computed; [`super::EnergyTransformer::descend`] chooses, tests and
+/// benchmarks may force one with [`super::EnergyTransformer::descend_with`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Implementation {
+    /// The explicit energy gradient, energies recorded on request.
+    Reference,
+    /// α and β folded into the weights; computes no energy.
+    Folded,
+}
+
+impl Implementation {
+    /// The implementation for what is to be recorded.
+    pub fn for_observe(observe: Observe) -> Self {
+        match observe {
+            Observe::Nothing => Implementation::Folded,
+            Observe::Energy | Observe::Trajectory => Implementation::Reference,
+        }
+    }
+}
+
+/// What a descent returns.
+#[derive(Debug, Clone)]
+pub struct DescentResult {
+    /// The tokens after T steps: [B, N, D].
+    pub x: Tensor<3>,
+    /// E(g(x_t)) for t = 0..=T, each [B] (empty unless recorded).
+    pub energy: Vec<Tensor<1>>,
+    /// x_t for t = 0..=T, each [B, N, D] (empty unless [`Observe::Trajectory`]).
+    pub states: Vec<Tensor<3>>,
+}

@@ -1,0 +1,107 @@
+//! Lagrangians and their activations g = ∇L — the vocabulary every energy in this crate is
+//! written in (Krotov & Hopfield 2021; Hoover et al. 2023): a layer of neurons x has a convex
+//! Lagrangian L(x), its activation is g = ∂L/∂x, and an energy couples activations.
+//!
+//! | Lagrangian | L(x), summed over the last axis | g = ∂L/∂x | used by |
+//! |---|---|---|---|
+//! | [`Lagrangian::Identity`] | ½ Σ x² | x | the ½ ξ·ξ term of the modern Hopfield energy |
+//! | [`Lagrangian::Relu2`] | ½ Σ max(x, 0)² | max(x, 0) | the ET Hopfield module (ReLU²) |
+//! | [`Lagrangian::LogSumExp`] | β⁻¹ log Σ exp(β x) | softmax(β x) | the modern Hopfield energy, Hopfield layers, the ET Hopfield module's softmax variant |
+//! | [`EnergyLayerNorm`] | D γ √(var(x) + ε) + Σ δ x | γ (x − x̄)/√(var + ε) + δ | the ET's tokens |
+//!
+//! [`masked_log_sum_exp`] is the one stable, masked log-sum-exp of the crate (attention over
+//! allowed keys, padded stored patterns); [`log_sum_exp`] its scalar twin for slices.
+
+mod layer_norm;
+
+pub use layer_norm::EnergyLayerNorm;
+
+use burn::tensor::activation::{relu, softmax};
+use burn::tensor::Tensor;
+
+/// A large negative logit for excluded entries (finite, so that 0 · it stays 0).
+pub const EXCLUDED: f64 = -1e30;
+
+/// A Lagrangian of one layer of neurons; its activation is its gradient.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Lagrangian {
+    /// L = ½ Σ x², g = x.
+    Identity,
+    /// L = ½ Σ max(x, 0)², g = max(x, 0).
+    Relu2,
+    /// L = β⁻¹ log Σ exp(β x), g = softmax(β x).
+    LogSumExp {
+        /// β, the inverse temperature.
+        beta: f64,
+    },
+}
+
+impl Lagrangian {
+    /// L(x) over the last axis, kept as an axis of size 1: [.., K] → [.., 1].
+    pub fn lagrangian<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
+        match *self {
+            Lagrangian::Identity => x.square().sum_dim(D - 1) * 0.5,
+            Lagrangian::Relu2 => relu(x).square().sum_dim(D - 1) * 0.5,
+            Lagrangian::LogSumExp { beta } => masked_log_sum_exp(x * beta, None).1 / beta,
+        }
+    }
+
+    /// g = ∂L/∂x: [.., K] → [.., K].
+    pub fn activation<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
+        match *self {
+            Lagrangian::Identity => x,
+            Lagrangian::Relu2 => relu(x),
+            Lagrangian::LogSumExp { beta } => softmax(x * beta, D - 1),
+        }
+    }
+
+    /// L(x) ([.., 1]) and g(x) ([.., K]) from one pass where they share work.
+    pub fn lagrangian_and_activation<const D: usize>(&self, x: Tensor<D>) -> (Tensor<D>, Tensor<D>) {
+        match *self {
+            Lagrangian::Identity => (x.clone().square().sum_dim(D - 1) * 0.5, x),
+            Lagrangian::Relu2 => {
+                let r = relu(x);
+                (r.clone().square().sum_dim(D - 1) * 0.5, r)
+            }
+            Lagrangian::LogSumExp { beta } => {
+                let (s, lse) = masked_log_sum_exp(x * beta, None);
+                (lse / beta, s)
+            }
+        }
+    }
+}
+
+/// Softmax and log-sum-exp over the last axis of `logits`, with optional non-negative `weights`
+/// of the same shape (0 = excluded; a weight w multiplies its term, w e^l):
+/// S_j = w_j e^{l_j} / Σ_k w_k e^{l_k} and lse = log Σ_k w_k e^{l_k}, computed after subtracting the
+/// largest allowed logit so nothing overflows. A row whose weights are all 0 gets S = 0 and lse = 0
+/// (it contributes nothing). Returns (S [.., K], lse [.., 1]).
+pub fn masked_log_sum_exp<const D: usize>(logits: Tensor<D>, weights: Option<Tensor<D>>) -> (Tensor<D>, Tensor<D>) {
+    let last = D - 1;
+    match weights {
+        None => {
+            let max = logits.clone().max_dim(last).detach();
+            let e = (logits - max.clone()).exp();
+            let z = e.clone().sum_dim(last);
+            (e / z.clone(), max + z.log())
+        }
+        Some(w) => {
+            let blocked = w.clone().equal_elem(0.0);
+            let max = logits.clone().mask_fill(blocked.clone(), EXCLUDED).max_dim(last).detach();
+            let e = (logits - max.clone()).exp().mask_fill(blocked, 0.0) * w;
+            let z = e.clone().sum_dim(last);
+            let seen = z.clone().greater_elem(0.0).float();
+            let z_safe = z.clamp_min(f32::MIN_POSITIVE as f64);
+            (e / z_safe.clone(), (max + z_safe.log()) * seen)
+        }
+    }
+}
+
+/// log Σ exp(x_i) of a slice, computed as max + log Σ exp(x_i − max); −∞ for an empty slice.
+pub fn log_sum_exp(x: &[f64]) -> f64 {
+    let max = x.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    if !max.is_finite() {
+        return max;
+    }
+    max + x.iter().map(|v| (v - max).exp()).sum::<f64>().ln()
+}
