@@ -65,7 +65,12 @@ pub struct DataArgs {
 
 /// Loads the data set named by `a`.
 pub fn load(a: &DataArgs, data_dir: &Path) -> Result<Dataset> {
-    hopfield_data::load(&a.data, a.split, data_dir).with_context(|| format!("loading --data {}", a.data))
+    load_split(&a.data, a.split, data_dir)
+}
+
+/// Loads `split` of `data`; a failure names the flag, and a missing set the flags that point elsewhere.
+pub fn load_split(data: &hopfield_data::DataSource, split: hopfield_data::Split, data_dir: &Path) -> Result<Dataset> {
+    hopfield_data::load(data, split, data_dir).map_err(|e| data_error(e, data))
 }
 
 /// The separation function for a binary memory kind and degree.
@@ -110,6 +115,30 @@ pub fn with_hint(e: hopfield_train::TrainError, hint: &str) -> anyhow::Error {
     let e = anyhow::Error::new(e);
     if diverged {
         e.context(format!("training diverged: {hint}"))
+    } else {
+        e
+    }
+}
+
+/// "`data` (N train / M test images of C×H×W)", the line every training command starts with.
+pub fn describe_splits(data: &hopfield_data::DataSource, tr: &Dataset, te: &Dataset) -> String {
+    format!(
+        "{data} ({} train / {} test images of {}×{}×{})",
+        tr.len(),
+        te.len(),
+        tr.channels(),
+        tr.height(),
+        tr.width()
+    )
+}
+
+/// A data set that failed to load, with the flags that point elsewhere: a missing set names
+/// --data-dir and --data.
+pub fn data_error(e: hopfield_data::DataError, data: &hopfield_data::DataSource) -> anyhow::Error {
+    let missing = matches!(e, hopfield_data::DataError::NotFound { .. });
+    let e = anyhow::Error::new(e).context(format!("loading --data {data}"));
+    if missing {
+        e.context("--data-dir (or HOPFIELD_DATA_DIR) sets the data directory; --data also takes a path")
     } else {
         e
     }

@@ -8,7 +8,7 @@ use hopfield_train::pictures::dam::{write_dam_errors, write_dam_memories};
 use hopfield_train::tasks::dam_classifier::{error_rate, load_dam, load_dam_for_resume, train_dam, DamTrainConfig};
 use hopfield_train::trainer::Trainer;
 
-use crate::common::{styled_bar, with_hint};
+use crate::common::{describe_splits, load_split, styled_bar, with_hint};
 
 #[derive(Subcommand, Debug)]
 pub enum DamCommand {
@@ -148,7 +148,7 @@ fn train_cmd(a: &DamTrainArgs, data_dir: &Path) -> Result<()> {
         }
     };
     cfg.validate()?;
-    let load = |split| hopfield_data::load(&data, split, data_dir).with_context(|| format!("loading --data {data}"));
+    let load = |split| load_split(&data, split, data_dir);
     let (tr, te) = (load(hopfield_data::Split::Train)?, load(hopfield_data::Split::Test)?);
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
     let ramp = match cfg.temperature_final {
@@ -156,13 +156,8 @@ fn train_cmd(a: &DamTrainArgs, data_dir: &Path) -> Result<()> {
         None => String::new(),
     };
     println!(
-        "DAM classifier on {} ({} train / {} test images of {}×{}×{}): K = {}, n = {}, m = {}, T = {}{ramp}",
-        data,
-        tr.len(),
-        te.len(),
-        tr.channels(),
-        tr.height(),
-        tr.width(),
+        "DAM classifier on {}: K = {}, n = {}, m = {}, T = {}{ramp}",
+        describe_splits(&data, &tr, &te),
         cfg.memories,
         cfg.n,
         cfg.m,
@@ -223,7 +218,7 @@ fn eval_cmd(a: &DamEvalArgs, data_dir: &Path) -> Result<()> {
         Some(d) => d.clone(),
         None => meta.data.parse().map_err(anyhow::Error::msg)?,
     };
-    let te = hopfield_data::load(&source, a.split, data_dir).with_context(|| format!("loading --data {source}"))?;
+    let te = load_split(&source, a.split, data_dir)?;
     let (c, h, w) = meta.image;
     anyhow::ensure!(
         (te.channels(), te.height(), te.width()) == meta.image,

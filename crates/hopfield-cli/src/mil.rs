@@ -99,8 +99,7 @@ fn train_cmd(a: &MilTrainArgs, data_dir: &Path, device: &burn::tensor::Device) -
     };
     cfg.validate()?;
     let spec = |bags| BagSpec { bags, min_size: a.min_bag_size, max_size: a.max_bag_size, target: a.target };
-    let load =
-        |split| hopfield_data::load(&a.data, split, data_dir).with_context(|| format!("loading --data {}", a.data));
+    let load = |split| crate::common::load_split(&a.data, split, data_dir);
     let (tr, te) = (load(hopfield_data::Split::Train)?, load(hopfield_data::Split::Test)?);
     let train_bags = make_bags(&tr, &spec(a.train_bags), a.seed).context("drawing the training bags")?;
     let test_bags = make_bags(&te, &spec(a.test_bags), a.seed.wrapping_add(1)).context("drawing the test bags")?;

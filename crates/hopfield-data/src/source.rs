@@ -193,8 +193,8 @@ fn not_found(b: Builtin, dirs: &[PathBuf], missing: &str) -> DataError {
         name: b.name().into(),
         looked: format!("{looked} (missing {missing})"),
         hint: format!(
-            "Get it with `hopfield data fetch {}` (writes to the data directory), or point --data-dir / \
-             {DATA_DIR_ENV} at a folder with a '{}' sub-folder holding the original files, or pass --data <path>.",
+            "Get it with `hopfield data fetch {}` (writes to the data directory), or point the data directory \
+             ({DATA_DIR_ENV}) at a folder with a '{}' sub-folder holding the original files, or load it from its path.",
             b.name(),
             b.folder()
         ),

@@ -9,6 +9,7 @@
 //! | [`pictures`] | PNG grids and plots, and each task's pictures |
 //! | [`bench`] | throughput of retrieval and of the Energy Transformer |
 //! | [`import`] | the official Energy Transformer's `.npz` weights |
+//! | [`metrics`] | figures several tasks report (AUC) |
 //!
 //! Every function takes the `burn` device it computes on; none picks one.
 
@@ -17,6 +18,7 @@ pub mod checkpoint;
 pub mod error;
 pub mod experiments;
 pub mod import;
+pub mod metrics;
 pub mod pictures;
 pub mod tasks;
 pub mod trainer;

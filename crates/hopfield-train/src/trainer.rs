@@ -58,6 +58,17 @@ pub struct EpochSummary {
     pub seconds: f64,
 }
 
+/// The size of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Plan {
+    /// Training examples (the trainer shuffles their indices).
+    pub examples: usize,
+    /// Examples per optimiser step.
+    pub batch_size: usize,
+    /// Epochs of the whole run.
+    pub epochs: usize,
+}
+
 /// An epoch's figures as a line of `metrics.csv`.
 pub trait EpochFigures {
     /// 1-based epoch.
@@ -74,12 +85,8 @@ pub trait Task {
     type State;
     /// One epoch's figures.
     type Epoch: EpochFigures;
-    /// Training examples (the trainer shuffles their indices).
-    fn examples(&self) -> usize;
-    /// Examples per optimiser step.
-    fn batch_size(&self) -> usize;
-    /// Epochs of the whole run.
-    fn epochs(&self) -> usize;
+    /// How many examples, how many a step, how many epochs.
+    fn plan(&self) -> Plan;
     /// The generator of epoch `epoch`: it shuffles the examples and then draws whatever the steps
     /// draw (masks). A function of the seed and the epoch, or a stream carried in `state`, so
     /// that a resumed run draws what the uninterrupted one would.
@@ -144,7 +151,7 @@ impl Trainer {
         epochs_done: usize,
         mut on_event: impl FnMut(Event<'_, T::Epoch>),
     ) -> Result<(T::State, Vec<T::Epoch>)> {
-        let (epochs, batch_size, n) = (task.epochs(), task.batch_size(), task.examples());
+        let Plan { examples: n, batch_size, epochs } = task.plan();
         if batch_size == 0 || n == 0 {
             return Err(invalid("batch", format!("{batch_size} of {n} examples"), "at least one example a step"));
         }

@@ -5,7 +5,8 @@ use std::path::Path;
 
 use burn::tensor::Device;
 use hopfield_data::{Builtin, DataSource, Split};
-use hopfield_train::tasks::mil::{auc, batch, make_bags, train_mil, BagSpec, Bags, MilConfig, MilModel, Pooling};
+use hopfield_train::metrics::auc;
+use hopfield_train::tasks::mil::{batch, make_bags, train_mil, BagSpec, Bags, MilConfig, MilModel, Pooling};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 

@@ -4,7 +4,9 @@
 //! State patterns R (one per row, [B, S, d_R]) attend to stored patterns Y ([B, M, d_Y]) through
 //! learned projections into an association space of dimension d_K:
 //!
-//! | paper | code |
+//! The operations (the crate's notation table, [`crate`], has the symbols):
+//!
+//! | formula | code |
 //! |---|---|
 //! | ξ = R W_Q | [`Hopfield::state`] |
 //! | X = Y W_K | [`Keys`] ([`Hopfield::keys`]) |

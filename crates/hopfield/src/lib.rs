@@ -4,21 +4,58 @@
 //! It does no file I/O and prints nothing; data loading, experiments and the CLI live in
 //! `hopfield-data`, `hopfield-train` and `hopfield-cli`.
 //!
-//! | paper symbol | meaning | code |
-//! |---|---|---|
-//! | N | neurons (pattern dimension) | `neurons` |
-//! | K | stored memories | `memories` |
-//! | ξ^μ | memory μ | `pattern(μ)`, rows of `patterns` |
-//! | σ | binary state | `state: &[i8]` |
-//! | m_μ = ξ^μ·σ | overlap | [`memory::DenseMemory::overlaps`] |
-//! | F | separation function | [`memory::Separation`] |
-//! | E | energy | `energy` (binary memory: E / F(N)) |
-//! | β | inverse temperature | `beta` |
-//! | softmax(β Xᵀξ) | attention over memories | [`memory::ModernHopfield::attention`] |
+//! ## Notation
+//!
+//! The one table of the crate: the papers' symbols, the names they have in code, and the flags of
+//! the `hopfield` command line. Where two papers use one letter for two things, the code gives
+//! them two names (the DAM's temperature T is `temperature`; the Energy Transformer's T is
+//! `steps`).
+//!
+//! | paper symbol | meaning | code | CLI flag |
+//! |---|---|---|---|
+//! | *memories (Krotov & Hopfield 2016; Demircigil et al. 2017; Ramsauer et al. 2020)* | | | |
+//! | N | neurons (pattern dimension) | `neurons` | `capacity --neurons` |
+//! | K | stored memories | `memories` | `recall --patterns`, `capacity --loads` |
+//! | ξ^μ | memory μ | `pattern(μ)`, rows of `patterns` | |
+//! | σ | binary state | `state: &[i8]` | |
+//! | m_μ = ξ^μ·σ | overlap | [`memory::DenseMemory::overlaps`] | |
+//! | F | separation function (x²/2, xⁿ, max(x,0)ⁿ, eˣ) | [`memory::Separation`] | `--memory`, `--n` |
+//! | E | energy | `energy` (binary memory: E / F(N)) | |
+//! | β | inverse temperature | `beta` | `--beta` |
+//! | softmax(β Xᵀξ) | attention over memories | [`memory::ModernHopfield::attention`] | |
+//! | — | most updates of a retrieval | `max_steps` | `recall --max-steps` |
+//! | *DAM classifier (Krotov & Hopfield 2016)* | | | |
+//! | N, C | visible and class neurons | `visible`, `classes` | |
+//! | K | memories | `memories` | `dam train --memories` |
+//! | n | degree of F(x) = max(x,0)ⁿ | `n` | `--n` |
+//! | m | loss power 2m | `m` | `--m` |
+//! | T | temperature, β = 1/Tⁿ | `temperature` | `--temperature` |
+//! | ε | learning rate | `lr` | `--lr` |
+//! | *Hopfield layers (Ramsauer et al. 2020)* | | | |
+//! | R, Y | state and stored patterns | `r`, `y` | |
+//! | W_Q, W_K, W_V | projections | `w_q`, `w_k`, `w_v` | |
+//! | d_K | association space | `assoc_dim` | `mil train --assoc` |
+//! | β | inverse temperature | `beta` | `mil train --beta` |
+//! | ξ ← Xᵀ softmax(β X ξ) | one update | [`layers::Keys::update`] | |
+//! | *Energy Transformer (Hoover et al. 2023)* | | | |
+//! | x_A ∈ R^D, A = 1..N | tokens, [batch, N, D] | `x: Tensor<3>` | |
+//! | D | token dimension | `dim` | `et train --dim` |
+//! | g = ∂L/∂x | layer-norm activation | [`lagrangian::EnergyLayerNorm::activation`] | |
+//! | γ, δ | layer-norm gain and bias | `gamma`, `delta` | |
+//! | H, Y | heads, head dimension | `heads`, `head_dim` | `--heads`, `--head-dim` |
+//! | W^Q, W^K ∈ R^(H×Y×D), β | attention weights, inverse temperature | [`et::EnergyAttention`] `wq`, `wk`, `beta` | |
+//! | M, ξ ∈ R^(M×D) | Hopfield memories | `memories`, [`et::HopfieldModule`] `xi` | `--memories` |
+//! | T | descent steps | [`et::Descent`] `steps` | `--steps` |
+//! | α | descent step size | [`et::Descent`] `step_size` | `--alpha` |
+//! | w_hCB, real tokens | pair weights (adjacency), padding | [`et::TokenMask`] `pairs`, `real` | |
+//! | L(x), g = ∇L | Lagrangian, activation | [`lagrangian::Lagrangian`] | |
 //!
 //! Modules: [`memory`] (the memories), [`dam`] (the Dense Associative Memory classifier), [`et`]
-//! (the Energy Transformer), [`layers`] (Hopfield layers as burn modules), [`theory`] (closed
-//! forms), [`linalg`] (GEMM and stable softmax), [`Error`].
+//! (the Energy Transformer: its energy terms, [`et::Descent`], [`et::TokenMask`]), [`layers`]
+//! (Hopfield layers as burn modules), [`lagrangian`] (Lagrangians, activations and the masked
+//! log-sum-exp they share), [`init`] (seeded initial values), [`theory`] (closed forms),
+//! [`linalg`] (GEMM and stable softmax), [`Error`]. Functions take the `burn` device they
+//! compute on; none picks one.
 //!
 //! ```
 //! use hopfield::memory::{DenseMemory, Dynamics, ModernHopfield, Retrieve, Separation};

@@ -26,7 +26,7 @@ fn energy_never_increases_under_the_update() {
         let (n, k, b) = (32, 50, 16);
         let net = ModernHopfield::new(gaussian(&mut rng, k * n, 1.0), n, beta).unwrap();
         let q = gaussian(&mut rng, b * n, 2.0);
-        let r = net.retrieve(&q, &Retrieve { tolerance: 0.0, max_iter: 10, record_energy: true }).unwrap();
+        let r = net.retrieve(&q, &Retrieve { tolerance: 0.0, max_steps: 10, record_energy: true }).unwrap();
         for (qi, e) in r.energy.iter().enumerate() {
             assert!(e.len() >= 2);
             for w in e.windows(2) {
@@ -157,7 +157,7 @@ fn invalid_inputs_are_errors_naming_the_value() {
     let net = ModernHopfield::new(x, 2, 1.0).unwrap();
     assert!(net.update(&[1.0, 2.0, 3.0]).unwrap_err().to_string().contains("got 3"));
     assert!(net.update(&[1.0, f64::INFINITY]).unwrap_err().to_string().contains("inf"));
-    assert!(net.retrieve(&[1.0, 1.0], &Retrieve { max_iter: 0, ..Retrieve::default() }).is_err());
+    assert!(net.retrieve(&[1.0, 1.0], &Retrieve { max_steps: 0, ..Retrieve::default() }).is_err());
 }
 
 #[test]

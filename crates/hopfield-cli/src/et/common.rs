@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use hopfield_train::tasks::masked_image::checkpoint::{load, CheckpointMeta};
 
 /// A checkpoint's model on `device` and its metadata.
@@ -36,7 +36,7 @@ pub fn load_checked(
     data_dir: &Path,
     meta: &CheckpointMeta,
 ) -> Result<hopfield_data::Dataset> {
-    let ds = hopfield_data::load(source, split, data_dir).with_context(|| format!("loading --data {source}"))?;
+    let ds = crate::common::load_split(source, split, data_dir)?;
     let shape = [ds.channels(), ds.height(), ds.width()];
     anyhow::ensure!(
         shape == [meta.train.model.image.0, meta.train.model.image.1, meta.train.model.image.2],

@@ -69,7 +69,10 @@ pub fn run(a: &EtReconstructArgs, data_dir: &Path, device: &burn::tensor::Device
     let (model, meta) = load_checkpoint(&a.checkpoint, device)?;
     let ds = match &a.image {
         Some(file) => hopfield_data::image::folder::load_image_file(file, meta.train.model.image, a.resize)
-            .with_context(|| format!("--image {}", file.display()))?,
+            .with_context(|| {
+                let hint = if a.resize { "" } else { " (--resize scales an image of another size)" };
+                format!("--image {}{hint}", file.display())
+            })?,
         None => {
             let source = data_for(&meta, &a.data)?;
             load_checked(&source, hopfield_data::Split::Test, data_dir, &meta)?

@@ -12,7 +12,7 @@ use hopfield_train::tasks::masked_image::checkpoint::Resume;
 use hopfield_train::tasks::masked_image::{EpochMetrics, EtTrainConfig, MaskedImage};
 use hopfield_train::trainer::{Event, Trainer};
 
-use crate::common::{styled_bar, with_hint};
+use crate::common::{describe_splits, load_split, styled_bar, with_hint};
 
 #[derive(Args, Debug)]
 pub struct EtTrainArgs {
@@ -131,19 +131,12 @@ pub fn train_and_report(
     resume: Option<Resume>,
     device: &Device,
 ) -> Result<Vec<EpochMetrics>> {
-    let tr = hopfield_data::load(data, hopfield_data::Split::Train, data_dir)
-        .with_context(|| format!("loading --data {data}"))?;
-    let te = hopfield_data::load(data, hopfield_data::Split::Test, data_dir)
-        .with_context(|| format!("loading --data {data}"))?;
+    let tr = load_split(data, hopfield_data::Split::Train, data_dir)?;
+    let te = load_split(data, hopfield_data::Split::Test, data_dir)?;
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     println!(
-        "training on {} ({} train / {} test images of {}×{}×{}), {} patches of {}, T = {}, α = {}",
-        data,
-        tr.len(),
-        te.len(),
-        tr.channels(),
-        tr.height(),
-        tr.width(),
+        "training on {}, {} patches of {}, T = {}, α = {}",
+        describe_splits(data, &tr, &te),
         cfg.model.patches(),
         cfg.model.patch_elements(),
         cfg.model.descent.steps,
@@ -220,8 +213,7 @@ pub fn run(a: &EtTrainArgs, data_dir: &Path, device: &Device) -> Result<()> {
             cfg
         }
         None => {
-            let probe = hopfield_data::load(&data, hopfield_data::Split::Test, data_dir)
-                .with_context(|| format!("loading --data {data}"))?;
+            let probe = load_split(&data, hopfield_data::Split::Test, data_dir)?;
             config(a, (probe.channels(), probe.height(), probe.width()))
         }
     };

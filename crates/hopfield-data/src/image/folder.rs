@@ -87,8 +87,8 @@ pub fn load_image_file(path: &Path, (channels, height, width): (usize, usize, us
             return Err(format_err(
                 &name,
                 format!(
-                    "the image is {w}×{h} (width×height) but the model takes {width}×{height}; pass --resize to \
-                     scale it"
+                    "the image is {w}×{h} (width×height) but the model takes {width}×{height}; resize it to \
+                     that size"
                 ),
             ));
         }

@@ -290,7 +290,7 @@ pub fn recall(ds: &Dataset, cfg: &RecallConfig) -> Result<RecallReport> {
             let net = ModernHopfield::new(patterns.clone(), n, beta)?;
             let r = net.retrieve(
                 &cues.concat(),
-                &Retrieve { tolerance: 1e-4, max_iter: cfg.max_steps, record_energy: true },
+                &Retrieve { tolerance: 1e-4, max_steps: cfg.max_steps, record_energy: true },
             )?;
             let runs = r
                 .states

@@ -10,7 +10,7 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::checkpoint::{checkpoint_error, read_config, resolve, save_folder, write_json};
 use crate::error::{invalid, positive, Result};
-use crate::trainer::{EpochFigures, EpochSummary, Event, Iteration, StepResult, Task, Trainer};
+use crate::trainer::{EpochFigures, EpochSummary, Event, Iteration, Plan, StepResult, Task, Trainer};
 
 /// Settings, with the paper's defaults in [`DamTrainConfig::default`].
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -215,14 +215,8 @@ impl Task for DamClassifierTask<'_> {
     type State = DamState;
     type Epoch = DamEpoch;
 
-    fn examples(&self) -> usize {
-        self.train.len()
-    }
-    fn batch_size(&self) -> usize {
-        self.cfg.batch_size
-    }
-    fn epochs(&self) -> usize {
-        self.cfg.epochs
+    fn plan(&self) -> Plan {
+        Plan { examples: self.train.len(), batch_size: self.cfg.batch_size, epochs: self.cfg.epochs }
     }
     fn epoch_rng(&self, state: &DamState, _: usize) -> ChaCha8Rng {
         state.rng.clone()

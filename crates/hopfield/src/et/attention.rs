@@ -96,12 +96,12 @@ impl EnergyAttention {
     /// The descent's step from this term, −α ∂E^ATT/∂g, with β and α folded into the small
     /// weight matrices instead of full passes over [B, H, N, N] and [B, N, D]: with Q' = βQ,
     /// −α ∂E/∂g_A = Σ_h [ (α W^Q_h)ᵀ Σ_B S_hAB K_hB + (α/β W^K_h)ᵀ Σ_C S_hCA Q'_hC ].
-    pub fn descent_step(&self, g: Tensor<3>, mask: &TokenMask, alpha: f64) -> Tensor<3> {
+    pub fn descent_step(&self, g: Tensor<3>, mask: &TokenMask, step_size: f64) -> Tensor<3> {
         let q = Self::project(g.clone(), self.wq.val() * self.beta); // Q' = βQ
         let k = Self::project(g, self.wk.val());
         let logits = q.clone().matmul(k.clone().swap_dims(2, 3));
         let s = self.normalise(q, k, logits, mask);
-        self.back_project(s.weights, s.q, s.k, alpha, alpha / self.beta)
+        self.back_project(s.weights, s.q, s.k, step_size, step_size / self.beta)
     }
 
     /// Σ_h [ (c_q W^Q_h)ᵀ Σ_B S_hAB K_hB + (c_k W^K_h)ᵀ Σ_C S_hCA Q_hC ] for every token A, from

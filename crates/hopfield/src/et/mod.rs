@@ -8,14 +8,7 @@
 //! differences and autodiff in the tests), so training needs only first-order autodiff through
 //! the unrolled steps.
 //!
-//! | paper | code |
-//! |---|---|
-//! | x_A ∈ R^D, A = 1..N | `x: Tensor<3>` of shape [batch, N, D] |
-//! | g = ∂L/∂x (layer norm) | [`EnergyLayerNorm::activation`] |
-//! | W^Q, W^K ∈ R^(H×Y×D), β | [`EnergyAttention`] `wq`, `wk`, `beta` |
-//! | ξ ∈ R^(M×D) | [`HopfieldModule`] `xi` |
-//! | T, α | [`Descent`] `steps`, `step_size`, run by [`EnergyTransformer::descend`] |
-//! | real tokens, adjacency / pair weights w_hCB | [`TokenMask`] `real` [B, N], `pairs` [B, 1 or H, N, N] |
+//! The symbols and their names in code are in the crate's notation table ([`crate`]).
 
 mod attention;
 mod descent;
@@ -220,7 +213,7 @@ impl EnergyTransformer {
         if implementation == Implementation::Folded && observe != Observe::Nothing {
             return Err(invalid("observe", format!("{observe:?}"), "nothing: the folded descent computes no energy"));
         }
-        let alpha = descent.step_size;
+        let step_size = descent.step_size;
         let mut x = x;
         let (mut energy, mut states) = (Vec::new(), Vec::new());
         for _ in 0..descent.steps {
@@ -234,12 +227,13 @@ impl EnergyTransformer {
                     if observe != Observe::Nothing {
                         energy.push(e);
                     }
-                    -grad * alpha
+                    -grad * step_size
                 }
                 // The step −α ∂E/∂g with α (and β) folded into the weights, which saves the
                 // energy's pass over [B, N, M] and several over [B, N, D].
                 Implementation::Folded => {
-                    self.attention.descent_step(g.clone(), mask, alpha) + self.hopfield.descent_step(g, mask, alpha)
+                    self.attention.descent_step(g.clone(), mask, step_size)
+                        + self.hopfield.descent_step(g, mask, step_size)
                 }
             };
             x = x + step;

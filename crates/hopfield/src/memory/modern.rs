@@ -20,14 +20,14 @@ pub struct Retrieve {
     /// A query has converged when no entry moves by more than this in one update.
     pub tolerance: f64,
     /// Upper bound on updates.
-    pub max_iter: usize,
+    pub max_steps: usize,
     /// Record every query's energy after every update (costs O(KN) per query and step).
     pub record_energy: bool,
 }
 
 impl Default for Retrieve {
     fn default() -> Self {
-        Retrieve { tolerance: 1e-6, max_iter: 100, record_energy: false }
+        Retrieve { tolerance: 1e-6, max_steps: 100, record_energy: false }
     }
 }
 
@@ -36,7 +36,7 @@ impl Default for Retrieve {
 pub struct Retrieval<T> {
     /// Final states, B×N row-major.
     pub states: Vec<T>,
-    /// Updates each query took to converge (`max_iter` if it did not).
+    /// Updates each query took to converge (`max_steps` if it did not).
     pub iterations: Vec<usize>,
     /// Whether every query converged.
     pub converged: bool,
@@ -188,26 +188,26 @@ impl<T: Real> ModernHopfield<T> {
     }
 
     /// Iterates the update from `queries` until every query moves by less than the tolerance
-    /// or `max_iter` updates were made. Converged queries are frozen and leave the batch, so
+    /// or `max_steps` updates were made. Converged queries are frozen and leave the batch, so
     /// later updates only cost what the remaining queries need.
     pub fn retrieve(&self, queries: &[T], opts: &Retrieve) -> Result<Retrieval<T>> {
         let b = self.batch(queries)?;
         if opts.tolerance.is_nan() || opts.tolerance < 0.0 {
             return Err(invalid("tolerance", opts.tolerance, "must be zero or positive"));
         }
-        if opts.max_iter == 0 {
-            return Err(invalid("max_iter", 0, "must be at least 1"));
+        if opts.max_steps == 0 {
+            return Err(invalid("max_steps", 0, "must be at least 1"));
         }
         let n = self.neurons;
         let mut states = queries.to_vec();
-        let mut iterations = vec![opts.max_iter; b];
+        let mut iterations = vec![opts.max_steps; b];
         let mut energy: Vec<Vec<f64>> = if opts.record_energy {
             self.energies_unchecked(&states, b).into_iter().map(|e| vec![e]).collect()
         } else {
             Vec::new()
         };
         let mut active: Vec<usize> = (0..b).collect();
-        for it in 1..=opts.max_iter {
+        for it in 1..=opts.max_steps {
             // Gather the queries still moving into one batch: (A×N).
             let batch: Vec<T> = active.iter().flat_map(|&q| states[q * n..(q + 1) * n].iter().copied()).collect();
             let next = self.update_unchecked(&batch, active.len());

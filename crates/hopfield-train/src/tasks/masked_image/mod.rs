@@ -18,7 +18,7 @@ use rand_chacha::ChaCha8Rng;
 use crate::checkpoint::with_stable_ids;
 use crate::error::{invalid, positive, Result};
 use crate::trainer::{
-    scalar, EpochFigures, EpochSummary, Event, Iteration, Optimizer, Schedule, StepResult, Task, Trainer,
+    scalar, EpochFigures, EpochSummary, Event, Iteration, Optimizer, Plan, Schedule, StepResult, Task, Trainer,
 };
 use checkpoint::{CheckpointMeta, Resume};
 
@@ -351,14 +351,8 @@ impl Task for MaskedImage<'_> {
     type State = EtState;
     type Epoch = EpochMetrics;
 
-    fn examples(&self) -> usize {
-        self.train.len()
-    }
-    fn batch_size(&self) -> usize {
-        self.cfg.batch_size
-    }
-    fn epochs(&self) -> usize {
-        self.cfg.epochs
+    fn plan(&self) -> Plan {
+        Plan { examples: self.train.len(), batch_size: self.cfg.batch_size, epochs: self.cfg.epochs }
     }
     fn epoch_rng(&self, _: &EtState, epoch: usize) -> ChaCha8Rng {
         epoch_rng(self.cfg.seed, epoch)

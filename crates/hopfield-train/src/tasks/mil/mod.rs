@@ -11,138 +11,18 @@ use burn::tensor::{Device, Tensor, TensorData};
 use hopfield::init::normal;
 use hopfield::layers::{check_lengths, HopfieldConfig, HopfieldPooling};
 use hopfield_data::Dataset;
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
+pub mod bags;
+
+pub use bags::{batch, make_bags, BagSpec, Bags};
+
 use crate::error::{invalid, positive, Result};
+use crate::metrics::auc;
 use crate::trainer::{
-    scalar, EpochFigures, EpochSummary, Event, Iteration, Optimizer, Schedule, StepResult, Task, Trainer,
+    scalar, EpochFigures, EpochSummary, Event, Iteration, Optimizer, Plan, Schedule, StepResult, Task, Trainer,
 };
-
-/// How bags are drawn: `bags` bags of `min_size..=max_size` images drawn uniformly without
-/// replacement inside a bag; a bag is positive when it holds an image labelled `target`.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct BagSpec {
-    /// How many bags.
-    pub bags: usize,
-    /// Fewest instances in a bag.
-    pub min_size: usize,
-    /// Most instances in a bag.
-    pub max_size: usize,
-    /// The label that makes a bag positive.
-    pub target: u8,
-}
-
-/// Bags of instance indices into a data set, with their labels.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Bags {
-    /// The instances (indices into the data set) of every bag.
-    pub instances: Vec<Vec<usize>>,
-    /// Whether each bag is positive.
-    pub labels: Vec<bool>,
-}
-
-impl Bags {
-    /// Bags given by the caller: every bag needs at least one instance, every index must lie in a
-    /// data set of `len` images, and there is one label per bag.
-    pub fn new(instances: Vec<Vec<usize>>, labels: Vec<bool>, len: usize) -> Result<Self> {
-        if instances.is_empty() {
-            return Err(invalid("bags", 0, "need at least one bag"));
-        }
-        if labels.len() != instances.len() {
-            return Err(invalid("labels", labels.len(), format!("one per bag, {}", instances.len())));
-        }
-        let lengths: Vec<usize> = instances.iter().map(Vec::len).collect();
-        check_lengths(&lengths, instances.len(), usize::MAX)?;
-        for (i, bag) in instances.iter().enumerate() {
-            if let Some(&j) = bag.iter().find(|&&j| j >= len) {
-                return Err(invalid("instance", format!("{j} (bag {i})"), format!("an index below the {len} images")));
-            }
-        }
-        Ok(Bags { instances, labels })
-    }
-
-    /// How many bags.
-    pub fn len(&self) -> usize {
-        self.instances.len()
-    }
-
-    /// Whether there are none (never, for bags built by [`Bags::new`] or [`make_bags`]).
-    pub fn is_empty(&self) -> bool {
-        self.instances.is_empty()
-    }
-
-    /// The fraction of positive bags.
-    pub fn positive_fraction(&self) -> f64 {
-        self.labels.iter().filter(|&&l| l).count() as f64 / self.len().max(1) as f64
-    }
-}
-
-impl BagSpec {
-    /// Checks the counts and that the data set can supply them.
-    pub fn validate(&self, ds: &Dataset) -> Result<()> {
-        if self.bags == 0 {
-            return Err(invalid("bags", 0, "need at least one bag"));
-        }
-        if self.min_size == 0 {
-            return Err(invalid("min bag size", 0, "a bag with no instances has nothing to pool; use at least 1"));
-        }
-        if self.max_size < self.min_size {
-            return Err(invalid("max bag size", self.max_size, format!("at least the min bag size {}", self.min_size)));
-        }
-        if ds.len() < self.max_size {
-            return Err(invalid(
-                "max bag size",
-                self.max_size,
-                format!("at most the {} images of {}", ds.len(), ds.name()),
-            ));
-        }
-        if !ds.labels().contains(&self.target) {
-            return Err(invalid("target", self.target, format!("a label that occurs in {}", ds.name())));
-        }
-        Ok(())
-    }
-}
-
-/// Draws `spec.bags` bags from `ds` with a ChaCha8 generator seeded with `seed`.
-pub fn make_bags(ds: &Dataset, spec: &BagSpec, seed: u64) -> Result<Bags> {
-    spec.validate(ds)?;
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut instances = Vec::with_capacity(spec.bags);
-    let mut labels = Vec::with_capacity(spec.bags);
-    for _ in 0..spec.bags {
-        let size = rng.random_range(spec.min_size..=spec.max_size);
-        let bag: Vec<usize> = rand::seq::index::sample(&mut rng, ds.len(), size).into_vec();
-        labels.push(bag.iter().any(|&i| ds.labels()[i] == spec.target));
-        instances.push(bag);
-    }
-    Bags::new(instances, labels, ds.len())
-}
-
-/// The area under the ROC curve of `scores` for the positives in `labels`: the probability that a
-/// random positive scores above a random negative, ties counting one half (Mann–Whitney, with the
-/// average rank of tied scores). NaN when one class is absent.
-pub fn auc(scores: &[f64], labels: &[bool]) -> f64 {
-    let mut order: Vec<usize> = (0..scores.len()).collect();
-    order.sort_by(|&a, &b| scores[a].total_cmp(&scores[b]));
-    let mut ranks = vec![0.0; scores.len()];
-    let mut i = 0;
-    while i < order.len() {
-        let mut j = i;
-        while j + 1 < order.len() && scores[order[j + 1]] == scores[order[i]] {
-            j += 1;
-        }
-        let rank = (i + j) as f64 / 2.0 + 1.0;
-        for &k in &order[i..=j] {
-            ranks[k] = rank;
-        }
-        i = j + 1;
-    }
-    let pos = labels.iter().filter(|&&l| l).count() as f64;
-    let neg = labels.len() as f64 - pos;
-    let rank_sum: f64 = ranks.iter().zip(labels).filter(|(_, &l)| l).map(|(r, _)| r).sum();
-    (rank_sum - pos * (pos + 1.0) / 2.0) / (pos * neg)
-}
 
 /// Which pooling turns a bag of embeddings into one vector.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -302,21 +182,6 @@ fn mean_weights(lengths: &[usize], b: usize, m: usize, device: &Device) -> Resul
     Ok(Tensor::from_data(TensorData::new(w, [lengths.len(), 1, m]), device))
 }
 
-/// The bags `idx` of `bags` as a zero-padded batch [B, max length, P] and their lengths.
-pub fn batch(ds: &Dataset, bags: &Bags, idx: &[usize], device: &Device) -> (Tensor<3>, Vec<usize>) {
-    let p = ds.image_len();
-    let lengths: Vec<usize> = idx.iter().map(|&i| bags.instances[i].len()).collect();
-    let m = lengths.iter().copied().max().unwrap_or(1);
-    let mut v = vec![0f32; idx.len() * m * p];
-    for (slot, &i) in idx.iter().enumerate() {
-        for (row, &j) in bags.instances[i].iter().enumerate() {
-            let at = (slot * m + row) * p;
-            v[at..at + p].copy_from_slice(&ds.image(j));
-        }
-    }
-    (Tensor::from_data(TensorData::new(v, [idx.len(), m, p]), device), lengths)
-}
-
 /// Mean binary cross-entropy of logits z for labels y: softplus(z) − y z, computed stably.
 fn bce(z: Tensor<1>, y: Tensor<1>) -> Tensor<1> {
     let softplus = relu(z.clone()) + (-z.clone().abs()).exp().add_scalar(1.0).log();
@@ -411,14 +276,8 @@ impl Task for MilTask<'_> {
     type State = MilState;
     type Epoch = MilEpoch;
 
-    fn examples(&self) -> usize {
-        self.train.1.len()
-    }
-    fn batch_size(&self) -> usize {
-        self.cfg.batch_size
-    }
-    fn epochs(&self) -> usize {
-        self.cfg.epochs
+    fn plan(&self) -> Plan {
+        Plan { examples: self.train.1.len(), batch_size: self.cfg.batch_size, epochs: self.cfg.epochs }
     }
     fn epoch_rng(&self, _: &MilState, epoch: usize) -> ChaCha8Rng {
         ChaCha8Rng::seed_from_u64(self.cfg.seed.wrapping_add(0x3a1 * epoch as u64))

@@ -1,0 +1,335 @@
+//! The command line as a user calls it: the training commands (`et`, `dam`, `mil`), their
+//! checkpoints, outputs and errors.
+
+mod common;
+
+use std::path::Path;
+
+use common::{fails, ok};
+
+#[test]
+fn et_train_writes_metrics_and_pictures_and_rejects_bad_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("et");
+    let o = ok(&["et", "train", "--epochs", "1", "--steps", "2", "--out", out.to_str().unwrap()], dir.path());
+    assert!(o.contains("epoch   1: train loss") && o.contains("mean-patch baseline"), "{o}");
+    let csv = std::fs::read_to_string(out.join("metrics.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 2, "{csv}");
+    for f in [
+        "et-reconstruction.png",
+        "et-steps.png",
+        "et-energy.png",
+        "checkpoint/model.safetensors",
+        "checkpoint/config.json",
+    ] {
+        assert!(out.join(f).is_file(), "{f} missing");
+    }
+    let d = dir.path();
+    let ck = out.join("checkpoint");
+    let ck = ck.to_str().unwrap();
+    let o = ok(&["et", "eval", "--checkpoint", ck], d);
+    assert!(o.contains("mnist-sample (1000 test images), T = 2") && o.contains("mean-patch baseline"), "{o}");
+    let pics = d.join("pics");
+    ok(&["et", "reconstruct", "--checkpoint", ck, "--count", "3", "--out", pics.to_str().unwrap()], d);
+    assert!(pics.join("et-reconstruction.png").is_file());
+    // --resume continues the checkpoint's run with its configuration; metrics.csv keeps epoch 1.
+    let o = ok(&["et", "train", "--resume", ck, "--epochs", "2", "--out", out.to_str().unwrap()], d);
+    assert!(o.contains("resuming after epoch 1 of 2") && o.contains("epoch   2: train loss"), "{o}");
+    assert!(!o.contains("epoch   1: train loss"), "{o}");
+    let csv = std::fs::read_to_string(out.join("metrics.csv")).unwrap();
+    assert!(csv.lines().count() == 3 && csv.contains("\n1,") && csv.contains("\n2,"), "{csv}");
+    let meta = std::fs::read_to_string(out.join("checkpoint/config.json")).unwrap();
+    assert!(meta.contains("\"epoch\": 2"), "{meta}");
+    let e = fails(&["et", "train", "--resume", ck, "--epochs", "2", "--out", out.to_str().unwrap()], d);
+    assert!(e.contains("epochs = 2") && e.contains("already trained"), "{e}");
+    let e = fails(&["et", "train", "--resume", ck, "--steps", "3"], d);
+    assert!(e.contains("--steps") && e.contains("cannot be used with"), "{e}");
+    let e = fails(&["et", "train", "--resume", d.join("nothing").to_str().unwrap()], d);
+    assert!(e.contains("nothing") && e.contains("config.json"), "{e}");
+    // --config takes a checkpoint's config.json (or its "train" object).
+    let cfg = d.join("cfg.json");
+    std::fs::copy(out.join("checkpoint/config.json"), &cfg).unwrap();
+    let o2 = d.join("from-config");
+    let o = ok(&["et", "train", "--config", cfg.to_str().unwrap(), "--epochs", "1", "--out", o2.to_str().unwrap()], d);
+    assert!(o.contains("T = 2") && o.contains("epoch   1: train loss"), "{o}");
+    std::fs::write(&cfg, "{\"steps\": 3}").unwrap();
+    let e = fails(&["et", "train", "--config", cfg.to_str().unwrap()], d);
+    assert!(e.contains("cfg.json") && e.contains("not a training configuration") && e.contains("missing field"), "{e}");
+    let e = fails(&["et", "eval", "--checkpoint", ck, "--data", "cifar10-sample"], d);
+    assert!(e.contains("3×32×32") && e.contains("1×28×28"), "{e}");
+    let e = fails(&["et", "eval", "--checkpoint", d.join("missing").to_str().unwrap()], d);
+    assert!(e.contains("missing") && e.contains("checkpoint"), "{e}");
+    let o = out.to_str().unwrap();
+    let e = fails(&["et", "train", "--patch", "5", "--out", o], d);
+    assert!(e.contains("height 28 and width 28") && e.contains("got 5"), "{e}");
+    let e = fails(&["et", "train", "--mask-fraction", "1.5", "--out", o], d);
+    assert!(e.contains("mask-fraction = 1.5"), "{e}");
+    let e = fails(&["et", "train", "--steps", "0", "--out", o], d);
+    assert!(e.contains("steps = 0"), "{e}");
+    let e = fails(&["et", "train", "--alpha", "-0.1", "--out", o], d);
+    assert!(e.contains("alpha = -0.1"), "{e}");
+    let e = fails(&["et", "train", "--data", "digits", "--patch", "3", "--out", o], d);
+    assert!(e.contains("height 8 and width 8"), "{e}");
+}
+
+/// `et import-npz` of a tiny official-layout .npz made here, then `et reconstruct` of an image
+/// file with an explicit mask, saving .npy outputs; and the errors a user meets on the way.
+#[test]
+fn et_import_npz_and_reconstruct_an_image_file() {
+    use hopfield_data::npy::{read_npy, write_npy, write_npz};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (h, y, dm, m, p, n) = (2, 4, 8, 16, 48, 4);
+    let mut k = 0u32;
+    let mut vals = |len: usize| {
+        (0..len.max(1))
+            .map(|_| {
+                k += 1;
+                ((k * 2654435761u32) as f32 / u32::MAX as f32 - 0.5) * 0.5
+            })
+            .collect::<Vec<f32>>()
+    };
+    let arrays: Vec<(&str, Vec<usize>, Vec<f32>)> = vec![
+        ("Wk", vec![h, y, dm], vals(h * y * dm)),
+        ("Wq", vec![h, y, dm], vals(h * y * dm)),
+        ("Xi", vec![dm, m], vals(dm * m)),
+        ("Wenc", vec![p, dm], vals(p * dm)),
+        ("Benc", vec![dm], vals(dm)),
+        ("Wdec", vec![dm, p], vals(dm * p)),
+        ("Bdec", vec![p], vals(p)),
+        ("POS_embed", vec![n + 1, dm], vals((n + 1) * dm)),
+        ("CLS_token", vec![dm], vals(dm)),
+        ("MASK_token", vec![dm], vals(dm)),
+        ("LNORM_gamma", vec![], vec![1.0]),
+        ("LNORM_bias", vec![dm], vals(dm)),
+    ];
+    let npz = d.join("tiny.npz");
+    let refs: Vec<(&str, &[usize], &[f32])> = arrays.iter().map(|(a, s, v)| (*a, s.as_slice(), v.as_slice())).collect();
+    write_npz(&npz, &refs).unwrap();
+    let ck = d.join("ck");
+    let (npz_s, ck_s) = (npz.to_str().unwrap(), ck.to_str().unwrap());
+    let o = ok(
+        &["et", "import-npz", "--npz", npz_s, "--out", ck_s, "--image", "3x8x8", "--patch", "4", "--masked", "2"],
+        d,
+    );
+    assert!(o.contains("D = 8, 2 heads × 4, M = 16") && o.contains("1145 parameters"), "{o}");
+    // The official shape is the default: these weights do not fit it.
+    let e = fails(&["et", "import-npz", "--npz", npz_s, "--out", ck_s], d);
+    assert!(e.contains("[Wenc]") && e.contains("768"), "{e}");
+    let img = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/image-folder-sample/cat/0000.jpg");
+    let img = img.to_str().unwrap();
+    let out = d.join("pics");
+    let out_s = out.to_str().unwrap();
+    let e = fails(&["et", "reconstruct", "--checkpoint", ck_s, "--image", img, "--out", out_s], d);
+    assert!(e.contains("32×32") && e.contains("8×8") && e.contains("--resize"), "{e}");
+    let mask = d.join("mask.npy");
+    write_npy(&mask, &[2, 2], &[1.0, 0.0, 0.0, 1.0]).unwrap();
+    let args = ["et", "reconstruct", "--checkpoint", ck_s, "--image", img, "--resize", "--out", out_s];
+    let mask_s = mask.to_str().unwrap();
+    let o = ok(&[&args[..], &["--mask", mask_s, "--save-npy"]].concat(), d);
+    assert!(o.contains("2 of 4 patches masked (2 replaced by the MASK token), T = 12"), "{o}");
+    let r = read_npy(&out.join("reconstruction.npy")).unwrap();
+    assert_eq!(r.shape, vec![3, 8, 8]);
+    assert!(r.data.iter().all(|v| v.is_finite()));
+    let e = read_npy(&out.join("energies.npy")).unwrap();
+    assert_eq!(e.shape, vec![13]);
+    assert!(e.data.iter().all(|v| v.is_finite()));
+    assert_eq!(read_npy(&out.join("mask.npy")).unwrap().data, vec![1.0, 0.0, 0.0, 1.0]);
+    assert_eq!(read_npy(&out.join("input.npy")).unwrap().shape, vec![3, 8, 8]);
+    for f in ["et-reconstruction.png", "et-steps.png", "et-energy.png", "et-memories.png"] {
+        assert!(out.join(f).is_file(), "{f}");
+    }
+    // Bad masks: a 2, a wrong shape, not a .npy.
+    write_npy(&mask, &[4], &[1.0, 2.0, 0.0, 0.0]).unwrap();
+    let e = fails(&[&args[..], &["--mask", mask_s]].concat(), d);
+    assert!(e.contains("value 2 at patch 1"), "{e}");
+    write_npy(&mask, &[5], &[1.0, 0.0, 0.0, 0.0, 1.0]).unwrap();
+    let e = fails(&[&args[..], &["--mask", mask_s]].concat(), d);
+    assert!(e.contains("[5]") && e.contains("4 patches"), "{e}");
+    std::fs::write(&mask, b"no").unwrap();
+    let e = fails(&[&args[..], &["--mask", mask_s]].concat(), d);
+    assert!(e.contains("mask.npy") && e.contains("not a .npy"), "{e}");
+    // An imported checkpoint names no data set.
+    let e = fails(&["et", "eval", "--checkpoint", ck_s], d);
+    assert!(e.contains("names no data set") && e.contains("3×8×8"), "{e}");
+    // It cannot be resumed (no optimiser state).
+    let e = fails(&["et", "train", "--resume", ck_s], d);
+    assert!(e.contains("optimizer.bpk") && e.contains("cannot be resumed"), "{e}");
+}
+
+/// `et bench` on a tiny random model: figures printed, JSON line parsable, same seed same loss;
+/// inputs of the wrong shape are an error.
+#[test]
+fn et_bench_times_and_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let args = [
+        "et",
+        "bench",
+        "--image",
+        "1x8x8",
+        "--patch",
+        "4",
+        "--dim",
+        "8",
+        "--heads",
+        "2",
+        "--head-dim",
+        "4",
+        "--memories",
+        "16",
+        "--batch",
+        "3",
+        "--masked",
+        "2",
+        "--steps",
+        "3",
+        "--reps",
+        "2",
+        "--warmup",
+        "0",
+        "--json",
+    ];
+    let o = ok(&args, d);
+    assert!(o.contains("5 tokens, D = 8, 2 heads × 4, M = 16, T = 3, batch 3"), "{o}");
+    let j: serde_json::Value = serde_json::from_str(o.lines().last().unwrap()).unwrap();
+    assert_eq!(j["energies"].as_array().unwrap().len(), 4);
+    assert_eq!(j["train_all"].as_array().unwrap().len(), 2);
+    assert!(j["forward_ms"].as_f64().unwrap() > 0.0 && j["loss"].as_f64().unwrap() > 0.0);
+    let again: serde_json::Value = serde_json::from_str(ok(&args, d).lines().last().unwrap()).unwrap();
+    assert_eq!(j["loss"], again["loss"]);
+    let x = d.join("x.npy");
+    hopfield_data::npy::write_npy(&x, &[2, 1, 8, 9], &vec![0.0; 144]).unwrap();
+    let e = fails(&[&args[..], &["--inputs", x.to_str().unwrap()]].concat(), d);
+    assert!(e.contains("[2, 1, 8, 9]") && e.contains("(B, 1, 8, 8)"), "{e}");
+}
+
+/// `dam train` / `dam eval` / `dam memories` on the bundled digits, and the errors a user meets.
+#[test]
+fn dam_train_eval_memories_and_bad_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = d.join("dam");
+    let o = out.to_str().unwrap();
+    let args = ["dam", "train", "--data", "digits", "--memories", "50", "--temperature", "44", "--batch-size", "100"];
+    let s = ok(&[&args[..], &["--epochs", "40", "--out", o]].concat(), d);
+    assert!(s.contains("K = 50, n = 20, m = 30, T = 44") && s.contains("epoch  40: train loss"), "{s}");
+    assert!(s.contains("test error 11.67% (42 of 360 wrong)"), "{s}");
+    for f in ["checkpoint/memories.npy", "checkpoint/config.json", "metrics.csv", "memories.png", "errors.png"] {
+        assert!(out.join(f).is_file(), "{f}");
+    }
+    let png = std::fs::read(out.join("errors.png")).unwrap();
+    assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000, "errors.png: {} bytes", png.len());
+    let csv = std::fs::read_to_string(out.join("metrics.csv")).unwrap();
+    assert!(csv.starts_with("epoch,train_loss,train_error,test_error,lr,temperature,seconds\n"), "{csv}");
+    assert_eq!(csv.lines().count(), 41);
+    let ck = out.join("checkpoint");
+    let ck = ck.to_str().unwrap();
+    let s = ok(&["dam", "eval", "--checkpoint", ck], d);
+    assert!(s.contains("digits (360 test images): test error 11.67% (42 wrong)"), "{s}");
+    let s = ok(&["dam", "eval", "--checkpoint", ck, "--split", "train"], d);
+    assert!(s.contains("digits (1437 train images): train error 2.85% (41 wrong)"), "{s}");
+    let e = fails(&["dam", "eval", "--checkpoint", ck, "--split", "validation"], d);
+    assert!(e.contains("unknown split 'validation'"), "{e}");
+    // The public code's temperature ramp: 44 → 30 over 5 epochs, then 30; eval uses the last T.
+    let ramp = d.join("ramp");
+    let r = ramp.to_str().unwrap();
+    let flags = ["--temperature-final", "30", "--temperature-ramp", "5", "--epochs", "8", "--out", r];
+    let s = ok(&[&args[..], &flags[..]].concat(), d);
+    assert!(s.contains("T = 44 → 30 over 5 epochs") && s.contains("| T 30.0 |"), "{s}");
+    let t: Vec<String> = std::fs::read_to_string(ramp.join("metrics.csv"))
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(5).unwrap().to_string())
+        .collect();
+    assert_eq!(t, ["44.0000", "41.2000", "38.4000", "35.6000", "32.8000", "30.0000", "30.0000", "30.0000"]);
+    let s = ok(&["dam", "eval", "--checkpoint", ramp.join("checkpoint").to_str().unwrap()], d);
+    assert!(s.contains("T = 30, epoch 8"), "{s}");
+    let e = fails(&["dam", "train", "--data", "digits", "--temperature-final", "30", "--temperature-ramp", "0"], d);
+    assert!(e.contains("temperature-ramp = 0"), "{e}");
+    let e = fails(&["dam", "train", "--data", "digits", "--temperature-ramp", "50", "--out", r], d);
+    assert!(e.contains("--temperature-final"), "a ramp without its final temperature: {e}");
+    let png = d.join("m.png");
+    ok(&["dam", "memories", "--checkpoint", ck, "--count", "20", "--out", png.to_str().unwrap()], d);
+    assert!(png.is_file());
+    let e = fails(&["dam", "eval", "--checkpoint", ck, "--data", "mnist-sample"], d);
+    assert!(e.contains("1×28×28") && e.contains("1×8×8"), "{e}");
+    for (flag, value, needle) in [
+        ("--n", "0", "n = 0"),
+        ("--m", "0", "m = 0"),
+        ("--temperature", "0", "temperature = 0"),
+        ("--temperature", "-3", "temperature = -3"),
+        ("--memories", "0", "memories = 0"),
+        ("--temperature-final", "0", "temperature-final = 0"),
+        ("--temperature-final", "-5", "temperature-final = -5"),
+    ] {
+        let e = fails(&["dam", "train", "--data", "digits", flag, value, "--out", o], d);
+        assert!(e.contains(needle), "{flag} {value}: {e}");
+    }
+    std::fs::write(out.join("checkpoint/memories.npy"), b"junk").unwrap();
+    let e = fails(&["dam", "eval", "--checkpoint", ck], d);
+    assert!(e.contains("memories.npy"), "{e}");
+}
+
+/// `mil train` on the bundled digits: both poolings on the same bags, the table and metrics.csv,
+/// and the errors a user meets.
+#[test]
+fn mil_train_compares_poolings_and_rejects_bad_bags() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = d.join("mil");
+    let o = out.to_str().unwrap();
+    let common = ["mil", "train", "--data", "digits", "--train-bags", "400", "--test-bags", "200", "--epochs", "10"];
+    let s = ok(&[&common[..], &["--out", o]].concat(), d);
+    assert!(s.contains("400 training bags (65.2% positive) from 1437 images"), "{s}");
+    assert!(s.contains("200 test bags (65.0% positive) from 360"), "{s}");
+    // Measured: Hopfield pooling 93.00% / AUC 0.9660, mean pooling 75.00% / 0.7747 after 10 epochs.
+    let row = |name: &str| -> (f64, f64) {
+        let line = s.lines().find(|l| l.trim_start().starts_with(name) && l.contains('%') && !l.contains("epoch"));
+        let f: Vec<f64> = line
+            .unwrap_or_else(|| panic!("no {name} row in\n{s}"))
+            .split_whitespace()
+            .skip(1)
+            .map(|w| w.trim_end_matches('%').parse().unwrap())
+            .collect();
+        (f[0], f[1])
+    };
+    let (hopfield, mean) = (row("hopfield"), row("mean"));
+    assert!(hopfield.0 > 88.0 && hopfield.1 > 0.93, "{hopfield:?}\n{s}");
+    assert!(mean.0 >= 65.0 && mean.1 > 0.6, "{mean:?}\n{s}");
+    assert!(hopfield.1 > mean.1, "{s}");
+    let csv = std::fs::read_to_string(out.join("metrics.csv")).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], "pooling,epoch,train_loss,test_accuracy,test_auc,seconds");
+    assert_eq!(lines.len(), 21);
+    assert!(lines[10].starts_with("hopfield,10,") && lines[20].starts_with("mean,10,"), "{csv}");
+    for png in ["attention.png", "auc.png"] {
+        // A PNG: the signature, then the IHDR chunk with width and height (big-endian u32).
+        let bytes = std::fs::read(out.join(png)).unwrap();
+        assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "{png}");
+        let (w, h) = (
+            u32::from_be_bytes(bytes[16..20].try_into().unwrap()),
+            u32::from_be_bytes(bytes[20..24].try_into().unwrap()),
+        );
+        assert!(w > 200 && h > 100, "{png}: {w}×{h}");
+        assert!(s.contains(&format!("wrote {}", out.join(png).display())), "{s}");
+    }
+    let s = ok(&[&common[..8], &["--epochs", "2", "--out", o, "--pooling", "mean"]].concat(), d);
+    assert!(!s.contains("hopfield ") && s.contains("after 2 epochs"), "{s}");
+
+    for (flag, value, expect) in [
+        ("--min-bag-size", "0", "min bag size = 0: a bag with no instances"),
+        ("--max-bag-size", "3", "max bag size = 3"),
+        ("--max-bag-size", "5000", "at most the 1437 images"),
+        ("--target", "12", "target = 12"),
+        ("--test-bags", "0", "bags = 0"),
+        ("--lr", "0", "lr = 0"),
+        ("--beta", "-1", "beta = -1"),
+        ("--embed", "0", "embed = 0"),
+        ("--epochs", "0", "epochs = 0"),
+    ] {
+        let e = fails(&["mil", "train", "--data", "digits", flag, value, "--out", o], d);
+        assert!(e.contains(expect), "{flag} {value}: {e}");
+    }
+}

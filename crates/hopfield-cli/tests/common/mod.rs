@@ -1,0 +1,28 @@
+//! What the CLI tests share: running the `hopfield` binary as a user would.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+pub fn hopfield(args: &[&str], data_dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hopfield"))
+        .args(args)
+        .env("HOPFIELD_DATA_DIR", data_dir)
+        .output()
+        .expect("run hopfield")
+}
+
+pub fn ok(args: &[&str], data_dir: &Path) -> String {
+    let o = hopfield(args, data_dir);
+    let (out, err) = (String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    assert!(o.status.success(), "hopfield {args:?} failed:\n{out}\n{err}");
+    out.into_owned()
+}
+
+/// Runs a command that must fail; returns its stderr, which must not be a panic.
+pub fn fails(args: &[&str], data_dir: &Path) -> String {
+    let o = hopfield(args, data_dir);
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(!o.status.success(), "hopfield {args:?} should fail");
+    assert!(!err.contains("panicked"), "hopfield {args:?} panicked:\n{err}");
+    err
+}
