@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use hopfield_train::pictures::dam::{write_dam_errors, write_dam_memories};
-use hopfield_train::tasks::dam_classifier::{error_rate, load_dam, load_dam_for_resume, train_dam, DamTrainConfig};
+use hopfield_train::tasks::dam_classifier::{
+    error_rate, load_dam, load_dam_for_resume, train_dam, DamEpoch, DamTrainConfig,
+};
 use hopfield_train::trainer::Trainer;
 
 use crate::common::{describe_splits, load_split, styled_bar, with_hint};
@@ -195,6 +197,11 @@ fn train_cmd(a: &DamTrainArgs, data_dir: &Path) -> Result<()> {
     pb.finish_and_clear();
     let png = a.out.join("memories.png");
     write_dam_memories(&dam, image, cfg.memories, 10, &png)?;
+    // The whole run's curve: a resumed run's earlier epochs are in metrics.csv.
+    let all: Vec<DamEpoch> = std::fs::read_to_string(&csv_path)
+        .map(|t| t.lines().filter_map(DamEpoch::from_csv_row).collect())
+        .unwrap_or_default();
+    let history = if all.len() >= history.len() { all } else { history };
     let errors_png = a.out.join("errors.png");
     let title = format!("DAM on {}: K = {}, n = {}, T = {}{ramp}", data, cfg.memories, cfg.n, cfg.temperature);
     write_dam_errors(&history, &title, &errors_png)?;

@@ -246,6 +246,19 @@ fn dam_train_eval_memories_and_bad_settings() {
     assert_eq!(t, ["44.0000", "41.2000", "38.4000", "35.6000", "32.8000", "30.0000", "30.0000", "30.0000"]);
     let s = ok(&["dam", "eval", "--checkpoint", ramp.join("checkpoint").to_str().unwrap()], d);
     assert!(s.contains("T = 30, epoch 8"), "{s}");
+    // --resume continues the run to 10 epochs: the memories of 10 epochs straight, byte for byte;
+    // metrics.csv keeps epochs 1–8 and gets 9 and 10; the flags of the run are not allowed with it.
+    let s =
+        ok(&["dam", "train", "--resume", ramp.join("checkpoint").to_str().unwrap(), "--epochs", "10", "--out", r], d);
+    assert!(s.contains("resuming after epoch 8 of 10") && s.contains("epoch  10: train loss"), "{s}");
+    assert_eq!(std::fs::read_to_string(ramp.join("metrics.csv")).unwrap().lines().count(), 11);
+    let straight = d.join("straight");
+    let flags10 = ["--temperature-final", "30", "--temperature-ramp", "5", "--epochs", "10", "--out"];
+    ok(&[&args[..], &flags10[..], &[straight.to_str().unwrap()]].concat(), d);
+    let memories = |dir: &Path| std::fs::read(dir.join("checkpoint/memories.npy")).unwrap();
+    assert!(memories(&ramp) == memories(&straight), "resumed memories differ from the uninterrupted run's");
+    let e = fails(&["dam", "train", "--resume", ramp.join("checkpoint").to_str().unwrap(), "--lr", "0.1"], d);
+    assert!(e.contains("--lr") && e.contains("cannot be used with"), "{e}");
     let e = fails(&["dam", "train", "--data", "digits", "--temperature-final", "30", "--temperature-ramp", "0"], d);
     assert!(e.contains("temperature-ramp = 0"), "{e}");
     let e = fails(&["dam", "train", "--data", "digits", "--temperature-ramp", "50", "--out", r], d);

@@ -208,3 +208,22 @@ fn a_resumed_run_gives_the_same_weights_as_an_uninterrupted_one() {
     let e = load_for_resume(&halfway, &dev).map(|_| ()).unwrap_err().to_string();
     assert!(e.contains("no optimiser state"), "{e}");
 }
+
+/// A configuration written before the descent was part of the model's (T and α as `steps` and
+/// `step_size` beside `model`) loads with that descent; the new form round-trips.
+#[test]
+fn configs_with_the_descent_beside_the_model_still_load() {
+    let cfg = config();
+    let mut old = serde_json::to_value(&cfg).unwrap();
+    old["model"].as_object_mut().unwrap().remove("descent").unwrap();
+    old["steps"] = serde_json::json!(7);
+    old["step_size"] = serde_json::json!(0.05);
+    let back: EtTrainConfig = serde_json::from_value(old).unwrap();
+    assert_eq!(back.model.descent, Descent::new(7, 0.05));
+    assert_eq!(
+        EtTrainConfig { model: ImageEtConfig { descent: Descent::new(6, 0.1), ..back.model.clone() }, ..back },
+        cfg
+    );
+    let again: EtTrainConfig = serde_json::from_str(&serde_json::to_string(&cfg).unwrap()).unwrap();
+    assert_eq!(again, cfg);
+}

@@ -313,6 +313,24 @@ pub fn train_dam(
     Ok((state.dam, history))
 }
 
+impl DamEpoch {
+    /// An epoch's figures from its `metrics.csv` line ([`EpochFigures::csv_row`]); `None` for
+    /// another line.
+    pub fn from_csv_row(line: &str) -> Option<Self> {
+        let f: Vec<&str> = line.split(',').collect();
+        let x = |i: usize| f.get(i)?.parse::<f64>().ok();
+        Some(DamEpoch {
+            epoch: f.first()?.parse().ok()?,
+            train_loss: x(1)?,
+            train_error: x(2)?,
+            test_error: x(3)?,
+            lr: x(4)?,
+            temperature: x(5)?,
+            seconds: x(6)?,
+        })
+    }
+}
+
 impl EpochFigures for DamEpoch {
     fn epoch(&self) -> usize {
         self.epoch
