@@ -45,14 +45,13 @@
 //! ```
 
 use burn::module::{Module, Param};
-use burn::tensor::activation::softmax;
-use burn::tensor::{Bool, Device, Tensor, TensorData};
+use burn::tensor::{Device, Tensor, TensorData};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::error::{invalid, positive, shape, Result};
 use crate::init::normal;
-use crate::lagrangian::{Lagrangian, EXCLUDED};
+use crate::lagrangian::{masked_log_sum_exp, Lagrangian};
 
 /// How many updates the state makes before the read-out.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -208,8 +207,8 @@ pub struct Keys {
     pub x: Tensor<3>,
     /// β.
     pub beta: f64,
-    /// [B, 1, M], true at padding; `None` when every set is full.
-    padding: Option<Tensor<3, Bool>>,
+    /// [B, 1, M], 1 for a stored pattern and 0 at padding; `None` when every set is full.
+    valid: Option<Tensor<3>>,
     /// β⁻¹ log M_b for each set, [B, 1].
     log_count: Tensor<2>,
 }
@@ -233,32 +232,28 @@ impl Keys {
         if b == 0 || m == 0 {
             return Err(shape("stored patterns", "[B ≥ 1, M ≥ 1, d_K]", format!("{:?}", x.dims())));
         }
-        let padding = if counts.iter().all(|&n| n == m) {
+        let valid = if counts.iter().all(|&n| n == m) {
             None
         } else {
-            let pad: Vec<bool> = counts.iter().flat_map(|&n| (0..m).map(move |j| j >= n)).collect();
-            Some(Tensor::<3, Bool>::from_data(TensorData::new(pad, [b, 1, m]), &device))
+            let v: Vec<f32> = counts.iter().flat_map(|&n| (0..m).map(move |j| if j < n { 1.0 } else { 0.0 })).collect();
+            Some(Tensor::<3>::from_data(TensorData::new(v, [b, 1, m]), &device))
         };
         let logs: Vec<f32> = counts.iter().map(|&n| ((n as f64).ln() / beta) as f32).collect();
         let log_count = Tensor::from_data(TensorData::new(logs, [b, 1]), &device);
-        Ok(Keys { x, beta, padding, log_count })
+        Ok(Keys { x, beta, valid, log_count })
     }
 
-    /// β ξ Xᵀ with padding excluded: [B, S, d_K] → [B, S, M].
-    fn logits(&self, q: Tensor<3>) -> Tensor<3> {
+    /// softmax(β ξ Xᵀ) over the valid stored patterns and its log-sum-exp:
+    /// [B, S, d_K] → ([B, S, M], [B, S, 1]).
+    fn softmax_and_lse(&self, q: Tensor<3>) -> (Tensor<3>, Tensor<3>) {
         let logits = q.matmul(self.x.clone().swap_dims(1, 2)) * self.beta;
-        match &self.padding {
-            None => logits,
-            Some(p) => {
-                let dims = logits.dims();
-                logits.mask_fill(p.clone().expand(dims), EXCLUDED)
-            }
-        }
+        let dims = logits.dims();
+        masked_log_sum_exp(logits, self.valid.clone().map(|v| v.expand(dims)))
     }
 
     /// softmax(β ξ Xᵀ) over the valid stored patterns: [B, S, d_K] → [B, S, M].
     pub fn attention(&self, q: Tensor<3>) -> Tensor<3> {
-        softmax(self.logits(q), 2)
+        self.softmax_and_lse(q).0
     }
 
     /// One update ξ ← Xᵀ softmax(β X ξ) of every state: [B, S, d_K] → [B, S, d_K].
@@ -271,12 +266,12 @@ impl Keys {
     pub fn energy(&self, q: Tensor<3>) -> Tensor<2> {
         let [b, s, _] = q.dims();
         // −L_lse(ξ Xᵀ) + L_identity(ξ), the padded patterns excluded from the log-sum-exp.
-        let lse = Lagrangian::LogSumExp { beta: 1.0 }.lagrangian(self.logits(q.clone())).reshape([b, s]);
+        let lse = self.softmax_and_lse(q.clone()).1.reshape([b, s]);
         let half_norm = Lagrangian::Identity.lagrangian(q).reshape([b, s]);
         let [_, m, _] = self.x.dims();
         let mut norms = self.x.clone().square().sum_dim(2).reshape([b, 1, m]);
-        if let Some(p) = &self.padding {
-            norms = norms.mask_fill(p.clone(), 0.0);
+        if let Some(v) = &self.valid {
+            norms = norms.mask_fill(v.clone().equal_elem(0.0), 0.0);
         }
         let max_norm = norms.max_dim(2).reshape([b, 1]) * 0.5;
         half_norm - lse / self.beta + self.log_count.clone() + max_norm
