@@ -191,11 +191,13 @@ impl Trainer {
             }
             s.seconds = start.elapsed().as_secs_f64();
             let figures = task.finish_epoch(&mut state, s, rng)?;
-            if let Some(dir) = &self.checkpoint {
-                task.save(&state, &figures, dir)?;
-            }
+            // The line first: a kill between the two leaves a line for an epoch the checkpoint
+            // lacks, which a resumed run drops and writes again (the other order would lose it).
             if let Some(path) = &self.metrics {
                 append_line(path, &figures.csv_row())?;
+            }
+            if let Some(dir) = &self.checkpoint {
+                task.save(&state, &figures, dir)?;
             }
             on_event(Event::Epoch(&figures));
             history.push(figures);
