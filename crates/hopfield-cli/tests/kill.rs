@@ -12,8 +12,20 @@ use common::{hopfield, ok};
 
 /// The DAM classifier on the bundled digits: about 10 ms an epoch, so a checkpoint is written
 /// every few milliseconds and the kills land inside writes as well as between them.
-const RUN: [&str; 12] =
-    ["dam", "train", "--data", "digits", "--memories", "20", "--temperature", "44", "--batch-size", "200", "--epochs", "80"];
+const RUN: [&str; 12] = [
+    "dam",
+    "train",
+    "--data",
+    "digits",
+    "--memories",
+    "20",
+    "--temperature",
+    "44",
+    "--batch-size",
+    "200",
+    "--epochs",
+    "80",
+];
 
 fn memories(out: &Path) -> Vec<u8> {
     std::fs::read(out.join("checkpoint/memories.npy")).unwrap()

@@ -55,6 +55,13 @@ impl Lagrangian {
         }
     }
 
+    /// The neurons' own energy through the Legendre transform, Σ x·g − L(x), over the last axis:
+    /// [.., K] → [.., 1].
+    pub fn energy<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
+        let (l, g) = self.lagrangian_and_activation(x.clone());
+        (x * g).sum_dim(D - 1) - l
+    }
+
     /// L(x) ([.., 1]) and g(x) ([.., K]) from one pass where they share work.
     pub fn lagrangian_and_activation<const D: usize>(&self, x: Tensor<D>) -> (Tensor<D>, Tensor<D>) {
         match *self {
