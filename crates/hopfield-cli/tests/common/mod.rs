@@ -1,4 +1,6 @@
-//! What the CLI tests share: running the `hopfield` binary as a user would.
+//! What the CLI tests share: running the `hopfield` binary as a user would. Each test binary
+//! uses some of it.
+#![allow(dead_code)]
 
 use std::path::Path;
 use std::process::{Command, Output};
