@@ -135,11 +135,11 @@ pub fn describe_splits(data: &hopfield_data::DataSource, tr: &Dataset, te: &Data
 /// A data set that failed to load, with the flags that point elsewhere: a missing set names
 /// --data-dir and --data.
 pub fn data_error(e: hopfield_data::DataError, data: &hopfield_data::DataSource) -> anyhow::Error {
-    let missing = matches!(e, hopfield_data::DataError::NotFound { .. });
-    let e = anyhow::Error::new(e).context(format!("loading --data {data}"));
-    if missing {
-        e.context("--data-dir (or HOPFIELD_DATA_DIR) sets the data directory; --data also takes a path")
-    } else {
-        e
-    }
+    let hint = match e {
+        hopfield_data::DataError::NotFound { .. } => {
+            " (--data-dir or HOPFIELD_DATA_DIR sets the data directory; --data also takes a path)"
+        }
+        _ => "",
+    };
+    anyhow::Error::new(e).context(format!("loading --data {data}{hint}"))
 }
