@@ -346,3 +346,70 @@ fn mil_train_compares_poolings_and_rejects_bad_bags() {
         assert!(e.contains(expect), "{flag} {value}: {e}");
     }
 }
+
+/// A user's folder or file where a checkpoint would go is refused before any training, and left
+/// as it was; `et import-npz --out` the same; a picture path that is a folder leaves no temporary
+/// file behind.
+#[test]
+fn user_files_are_never_replaced_by_a_checkpoint_or_a_picture() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let users = d.join("results");
+    std::fs::create_dir(&users).unwrap();
+    std::fs::write(users.join("table.csv"), "a,b\n").unwrap();
+    let out = d.join("et");
+    let e = fails(
+        &[
+            "et",
+            "train",
+            "--epochs",
+            "1",
+            "--steps",
+            "1",
+            "--checkpoint",
+            users.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        d,
+    );
+    assert!(e.contains("results") && e.contains("not a hopfield checkpoint"), "{e}");
+    assert!(!e.contains("epoch   1"), "the refusal comes before training: {e}");
+    let file = d.join("paper.pdf");
+    std::fs::write(&file, "%PDF").unwrap();
+    let e = fails(&["et", "import-npz", "--npz", file.to_str().unwrap(), "--out", users.to_str().unwrap()], d);
+    assert!(e.contains("paper.pdf"), "{e}");
+    let names: Vec<String> =
+        std::fs::read_dir(&users).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    assert_eq!(names, ["table.csv"]);
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "%PDF");
+    // A DAM checkpoint to a regular file: refused, the file kept.
+    let dam_out = d.join("dam");
+    std::fs::create_dir(&dam_out).unwrap();
+    std::fs::write(dam_out.join("checkpoint"), "mine").unwrap();
+    let e = fails(&["dam", "train", "--data", "digits", "--epochs", "1", "--out", dam_out.to_str().unwrap()], d);
+    assert!(e.contains("checkpoint") && e.contains("a file"), "{e}");
+    assert_eq!(std::fs::read_to_string(dam_out.join("checkpoint")).unwrap(), "mine");
+    // dam memories --out naming a folder: an error, and no NAME.png.tmp left.
+    ok(
+        &[
+            "dam",
+            "train",
+            "--data",
+            "digits",
+            "--epochs",
+            "2",
+            "--memories",
+            "10",
+            "--out",
+            d.join("ok").to_str().unwrap(),
+        ],
+        d,
+    );
+    let ck = d.join("ok/checkpoint");
+    let pics = d.join("pics.png");
+    std::fs::create_dir(&pics).unwrap();
+    let e = fails(&["dam", "memories", "--checkpoint", ck.to_str().unwrap(), "--out", pics.to_str().unwrap()], d);
+    assert!(e.contains("pics.png") && e.contains("folder"), "{e}");
+    assert!(!d.join("pics.png.tmp").exists() && !d.join("pics.tmp").exists());
+}

@@ -11,6 +11,11 @@
 //! A kill after step 2 and before step 3 leaves no `DIR` but a complete `.DIR.old`: every
 //! reader goes through [`resolve`], which finds it, and the next save puts the new checkpoint in
 //! place and removes it. At every other instant `DIR` is a complete checkpoint, old or new.
+//!
+//! A user's files are never replaced: every checkpoint holds the marker file [`MARKER`], and a
+//! save refuses a `DIR` (or a `.DIR.tmp` / `.DIR.old`) that is not a checkpoint — a folder
+//! without the marker (checkpoints written before the marker are recognised by their
+//! `config.json` format tag), or a file. [`RunLock`] keeps two runs from writing one checkpoint.
 
 use std::path::{Path, PathBuf};
 
@@ -19,6 +24,106 @@ use burn::tensor::Tensor;
 use serde::Serialize;
 
 use crate::error::{Result, TrainError};
+
+/// The file that marks a folder as a hopfield checkpoint (empty; its presence is the mark).
+pub const MARKER: &str = ".hopfield-checkpoint";
+
+/// Whether `dir` is a checkpoint folder written by this program: it holds [`MARKER`], or (written
+/// before the marker) a `config.json` whose `format` starts with `hopfield-`.
+pub fn is_checkpoint(dir: &Path) -> bool {
+    if !dir.is_dir() {
+        return false;
+    }
+    if dir.join(MARKER).is_file() {
+        return true;
+    }
+    let format = std::fs::read_to_string(dir.join("config.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .and_then(|v| v.get("format").and_then(|f| f.as_str()).map(str::to_string));
+    format.is_some_and(|f| f.starts_with("hopfield-"))
+}
+
+/// Ok when a checkpoint may be written to `dir`: nothing is there, an empty folder, or a checkpoint
+/// of ours (and the same for its `.tmp` / `.old` siblings). Called before any training starts.
+///
+/// # Errors
+/// `dir` (or a sibling) is a file, or a folder that is not a hopfield checkpoint.
+pub fn check_writable(dir: &Path) -> Result<()> {
+    for p in [dir.to_path_buf(), sibling(dir, "tmp"), sibling(dir, "old")] {
+        // An empty folder holds nothing to lose.
+        if p.exists() && !is_checkpoint(&p) && !is_empty_dir(&p) {
+            let what = if p.is_dir() { "a folder that is not a hopfield checkpoint" } else { "a file" };
+            return Err(checkpoint_error(
+                &p,
+                format!(
+                    "is {what} (no {MARKER} marker, no hopfield config.json); nothing was written. \
+                     Choose another checkpoint folder, or move this one away yourself"
+                ),
+                None,
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn is_empty_dir(p: &Path) -> bool {
+    std::fs::read_dir(p).map(|mut d| d.next().is_none()).unwrap_or(false)
+}
+
+/// An exclusive lock on a checkpoint folder for one run, held as an OS file lock on `.DIR.lock`
+/// beside it (released by the OS even when the process is killed) and removed when dropped.
+#[derive(Debug)]
+pub struct RunLock {
+    file: std::fs::File,
+    path: PathBuf,
+}
+
+impl RunLock {
+    /// Takes the lock of the checkpoint folder `dir`.
+    ///
+    /// # Errors
+    /// Another running process holds it (naming the process when the lock file says it), or the
+    /// lock file cannot be created.
+    pub fn acquire(dir: &Path) -> Result<RunLock> {
+        let parent = parent(dir);
+        std::fs::create_dir_all(parent).map_err(|e| TrainError::write(parent, e))?;
+        let path = sibling(dir, "lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .open(&path)
+            .map_err(|e| TrainError::write(&path, e))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let holder = std::fs::read_to_string(&path).unwrap_or_default();
+                return Err(checkpoint_error(
+                    dir,
+                    format!(
+                        "another run is writing this checkpoint ({}); wait for it, or give this run another folder",
+                        if holder.trim().is_empty() { "lock held".to_string() } else { holder.trim().to_string() }
+                    ),
+                    None,
+                ));
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(TrainError::write(&path, e)),
+        }
+        let mut f = &file;
+        let _ = f.set_len(0);
+        let _ = std::io::Write::write_all(&mut f, format!("process {}", std::process::id()).as_bytes());
+        Ok(RunLock { file, path })
+    }
+}
+
+impl Drop for RunLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+        let _ = self.file.unlock();
+    }
+}
 
 /// The steps of [`save_folder`], for [`save_folder_until`] (which stops after one, as a kill would).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,6 +169,7 @@ pub fn save_folder_until(
     write: impl FnOnce(&Path) -> Result<Vec<PathBuf>>,
     stop: Option<SaveStep>,
 ) -> Result<()> {
+    check_writable(dir)?;
     let parent = parent(dir);
     std::fs::create_dir_all(parent).map_err(|e| TrainError::write(parent, e))?;
     let (tmp, old) = (sibling(dir, "tmp"), sibling(dir, "old"));
@@ -72,7 +178,9 @@ pub fn save_folder_until(
         std::fs::remove_dir_all(&tmp).map_err(|e| TrainError::write(&tmp, e))?;
     }
     std::fs::create_dir_all(&tmp).map_err(|e| TrainError::write(&tmp, e))?;
-    for f in write(&tmp)? {
+    let marker = tmp.join(MARKER);
+    std::fs::write(&marker, b"").map_err(|e| TrainError::write(&marker, e))?;
+    for f in write(&tmp)?.into_iter().chain([marker]) {
         std::fs::File::open(&f).and_then(|f| f.sync_all()).map_err(|e| TrainError::write(&f, e))?;
     }
     sync_dir(&tmp);

@@ -158,6 +158,14 @@ impl Trainer {
         if epochs_done >= epochs {
             return Err(invalid("epochs", epochs, format!("more than the {epochs_done} epochs already trained")));
         }
+        // Before anything is written: the checkpoint folder is ours (or new) and no other run holds it.
+        let _lock = match &self.checkpoint {
+            Some(dir) => {
+                crate::checkpoint::check_writable(dir)?;
+                Some(crate::checkpoint::RunLock::acquire(dir)?)
+            }
+            None => None,
+        };
         if let Some(path) = &self.metrics {
             start_metrics::<T::Epoch>(path, epochs_done)?;
         }

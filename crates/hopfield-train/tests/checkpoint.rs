@@ -52,3 +52,68 @@ fn a_save_stopped_after_any_step_leaves_a_loadable_checkpoint() {
         assert_eq!(names(parent.path()), ["ck"], "after {stop:?}");
     }
 }
+
+/// A user's folder or file at the checkpoint's path is never replaced: the save is refused, the
+/// files are untouched, and nothing is left beside them. A checkpoint written before the marker
+/// existed (recognised by its config.json) is still replaced.
+#[test]
+fn a_folder_that_is_not_a_checkpoint_is_refused_and_left_alone() {
+    let parent = tempfile::tempdir().unwrap();
+    let (dam, meta) = checkpoint(1);
+    let users = parent.path().join("thesis");
+    std::fs::create_dir(&users).unwrap();
+    std::fs::write(users.join("chapter1.tex"), "my work").unwrap();
+    let e = save_dam(&users, &dam, &meta, None).unwrap_err().to_string();
+    assert!(
+        e.contains("thesis") && e.contains("not a hopfield checkpoint") && e.contains("nothing was written"),
+        "{e}"
+    );
+    assert_eq!(names(&users), ["chapter1.tex"]);
+    assert_eq!(std::fs::read_to_string(users.join("chapter1.tex")).unwrap(), "my work");
+    let file = parent.path().join("notes.txt");
+    std::fs::write(&file, "notes").unwrap();
+    let e = save_dam(&file, &dam, &meta, None).unwrap_err().to_string();
+    assert!(e.contains("notes.txt") && e.contains("a file"), "{e}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "notes");
+    assert_eq!(names(parent.path()), ["notes.txt", "thesis"]);
+    // A checkpoint without the marker (written before it existed) is ours by its config.json.
+    let ck = parent.path().join("ck");
+    save_dam(&ck, &dam, &meta, None).unwrap();
+    std::fs::remove_file(ck.join(hopfield_train::checkpoint::MARKER)).unwrap();
+    let (dam2, meta2) = checkpoint(2);
+    save_dam(&ck, &dam2, &meta2, None).unwrap();
+    assert_eq!(load_dam(&ck).unwrap().1.epoch, 2);
+}
+
+/// One run at a time per checkpoint folder: a second lock is refused naming the holder; the lock
+/// goes with its holder and leaves no file behind.
+#[test]
+fn a_checkpoint_folder_takes_one_run_at_a_time() {
+    use hopfield_train::checkpoint::RunLock;
+    let parent = tempfile::tempdir().unwrap();
+    let ck = parent.path().join("ck");
+    let first = RunLock::acquire(&ck).unwrap();
+    let e = RunLock::acquire(&ck).unwrap_err().to_string();
+    assert!(e.contains("another run") && e.contains(&format!("process {}", std::process::id())), "{e}");
+    drop(first);
+    assert!(names(parent.path()).is_empty(), "{:?}", names(parent.path()));
+    let again = RunLock::acquire(&ck).unwrap();
+    drop(again);
+}
+
+/// Checkpoints whose values are not finite or out of range are refused on load, naming the file.
+#[test]
+fn non_finite_memories_and_invalid_configurations_are_refused_on_load() {
+    let parent = tempfile::tempdir().unwrap();
+    let ck = parent.path().join("ck");
+    let (mut dam, meta) = checkpoint(1);
+    dam.memories[5] = f32::NAN;
+    save_dam(&ck, &dam, &meta, None).unwrap();
+    let e = load_dam(&ck).map(|_| ()).unwrap_err().to_string();
+    assert!(e.contains("memories.npy") && e.contains("entry 5 is NaN"), "{e}");
+    let (dam, mut meta) = checkpoint(1);
+    meta.train.temperature = -3.0;
+    save_dam(&ck, &dam, &meta, None).unwrap();
+    let e = load_dam(&ck).map(|_| ()).unwrap_err().to_string();
+    assert!(e.contains("config.json") && e.contains("temperature = -3"), "{e}");
+}

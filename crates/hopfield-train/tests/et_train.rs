@@ -227,3 +227,36 @@ fn configs_with_the_descent_beside_the_model_still_load() {
     let again: EtTrainConfig = serde_json::from_str(&serde_json::to_string(&cfg).unwrap()).unwrap();
     assert_eq!(again, cfg);
 }
+
+/// An Energy Transformer checkpoint with a NaN weight, or a normalisation that cannot be used,
+/// is refused on load naming the file.
+#[test]
+fn non_finite_weights_and_bad_normalisations_are_refused_on_load() {
+    use burn::module::Param;
+    use burn::tensor::{Device, Tensor};
+    use hopfield_train::tasks::masked_image::checkpoint::{load, save, CheckpointMeta};
+    let dev = Device::flex();
+    let cfg = config();
+    let mut model = cfg.model.init(0, &dev).unwrap();
+    let norm = hopfield_data::batch::Normalization { mean: vec![0.1], std: vec![0.3] };
+    let dir = tempfile::tempdir().unwrap();
+    let ck = dir.path().join("ck");
+    save(&ck, &model, &CheckpointMeta::new(&cfg, &norm, 1, "mnist-sample"), None).unwrap();
+    assert!(load(&ck, &dev).is_ok());
+    for (mean, std, needle) in [
+        (vec![0.1], vec![0.0], "standard deviation 0"),
+        (vec![0.1], vec![-1.0], "standard deviation -1"),
+        (vec![0.1, 0.2], vec![0.3, 0.3], "2 means"),
+        (vec![f32::NAN], vec![0.3], "not a checkpoint configuration"), // NaN is written as null
+    ] {
+        let bad = hopfield_data::batch::Normalization { mean, std };
+        save(&ck, &model, &CheckpointMeta::new(&cfg, &bad, 1, "mnist-sample"), None).unwrap();
+        let e = load(&ck, &dev).map(|_| ()).unwrap_err().to_string();
+        assert!(e.contains("config.json") && e.contains(needle), "{needle}: {e}");
+    }
+    let [p] = model.decoder_bias.dims();
+    model.decoder_bias = Param::from_tensor(Tensor::full([p], f32::NAN, &dev));
+    save(&ck, &model, &CheckpointMeta::new(&cfg, &norm, 1, "mnist-sample"), None).unwrap();
+    let e = load(&ck, &dev).map(|_| ()).unwrap_err().to_string();
+    assert!(e.contains("model.safetensors") && e.contains("NaN"), "{e}");
+}

@@ -32,6 +32,25 @@ impl Normalization {
         Normalization { mean: mean.into_iter().map(|m| m as f32).collect(), std }
     }
 
+    /// Checks the values for images of `channels` channels: one finite mean and one positive,
+    /// finite standard deviation per channel. The error says what is wrong, with the values.
+    pub fn check(&self, channels: usize) -> Result<(), String> {
+        if self.mean.len() != channels || self.std.len() != channels {
+            return Err(format!(
+                "{} means and {} standard deviations for images of {channels} channels (one each per channel)",
+                self.mean.len(),
+                self.std.len()
+            ));
+        }
+        if let Some(m) = self.mean.iter().find(|m| !m.is_finite()) {
+            return Err(format!("mean {m} is not finite"));
+        }
+        if let Some(s) = self.std.iter().find(|s| !(**s > 0.0 && s.is_finite())) {
+            return Err(format!("standard deviation {s} is not positive and finite"));
+        }
+        Ok(())
+    }
+
     /// Images `idx` of `ds`, normalised, row-major [B, C, H, W].
     pub fn values(&self, ds: &Dataset, idx: &[usize]) -> Vec<f32> {
         let (c, h, w) = (ds.channels(), ds.height(), ds.width());

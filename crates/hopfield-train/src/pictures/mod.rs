@@ -34,9 +34,19 @@ fn write_err(path: &Path, e: impl std::fmt::Display) -> TrainError {
 /// Saves an RGB buffer as PNG, atomically.
 pub fn save_rgb(path: &Path, width: u32, height: u32, rgb: Vec<u8>) -> Result<()> {
     let img = image::RgbImage::from_raw(width, height, rgb).ok_or_else(|| write_err(path, "buffer size mismatch"))?;
+    if path.is_dir() {
+        return Err(write_err(path, "it is a folder; give a file name ending in .png"));
+    }
     let tmp = path.with_extension("png.tmp");
-    img.save_with_format(&tmp, image::ImageFormat::Png).map_err(|e| write_err(path, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| write_err(path, e))
+    let written = img
+        .save_with_format(&tmp, image::ImageFormat::Png)
+        .map_err(|e| write_err(path, e))
+        .and_then(|_| std::fs::rename(&tmp, path).map_err(|e| write_err(path, e)));
+    if written.is_err() {
+        // Never leave the temporary file behind.
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
 }
 
 /// An image to show: channels-first values in [0, 1] (1 channel grey, 3 RGB).

@@ -434,6 +434,10 @@ pub fn load_dam(dir: &std::path::Path) -> Result<(DamClassifier<f32>, DamMeta)> 
     if a.shape != [meta.train.memories, width] {
         return Err(bad_dam(&mem, format!("shape {:?}, config.json says [{}, {width}]", a.shape, meta.train.memories)));
     }
+    if let Some((i, v)) = a.data.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+        return Err(bad_dam(&mem, format!("entry {i} is {v}; the memories must be finite")));
+    }
+    meta.train.validate().map_err(|e| bad_dam(&cfg, format!("an invalid configuration: {e}")))?;
     let t = meta.train.temperature_at(meta.epoch.max(1));
     let dam = DamClassifier::new(c * h * w, meta.classes, a.data, meta.train.n, t)?;
     Ok((dam, meta))

@@ -126,6 +126,11 @@ pub fn load(dir: &Path, device: &Device) -> Result<(ImageEnergyTransformer, Chec
     if meta.format != FORMAT {
         return Err(bad(&cfg_path, format!("format '{}', expected '{FORMAT}'", meta.format), None));
     }
+    // The configuration's values before any weight is allocated for it.
+    meta.train.validate().map_err(|e| bad(&cfg_path, format!("an invalid configuration: {e}"), None))?;
+    meta.normalization
+        .check(meta.train.model.image.0)
+        .map_err(|p| bad(&cfg_path, format!("an invalid normalisation: {p}"), None))?;
     let mut model = with_stable_ids(meta.train.model.init(meta.train.seed, device)?);
     let weights: PathBuf = folder.join("model.safetensors");
     if !weights.is_file() {
@@ -142,5 +147,31 @@ pub fn load(dir: &Path, device: &Device) -> Result<(ImageEnergyTransformer, Chec
             None,
         ));
     }
+    if let Some((i, v)) = first_non_finite(&model) {
+        return Err(bad(
+            &weights,
+            format!("parameter tensor {i} (in module order) holds {v}; the weights must be finite"),
+            None,
+        ));
+    }
     Ok((model, meta))
+}
+
+/// The first parameter tensor (its index in module order) holding a NaN or infinity, and that value.
+fn first_non_finite<M: burn::module::Module>(model: &M) -> Option<(usize, f32)> {
+    struct Find(usize, Option<(usize, f32)>);
+    impl burn::module::ModuleVisitor for Find {
+        fn visit_float<const D: usize>(&mut self, p: &burn::module::Param<burn::tensor::Tensor<D>>) {
+            if self.1.is_none() {
+                let values = p.val().into_data().try_into_vec_as::<f32>().unwrap_or_default();
+                if let Some(v) = values.into_iter().find(|v| !v.is_finite()) {
+                    self.1 = Some((self.0, v));
+                }
+            }
+            self.0 += 1;
+        }
+    }
+    let mut f = Find(0, None);
+    model.visit(&mut f);
+    f.1
 }
