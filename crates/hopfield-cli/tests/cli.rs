@@ -55,13 +55,14 @@ fn recall_on_an_image_folder_and_cifar() {
             "--memory",
             "modern",
             "--patterns",
-            "8",
+            "3",
             "--out",
             dir.path().to_str().unwrap(),
         ],
         dir.path(),
     );
-    assert!(o.contains("N = 3072, K = 8"), "{o}");
+    // 8 images in 3 classes, no train/ or test/: the test split is the last 20% of each class.
+    assert!(o.contains("N = 3072, K = 3"), "{o}");
     let o = ok(
         &[
             "recall",

@@ -134,6 +134,21 @@ impl Dataset {
         }
     }
 
+    /// The images `idx` (in that order), named with `suffix` appended.
+    pub fn select(&self, idx: &[usize], suffix: &str) -> Dataset {
+        let l = self.image_len();
+        Dataset {
+            name: format!("{}{suffix}", self.name),
+            channels: self.channels,
+            height: self.height,
+            width: self.width,
+            pixels: idx.iter().flat_map(|&i| self.pixels[i * l..(i + 1) * l].iter().copied()).collect(),
+            max_value: self.max_value,
+            labels: idx.iter().map(|&i| self.labels[i]).collect(),
+            class_names: self.class_names.clone(),
+        }
+    }
+
     /// The first `k` images, or an error naming both numbers when the set has fewer.
     pub fn first(&self, k: usize) -> Result<Dataset> {
         if k > self.len() {

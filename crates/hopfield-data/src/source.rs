@@ -241,9 +241,31 @@ pub fn load(source: &DataSource, split: Split, data_dir: &Path) -> Result<Datase
     }
 }
 
+/// The first 80% of each class as train, the rest as test (in file order), for sets sorted by
+/// class such as image folders: both splits hold every class with two or more images, and no image
+/// is in both.
+pub fn split_80_20_per_class(all: Dataset, split: Split) -> Dataset {
+    let classes = all.class_names().len().max(1);
+    let mut idx = Vec::new();
+    for c in 0..classes {
+        let of_class: Vec<usize> = (0..all.len()).filter(|&i| all.labels()[i] as usize == c).collect();
+        let cut = of_class.len() * 4 / 5;
+        idx.extend_from_slice(match split {
+            Split::Train => &of_class[..cut],
+            Split::Test => &of_class[cut..],
+        });
+    }
+    let suffix = match split {
+        Split::Train => " [train: first 80% of each class]",
+        Split::Test => " [test: last 20% of each class]",
+    };
+    all.select(&idx, suffix)
+}
+
 /// Loads a path: a folder of MNIST-style IDX files, of CIFAR-10 batches, with `train`/`test`
-/// image sub-folders, or of class sub-folders; or one file (IDX images with their label file
-/// beside them, a digits CSV, CIFAR-10 records), recognised by content.
+/// image sub-folders, or of class sub-folders (split 80/20 within each class); or one file (IDX
+/// images with their label file beside them, a digits CSV, CIFAR-10 records; split 80/20 in file
+/// order), recognised by content. The train and test splits never share an image.
 pub fn load_path(p: &Path, split: Split) -> Result<Dataset> {
     if !p.exists() {
         let names = Builtin::ALL.iter().map(|b| b.name()).collect::<Vec<_>>().join(", ");
@@ -265,11 +287,29 @@ pub fn load_path(p: &Path, split: Split) -> Result<Dataset> {
         if let Ok(files) = cifar_files(&cifar_dirs, split) {
             return cifar::load(&files);
         }
-        let sub = p.join(if split == Split::Train { "train" } else { "test" });
-        if sub.is_dir() {
+        let other = if split == Split::Train { "t10k" } else { "train" };
+        if let Some(f) = find(&dirs, &[&format!("{other}-images-idx3-ubyte"), &format!("{other}-images.idx3-ubyte")]) {
+            return Err(format_err(
+                p.display(),
+                format!(
+                    "holds {} but no {prefix}-images-idx3-ubyte (with its labels) for the {split} split",
+                    f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+                ),
+            ));
+        }
+        let (train, test) = (p.join("train"), p.join("test"));
+        if train.is_dir() || test.is_dir() {
+            let sub = if split == Split::Train { train } else { test };
+            if !sub.is_dir() {
+                return Err(format_err(
+                    p.display(),
+                    format!("has a train/ or test/ sub-folder but no {} for the {split} split", sub.display()),
+                ));
+            }
             return folder::load(&sub);
         }
-        return folder::load(p);
+        // Class sub-folders with no split of their own: 80/20 within each class, never overlapping.
+        return Ok(split_80_20_per_class(folder::load(p)?, split));
     }
     let name = p.display().to_string();
     let bytes = read_file(p)?;
@@ -287,8 +327,8 @@ pub fn load_path(p: &Path, split: Split) -> Result<Dataset> {
                     format!("IDX image file without its label file: expected {} beside it", labels.display()),
                 ));
             }
-            let ds = idx::from_bytes(&bytes, &name, &read_file(&labels)?, &labels.display().to_string())?;
-            return Ok(ds);
+            // One file has no split of its own: 80/20 in file order, like the other single files.
+            idx::from_bytes(&bytes, &name, &read_file(&labels)?, &labels.display().to_string())?
         }
         Some(idx::LABELS_MAGIC) => {
             return Err(format_err(&name, "this is an IDX label file; pass the images file (its labels are found beside it)"))

@@ -233,9 +233,12 @@ fn full_sets_load_from_a_data_directory_and_files_by_content() {
     assert_eq!((ds.labels(), ds.raw(1)), (&[0u8, 9][..], &[9u8; 4][..]));
     let e = load(&DataSource::Builtin(Builtin::FashionMnist), Split::Test, dir.path()).unwrap_err().to_string();
     assert!(e.contains("fashion-mnist") && e.contains("t10k-images-idx3-ubyte"), "{e}");
-    // A single IDX images file finds its labels beside it.
+    // A single IDX images file finds its labels beside it; having no split of its own, it is cut
+    // 80/20 in file order (3 images: 2 train, 1 test), never giving an image to both splits.
     let ds = load(&DataSource::Path(m.join("t10k-images-idx3-ubyte.gz")), Split::Test, dir.path()).unwrap();
-    assert_eq!(ds.len(), 3);
+    assert_eq!(ds.labels(), &[3]);
+    let ds = load(&DataSource::Path(m.join("t10k-images-idx3-ubyte.gz")), Split::Train, dir.path()).unwrap();
+    assert_eq!(ds.labels(), &[1, 2]);
     let e = load(&DataSource::Path(m.join("t10k-labels-idx1-ubyte")), Split::Test, dir.path()).unwrap_err();
     assert!(e.to_string().contains("IDX label file"), "{e}");
     // CIFAR batches in data_dir/cifar10/cifar-10-batches-bin.
@@ -272,4 +275,41 @@ fn shared_full_mnist_when_present() {
     let test = load(&DataSource::Builtin(Builtin::Mnist), Split::Test, &shared).unwrap();
     assert_eq!(test.len(), 10_000);
     assert_eq!(&test.labels()[..10], &[7, 2, 1, 0, 4, 1, 4, 9, 5, 9]);
+}
+
+/// A folder of class sub-folders without train/ and test/ is split 80/20 within each class: the
+/// splits share no image, together hold every image, and both hold every class with ≥ 2 images.
+/// Half a split layout (train/ without test/) and IDX files of the other split only are errors.
+#[test]
+fn paths_without_their_own_split_never_give_an_image_to_both_splits() {
+    let p = repo_data("image-folder-sample");
+    let (tr, te) = (
+        load(&DataSource::Path(p.clone()), Split::Train, Path::new("/none")).unwrap(),
+        load(&DataSource::Path(p.clone()), Split::Test, Path::new("/none")).unwrap(),
+    );
+    assert_eq!((tr.len(), te.len()), (5, 3), "{} / {}", tr.name(), te.name());
+    let all = folder::load(&p).unwrap();
+    let mut seen: Vec<Vec<u8>> = (0..tr.len()).map(|i| tr.raw(i).to_vec()).collect();
+    for i in 0..te.len() {
+        assert!(!seen.contains(&te.raw(i).to_vec()), "test image {i} is also a training image");
+        seen.push(te.raw(i).to_vec());
+    }
+    seen.sort();
+    let mut every: Vec<Vec<u8>> = (0..all.len()).map(|i| all.raw(i).to_vec()).collect();
+    every.sort();
+    assert_eq!(seen, every);
+    let mut classes = te.labels().to_vec();
+    classes.dedup();
+    assert_eq!(classes, [0, 1, 2]);
+    // train/ without test/: the test split is an error, not the train images again.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("train")).unwrap();
+    let e = load(&DataSource::Path(dir.path().to_path_buf()), Split::Test, Path::new("/none")).unwrap_err().to_string();
+    assert!(e.contains("no ") && e.contains("test") && e.contains("test split"), "{e}");
+    // IDX training files only: asking for the test split names the missing file.
+    let d2 = tempfile::tempdir().unwrap();
+    std::fs::write(d2.path().join("train-images-idx3-ubyte"), idx_images(1, 2, 2, &[0; 4])).unwrap();
+    std::fs::write(d2.path().join("train-labels-idx1-ubyte"), idx_labels(&[1])).unwrap();
+    let e = load(&DataSource::Path(d2.path().to_path_buf()), Split::Test, Path::new("/none")).unwrap_err().to_string();
+    assert!(e.contains("train-images-idx3-ubyte") && e.contains("t10k-images-idx3-ubyte"), "{e}");
 }
