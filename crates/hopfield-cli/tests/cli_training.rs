@@ -413,3 +413,63 @@ fn user_files_are_never_replaced_by_a_checkpoint_or_a_picture() {
     assert!(e.contains("pics.png") && e.contains("folder"), "{e}");
     assert!(!d.join("pics.png.tmp").exists() && !d.join("pics.tmp").exists());
 }
+
+/// Sizes that cannot fit are refused before anything is allocated, naming the figure; none of
+/// them panics ("capacity overflow") or aborts, and none takes the machine's memory.
+#[test]
+fn sizes_beyond_the_machine_are_refused_before_allocating() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let o = d.join("o");
+    let o = o.to_str().unwrap();
+    let max = "18446744073709551615";
+    for (args, needle) in [
+        (vec!["et", "train", "--dim", max], "D = 18446744073709551615"),
+        (vec!["et", "train", "--heads", max], "18446744073709551615 heads"),
+        (vec!["et", "train", "--head-dim", max], "4 heads × 18446744073709551615"),
+        (vec!["et", "train", "--memories", "100000000"], "M = 100000000"),
+        (vec!["et", "train", "--steps", "100000000"], "T = 100000000"),
+        (vec!["et", "bench", "--memories", "100000000"], "timing this model"),
+        (vec!["dam", "train", "--data", "digits", "--memories", max], "K = 18446744073709551615"),
+        (vec!["dam", "train", "--data", "digits", "--memories", "100000000"], "K = 100000000"),
+        (vec!["mil", "train", "--data", "digits", "--hidden", max], "encoder"),
+        (vec!["mil", "train", "--data", "digits", "--embed", max], "encoder"),
+        (vec!["mil", "train", "--data", "digits", "--assoc", max], "encoder"),
+        (vec!["mil", "train", "--data", "digits", "--train-bags", max], "bags"),
+        (vec!["capacity", "--neurons", "100000000"], "N = 100000000"),
+        (vec!["capacity", "--neurons", max], "N = 18446744073709551615"),
+        (vec!["capacity", "--memory", "classical", "--neurons", "100", "--loads", max], "K = 18446744073709551615"),
+    ] {
+        let out: &[&str] = if args[1] == "bench" { &[] } else { &["--out", o] };
+        let e = fails(&[&args[..], out].concat(), d);
+        assert!(e.contains(needle) && e.contains("needs") && e.contains("of this machine's memory"), "{args:?}: {e}");
+    }
+    let e = fails(&["mil", "train", "--data", "digits", "--epochs", max, "--out", o], d);
+    assert!(e.contains("epochs = 18446744073709551615"), "{e}");
+    // A config.json whose sizes cannot fit is refused before its weights are allocated.
+    let ck = d.join("ck");
+    ok(
+        &[
+            "et",
+            "train",
+            "--epochs",
+            "1",
+            "--steps",
+            "1",
+            "--out",
+            d.join("et").to_str().unwrap(),
+            "--checkpoint",
+            ck.to_str().unwrap(),
+        ],
+        d,
+    );
+    let cfg = std::fs::read_to_string(ck.join("config.json")).unwrap();
+    std::fs::write(ck.join("config.json"), cfg.replacen("\"dim\": 64", "\"dim\": 1000000000000", 1)).unwrap();
+    let e = fails(&["et", "eval", "--checkpoint", ck.to_str().unwrap()], d);
+    assert!(e.contains("D = 1000000000000") && e.contains("needs"), "{e}");
+    // A benchmark on an array of no images.
+    let zero = d.join("zero.npy");
+    hopfield_data::npy::write_npy(&zero, &[0, 3, 32, 32], &[]).unwrap();
+    let e = fails(&["et", "bench", "--inputs", zero.to_str().unwrap()], d);
+    assert!(e.contains("batch = 0"), "{e}");
+}

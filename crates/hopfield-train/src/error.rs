@@ -39,6 +39,16 @@ pub enum TrainError {
         /// What was being trained, e.g. " with mean pooling" (may be empty).
         context: String,
     },
+    /// Work whose memory does not fit in the machine, refused before allocating.
+    #[error("{what} needs {needs}, more than the {available} of this machine's memory")]
+    TooLarge {
+        /// What needs the memory, with its sizes.
+        what: String,
+        /// The memory it needs.
+        needs: String,
+        /// The machine's memory.
+        available: String,
+    },
     /// Writing an output failed.
     #[error("cannot write {}", path.display())]
     Write {

@@ -3,6 +3,7 @@
 //! | module | holds |
 //! |---|---|
 //! | [`trainer`] | the one training loop ([`trainer::Trainer`], [`trainer::Task`]), optimisers and schedules |
+//! | [`budget`] | sizes in checked arithmetic against the machine's memory, before allocating |
 //! | [`checkpoint`] | checkpoint folders that survive a kill, `config.json`, stable parameter ids |
 //! | [`tasks`] | masked image reconstruction (ET), the DAM classifier, multiple-instance learning |
 //! | [`experiments`] | recall from corrupted cues, capacity sweeps |
@@ -14,6 +15,7 @@
 //! Every function takes the `burn` device it computes on; none picks one.
 
 pub mod bench;
+pub mod budget;
 pub mod checkpoint;
 pub mod error;
 pub mod experiments;

@@ -170,7 +170,9 @@ impl Trainer {
             start_metrics::<T::Epoch>(path, epochs_done)?;
         }
         let per_epoch = n.div_ceil(batch_size);
-        let total = per_epoch * epochs;
+        let total = per_epoch.checked_mul(epochs).ok_or_else(|| {
+            invalid("epochs", epochs, format!("few enough epochs of {per_epoch} steps that their total can be counted"))
+        })?;
         let mut index = per_epoch * epochs_done;
         let mut history = Vec::new();
         for epoch in epochs_done + 1..=epochs {

@@ -79,6 +79,12 @@ pub fn run(a: &EtBenchArgs, device: &burn::tensor::Device) -> Result<()> {
             let mut et = EtConfig::new(a.dim, a.heads, a.head_dim, a.memories);
             et.exclude_self = false;
             let cfg = ImageEtConfig::new(parse_image_shape(&a.image)?, a.patch, et);
+            cfg.validate()?;
+            let estimate = ImageEtConfig { descent: hopfield::et::Descent::new(a.steps, a.alpha), ..cfg.clone() };
+            hopfield_train::budget::check(
+                &format!("timing this model on {} images with T = {}", a.batch, a.steps),
+                hopfield_train::tasks::masked_image::memory_needed(&estimate, a.batch, true),
+            )?;
             (with_stable_ids(cfg.init(a.seed, &train_device)?), cfg)
         }
     };

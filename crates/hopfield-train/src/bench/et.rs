@@ -63,6 +63,26 @@ pub fn bench_et(
     if reps == 0 {
         return Err(invalid("reps", 0, "at least 1"));
     }
+    if x.batch == 0 {
+        return Err(invalid("batch", 0, "at least one image"));
+    }
+    let cfg = crate::tasks::masked_image::EtTrainConfig::new(hopfield::et::ImageEtConfig {
+        descent: x.descent,
+        ..hopfield::et::ImageEtConfig::new(
+            (model.image[0], model.image[1], model.image[2]),
+            model.patch,
+            hopfield::et::EtConfig::new(
+                model.et.dim(),
+                model.et.heads(),
+                model.et.attention.wq.dims()[1],
+                model.et.hopfield.xi.dims()[0],
+            ),
+        )
+    });
+    crate::budget::check(
+        &format!("timing this model on {} images with T = {}", x.batch, x.descent.steps),
+        crate::tasks::masked_image::memory_needed(&cfg.model, x.batch, true),
+    )?;
     let [c, h, w] = model.image;
     let n = model.patches();
     if x.images.len() != x.batch * c * h * w || x.mask.len() != x.batch * n {

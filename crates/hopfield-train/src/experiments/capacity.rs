@@ -118,6 +118,18 @@ pub fn validate(cfg: &CapacityConfig) -> Result<()> {
             return Err(invalid("loads", format!("{l:?}"), "a non-empty list of loads K ≥ 1"));
         }
     }
+    for &s in &cfg.separations {
+        let most =
+            cfg.loads.as_ref().map_or_else(|| auto_loads(s, cfg.neurons), |l| l.clone()).into_iter().max().unwrap_or(1);
+        // The patterns twice (as drawn and neuron-major), the separation table, the probes' states.
+        let n = cfg.neurons as u128;
+        let need = crate::budget::product(&[most as u128, n, 2])
+            .and_then(|a| a.checked_add(crate::budget::product(&[n, 8, 4])?));
+        crate::budget::check(
+            &format!("a capacity sweep of N = {} neurons up to K = {most} patterns", cfg.neurons),
+            need,
+        )?;
+    }
     Ok(())
 }
 

@@ -190,6 +190,14 @@ impl<'a> DamClassifierTask<'a> {
             return Err(invalid("data", train.name(), "a data set with images in both splits"));
         }
         let classes = train.class_names().len().max(2);
+        use crate::budget::product;
+        let (k, w, b) = (cfg.memories as u128, (nv + classes) as u128, cfg.batch_size.min(train.len()) as u128);
+        // Memories (f32), momentum and gradient (f64), and the batch's K-wide f64 intermediates.
+        let need = product(&[k, w, 20]).and_then(|a| a.checked_add(product(&[b, k, 8, 6])?));
+        crate::budget::check(
+            &format!("the DAM classifier with K = {} memories of {} neurons", cfg.memories, nv + classes),
+            need,
+        )?;
         Ok(DamClassifierTask { train, test, cfg: cfg.clone(), classes, data: data.into() })
     }
 

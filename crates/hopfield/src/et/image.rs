@@ -54,6 +54,21 @@ impl ImageEtConfig {
         self.image.0 * self.patch * self.patch
     }
 
+    /// The number of parameters (block, encoder, decoder, position embedding, CLS and MASK
+    /// tokens), in checked arithmetic: `None` when it does not fit in a u128.
+    pub fn parameter_count(&self) -> Option<u128> {
+        let (c, d) = (self.image.0 as u128, self.et.dim as u128);
+        let (h, y, m, p) =
+            (self.et.heads as u128, self.et.head_dim as u128, self.et.memories as u128, self.patch as u128);
+        let patch = c.checked_mul(p)?.checked_mul(p)?;
+        let n = ((self.image.1 / self.patch.max(1)) as u128).checked_mul((self.image.2 / self.patch.max(1)) as u128)?;
+        let block =
+            h.checked_mul(y)?.checked_mul(d)?.checked_mul(2)?.checked_add(m.checked_mul(d)?)?.checked_add(d + 1)?;
+        let linear = patch.checked_mul(d)?.checked_mul(2)?.checked_add(patch)?.checked_add(d)?;
+        let embed = n.checked_add(1)?.checked_mul(d)?.checked_add(d.checked_mul(2)?)?;
+        block.checked_add(linear)?.checked_add(embed)
+    }
+
     /// Checks the sizes.
     pub fn validate(&self) -> Result<()> {
         self.et.validate()?;

@@ -131,6 +131,15 @@ pub fn load(dir: &Path, device: &Device) -> Result<(ImageEnergyTransformer, Chec
     meta.normalization
         .check(meta.train.model.image.0)
         .map_err(|p| bad(&cfg_path, format!("an invalid normalisation: {p}"), None))?;
+    crate::budget::check(
+        &format!(
+            "the model of {} (D = {}, M = {})",
+            cfg_path.display(),
+            meta.train.model.et.dim,
+            meta.train.model.et.memories
+        ),
+        super::memory_needed(&meta.train.model, 1, false),
+    )?;
     let mut model = with_stable_ids(meta.train.model.init(meta.train.seed, device)?);
     let weights: PathBuf = folder.join("model.safetensors");
     if !weights.is_file() {

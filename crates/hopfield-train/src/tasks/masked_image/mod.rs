@@ -184,6 +184,26 @@ impl EpochFigures for EpochMetrics {
     }
 }
 
+/// The memory a batch of `batch` images needs, in bytes, in checked arithmetic (`None` beyond
+/// counting): the weights (four copies when `training`: weights, gradients and AdamW's two
+/// moments) and the tensors of the T steps (kept for the backward pass when training).
+pub fn memory_needed(model: &ImageEtConfig, batch: usize, training: bool) -> Option<u128> {
+    use crate::budget::product;
+    let et = &model.et;
+    let tokens = (model.patches() as u128).checked_add(1)?;
+    let (d, hy, m) = (et.dim as u128, product(&[et.heads as u128, et.head_dim as u128])?, et.memories as u128);
+    // Per token and step: x, g, the step (3 D), Q, K, ΣSK, ΣSQ (4 HY), logits and weights
+    // (2 H N), hidden and activation (2 M).
+    let per_token = product(&[3, d])?
+        .checked_add(product(&[4, hy])?)?
+        .checked_add(product(&[2, et.heads as u128, tokens])?)?
+        .checked_add(product(&[2, m])?)?;
+    let steps = if training { (model.descent.steps as u128).checked_add(1)? } else { 2 };
+    let activations = product(&[batch as u128, tokens, per_token, steps, 4, 2])?;
+    let weights = product(&[model.parameter_count()?, 4, if training { 4 } else { 1 }])?;
+    weights.checked_add(activations)
+}
+
 /// Images `idx` of `ds`, normalised, as [B, C, H, W] on `device`.
 pub fn image_batch(norm: &Normalization, ds: &Dataset, idx: &[usize], device: &Device) -> Tensor<4> {
     let shape = [idx.len(), ds.channels(), ds.height(), ds.width()];
@@ -295,6 +315,18 @@ impl<'a> MaskedImage<'a> {
                 return Err(invalid("data", ds.name(), "the data set holds no images"));
             }
         }
+        crate::budget::check(
+            &format!(
+                "training this model (D = {}, {} heads × {}, M = {}, T = {}) in batches of {}",
+                cfg.model.et.dim,
+                cfg.model.et.heads,
+                cfg.model.et.head_dim,
+                cfg.model.et.memories,
+                cfg.model.descent.steps,
+                cfg.batch_size
+            ),
+            memory_needed(&cfg.model, cfg.batch_size, true),
+        )?;
         let norm = Normalization::of(train);
         let probe = cfg.model.init(cfg.seed, device)?;
         let mean_patch = mean_patches(&probe, train, &norm, device);

@@ -97,6 +97,8 @@ impl BagSpec {
 /// Draws `spec.bags` bags from `ds` with a ChaCha8 generator seeded with `seed`.
 pub fn make_bags(ds: &Dataset, spec: &BagSpec, seed: u64) -> Result<Bags> {
     spec.validate(ds)?;
+    let need = crate::budget::product(&[spec.bags as u128, spec.max_size as u128 + 4, 8]);
+    crate::budget::check(&format!("{} bags of up to {} images", spec.bags, spec.max_size), need)?;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut instances = Vec::with_capacity(spec.bags);
     let mut labels = Vec::with_capacity(spec.bags);

@@ -251,6 +251,23 @@ impl<'a> MilTask<'a> {
         device: &Device,
     ) -> Result<Self> {
         cfg.validate()?;
+        use crate::budget::product;
+        let (p, hid, emb, assoc) =
+            (train.0.image_len() as u128, cfg.hidden as u128, cfg.embed as u128, cfg.assoc as u128);
+        let most = train.1.instances.iter().map(Vec::len).max().unwrap_or(1) as u128;
+        let params = product(&[p, hid]).and_then(|a| {
+            a.checked_add(product(&[hid, emb])?)?
+                .checked_add(product(&[emb, assoc, 2])?)?
+                .checked_add(product(&[emb, emb])?)
+        });
+        let rows = product(&[cfg.batch_size as u128, most]);
+        let need = params.and_then(|w| {
+            product(&[w, 16])?.checked_add(product(&[rows?, p.checked_add(hid)?.checked_add(emb)?, 4, 3])?)
+        });
+        crate::budget::check(
+            &format!("MIL with a {} → {} → {} encoder in batches of {} bags", p, cfg.hidden, cfg.embed, cfg.batch_size),
+            need,
+        )?;
         let shape = |ds: &Dataset| (ds.channels(), ds.height(), ds.width());
         if shape(test.0) != shape(train.0) {
             let (c, h, w) = shape(train.0);
