@@ -473,3 +473,39 @@ fn sizes_beyond_the_machine_are_refused_before_allocating() {
     let e = fails(&["et", "bench", "--inputs", zero.to_str().unwrap()], d);
     assert!(e.contains("batch = 0"), "{e}");
 }
+
+/// The settings issue 13 found computing nonsense with exit 0 now stop with the value named.
+#[test]
+fn settings_that_compute_nonsense_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let o = d.join("o");
+    let o = o.to_str().unwrap();
+    for (args, needle) in [
+        (vec!["et", "train", "--alpha", "1e30", "--out", o], "alpha = 1000000000000000000000000000000"),
+        (vec!["dam", "train", "--data", "digits", "--lr", "1e30", "--out", o], "at most 2"),
+        (vec!["dam", "train", "--data", "digits", "--n", "100000000", "--out", o], "n = 100000000"),
+        (vec!["capacity", "--memory", "poly", "--n", "100000000", "--out", o], "n = 100000000"),
+        (vec!["recall", "--memory", "poly", "--n", "100000000", "--out", o], "n = 100000000"),
+    ] {
+        let e = fails(&args, d);
+        assert!(e.contains(needle), "{args:?}: {e}");
+    }
+}
+
+/// `et train --data digits` works out of the box (the default patch follows the images: 4 for
+/// 8×8), and a bad training flag is named even when the patch does not fit the images.
+#[test]
+fn et_train_fits_its_default_patch_to_the_data_and_names_bad_flags_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = d.join("digits");
+    let s =
+        ok(&["et", "train", "--data", "digits", "--epochs", "1", "--steps", "2", "--out", out.to_str().unwrap()], d);
+    assert!(s.contains("1×8×8), 4 patches of 16") && s.contains("epoch   1: train loss"), "{s}");
+    let e =
+        fails(&["et", "train", "--data", "digits", "--patch", "7", "--lr", "-1", "--out", out.to_str().unwrap()], d);
+    assert!(e.contains("lr = -1"), "{e}");
+    let e = fails(&["et", "train", "--data", "digits", "--patch", "7", "--out", out.to_str().unwrap()], d);
+    assert!(e.contains("height 8 and width 8") && e.contains("got 7"), "{e}");
+}

@@ -181,3 +181,22 @@ fn a_resumed_dam_run_gives_the_same_memories_as_an_uninterrupted_one() {
     let e = load_dam_for_resume(&ck).map(|_| ()).unwrap_err().to_string();
     assert!(e.contains("velocity.npy") && e.contains("cannot be resumed"), "{e}");
 }
+
+/// A learning rate above 2 moves a memory's largest entry across the whole range [−1, 1]; a
+/// degree above 1000 under- or overflows every output: both refused, naming the value.
+#[test]
+fn learning_rates_and_degrees_that_compute_nonsense_are_errors() {
+    let ok = DamTrainConfig { lr: 2.0, n: 1000, ..DamTrainConfig::default() };
+    assert!(ok.validate().is_ok());
+    let e = DamTrainConfig { lr: 1e30, ..DamTrainConfig::default() }.validate().unwrap_err().to_string();
+    assert!(e.contains("lr = 1000000000000000000000000000000") && e.contains("at most 2"), "{e}");
+    let e = DamTrainConfig { n: 100_000_000, ..DamTrainConfig::default() }.validate().unwrap_err().to_string();
+    assert!(e.contains("n = 100000000") && e.contains("1000"), "{e}");
+    // The capacity theory of a high degree overflows: it is reported as none, not NaN.
+    let t = hopfield_train::experiments::capacity::theory_flip(
+        hopfield::memory::Separation::Polynomial { n: 1000 },
+        60,
+        2.0,
+    );
+    assert!(t.is_none_or(f64::is_finite), "{t:?}");
+}

@@ -43,14 +43,15 @@ pub struct EtTrainArgs {
     #[arg(long, default_value_t = 32)]
     pub batch_size: usize,
     /// Peak learning rate (AdamW, linear warm-up then cosine decay to lr/1000).
-    #[arg(long, default_value_t = 4e-3)]
+    #[arg(long, default_value_t = 4e-3, allow_negative_numbers = true)]
     pub lr: f64,
     /// Warm-up iterations.
     #[arg(long, default_value_t = 10)]
     pub warmup: usize,
-    /// Patch side; image height and width must be multiples of it.
-    #[arg(long, default_value_t = 7)]
-    pub patch: usize,
+    /// Patch side; image height and width must be multiples of it [default: 7 where it divides
+    /// them (28×28), else the largest divisor below 7 (4 for 32×32 and 8×8)].
+    #[arg(long)]
+    pub patch: Option<usize>,
     /// Fraction of patches masked and scored, in (0, 1).
     #[arg(long, default_value_t = 0.5)]
     pub mask_fraction: f64,
@@ -79,10 +80,10 @@ pub struct EtTrainArgs {
     #[arg(long)]
     pub exclude_self: bool,
     /// AdamW weight decay.
-    #[arg(long, default_value_t = 0.05)]
+    #[arg(long, default_value_t = 0.05, allow_negative_numbers = true)]
     pub weight_decay: f64,
     /// Gradient clipping by global norm.
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
     pub clip: f64,
     /// Seed of initialisation, shuffling and masks.
     #[arg(long, default_value_t = 0)]
@@ -97,7 +98,8 @@ pub struct EtTrainArgs {
 pub fn config(a: &EtTrainArgs, image: (usize, usize, usize)) -> EtTrainConfig {
     let mut et = EtConfig::new(a.dim, a.heads, a.head_dim, a.memories);
     et.exclude_self = a.exclude_self;
-    let mut c = EtTrainConfig::new(ImageEtConfig::new(image, a.patch, et));
+    let patch = a.patch.unwrap_or_else(|| hopfield_train::tasks::masked_image::default_patch(image.1, image.2));
+    let mut c = EtTrainConfig::new(ImageEtConfig::new(image, patch, et));
     c.epochs = a.epochs.unwrap_or(5);
     c.batch_size = a.batch_size;
     c.lr = a.lr;

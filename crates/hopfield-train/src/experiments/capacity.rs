@@ -78,6 +78,8 @@ pub fn theory_flip(s: Separation, neurons: usize, k: f64) -> Option<f64> {
         Separation::Polynomial { n } => Some(theory::flip_probability_polynomial(neurons, n, k)),
         _ => None,
     }
+    // A theory that does not give a number (overflowing factorials) is shown as none.
+    .filter(|p| p.is_finite())
 }
 
 /// The load scale: N^(n−1)/(2n−3)!! for F = xⁿ, where the flip probability is ½ erfc(√½) ≈ 0.16.

@@ -81,8 +81,12 @@ impl DamTrainConfig {
         if self.memories == 0 {
             return Err(invalid("memories", 0, "K must be at least 1"));
         }
-        if self.n < 1 {
-            return Err(invalid("n", self.n, "the degree of F must be at least 1"));
+        if self.n < 1 || self.n > hopfield::memory::MAX_DEGREE {
+            return Err(invalid(
+                "n",
+                self.n,
+                "the degree of F must be between 1 and 1000 (beyond it every output under- or overflows f64)",
+            ));
         }
         if self.m < 1 {
             return Err(invalid("m", self.m, "the loss power 2m needs m ≥ 1"));
@@ -99,6 +103,13 @@ impl DamTrainConfig {
         }
         for (name, v) in [("lr", self.lr), ("lr-decay", self.lr_decay), ("init-std", self.init_std)] {
             positive(name, v)?;
+        }
+        if self.lr > 2.0 {
+            return Err(invalid(
+                "lr",
+                self.lr,
+                "at most 2: a memory's largest entry moves by exactly lr and every entry lies in [−1, 1]",
+            ));
         }
         if !(0.0..1.0).contains(&self.momentum) {
             return Err(invalid("momentum", self.momentum, "in [0, 1)"));

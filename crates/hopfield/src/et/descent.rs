@@ -15,6 +15,9 @@ use burn::tensor::Tensor;
 
 use crate::error::{invalid, Result};
 
+/// The largest step size α a [`Descent`] takes.
+pub const MAX_STEP_SIZE: f64 = 10.0;
+
 /// T and α of the descent.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Descent {
@@ -49,6 +52,14 @@ impl Descent {
     pub fn validate(&self) -> Result<()> {
         if !(self.step_size > 0.0 && self.step_size.is_finite()) {
             return Err(invalid("alpha", self.step_size, "the step size α must be positive and finite"));
+        }
+        if self.step_size > MAX_STEP_SIZE {
+            return Err(invalid(
+                "alpha",
+                self.step_size,
+                "the step size α must be at most 10: the descent is a small-step gradient flow on the energy \
+                 (the official α is 0.1), and larger steps jump past its minima",
+            ));
         }
         Ok(())
     }

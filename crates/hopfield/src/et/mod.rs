@@ -19,7 +19,7 @@ mod mask;
 pub use crate::init::normal;
 pub use crate::lagrangian::EnergyLayerNorm;
 pub use attention::EnergyAttention;
-pub use descent::{Descent, DescentResult, Implementation, Observe};
+pub use descent::{Descent, DescentResult, Implementation, Observe, MAX_STEP_SIZE};
 pub use hopfield::HopfieldModule;
 pub use image::{masked_patch_mse, ImageEnergyTransformer, ImageEtConfig, MaskSpec, Reconstruction};
 pub use mask::TokenMask;

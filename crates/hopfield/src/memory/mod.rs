@@ -6,4 +6,4 @@ mod separation;
 
 pub use dense::{DenseMemory, Dynamics, Trajectory, UpdateRule};
 pub use modern::{ModernHopfield, Retrieval, Retrieve};
-pub use separation::Separation;
+pub use separation::{Separation, MAX_DEGREE};

@@ -2,6 +2,9 @@
 
 use crate::error::{invalid, Result};
 
+/// The largest polynomial degree n the memories take.
+pub const MAX_DEGREE: u32 = 1000;
+
 /// The separation function F of a [`DenseMemory`](super::DenseMemory).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Separation {
@@ -28,6 +31,12 @@ impl Separation {
             Separation::Polynomial { n } | Separation::RectifiedPolynomial { n } if n < 2 => {
                 Err(invalid("n", n, "the polynomial degree must be at least 2"))
             }
+            Separation::Polynomial { n } | Separation::RectifiedPolynomial { n } if n > MAX_DEGREE => Err(invalid(
+                "n",
+                n,
+                "the polynomial degree must be at most 1000: beyond it xⁿ leaves only exact matches within f64 \
+                 and the theory's (2n−3)!! overflows",
+            )),
             _ => Ok(()),
         }
     }

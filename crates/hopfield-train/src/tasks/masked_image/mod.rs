@@ -69,7 +69,8 @@ impl EtTrainConfig {
 
     /// Checks every setting.
     pub fn validate(&self) -> Result<MaskSpec> {
-        self.model.validate()?;
+        // The settings that do not depend on the data first, so that a shape problem of the
+        // images does not hide them.
         if self.model.descent.steps == 0 {
             return Err(invalid("steps", 0, "training needs at least one descent step (T ≥ 1)"));
         }
@@ -85,6 +86,7 @@ impl EtTrainConfig {
         if !(self.weight_decay >= 0.0 && self.weight_decay.is_finite()) {
             return Err(invalid("weight-decay", self.weight_decay, "must be zero or positive"));
         }
+        self.model.validate()?;
         Ok(MaskSpec::from_fraction(self.mask_fraction, self.model.patches(), self.replaced_share)?)
     }
 
@@ -182,6 +184,13 @@ impl EpochFigures for EpochMetrics {
             self.epoch, self.train_loss, e.mse, e.mse_mean_patch, e.mse_no_dynamics, self.images_per_second
         )
     }
+}
+
+/// The patch side for images of `height` × `width` when none is given: 7 (MNIST's 28 × 28 in 16
+/// patches) where it divides both, else the largest divisor of both below 7 (4 for CIFAR's 32 × 32
+/// and the digits' 8 × 8).
+pub fn default_patch(height: usize, width: usize) -> usize {
+    (1..=7).rev().find(|p| height.is_multiple_of(*p) && width.is_multiple_of(*p)).unwrap_or(1)
 }
 
 /// The memory a batch of `batch` images needs, in bytes, in checked arithmetic (`None` beyond
