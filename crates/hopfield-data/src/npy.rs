@@ -56,10 +56,19 @@ fn read_array<R: Read>(file: &str, npy: NpyFile<R>) -> Result<Array> {
 
 /// Reads a `.npy` file.
 pub fn read_npy(path: &Path) -> Result<Array> {
-    let name = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|e| io_err(path, e))?;
-    let npy = NpyFile::new(&bytes[..]).map_err(|e| format_err(&name, format!("not a .npy file: {e}")))?;
-    read_array(&name, npy)
+    npy_from_bytes(&bytes, &path.display().to_string())
+}
+
+/// Parses the bytes of a `.npy` file called `name` (in errors).
+pub fn npy_from_bytes(bytes: &[u8], name: &str) -> Result<Array> {
+    let npy = NpyFile::new(bytes).map_err(|e| format_err(name, format!("not a .npy file: {e}")))?;
+    read_array(name, npy)
+}
+
+/// Parses the bytes of a `.npz` archive called `name` (in errors).
+pub fn npz_from_bytes(bytes: &[u8], name: &str) -> Result<BTreeMap<String, Array>> {
+    read_npz_from(name, std::io::Cursor::new(bytes))
 }
 
 /// Reads every array of a `.npz` archive, by name (the member name without `.npy`).

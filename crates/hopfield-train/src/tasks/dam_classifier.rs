@@ -475,6 +475,9 @@ pub fn load_dam_for_resume(dir: &std::path::Path) -> Result<(DamState, DamMeta)>
     };
     let path = folder.join(VELOCITY);
     let (shape, velocity) = hopfield_data::npy::read_npy_f64(&path).map_err(|e| bad_dam(&path, e))?;
+    if let Some((i, v)) = velocity.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+        return Err(bad_dam(&path, format!("entry {i} is {v}; the momentum must be finite")));
+    }
     if shape != [dam.count(), dam.visible + dam.classes] {
         return Err(bad_dam(
             &path,
