@@ -181,6 +181,13 @@ pub fn measure(
     }
     let u = units.len() as f64;
     let mean = units.iter().map(|x| x.0).sum::<f64>() / u;
+    if let Some(bad) = units.iter().find(|x| !(x.0.is_finite() && x.2.is_finite())) {
+        return Err(invalid(
+            "load",
+            format!("K = {k} with {}", label(s)),
+            format!("finite measurements; a probe gave flip fraction {} and overlap {}", bad.0, bad.2),
+        ));
+    }
     let var = units.iter().map(|x| (x.0 - mean).powi(2)).sum::<f64>() / (u - 1.0).max(1.0);
     Ok(CapacityPoint {
         separation: s,
