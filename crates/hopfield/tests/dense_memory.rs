@@ -228,3 +228,23 @@ fn invalid_inputs_are_errors_naming_the_value() {
     let d = Dynamics { max_sweeps: 0, ..Dynamics::default() };
     assert!(mem.run(&mut s, &d, &mut ChaCha8Rng::seed_from_u64(0)).is_err());
 }
+
+/// The case that tells the two update rules apart: one pattern ξ = (1, 1) and the state (1, −1).
+/// Updated together, both neurons flip every sweep — (1, −1) ↔ (−1, 1), a two-state cycle that
+/// never converges; updated one at a time, the first flip lands on ξ or −ξ, a fixed point.
+#[test]
+fn synchronous_updates_oscillate_where_asynchronous_ones_converge() {
+    let memory = DenseMemory::new(&[1, 1], 2, Separation::Classical).unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(0);
+    let sync = Dynamics { rule: UpdateRule::Synchronous, max_sweeps: 7, record_every: 0 };
+    let mut state = vec![1i8, -1];
+    let t = memory.run(&mut state, &sync, &mut rng).unwrap();
+    assert!(!t.converged && t.sweeps == 7 && t.flips == 14, "{t:?}");
+    assert_eq!(state, [-1, 1], "after an odd number of synchronous sweeps");
+    for seed in 0..8 {
+        let mut state = vec![1i8, -1];
+        let t = memory.run(&mut state, &Dynamics::default(), &mut ChaCha8Rng::seed_from_u64(seed)).unwrap();
+        assert!(t.converged && t.flips == 1, "seed {seed}: {t:?}");
+        assert!(state == [1, 1] || state == [-1, -1], "seed {seed}: {state:?}");
+    }
+}
