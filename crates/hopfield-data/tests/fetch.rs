@@ -169,3 +169,35 @@ fn published_sets_have_checksums_for_every_file() {
     }
     assert!(hopfield_data::fetch::remote_set(Builtin::Digits).is_none());
 }
+
+/// The checksums are the published ones, file by file, as the data sets' own pages (and
+/// torchvision's and Keras' download code) list them.
+#[test]
+fn the_checksums_are_the_published_ones() {
+    let published: [(Builtin, &[(&str, &str)]); 3] = [
+        (
+            Builtin::Mnist,
+            &[
+                ("train-images-idx3-ubyte.gz", "f68b3c2dcbeaaa9fbdd348bbdeb94873"),
+                ("train-labels-idx1-ubyte.gz", "d53e105ee54ea40749a09fcbcd1e9432"),
+                ("t10k-images-idx3-ubyte.gz", "9fb629c4189551a2d022fa330f9573f3"),
+                ("t10k-labels-idx1-ubyte.gz", "ec29112dd5afa0611ce80d1b7f02629c"),
+            ],
+        ),
+        (
+            Builtin::FashionMnist,
+            &[
+                ("train-images-idx3-ubyte.gz", "8d4fb7e6c68d591d4c3dfef9ec88bf0d"),
+                ("train-labels-idx1-ubyte.gz", "25c81989df183df01b3e8a0aad5dffbe"),
+                ("t10k-images-idx3-ubyte.gz", "bef4ecab320f06d8554ea6380940ec79"),
+                ("t10k-labels-idx1-ubyte.gz", "bb300cfdad3c16e7a12a480ee83cd310"),
+            ],
+        ),
+        (Builtin::Cifar10, &[("cifar-10-binary.tar.gz", "c32a1d4ab5d03f1284b67883e8d87530")]),
+    ];
+    for (b, files) in published {
+        let s = hopfield_data::fetch::remote_set(b).unwrap();
+        let have: Vec<(&str, &str)> = s.files.iter().map(|f| (f.name.as_str(), f.md5.as_str())).collect();
+        assert_eq!(have, files, "{b:?}");
+    }
+}
