@@ -152,3 +152,57 @@ fn bad_files_name_the_key() {
     let e = err(&base, &o);
     assert!(e.contains("masked = 4") && e.contains("4 patches"), "{e}");
 }
+
+/// Each of the 12 keys in turn: missing, and of a wrong shape (one more element on its first
+/// axis, or a scalar given a shape); each error names the key. And a deflate-compressed archive
+/// (`np.savez_compressed`) imports like a stored one.
+#[test]
+fn every_key_missing_or_mis_shaped_is_named_and_compressed_archives_import() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("k.npz");
+    let base = arrays(3);
+    for (i, (key, shape, _)) in base.iter().enumerate() {
+        let a: Vec<_> = base.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, x)| x.clone()).collect();
+        write(&path, &a);
+        let e = import_npz(&path, &opts(), &Device::flex()).map(|_| ()).unwrap_err().to_string();
+        assert!(e.contains(&format!("[{key}]")) && e.contains("missing"), "{key} missing: {e}");
+        let mut wrong = shape.clone();
+        match wrong.first_mut() {
+            Some(first) => *first += 1,
+            None => wrong.push(2),
+        }
+        let n = wrong.iter().product::<usize>();
+        let mut a = base.clone();
+        a[i] = (key.clone(), wrong.clone(), vec![0.5; n]);
+        write(&path, &a);
+        let e = import_npz(&path, &opts(), &Device::flex()).map(|_| ()).unwrap_err().to_string();
+        // Wk sets H, Y and D: a wrong Wk is reported where another key disagrees with it.
+        assert!(e.contains(key.as_str()) && e.contains(&format!("{wrong:?}")), "{key} as {wrong:?}: {e}");
+    }
+    // The same arrays in a deflate-compressed zip.
+    let stored = dir.path().join("stored.npz");
+    write(&stored, &base);
+    let compressed = dir.path().join("compressed.npz");
+    {
+        let mut input = zip::ZipArchive::new(std::fs::File::open(&stored).unwrap()).unwrap();
+        let mut out = zip::ZipWriter::new(std::fs::File::create(&compressed).unwrap());
+        let deflate = zip::write::FileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+        for i in 0..input.len() {
+            let mut f = input.by_index(i).unwrap();
+            let name = f.name().to_string();
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut f, &mut bytes).unwrap();
+            out.start_file(name, deflate).unwrap();
+            std::io::Write::write_all(&mut out, &bytes).unwrap();
+        }
+        out.finish().unwrap();
+    }
+    let is_deflated =
+        zip::ZipArchive::new(std::fs::File::open(&compressed).unwrap()).unwrap().by_index(0).unwrap().compression()
+            == zip::CompressionMethod::Deflated;
+    assert!(is_deflated);
+    let a = import_npz(&stored, &opts(), &Device::flex()).unwrap();
+    let b = import_npz(&compressed, &opts(), &Device::flex()).unwrap();
+    assert_eq!(values(&a.model.et.attention.wq), values(&b.model.et.attention.wq));
+    assert_eq!(values(&a.model.et.hopfield.xi), values(&b.model.et.hopfield.xi));
+}

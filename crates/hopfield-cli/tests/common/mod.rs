@@ -26,5 +26,10 @@ pub fn fails(args: &[&str], data_dir: &Path) -> String {
     let err = String::from_utf8_lossy(&o.stderr).into_owned();
     assert!(!o.status.success(), "hopfield {args:?} should fail");
     assert!(!err.contains("panicked"), "hopfield {args:?} panicked:\n{err}");
+    // Exit code 2 for a command line clap cannot parse (it points to --help), 1 for every error
+    // of ours, which starts with "error: ".
+    let expected = if err.contains("For more information, try '--help'") { 2 } else { 1 };
+    assert_eq!(o.status.code(), Some(expected), "hopfield {args:?}:\n{err}");
+    assert!(err.starts_with("error: "), "hopfield {args:?}:\n{err}");
     err
 }
