@@ -9,7 +9,7 @@ use std::net::TcpListener;
 use std::path::Path;
 use std::process::Command;
 
-use common::{fails, ok};
+use common::{csv, fails, ok, png};
 
 #[test]
 fn recall_writes_pictures_and_prints_the_figures() {
@@ -35,6 +35,20 @@ fn recall_writes_pictures_and_prints_the_figures() {
     assert!(o.contains("mean overlap"), "{o}");
     for f in ["recall.png", "energy.png", "recall.csv"] {
         assert!(out.join(f).is_file(), "{f} missing");
+    }
+    png(&out.join("recall.png"), (3 * 8, 8));
+    png(&out.join("energy.png"), (300, 200));
+    // One row per query: pattern, label, exact 0/1, overlaps in [−1, 1], steps, final energy.
+    let rows = csv(&out.join("recall.csv"));
+    assert_eq!(rows[0].join(","), "pattern,label,exact,cue_overlap,overlap,steps,final_energy");
+    assert_eq!(rows.len(), 31);
+    for (i, r) in rows[1..].iter().enumerate() {
+        let x = |j: usize| r[j].parse::<f64>().unwrap_or_else(|e| panic!("row {i} column {j} '{}': {e}", r[j]));
+        assert_eq!(x(0), i as f64);
+        assert!(x(2) == 0.0 || x(2) == 1.0, "{r:?}");
+        assert!((-1.0..=1.0).contains(&x(3)) && (-1.0..=1.0).contains(&x(4)), "{r:?}");
+        assert!((x(2) == 1.0) == (x(4) == 1.0), "exact iff overlap 1: {r:?}");
+        assert!(x(6).is_finite(), "{r:?}");
     }
     let o = ok(
         &["recall", "--memory", "modern", "--occlude", "--patterns", "10", "--out", out.to_str().unwrap()],
@@ -145,9 +159,22 @@ fn capacity_prints_the_table_and_writes_csv_and_plots() {
     );
     assert!(o.contains("poly n=2") && o.contains("poly n=3"), "{o}");
     assert!(o.contains("half the patterns stay within 97% overlap"), "{o}");
-    let csv = std::fs::read_to_string(out.join("capacity.csv")).unwrap();
-    assert!(csv.lines().count() > 10);
+    let text = std::fs::read_to_string(out.join("capacity.csv")).unwrap();
+    assert!(text.lines().count() > 10);
     assert!(out.join("capacity.png").is_file() && out.join("retrieval.png").is_file());
+    png(&out.join("capacity.png"), (400, 300));
+    png(&out.join("retrieval.png"), (400, 300));
+    // Every row: N = 40, load K/N = K/40, probabilities in [0, 1], the theory a probability.
+    let rows = csv(&out.join("capacity.csv"));
+    let col = |name: &str| rows[0].iter().position(|c| c == name).unwrap();
+    for r in &rows[1..] {
+        let x = |name: &str| r[col(name)].parse::<f64>().unwrap();
+        assert_eq!(x("neurons"), 40.0, "{r:?}");
+        assert!((x("load_k_over_n") - x("memories") / 40.0).abs() < 1e-5, "{r:?}");
+        for p in ["flip_probability", "retrieved_exact", "retrieved_approx", "flip_theory"] {
+            assert!((0.0..=1.0).contains(&x(p)), "{p}: {r:?}");
+        }
+    }
 }
 
 #[test]

@@ -5,7 +5,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{fails, ok};
+use common::{fails, ok, png};
 
 #[test]
 fn et_train_writes_metrics_and_pictures_and_rejects_bad_settings() {
@@ -24,6 +24,15 @@ fn et_train_writes_metrics_and_pictures_and_rejects_bad_settings() {
     ] {
         assert!(out.join(f).is_file(), "{f} missing");
     }
+    // The pictures decode: 6 rows of original | masked | reconstructed, 6 rows of T + 1 = 3 steps.
+    png(&out.join("et-reconstruction.png"), (3 * 28, 6 * 28));
+    png(&out.join("et-steps.png"), (3 * 28, 6 * 28));
+    png(&out.join("et-energy.png"), (300, 200));
+    png(&out.join("et-memories.png"), (28, 28));
+    // metrics.csv: the epoch, a finite loss, MSEs that are positive.
+    let rows = common::csv(&out.join("metrics.csv"));
+    assert_eq!(rows[1][0], "1");
+    assert!(rows[1][1..].iter().all(|v| v.parse::<f64>().is_ok_and(|x| x.is_finite() && x > 0.0)), "{:?}", rows[1]);
     let d = dir.path();
     let ck = out.join("checkpoint");
     let ck = ck.to_str().unwrap();

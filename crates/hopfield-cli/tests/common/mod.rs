@@ -33,3 +33,21 @@ pub fn fails(args: &[&str], data_dir: &Path) -> String {
     assert!(err.starts_with("error: "), "hopfield {args:?}:\n{err}");
     err
 }
+
+/// Decodes the PNG at `path` and checks that it is at least `min` = (width, height) pixels;
+/// returns its size.
+pub fn png(path: &Path, min: (u32, u32)) -> (u32, u32) {
+    let img = image::open(path).unwrap_or_else(|e| panic!("{} does not decode as an image: {e}", path.display()));
+    let size = (img.width(), img.height());
+    assert!(size.0 >= min.0 && size.1 >= min.1, "{}: {size:?}, expected at least {min:?}", path.display());
+    size
+}
+
+/// The rows of the CSV at `path` (header first), each split at commas.
+pub fn csv(path: &Path) -> Vec<Vec<String>> {
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .lines()
+        .map(|l| l.split(',').map(str::to_string).collect())
+        .collect()
+}
