@@ -201,3 +201,50 @@ fn the_checksums_are_the_published_ones() {
         assert_eq!(have, files, "{b:?}");
     }
 }
+
+/// The mirrors are tried in turn: a file missing on the first mirror comes from the second; a
+/// file already present but corrupt (wrong checksum) is downloaded again and replaced.
+#[test]
+fn mirrors_are_tried_in_turn_and_a_corrupt_file_is_fetched_again() {
+    let a = b"from the second mirror".to_vec();
+    let (first, first_count) = serve(HashMap::new()); // serves nothing: 404
+    let (second, second_count) = serve(HashMap::from([("a.bin".into(), ok(&a))]));
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = set(&[("a.bin", &a)]);
+    s.mirrors = vec![first, second];
+    let out = fetch(&s, dir.path(), None, &mut NoProgress).unwrap();
+    assert_eq!(std::fs::read(out.join("a.bin")).unwrap(), a);
+    assert_eq!((first_count.load(Ordering::SeqCst), second_count.load(Ordering::SeqCst)), (1, 1));
+    // A damaged copy on disk: fetched again from the mirrors, and replaced by the verified file.
+    std::fs::write(out.join("a.bin"), b"damaged").unwrap();
+    fetch(&s, dir.path(), None, &mut NoProgress).unwrap();
+    assert_eq!(std::fs::read(out.join("a.bin")).unwrap(), a);
+    assert_eq!(second_count.load(Ordering::SeqCst), 2);
+}
+
+/// A tar entry whose path leaves the data folder ("../escape.txt") is refused and not written.
+#[test]
+fn a_tar_entry_that_leaves_the_folder_is_refused() {
+    let mut tar_bytes = Vec::new();
+    {
+        let gz = flate2::write::GzEncoder::new(&mut tar_bytes, flate2::Compression::fast());
+        let mut b = tar::Builder::new(gz);
+        let body = b"outside";
+        let mut header = tar::Header::new_gnu();
+        header.set_size(body.len() as u64);
+        header.set_mode(0o644);
+        // Set the name bytes directly: the builder itself refuses "..".
+        header.as_gnu_mut().unwrap().name[..14].copy_from_slice(b"../escape.txt\0");
+        header.set_cksum();
+        b.append(&header, &body[..]).unwrap();
+        b.into_inner().unwrap().finish().unwrap();
+    }
+    let (base, _) = serve(HashMap::from([("evil.tar.gz".into(), ok(&tar_bytes))]));
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut s = set(&[("evil.tar.gz", &tar_bytes)]);
+    s.untar = true;
+    let e = fetch(&s, &data, Some(&base), &mut NoProgress).unwrap_err().to_string();
+    assert!(e.contains("evil.tar.gz") && e.contains("escape.txt"), "{e}");
+    assert!(!data.join("escape.txt").exists() && !dir.path().join("escape.txt").exists());
+}
