@@ -110,3 +110,50 @@ fn bad_settings_are_errors() {
     assert!(dam.loss_and_grad(&[0.0; 3], &[1], 0).unwrap_err().to_string().contains("m = 0"));
     assert!(dam.loss_and_grad(&[0.0; 3], &[1, 0], 1).unwrap_err().to_string().contains("labels"));
 }
+
+/// The slow loop again where the outputs are not saturated: the temperature is chosen so that the
+/// median pre-tanh value is 1, and at least half the outputs lie inside (−0.9, 0.9) — including
+/// the paper's MNIST size (N = 784 + 10, K = 100, n = 20) with f32 memories against the f64 loop.
+#[test]
+fn outputs_equal_the_slow_loop_where_they_are_not_saturated() {
+    let mut rng = ChaCha8Rng::seed_from_u64(6);
+    for (nv, c, k, n) in [(20usize, 4usize, 7usize, 3i32), (60, 10, 15, 20), (784, 10, 100, 20)] {
+        let mem = random(&mut rng, k * (nv + c), -1.0, 1.0);
+        let mut v = mem[..nv].to_vec(); // memory 0's pixels, and noise
+        v.extend(random(&mut rng, 3 * nv, -1.0, 1.0));
+        // Pre-tanh values at T = 1 (atanh of the outputs would lose them): Σ_μ [F(·) − F(·)].
+        let pre: Vec<f64> = {
+            let w = nv + c;
+            let f = |x: f64| if x > 0.0 { x.powi(n) } else { 0.0 };
+            let mut s = Vec::new();
+            for sample in v.chunks(nv) {
+                for a in 0..c {
+                    let mut sum = 0.0;
+                    for mu in 0..k {
+                        let xi = &mem[mu * w..(mu + 1) * w];
+                        let h: f64 = (0..nv).map(|i| xi[i] * sample[i]).sum();
+                        let others: f64 = (0..c).filter(|&g| g != a).map(|g| xi[nv + g]).sum();
+                        sum += f(xi[nv + a] - others + h) - f(-xi[nv + a] - others + h);
+                    }
+                    s.push(sum.abs());
+                }
+            }
+            s
+        };
+        let mut sorted = pre.clone();
+        sorted.sort_by(f64::total_cmp);
+        let t = sorted[sorted.len() / 2].powf(1.0 / n as f64);
+        let slow = slow_outputs(&mem, nv, c, n, t, &v);
+        let inside = slow.iter().filter(|x| x.abs() < 0.9).count();
+        assert!(2 * inside >= slow.len(), "N = {nv}: only {inside} of {} outputs unsaturated", slow.len());
+        let dam = DamClassifier::new(nv, c, mem.clone(), n as u32, t).unwrap();
+        for (a, b) in dam.outputs(&v).unwrap().iter().zip(&slow) {
+            assert!((a - b).abs() < 1e-10, "N = {nv}, n = {n}, T = {t}: {a} vs {b}");
+        }
+        let dam32 = DamClassifier::new(nv, c, mem.iter().map(|&x| x as f32).collect(), n as u32, t).unwrap();
+        let v32: Vec<f32> = v.iter().map(|&x| x as f32).collect();
+        for (a, b) in dam32.outputs(&v32).unwrap().iter().zip(&slow) {
+            assert!((a - b).abs() < 2e-3, "f32, N = {nv}, n = {n}: {a} vs {b}");
+        }
+    }
+}
