@@ -172,3 +172,41 @@ fn batched_energies_match_the_single_state_energy() {
         assert!((e - single).abs() < 1e-10 * single.abs().max(1.0), "state {i}: {e} vs {single}");
     }
 }
+
+/// The same bound where it says something: a small β makes the one-step error large enough to
+/// measure, and the bound must hold while staying within four orders of magnitude of the error
+/// (measured: error / bound 6e-4 to 7e-3; the paper's constants carry a factor 2(K−1)²M).
+#[test]
+fn the_one_step_bound_holds_where_the_error_is_measurable() {
+    let mut rng = ChaCha8Rng::seed_from_u64(12);
+    let (n, k) = (64, 20);
+    let x: Vec<f64> = (0..k * n).map(|_| if rng.random::<bool>() { 1.0 } else { -1.0 }).collect();
+    let m = (n as f64).sqrt();
+    let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(p, q)| p * q).sum::<f64>();
+    for beta in [0.25, 0.4] {
+        let net = ModernHopfield::new(x.clone(), n, beta).unwrap();
+        let mut ratios = Vec::new();
+        for i in 0..k {
+            let xi = &x[i * n..(i + 1) * n];
+            let noise = gaussian(&mut rng, n, 0.02);
+            let q: Vec<f64> = xi.iter().zip(&noise).map(|(a, b)| a + b).collect();
+            let one = net.update(&q).unwrap();
+            let fixed = net.retrieve(&q, &Retrieve::default()).unwrap().states;
+            let delta = (0..k)
+                .filter(|&j| j != i)
+                .map(|j| dot(xi, xi) - dot(xi, &x[j * n..(j + 1) * n]))
+                .fold(f64::INFINITY, f64::min);
+            let dist = |v: &[f64]| norm(&v.iter().zip(xi).map(|(a, b)| a - b).collect::<Vec<_>>());
+            let r = dist(&q).max(dist(&fixed));
+            let eps = (k as f64 - 1.0) * (-beta * (delta - 2.0 * r * m)).exp();
+            let bound = 2.0 * eps * (k as f64 - 1.0) * m;
+            let err = dist(&one);
+            assert!(err <= bound, "β = {beta}, pattern {i}: error {err} > bound {bound}");
+            ratios.push(err / bound);
+        }
+        ratios.sort_by(f64::total_cmp);
+        let median = ratios[k / 2];
+        eprintln!("β = {beta}: error / bound from {:.1e} to {:.1e}, median {median:.1e}", ratios[0], ratios[k - 1]);
+        assert!(median > 1e-4, "β = {beta}: the bound is {:.0e} times the error", 1.0 / median);
+    }
+}
