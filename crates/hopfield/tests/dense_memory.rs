@@ -248,3 +248,97 @@ fn synchronous_updates_oscillate_where_asynchronous_ones_converge() {
         assert!(state == [1, 1] || state == [-1, -1], "seed {seed}: {state:?}");
     }
 }
+
+/// log Σ exp(x) of integers, stably.
+fn lse(x: &[i32]) -> f64 {
+    let max = *x.iter().max().unwrap() as f64;
+    max + x.iter().map(|&v| (v as f64 - max).exp()).sum::<f64>().ln()
+}
+
+/// The exponential memory's update where every term underflows (all local fields far below
+/// −600, N = 784): the direct path against an independent log-space reference — the sign of
+/// Σ_μ ξ^μ_i e^{s_μ} from the log-sum-exp of its positive and of its negative terms.
+#[test]
+fn exponential_updates_far_from_every_pattern_match_a_log_space_reference() {
+    let mut rng = ChaCha8Rng::seed_from_u64(9);
+    let n = 784;
+    let base = random_patterns(&mut rng, 1, n);
+    // Forty patterns equal to `base` but for 20–40 bits flipped among its first 80 neurons, and the
+    // state −base: every overlap lies between −744 and −704, so every term e^{s} is below e^-600,
+    // and on those 80 neurons the patterns split about evenly, so the weights e^{s} — not a
+    // majority — decide the sign.
+    let k = 40;
+    let patterns: Vec<i8> = (0..k)
+        .flat_map(|_| {
+            let mut p = base.clone();
+            let flips = rng.random_range(20..=40);
+            for i in rand::seq::index::sample(&mut rng, 80, flips) {
+                p[i] = -p[i];
+            }
+            p
+        })
+        .collect();
+    let mem = DenseMemory::new(&patterns, n, Separation::Exponential).unwrap();
+    let mut state: Vec<i8> = base.iter().map(|&b| -b).collect();
+    // A few neurons set to +base so that the neurons disagree.
+    for i in (0..n).step_by(97) {
+        state[i] = base[i];
+    }
+    let m = mem.overlaps(&state).unwrap();
+    assert!(m.iter().all(|&v| v < -600), "{m:?}");
+    let (mut ups, mut downs) = (0, 0);
+    for i in 0..n {
+        let xi: Vec<i8> = (0..k).map(|mu| patterns[mu * n + i]).collect();
+        // s_μ = m_μ − ξ^μ_i σ_i; the term is ξ^μ_i (e − 1/e) e^{s_μ}.
+        let (pos, neg): (Vec<i32>, Vec<i32>) = {
+            let s: Vec<(i8, i32)> = xi.iter().zip(&m).map(|(&x, &mu)| (x, mu - x as i32 * state[i] as i32)).collect();
+            (
+                s.iter().filter(|(x, _)| *x > 0).map(|&(_, v)| v).collect(),
+                s.iter().filter(|(x, _)| *x < 0).map(|&(_, v)| v).collect(),
+            )
+        };
+        let want = match (pos.is_empty(), neg.is_empty()) {
+            (false, true) => 1,
+            (true, false) => -1,
+            _ if (lse(&pos) - lse(&neg)).abs() < 1e-9 => state[i],
+            _ if lse(&pos) > lse(&neg) => 1,
+            _ => -1,
+        };
+        let got = mem.neuron_update(i, &state, &m);
+        assert_eq!(got, want, "neuron {i}: positive terms {pos:?}, negative {neg:?}");
+        if got == 1 {
+            ups += 1
+        } else {
+            downs += 1
+        }
+    }
+    assert!(ups > 0 && downs > 0, "both signs occur: {ups} up, {downs} down");
+}
+
+/// At N = 784 the exponential energy −Σ_μ e^{m_μ − N} underflows to 0 for most states, so "it
+/// never rises" says nothing there; its logarithm does not: log Σ_μ e^{m_μ} (from the integer
+/// overlaps) must never fall, sweep after sweep, from random starts.
+#[test]
+fn the_exponential_energy_falls_in_log_space_at_mnist_size() {
+    let mut rng = ChaCha8Rng::seed_from_u64(10);
+    let n = 784;
+    let mem = DenseMemory::new(&random_patterns(&mut rng, 40, n), n, Separation::Exponential).unwrap();
+    for start in 0..3 {
+        let mut s = random_patterns(&mut rng, 1, n);
+        let mut last = lse(&mem.overlaps(&s).unwrap());
+        let one = Dynamics { rule: UpdateRule::Asynchronous, max_sweeps: 1, record_every: 0 };
+        let mut rose = false;
+        for sweep in 0..30 {
+            let t = mem.run(&mut s, &one, &mut rng).unwrap();
+            let now = lse(&mem.overlaps(&s).unwrap());
+            assert!(now >= last - 1e-9, "start {start}, sweep {sweep}: log Σ e^m fell {last} -> {now}");
+            rose |= now > last + 1.0;
+            last = now;
+            if t.converged {
+                break;
+            }
+        }
+        assert!(rose, "start {start}: the descent moved the state");
+        assert!(last > 700.0, "start {start}: it ends at a pattern (log Σ e^m = {last})");
+    }
+}
