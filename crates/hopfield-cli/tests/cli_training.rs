@@ -476,6 +476,11 @@ fn sizes_beyond_the_machine_are_refused_before_allocating() {
     std::fs::write(ck.join("config.json"), cfg.replacen("\"dim\": 64", "\"dim\": 1000000000000", 1)).unwrap();
     let e = fails(&["et", "eval", "--checkpoint", ck.to_str().unwrap()], d);
     assert!(e.contains("D = 1000000000000") && e.contains("needs"), "{e}");
+    // One that fits in memory but not the weights: refused from the weights file's header, before
+    // the model is built.
+    std::fs::write(ck.join("config.json"), cfg.replacen("\"memories\": 128", "\"memories\": 10000000", 1)).unwrap();
+    let e = fails(&["et", "eval", "--checkpoint", ck.to_str().unwrap()], d);
+    assert!(e.contains("et.hopfield.xi is [128, 64]") && e.contains("[10000000, 64]"), "{e}");
     // A benchmark on an array of no images.
     let zero = d.join("zero.npy");
     hopfield_data::npy::write_npy(&zero, &[0, 3, 32, 32], &[]).unwrap();

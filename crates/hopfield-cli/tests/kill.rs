@@ -79,3 +79,55 @@ fn a_killed_run_leaves_a_loadable_checkpoint_that_resumes_to_the_same_memories()
     eprintln!("{resumed} runs resumed, {finished} had finished before the kill");
     assert!(resumed >= 3, "only {resumed} kills landed mid-run");
 }
+
+/// Two runs on one folder: while the first holds the checkpoint, the second stops at once naming
+/// the first's process, and the first finishes untouched.
+#[test]
+fn a_second_run_on_the_same_folder_is_refused_while_the_first_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = d.join("shared");
+    let o = out.to_str().unwrap();
+    let long = [
+        "dam",
+        "train",
+        "--data",
+        "digits",
+        "--memories",
+        "20",
+        "--temperature",
+        "44",
+        "--batch-size",
+        "200",
+        "--epochs",
+        "400",
+    ];
+    let mut first = Command::new(env!("CARGO_BIN_EXE_hopfield"))
+        .args([&long[..], &["--out", o]].concat())
+        .env("HOPFIELD_DATA_DIR", d)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until the first run holds its lock.
+    let lock = out.join(".checkpoint.lock");
+    for _ in 0..500 {
+        if std::fs::read_to_string(&lock).is_ok_and(|t| t.starts_with("process")) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let second = hopfield(&[&RUN[..], &["--out", o]].concat(), d);
+    let err = String::from_utf8_lossy(&second.stderr);
+    let still_running = first.try_wait().unwrap().is_none();
+    assert!(!second.status.success(), "the second run was allowed:\n{err}");
+    assert!(
+        err.contains("another run is writing this checkpoint") && err.contains(&format!("process {}", first.id())),
+        "{err}"
+    );
+    assert!(still_running, "the first run ended before the second was tried; the test proves nothing");
+    assert!(first.wait().unwrap().success());
+    let csv = std::fs::read_to_string(out.join("metrics.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 401, "the first run's metrics are whole");
+    assert!(!lock.exists(), "the lock went with its run");
+}

@@ -140,11 +140,27 @@ pub fn load(dir: &Path, device: &Device) -> Result<(ImageEnergyTransformer, Chec
         ),
         super::memory_needed(&meta.train.model, 1, false),
     )?;
-    let mut model = with_stable_ids(meta.train.model.init(meta.train.seed, device)?);
     let weights: PathBuf = folder.join("model.safetensors");
     if !weights.is_file() {
         return Err(bad(&weights, "the weights file is missing", None));
     }
+    // The weights' shapes, from the file's header, against the configuration's, before the
+    // model is built.
+    let stored = safetensors_shapes(&weights)?;
+    for (name, shape) in expected_shapes(&meta.train.model) {
+        match stored.get(name) {
+            Some(s) if *s == shape => {}
+            Some(s) => {
+                return Err(bad(
+                    &weights,
+                    format!("{name} is {s:?} but config.json's model needs {shape:?} (do they belong together?)"),
+                    None,
+                ))
+            }
+            None => return Err(bad(&weights, format!("it holds no tensor {name}"), None)),
+        }
+    }
+    let mut model = with_stable_ids(meta.train.model.init(meta.train.seed, device)?);
     let mut store = SafetensorsStore::from_file(weights.clone());
     let applied =
         model.load_from(&mut store).map_err(|e| bad(&weights, format!("cannot read the weights: {e}"), None))?;
@@ -183,4 +199,55 @@ fn first_non_finite<M: burn::module::Module>(model: &M) -> Option<(usize, f32)> 
     let mut f = Find(0, None);
     model.visit(&mut f);
     f.1
+}
+
+/// Every parameter of the image model with the shape `cfg` gives it, as safetensors names them.
+fn expected_shapes(cfg: &hopfield::et::ImageEtConfig) -> Vec<(&'static str, Vec<usize>)> {
+    let (d, p, n) = (cfg.et.dim, cfg.patch_elements(), cfg.patches());
+    let (h, y, m) = (cfg.et.heads, cfg.et.head_dim, cfg.et.memories);
+    vec![
+        ("cls_token", vec![d]),
+        ("mask_token", vec![d]),
+        ("pos_embed", vec![n + 1, d]),
+        ("encoder_weight", vec![p, d]),
+        ("encoder_bias", vec![d]),
+        ("decoder_weight", vec![d, p]),
+        ("decoder_bias", vec![p]),
+        ("et.attention.wq", vec![h, y, d]),
+        ("et.attention.wk", vec![h, y, d]),
+        ("et.hopfield.xi", vec![m, d]),
+        ("et.norm.gamma", vec![1]),
+        ("et.norm.delta", vec![d]),
+    ]
+}
+
+/// The tensor shapes a safetensors file declares in its header (an 8-byte little-endian length,
+/// then that much JSON), read without loading the tensors; a header longer than the file or than
+/// 100 MB is refused.
+fn safetensors_shapes(path: &Path) -> Result<std::collections::BTreeMap<String, Vec<usize>>> {
+    use std::io::Read;
+    let not = |problem: String| bad(path, format!("not a safetensors file: {problem}"), None);
+    let mut f = std::fs::File::open(path).map_err(|e| bad(path, "cannot open it", Some(e.into())))?;
+    let size = f.metadata().map(|m| m.len()).unwrap_or(0);
+    let mut len = [0u8; 8];
+    f.read_exact(&mut len).map_err(|e| not(format!("no header ({e})")))?;
+    let n = u64::from_le_bytes(len);
+    if n > size.saturating_sub(8) || n > 100 << 20 {
+        return Err(not(format!("a header of {n} bytes in a file of {size}")));
+    }
+    let mut header = vec![0u8; n as usize];
+    f.read_exact(&mut header).map_err(|e| not(format!("a truncated header ({e})")))?;
+    let json: serde_json::Value =
+        serde_json::from_slice(&header).map_err(|e| not(format!("its header is not JSON ({e})")))?;
+    let entries = json.as_object().ok_or_else(|| not("its header is not a JSON object".into()))?;
+    let mut shapes = std::collections::BTreeMap::new();
+    for (name, v) in entries.iter().filter(|(k, _)| *k != "__metadata__") {
+        let shape = v
+            .get("shape")
+            .and_then(|s| s.as_array())
+            .and_then(|a| a.iter().map(|x| x.as_u64().map(|x| x as usize)).collect::<Option<Vec<_>>>())
+            .ok_or_else(|| not(format!("tensor {name} has no shape")))?;
+        shapes.insert(name.clone(), shape);
+    }
+    Ok(shapes)
 }
