@@ -5,13 +5,15 @@
 //! magic numbers, counts and sizes against the file and returns a [`DataError`] that names the file
 //! and the problem. [`source`] resolves a `--data` argument (a built-in name or a path) and carries
 //! the small subsets bundled in the binary; [`fetch`] downloads full sets with checksum checks;
-//! [`batch`] turns examples into model input (normalisation); [`npy`] reads and writes arrays.
+//! [`batch`] turns examples into model input (normalisation); [`npy`] reads and writes arrays;
+//! [`graph`] reads graph data sets (the TU format and its folds).
 
 pub mod batch;
 pub mod bytes;
 pub mod dataset;
 pub mod error;
 pub mod fetch;
+pub mod graph;
 pub mod image;
 pub mod npy;
 pub mod source;

@@ -165,6 +165,27 @@ fn every_reader_gives_an_error_or_a_result_never_a_panic() {
         std::fs::write(classes.join("b/y.jpg"), b).unwrap();
         folder::load(&classes)
     });
+    // The TU graph format: each of MUTAG's files mutated in turn, the others intact.
+    let mutag = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/graphs/MUTAG");
+    let tu = dir.path().join("MUTAG");
+    std::fs::create_dir(&tu).unwrap();
+    let parts = ["A", "graph_indicator", "graph_labels", "node_labels", "edge_labels"];
+    for p in parts {
+        std::fs::copy(mutag.join(format!("MUTAG_{p}.txt.gz")), tu.join(format!("MUTAG_{p}.txt.gz"))).unwrap();
+    }
+    for (i, p) in parts.into_iter().enumerate() {
+        let file = tu.join(format!("MUTAG_{p}.txt.gz"));
+        let valid = std::fs::read(&file).unwrap();
+        let plain = tu.join(format!("MUTAG_{p}.txt"));
+        std::fs::remove_file(&file).unwrap();
+        let text = gunzip(&mutag.join(format!("MUTAG_{p}.txt.gz")));
+        fuzz(&format!("TU {p}"), &text, 20 + i as u64, |b| {
+            std::fs::write(&plain, b).unwrap();
+            hopfield_data::graph::tu::load(&tu, None)
+        });
+        std::fs::remove_file(&plain).unwrap();
+        std::fs::write(&file, valid).unwrap();
+    }
     let peak = peak_mb();
     eprintln!("peak memory {peak} MB");
     assert!(peak < 1024, "the readers used {peak} MB at their peak");

@@ -1,0 +1,307 @@
+//! The TU graph format (TUDataset, Morris et al. 2020): comma-separated text files `DS_A`
+//! (1-based node pairs of every edge), `DS_graph_indicator` (the 1-based graph of each node),
+//! `DS_graph_labels`, and optionally `DS_node_labels`, `DS_node_attributes`, `DS_edge_labels`, each
+//! plain or gzipped. Every count and id range is cross-checked between the files; a malformed file
+//! is an error naming the file, the line and the problem.
+
+use std::path::{Path, PathBuf};
+
+use crate::bytes::{maybe_gunzip, read_file};
+use crate::error::{format_err, DataError, Result};
+
+/// One graph: its nodes are 0..nodes, its edges pairs of them as the file lists them (a TU file
+/// lists an undirected edge in both directions).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Graph {
+    /// Number of nodes.
+    pub nodes: usize,
+    /// (from, to) node pairs, 0-based within the graph.
+    pub edges: Vec<(u32, u32)>,
+    /// A label per node (`DS_node_labels`), as in the file.
+    pub node_labels: Option<Vec<i64>>,
+    /// Attributes per node, row-major [nodes, dim] (`DS_node_attributes`).
+    pub node_attributes: Option<Vec<f32>>,
+    /// A label per edge, in the order of `edges` (`DS_edge_labels`).
+    pub edge_labels: Option<Vec<i64>>,
+}
+
+/// A set of labelled graphs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GraphSet {
+    /// The data set's name (`DS`).
+    pub name: String,
+    /// The graphs, in file order (graph id i + 1 is `graphs[i]`).
+    pub graphs: Vec<Graph>,
+    /// The class of each graph: an index into `class_values`.
+    pub labels: Vec<usize>,
+    /// The label values of the file, sorted; class c is `class_values[c]`.
+    pub class_values: Vec<i64>,
+    /// The width of the node attributes (0 when there are none).
+    pub attribute_dim: usize,
+}
+
+impl GraphSet {
+    /// Nodes over all graphs.
+    pub fn node_count(&self) -> usize {
+        self.graphs.iter().map(|g| g.nodes).sum()
+    }
+
+    /// Edges over all graphs (as listed: both directions of an undirected edge).
+    pub fn edge_count(&self) -> usize {
+        self.graphs.iter().map(|g| g.edges.len()).sum()
+    }
+
+    /// How many graphs each class has.
+    pub fn class_counts(&self) -> Vec<usize> {
+        let mut c = vec![0; self.class_values.len()];
+        self.labels.iter().for_each(|&l| c[l] += 1);
+        c
+    }
+}
+
+/// One of the data set's files: `DS_<part>.txt` or `DS_<part>.txt.gz` in `dir`.
+fn part(dir: &Path, ds: &str, name: &str) -> Option<PathBuf> {
+    [format!("{ds}_{name}.txt"), format!("{ds}_{name}.txt.gz")].into_iter().map(|f| dir.join(f)).find(|p| p.is_file())
+}
+
+/// The non-empty lines of a (possibly gzipped) text file with their 1-based line numbers.
+fn lines(path: &Path) -> Result<(String, Vec<(usize, String)>)> {
+    let name = path.display().to_string();
+    let bytes = maybe_gunzip(read_file(path)?, &name)?;
+    let text = String::from_utf8(bytes).map_err(|e| format_err(&name, format!("not UTF-8 text: {e}")))?;
+    let v =
+        text.lines().enumerate().map(|(i, l)| (i + 1, l.trim().to_string())).filter(|(_, l)| !l.is_empty()).collect();
+    Ok((name, v))
+}
+
+fn at(file: &str, line: usize, problem: impl std::fmt::Display) -> DataError {
+    format_err(format!("{file}, line {line}"), problem)
+}
+
+fn integer(file: &str, line: usize, field: &str) -> Result<i64> {
+    field.trim().parse::<i64>().map_err(|_| at(file, line, format!("'{}' is not an integer", field.trim())))
+}
+
+/// One integer per line, exactly `expected` lines (when given).
+fn column(path: &Path, what: &str, expected: Option<usize>) -> Result<Vec<i64>> {
+    let (file, lines) = lines(path)?;
+    if let Some(n) = expected {
+        if lines.len() != n {
+            return Err(format_err(&file, format!("{} lines, but there are {n} {what}", lines.len())));
+        }
+    }
+    lines.iter().map(|(i, l)| integer(&file, *i, l.split(',').next().unwrap_or(""))).collect()
+}
+
+/// Reads the TU data set in `dir`, whose files are named after the folder (`dir/DS/DS_A.txt…`),
+/// or after `name` when given.
+///
+/// # Errors
+/// A missing required file; any file whose counts, ids or values do not agree with the others,
+/// naming the file, the line and the problem.
+pub fn load(dir: &Path, name: Option<&str>) -> Result<GraphSet> {
+    let ds = match name {
+        Some(n) => n.to_string(),
+        None => dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+    };
+    let need = |p: &str| {
+        part(dir, &ds, p).ok_or_else(|| {
+            format_err(dir.display(), format!("no {ds}_{p}.txt or {ds}_{p}.txt.gz: not a TU data set named {ds}"))
+        })
+    };
+    // Graph indicator: the graph of every node; graphs numbered 1..=G, nodes grouped by graph.
+    let ind_path = need("graph_indicator")?;
+    let (ind_file, ind_lines) = lines(&ind_path)?;
+    let mut graph_of = Vec::with_capacity(ind_lines.len());
+    for (i, l) in &ind_lines {
+        let g = integer(&ind_file, *i, l)?;
+        let prev = graph_of.last().copied().unwrap_or(0);
+        if g < 1 || (g != prev && g != prev + 1) {
+            return Err(at(
+                &ind_file,
+                *i,
+                format!("graph id {g} after {prev}: ids must start at 1 and go up by one, nodes grouped by graph"),
+            ));
+        }
+        graph_of.push(g);
+    }
+    let n = graph_of.len();
+    let g_count = graph_of.last().copied().unwrap_or(0) as usize;
+    if g_count == 0 {
+        return Err(format_err(&ind_file, "no nodes"));
+    }
+    let mut first = vec![0usize; g_count + 1]; // first node (0-based) of each graph, and n at the end
+    for (node, &g) in graph_of.iter().enumerate().rev() {
+        first[g as usize - 1] = node;
+    }
+    first[g_count] = n;
+    let mut graphs: Vec<Graph> = (0..g_count)
+        .map(|g| Graph {
+            nodes: first[g + 1] - first[g],
+            edges: Vec::new(),
+            node_labels: None,
+            node_attributes: None,
+            edge_labels: None,
+        })
+        .collect();
+    // Edges: 1-based node ids in 1..=n, both ends in one graph.
+    let (a_file, a_lines) = lines(&need("A")?)?;
+    let mut edge_graph = Vec::with_capacity(a_lines.len());
+    for (i, l) in &a_lines {
+        let f: Vec<&str> = l.split(',').collect();
+        if f.len() != 2 {
+            return Err(at(&a_file, *i, format!("'{l}': expected two node ids 'i, j'")));
+        }
+        let (u, v) = (integer(&a_file, *i, f[0])?, integer(&a_file, *i, f[1])?);
+        for id in [u, v] {
+            if id < 1 || id as usize > n {
+                return Err(at(
+                    &a_file,
+                    *i,
+                    format!("node {id}: node ids are 1-based, from 1 to the {n} nodes of the graph indicator"),
+                ));
+            }
+        }
+        let (gu, gv) = (graph_of[u as usize - 1], graph_of[v as usize - 1]);
+        if gu != gv {
+            return Err(at(&a_file, *i, format!("an edge between node {u} (graph {gu}) and node {v} (graph {gv})")));
+        }
+        let g = gu as usize - 1;
+        graphs[g].edges.push(((u as usize - 1 - first[g]) as u32, (v as usize - 1 - first[g]) as u32));
+        edge_graph.push(g);
+    }
+    // Graph labels: one per graph, as classes in sorted order of their values.
+    let values = column(&need("graph_labels")?, "graphs", Some(g_count))?;
+    let mut class_values = values.clone();
+    class_values.sort_unstable();
+    class_values.dedup();
+    let labels = values.iter().map(|v| class_values.binary_search(v).unwrap_or(0)).collect();
+    // Optional per-node and per-edge files.
+    if let Some(p) = part(dir, &ds, "node_labels") {
+        let v = column(&p, "nodes in the graph indicator", Some(n))?;
+        for (g, graph) in graphs.iter_mut().enumerate() {
+            graph.node_labels = Some(v[first[g]..first[g + 1]].to_vec());
+        }
+    }
+    if let Some(p) = part(dir, &ds, "edge_labels") {
+        let v = column(&p, "edges in DS_A", Some(a_lines.len()))?;
+        let mut per: Vec<Vec<i64>> = vec![Vec::new(); g_count];
+        for (e, &g) in edge_graph.iter().enumerate() {
+            per[g].push(v[e]);
+        }
+        for (graph, l) in graphs.iter_mut().zip(per) {
+            graph.edge_labels = Some(l);
+        }
+    }
+    let mut attribute_dim = 0;
+    if let Some(p) = part(dir, &ds, "node_attributes") {
+        let (file, rows) = lines(&p)?;
+        if rows.len() != n {
+            return Err(format_err(
+                &file,
+                format!("{} lines, but there are {n} nodes in the graph indicator", rows.len()),
+            ));
+        }
+        let mut all = Vec::new();
+        for (i, l) in &rows {
+            let row: Vec<f32> = l
+                .split(',')
+                .map(|x| {
+                    let v: f32 =
+                        x.trim().parse().map_err(|_| at(&file, *i, format!("'{}' is not a number", x.trim())))?;
+                    if !v.is_finite() {
+                        return Err(at(&file, *i, format!("{v} is not finite")));
+                    }
+                    Ok(v)
+                })
+                .collect::<Result<_>>()?;
+            if attribute_dim == 0 {
+                attribute_dim = row.len();
+            } else if row.len() != attribute_dim {
+                return Err(at(&file, *i, format!("{} values, but the first row has {attribute_dim}", row.len())));
+            }
+            all.extend(row);
+        }
+        for (g, graph) in graphs.iter_mut().enumerate() {
+            graph.node_attributes = Some(all[first[g] * attribute_dim..first[g + 1] * attribute_dim].to_vec());
+        }
+    }
+    Ok(GraphSet { name: ds, graphs, labels, class_values, attribute_dim })
+}
+
+/// The test part of each fold of a k-fold cross-validation: graph indices (0-based); a graph's
+/// training part is every graph not in its test part.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Folds {
+    /// `test[k]` = the graphs of fold k's test part.
+    pub test: Vec<Vec<usize>>,
+}
+
+impl Folds {
+    /// The training part of fold `k`: every graph of `graphs` not in its test part, in order.
+    pub fn train(&self, k: usize, graphs: usize) -> Vec<usize> {
+        let mut is_test = vec![false; graphs];
+        self.test[k].iter().for_each(|&i| is_test[i] = true);
+        (0..graphs).filter(|&i| !is_test[i]).collect()
+    }
+}
+
+/// Reads a fold file (line k = the space-separated 0-based test indices of fold k) for a set of
+/// `graphs` graphs.
+///
+/// # Errors
+/// An index out of range, a graph twice in one fold or in two folds, naming the line.
+pub fn read_folds(path: &Path, graphs: usize) -> Result<Folds> {
+    let (file, rows) = lines(path)?;
+    let mut seen = vec![None; graphs];
+    let mut test = Vec::new();
+    for (k, (i, l)) in rows.iter().enumerate() {
+        let mut fold = Vec::new();
+        for f in l.split_whitespace() {
+            let g = integer(&file, *i, f)?;
+            if g < 0 || g as usize >= graphs {
+                return Err(at(&file, *i, format!("graph {g}: indices are 0-based, below the {graphs} graphs")));
+            }
+            if let Some(other) = seen[g as usize] {
+                return Err(at(&file, *i, format!("graph {g} is already in the test part of fold {}", other + 1)));
+            }
+            seen[g as usize] = Some(k);
+            fold.push(g as usize);
+        }
+        test.push(fold);
+    }
+    if test.is_empty() {
+        return Err(format_err(&file, "no folds"));
+    }
+    Ok(Folds { test })
+}
+
+/// `k` stratified folds from a seed: each class's graphs are shuffled and dealt round-robin to
+/// the folds, so every fold gets each class in proportion (±1) and every graph is in exactly one
+/// test part.
+pub fn stratified_folds(labels: &[usize], k: usize, seed: u64) -> Folds {
+    use rand::seq::SliceRandom;
+    use rand::SeedableRng;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let classes = labels.iter().copied().max().map_or(0, |m| m + 1);
+    let k = k.max(1);
+    let mut test = vec![Vec::new(); k];
+    let mut next = 0;
+    for c in 0..classes {
+        let mut of: Vec<usize> = (0..labels.len()).filter(|&i| labels[i] == c).collect();
+        of.shuffle(&mut rng);
+        for g in of {
+            test[next % k].push(g);
+            next += 1;
+        }
+    }
+    test.iter_mut().for_each(|f| f.sort_unstable());
+    Folds { test }
+}
+
+/// Writes folds in the format [`read_folds`] reads, so a run can be repeated.
+pub fn write_folds(path: &Path, folds: &Folds) -> Result<()> {
+    let text: String =
+        folds.test.iter().map(|f| f.iter().map(|g| g.to_string()).collect::<Vec<_>>().join(" ") + "\n").collect();
+    std::fs::write(path, text).map_err(|e| crate::error::io_err(path, e))
+}

@@ -1,0 +1,149 @@
+//! The TU graph reader on the bundled MUTAG (counts against the published statistics), its
+//! cross-checks on malformed files (each error names the file and the line), and folds.
+
+use std::path::{Path, PathBuf};
+
+use hopfield_data::graph::tu::{load, read_folds, stratified_folds, write_folds};
+
+fn mutag() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/graphs/MUTAG")
+}
+
+fn gunzip(path: &Path) -> String {
+    use std::io::Read;
+    let mut s = String::new();
+    flate2::read::GzDecoder::new(std::fs::File::open(path).unwrap()).read_to_string(&mut s).unwrap();
+    s
+}
+
+#[test]
+fn mutag_loads_with_the_published_counts() {
+    let set = load(&mutag(), None).unwrap();
+    // TUDataset MUTAG: 188 graphs, 3,371 nodes, 7,442 edge entries; labels −1: 63, 1: 125.
+    assert_eq!((set.graphs.len(), set.node_count(), set.edge_count()), (188, 3371, 7442));
+    assert_eq!(set.class_values, [-1, 1]);
+    assert_eq!(set.class_counts(), [63, 125]);
+    assert_eq!(set.attribute_dim, 0);
+    let g0 = &set.graphs[0];
+    // The file's first graph: 17 nodes; its first edge line "2, 1" is local (1, 0).
+    assert_eq!(g0.nodes, 17);
+    assert_eq!(g0.edges[0], (1, 0));
+    let node_labels: Vec<i64> = set.graphs.iter().flat_map(|g| g.node_labels.clone().unwrap()).collect();
+    assert_eq!((node_labels.iter().min(), node_labels.iter().max()), (Some(&0), Some(&6)));
+    let edge_labels: Vec<i64> = set.graphs.iter().flat_map(|g| g.edge_labels.clone().unwrap()).collect();
+    assert_eq!((edge_labels.len(), edge_labels.iter().min(), edge_labels.iter().max()), (7442, Some(&0), Some(&3)));
+    // Every edge stays inside its graph, and the adjacency is symmetric.
+    for (i, g) in set.graphs.iter().enumerate() {
+        assert!(g.edges.iter().all(|&(u, v)| (u as usize) < g.nodes && (v as usize) < g.nodes), "graph {i}");
+        assert!(g.edges.iter().all(|&(u, v)| g.edges.contains(&(v, u))), "graph {i} is not symmetric");
+    }
+}
+
+/// Writes MUTAG into `dir` with `file`'s text replaced by `edit` of it.
+fn variant(dir: &Path, file: &str, edit: impl Fn(String) -> String) {
+    std::fs::create_dir_all(dir).unwrap();
+    for f in ["A", "graph_indicator", "graph_labels", "node_labels", "edge_labels"] {
+        let text = gunzip(&mutag().join(format!("MUTAG_{f}.txt.gz")));
+        let text = if f == file { edit(text) } else { text };
+        std::fs::write(dir.join(format!("MUTAG_{f}.txt")), text).unwrap();
+    }
+}
+
+fn error(file: &str, edit: impl Fn(String) -> String) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().join("MUTAG");
+    variant(&d, file, edit);
+    load(&d, None).map(|_| ()).unwrap_err().to_string()
+}
+
+fn replace_line(text: String, line: usize, with: &str) -> String {
+    text.lines().enumerate().map(|(i, l)| if i + 1 == line { with.to_string() } else { l.to_string() } + "\n").collect()
+}
+
+#[test]
+fn malformed_files_are_errors_naming_the_file_and_line() {
+    // Plain (not gzipped) files read the same.
+    let dir = tempfile::tempdir().unwrap();
+    variant(&dir.path().join("MUTAG"), "", |t| t);
+    assert_eq!(load(&dir.path().join("MUTAG"), None).unwrap(), load(&mutag(), None).unwrap());
+    // An edge to node 0 in the 1-based file.
+    let e = error("A", |t| replace_line(t, 3, "0, 2"));
+    assert!(e.contains("MUTAG_A.txt, line 3") && e.contains("node 0") && e.contains("1-based"), "{e}");
+    // A node beyond the graph indicator: a node in no graph.
+    let e = error("A", |t| replace_line(t, 5, "3372, 1"));
+    assert!(e.contains("line 5") && e.contains("node 3372") && e.contains("3371 nodes"), "{e}");
+    // An edge between two graphs (node 1 is in graph 1, node 3371 in graph 188).
+    let e = error("A", |t| replace_line(t, 7, "1, 3371"));
+    assert!(e.contains("line 7") && e.contains("graph 1") && e.contains("graph 188"), "{e}");
+    // A graph label line missing.
+    let e = error("graph_labels", |t| t.lines().skip(1).map(|l| format!("{l}\n")).collect());
+    assert!(e.contains("MUTAG_graph_labels.txt") && e.contains("187 lines") && e.contains("188 graphs"), "{e}");
+    // Graph ids that skip, and a node label that is not a number.
+    let e = error("graph_indicator", |t| replace_line(t, 10, "3"));
+    assert!(e.contains("MUTAG_graph_indicator.txt, line 10") && e.contains("graph id 3 after 1"), "{e}");
+    let e = error("node_labels", |t| replace_line(t, 9, "carbon"));
+    assert!(e.contains("MUTAG_node_labels.txt, line 9") && e.contains("'carbon'"), "{e}");
+    // An edge label missing; a malformed edge line.
+    let e = error("edge_labels", |t| t.lines().skip(1).map(|l| format!("{l}\n")).collect());
+    assert!(e.contains("MUTAG_edge_labels.txt") && e.contains("7441 lines"), "{e}");
+    let e = error("A", |t| replace_line(t, 2, "1 2 3"));
+    assert!(e.contains("line 2") && e.contains("two node ids"), "{e}");
+    // A required file missing.
+    let e = load(Path::new(env!("CARGO_MANIFEST_DIR")), Some("MUTAG")).unwrap_err().to_string();
+    assert!(e.contains("MUTAG_graph_indicator.txt"), "{e}");
+}
+
+#[test]
+fn node_attributes_are_checked_for_width_and_finiteness() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().join("MUTAG");
+    variant(&d, "", |t| t);
+    let n = 3371;
+    let rows = |bad: Option<(usize, &str)>| -> String {
+        (1..=n)
+            .map(|i| match bad {
+                Some((at, row)) if at == i => format!("{row}\n"),
+                _ => format!("{}.5, {}\n", i, -(i as f64)),
+            })
+            .collect()
+    };
+    std::fs::write(d.join("MUTAG_node_attributes.txt"), rows(None)).unwrap();
+    let set = load(&d, None).unwrap();
+    assert_eq!(set.attribute_dim, 2);
+    assert_eq!(&set.graphs[0].node_attributes.as_ref().unwrap()[..4], &[1.5, -1.0, 2.5, -2.0]);
+    std::fs::write(d.join("MUTAG_node_attributes.txt"), rows(Some((40, "1.0, 2.0, 3.0")))).unwrap();
+    let e = load(&d, None).unwrap_err().to_string();
+    assert!(e.contains("MUTAG_node_attributes.txt, line 40") && e.contains("3 values") && e.contains("2"), "{e}");
+    std::fs::write(d.join("MUTAG_node_attributes.txt"), rows(Some((41, "1.0, inf")))).unwrap();
+    let e = load(&d, None).unwrap_err().to_string();
+    assert!(e.contains("line 41") && e.contains("not finite"), "{e}");
+}
+
+#[test]
+fn folds_never_put_a_graph_in_two_test_parts() {
+    let set = load(&mutag(), None).unwrap();
+    let folds = stratified_folds(&set.labels, 10, 7);
+    let mut all: Vec<usize> = folds.test.iter().flatten().copied().collect();
+    all.sort_unstable();
+    assert_eq!(all, (0..188).collect::<Vec<_>>(), "every graph in exactly one test part");
+    for (k, f) in folds.test.iter().enumerate() {
+        // 63 / 125 over 10 folds: 6–7 and 12–13 per fold.
+        let neg = f.iter().filter(|&&g| set.labels[g] == 0).count();
+        assert!((6..=7).contains(&neg) && (18..=20).contains(&f.len()), "fold {k}: {neg} of {}", f.len());
+        let train = folds.train(k, 188);
+        assert!(train.iter().all(|g| !f.contains(g)) && train.len() + f.len() == 188);
+    }
+    assert_eq!(stratified_folds(&set.labels, 10, 7), folds, "same seed, same folds");
+    assert_ne!(stratified_folds(&set.labels, 10, 8), folds);
+    // Written and read back; a fold file with a graph twice, or out of range, is an error.
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("folds.txt");
+    write_folds(&p, &folds).unwrap();
+    assert_eq!(read_folds(&p, 188).unwrap(), folds);
+    std::fs::write(&p, "0 1 2\n3 4 1\n").unwrap();
+    let e = read_folds(&p, 188).unwrap_err().to_string();
+    assert!(e.contains("line 2") && e.contains("graph 1 is already in the test part of fold 1"), "{e}");
+    std::fs::write(&p, "0 1 188\n").unwrap();
+    let e = read_folds(&p, 188).unwrap_err().to_string();
+    assert!(e.contains("line 1") && e.contains("graph 188"), "{e}");
+}
