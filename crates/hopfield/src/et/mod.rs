@@ -12,6 +12,7 @@
 
 mod attention;
 mod descent;
+mod graph;
 mod hopfield;
 mod image;
 mod mask;
@@ -20,6 +21,7 @@ pub use crate::init::normal;
 pub use crate::lagrangian::EnergyLayerNorm;
 pub use attention::EnergyAttention;
 pub use descent::{Descent, DescentResult, Implementation, Observe, MAX_STEP_SIZE};
+pub use graph::{pad_graphs, GraphEnergyTransformer, GraphEtConfig, GraphInput, GraphOutput};
 pub use hopfield::HopfieldModule;
 pub use image::{masked_patch_mse, ImageEnergyTransformer, ImageEtConfig, MaskSpec, Reconstruction};
 pub use mask::TokenMask;
