@@ -147,3 +147,32 @@ fn folds_never_put_a_graph_in_two_test_parts() {
     let e = read_folds(&p, 188).unwrap_err().to_string();
     assert!(e.contains("line 1") && e.contains("graph 188"), "{e}");
 }
+
+#[test]
+fn node_features_are_one_hot_labels_attributes_or_capped_degrees() {
+    use hopfield_data::graph::tu::NodeFeatures;
+    let set = load(&mutag(), None).unwrap();
+    assert_eq!(set.default_features(), NodeFeatures::Labels);
+    let (x, width) = set.node_features(NodeFeatures::Labels).unwrap();
+    assert_eq!(width, 7);
+    let g0 = &set.graphs[0];
+    for (i, &l) in g0.node_labels.as_ref().unwrap().iter().enumerate() {
+        let row = &x[0][i * 7..(i + 1) * 7];
+        assert_eq!(row.iter().sum::<f32>(), 1.0);
+        assert_eq!(row[l as usize], 1.0, "node {i} of label {l}: {row:?}");
+    }
+    // Degrees capped at 3: one-hot over 0, 1, 2, "3 or more"; a node's degree = its edges out.
+    let (d, width) = set.node_features(NodeFeatures::Degree { max: 3 }).unwrap();
+    assert_eq!(width, 4);
+    for i in 0..g0.nodes {
+        let deg = g0.edges.iter().filter(|&&(u, _)| u as usize == i).count().min(3);
+        assert_eq!(
+            &d[0][i * 4..(i + 1) * 4],
+            &(0..4).map(|j| if j == deg { 1.0 } else { 0.0 }).collect::<Vec<f32>>()[..]
+        );
+    }
+    let e = set.node_features(NodeFeatures::Attributes).unwrap_err().to_string();
+    assert!(e.contains("MUTAG has no node attributes"), "{e}");
+    let e = set.node_features(NodeFeatures::Degree { max: 0 }).unwrap_err().to_string();
+    assert!(e.contains("degree cap"), "{e}");
+}

@@ -305,3 +305,91 @@ pub fn write_folds(path: &Path, folds: &Folds) -> Result<()> {
         folds.test.iter().map(|f| f.iter().map(|g| g.to_string()).collect::<Vec<_>>().join(" ") + "\n").collect();
     std::fs::write(path, text).map_err(|e| crate::error::io_err(path, e))
 }
+
+/// How a node's feature vector is made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeFeatures {
+    /// One-hot node labels (one column per distinct label value of the set).
+    Labels,
+    /// The node attributes as given.
+    Attributes,
+    /// The node labels one-hot, then the attributes.
+    LabelsAndAttributes,
+    /// One-hot degree, capped at `max` (the last column is "max or more"): for sets with neither
+    /// labels nor attributes (IMDB).
+    Degree {
+        /// The largest degree with its own column.
+        max: usize,
+    },
+}
+
+impl GraphSet {
+    /// The features a set carries: labels and attributes when it has both, else whichever it has,
+    /// else degrees capped at 32.
+    pub fn default_features(&self) -> NodeFeatures {
+        let labels = self.graphs.first().is_some_and(|g| g.node_labels.is_some());
+        match (labels, self.attribute_dim > 0) {
+            (true, true) => NodeFeatures::LabelsAndAttributes,
+            (true, false) => NodeFeatures::Labels,
+            (false, true) => NodeFeatures::Attributes,
+            (false, false) => NodeFeatures::Degree { max: 32 },
+        }
+    }
+
+    /// The feature vectors of every graph's nodes (row-major [nodes, width]) and their width.
+    ///
+    /// # Errors
+    /// Features the set does not have (labels or attributes), or a degree cap of 0.
+    pub fn node_features(&self, kind: NodeFeatures) -> Result<(Vec<Vec<f32>>, usize)> {
+        let has_labels = self.graphs.iter().all(|g| g.node_labels.is_some());
+        let missing =
+            |what: &str| DataError::Invalid { what: "node features", problem: format!("{} has no {what}", self.name) };
+        let mut values: Vec<i64> = self.graphs.iter().flat_map(|g| g.node_labels.clone().unwrap_or_default()).collect();
+        values.sort_unstable();
+        values.dedup();
+        let (use_labels, use_attrs, degree) = match kind {
+            NodeFeatures::Labels => (true, false, None),
+            NodeFeatures::Attributes => (false, true, None),
+            NodeFeatures::LabelsAndAttributes => (true, true, None),
+            NodeFeatures::Degree { max: 0 } => {
+                return Err(DataError::Invalid { what: "degree cap", problem: "0: at least 1".into() })
+            }
+            NodeFeatures::Degree { max } => (false, false, Some(max)),
+        };
+        if use_labels && !has_labels {
+            return Err(missing("node labels"));
+        }
+        if use_attrs && self.attribute_dim == 0 {
+            return Err(missing("node attributes"));
+        }
+        let width = if use_labels { values.len() } else { 0 }
+            + if use_attrs { self.attribute_dim } else { 0 }
+            + degree.map_or(0, |m| m + 1);
+        let per_graph = self
+            .graphs
+            .iter()
+            .map(|g| {
+                let mut deg = vec![0usize; g.nodes];
+                g.edges.iter().for_each(|&(u, _)| deg[u as usize] += 1);
+                let mut x = Vec::with_capacity(g.nodes * width);
+                for i in 0..g.nodes {
+                    if use_labels {
+                        let l = g.node_labels.as_ref().map_or(0, |l| l[i]);
+                        let c = values.binary_search(&l).unwrap_or(0);
+                        x.extend((0..values.len()).map(|j| if j == c { 1.0 } else { 0.0 }));
+                    }
+                    if use_attrs {
+                        let a = g.node_attributes.as_ref().map_or(&[][..], |a| a.as_slice());
+                        x.extend_from_slice(&a[i * self.attribute_dim..(i + 1) * self.attribute_dim]);
+                    }
+                    if let Some(m) = degree {
+                        let d = deg[i].min(m);
+                        x.extend((0..=m).map(|j| if j == d { 1.0 } else { 0.0 }));
+                    }
+                }
+                x
+            })
+            .collect();
+        Ok((per_graph, width))
+    }
+}
