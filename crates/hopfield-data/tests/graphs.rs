@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use hopfield_data::graph::tu::{load, read_folds, stratified_folds, write_folds};
+use rand::SeedableRng;
 
 fn mutag() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/graphs/MUTAG")
@@ -175,4 +176,53 @@ fn node_features_are_one_hot_labels_attributes_or_capped_degrees() {
     assert!(e.contains("MUTAG has no node attributes"), "{e}");
     let e = set.node_features(NodeFeatures::Degree { max: 0 }).unwrap_err().to_string();
     assert!(e.contains("degree cap"), "{e}");
+}
+
+/// Laplacian encodings: on a path of 3 nodes the normalised Laplacian's spectrum is {0, 1, 2};
+/// every column is an eigenvector of L (checked by an independent product) of unit length; a graph
+/// smaller than k gets zero columns; on MUTAG, reversing the node order permutes the rows and at
+/// most flips each column's sign (columns of simple eigenvalues); random signs keep |values|.
+#[test]
+fn laplacian_encodings_are_eigenvectors_and_follow_the_nodes_up_to_sign() {
+    use hopfield_data::graph::encodings::{flip_signs, laplacian_encodings};
+    let path = [(0u32, 1u32), (1, 0), (1, 2), (2, 1)];
+    let (enc, lambda) = laplacian_encodings(3, &path, 4);
+    assert_eq!(lambda.len(), 2);
+    assert!((lambda[0] - 1.0).abs() < 1e-12 && (lambda[1] - 2.0).abs() < 1e-12, "{lambda:?}");
+    assert!(enc.iter().skip(2).step_by(4).all(|&v| v == 0.0) && enc.iter().skip(3).step_by(4).all(|&v| v == 0.0));
+    // L v = λ v with L written out for the path: degrees 1, 2, 1.
+    let l =
+        [[1.0, -1.0 / 2f64.sqrt(), 0.0], [-1.0 / 2f64.sqrt(), 1.0, -1.0 / 2f64.sqrt()], [0.0, -1.0 / 2f64.sqrt(), 1.0]];
+    for (c, lam) in lambda.iter().enumerate() {
+        let v: Vec<f64> = (0..3).map(|i| enc[i * 4 + c] as f64).collect();
+        assert!((v.iter().map(|x| x * x).sum::<f64>() - 1.0).abs() < 1e-6);
+        for i in 0..3 {
+            let lv: f64 = (0..3).map(|j| l[i][j] * v[j]).sum();
+            assert!((lv - lam * v[i]).abs() < 1e-6, "column {c} row {i}");
+        }
+    }
+    let set = load(&mutag(), None).unwrap();
+    let g = &set.graphs[3];
+    let k = 6;
+    let (a, la) = laplacian_encodings(g.nodes, &g.edges, k);
+    let n = g.nodes as u32;
+    let rev: Vec<(u32, u32)> = g.edges.iter().map(|&(u, v)| (n - 1 - u, n - 1 - v)).collect();
+    let (b, lb) = laplacian_encodings(g.nodes, &rev, k);
+    let mut checked = 0;
+    for c in 0..k {
+        assert!((la[c] - lb[c]).abs() < 1e-9, "eigenvalue {c}: {} vs {}", la[c], lb[c]);
+        let simple = la.iter().enumerate().all(|(j, &x)| j == c || (x - la[c]).abs() > 1e-6);
+        if !simple {
+            continue;
+        }
+        let col = |e: &[f32], i: usize| e[i * k + c];
+        let same = (0..g.nodes).all(|i| (col(&a, i) - col(&b, g.nodes - 1 - i)).abs() < 1e-4);
+        let flipped = (0..g.nodes).all(|i| (col(&a, i) + col(&b, g.nodes - 1 - i)).abs() < 1e-4);
+        assert!(same || flipped, "column {c} does not follow the nodes up to sign");
+        checked += 1;
+    }
+    assert!(checked >= 3, "only {checked} columns with a simple eigenvalue");
+    let mut f = a.clone();
+    flip_signs(&mut f, k, &mut rand_chacha::ChaCha8Rng::seed_from_u64(1));
+    assert!(f.iter().zip(&a).all(|(x, y)| x.abs() == y.abs()) && f != a);
 }
