@@ -27,6 +27,19 @@ const RUN: [&str; 12] = [
     "80",
 ];
 
+/// `RUN` with `epochs` epochs into `out`, started in the background with its output discarded.
+fn spawn(epochs: &str, out: &str, data_dir: &Path) -> std::process::Child {
+    let mut args = RUN.to_vec();
+    args[11] = epochs;
+    Command::new(env!("CARGO_BIN_EXE_hopfield"))
+        .args([&args[..], &["--out", out]].concat())
+        .env("HOPFIELD_DATA_DIR", data_dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
 fn memories(out: &Path) -> Vec<u8> {
     std::fs::read(out.join("checkpoint/memories.npy")).unwrap()
 }
@@ -42,13 +55,7 @@ fn a_killed_run_leaves_a_loadable_checkpoint_that_resumes_to_the_same_memories()
     for (trial, delay_ms) in [15u64, 40, 70, 110, 160, 230, 320, 450].into_iter().enumerate() {
         let out = d.join(format!("killed-{trial}"));
         let o = out.to_str().unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_hopfield"))
-            .args([&RUN[..], &["--out", o]].concat())
-            .env("HOPFIELD_DATA_DIR", d)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = spawn("80", o, d);
         std::thread::sleep(Duration::from_millis(delay_ms));
         let _ = child.kill(); // SIGKILL; the run may already have finished
         child.wait().unwrap();
@@ -88,27 +95,7 @@ fn a_second_run_on_the_same_folder_is_refused_while_the_first_runs() {
     let d = dir.path();
     let out = d.join("shared");
     let o = out.to_str().unwrap();
-    let long = [
-        "dam",
-        "train",
-        "--data",
-        "digits",
-        "--memories",
-        "20",
-        "--temperature",
-        "44",
-        "--batch-size",
-        "200",
-        "--epochs",
-        "400",
-    ];
-    let mut first = Command::new(env!("CARGO_BIN_EXE_hopfield"))
-        .args([&long[..], &["--out", o]].concat())
-        .env("HOPFIELD_DATA_DIR", d)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut first = spawn("400", o, d);
     // Wait until the first run holds its lock.
     let lock = out.join(".checkpoint.lock");
     for _ in 0..500 {

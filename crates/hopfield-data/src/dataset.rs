@@ -121,17 +121,7 @@ impl Dataset {
 
     /// The images at `range`, as a new data set (used for 80/20 splits).
     pub fn slice(&self, range: std::ops::Range<usize>, suffix: &str) -> Dataset {
-        let l = self.image_len();
-        Dataset {
-            name: format!("{}{suffix}", self.name),
-            channels: self.channels,
-            height: self.height,
-            width: self.width,
-            pixels: self.pixels[range.start * l..range.end * l].to_vec(),
-            max_value: self.max_value,
-            labels: self.labels[range].to_vec(),
-            class_names: self.class_names.clone(),
-        }
+        self.select(&range.collect::<Vec<_>>(), suffix)
     }
 
     /// The images `idx` (in that order), named with `suffix` appended.

@@ -8,10 +8,16 @@ use rand_chacha::ChaCha8Rng;
 /// c_α = tanh(β Σ_μ [F(ξ_α − Σ_{γ≠α} ξ_γ + Σ_i ξ_i v_i) − F(−ξ_α − Σ_{γ≠α} ξ_γ + Σ_i ξ_i v_i)]),
 /// β = 1/T^n, F(x) = max(x, 0)^n: literally, one sample at a time, in f64.
 fn slow_outputs(mem: &[f64], nv: usize, c: usize, n: i32, t: f64, v: &[f64]) -> Vec<f64> {
+    let beta = 1.0 / t.powi(n);
+    slow_sums(mem, nv, c, n, v).into_iter().map(|s| (beta * s).tanh()).collect()
+}
+
+/// The pre-tanh sums Σ_μ [F(ξ_α − Σ_{γ≠α} ξ_γ + Σ_i ξ_i v_i) − F(−ξ_α − …)] at T = 1, per sample
+/// and class, one at a time in f64.
+fn slow_sums(mem: &[f64], nv: usize, c: usize, n: i32, v: &[f64]) -> Vec<f64> {
     let w = nv + c;
     let k = mem.len() / w;
     let f = |x: f64| if x > 0.0 { x.powi(n) } else { 0.0 };
-    let beta = 1.0 / t.powi(n);
     let mut out = Vec::new();
     for sample in v.chunks(nv) {
         for a in 0..c {
@@ -22,7 +28,7 @@ fn slow_outputs(mem: &[f64], nv: usize, c: usize, n: i32, t: f64, v: &[f64]) -> 
                 let others: f64 = (0..c).filter(|&g| g != a).map(|g| xi[nv + g]).sum();
                 sum += f(xi[nv + a] - others + visible) - f(-xi[nv + a] - others + visible);
             }
-            out.push((beta * sum).tanh());
+            out.push(sum);
         }
     }
     out
@@ -121,25 +127,8 @@ fn outputs_equal_the_slow_loop_where_they_are_not_saturated() {
         let mem = random(&mut rng, k * (nv + c), -1.0, 1.0);
         let mut v = mem[..nv].to_vec(); // memory 0's pixels, and noise
         v.extend(random(&mut rng, 3 * nv, -1.0, 1.0));
-        // Pre-tanh values at T = 1 (atanh of the outputs would lose them): Σ_μ [F(·) − F(·)].
-        let pre: Vec<f64> = {
-            let w = nv + c;
-            let f = |x: f64| if x > 0.0 { x.powi(n) } else { 0.0 };
-            let mut s = Vec::new();
-            for sample in v.chunks(nv) {
-                for a in 0..c {
-                    let mut sum = 0.0;
-                    for mu in 0..k {
-                        let xi = &mem[mu * w..(mu + 1) * w];
-                        let h: f64 = (0..nv).map(|i| xi[i] * sample[i]).sum();
-                        let others: f64 = (0..c).filter(|&g| g != a).map(|g| xi[nv + g]).sum();
-                        sum += f(xi[nv + a] - others + h) - f(-xi[nv + a] - others + h);
-                    }
-                    s.push(sum.abs());
-                }
-            }
-            s
-        };
+        // Pre-tanh values at T = 1 (atanh of the outputs would lose them).
+        let pre: Vec<f64> = slow_sums(&mem, nv, c, n, &v).into_iter().map(f64::abs).collect();
         let mut sorted = pre.clone();
         sorted.sort_by(f64::total_cmp);
         let t = sorted[sorted.len() / 2].powf(1.0 / n as f64);

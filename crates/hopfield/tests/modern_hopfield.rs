@@ -38,6 +38,34 @@ fn energy_never_increases_under_the_update() {
     }
 }
 
+/// One update from pattern `i` of `x` (K×N) plus N(0, noise²) noise: the distance to the pattern
+/// after it, and Theorem 4's bound ‖f(ξ) − x_i‖ ≤ 2 ε (K−1) M with ε = (K−1) exp(−β (Δ_i − 2 r M)),
+/// M = √N (±1 patterns), Δ_i = min_{j≠i} x_iᵀx_i − x_iᵀx_j, r the larger distance of the query
+/// and of the fixed point from x_i.
+fn one_step_error_and_bound(
+    net: &ModernHopfield<f64>,
+    x: &[f64],
+    n: usize,
+    i: usize,
+    noise: f64,
+    rng: &mut ChaCha8Rng,
+) -> (f64, f64) {
+    let (k, beta, m) = ((x.len() / n) as f64, net.beta(), (n as f64).sqrt());
+    let xi = &x[i * n..(i + 1) * n];
+    let q: Vec<f64> = xi.iter().zip(gaussian(rng, n, noise)).map(|(a, b)| a + b).collect();
+    let one = net.update(&q).unwrap();
+    let fixed = net.retrieve(&q, &Retrieve::default()).unwrap().states;
+    let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(p, q)| p * q).sum::<f64>();
+    let delta = (0..x.len() / n)
+        .filter(|&j| j != i)
+        .map(|j| dot(xi, xi) - dot(xi, &x[j * n..(j + 1) * n]))
+        .fold(f64::INFINITY, f64::min);
+    let dist = |v: &[f64]| norm(&v.iter().zip(xi).map(|(a, b)| a - b).collect::<Vec<_>>());
+    let r = dist(&q).max(dist(&fixed));
+    let eps = (k - 1.0) * (-beta * (delta - 2.0 * r * m)).exp();
+    (dist(&one), 2.0 * eps * (k - 1.0) * m)
+}
+
 #[test]
 fn one_step_retrieval_of_separated_patterns_is_within_the_papers_bound() {
     let mut rng = ChaCha8Rng::seed_from_u64(2);
@@ -45,25 +73,8 @@ fn one_step_retrieval_of_separated_patterns_is_within_the_papers_bound() {
     let x: Vec<f64> = (0..k * n).map(|_| if rng.random::<bool>() { 1.0 } else { -1.0 }).collect();
     let beta = 1.0;
     let net = ModernHopfield::new(x.clone(), n, beta).unwrap();
-    let m = (n as f64).sqrt();
     for i in 0..k {
-        let xi = &x[i * n..(i + 1) * n];
-        let noise = gaussian(&mut rng, n, 0.2);
-        let q: Vec<f64> = xi.iter().zip(&noise).map(|(a, b)| a + b).collect();
-        let one = net.update(&q).unwrap();
-        let fixed = net.retrieve(&q, &Retrieve::default()).unwrap().states;
-        // Separation Δ_i = min_{j≠i} x_iᵀx_i − x_iᵀx_j.
-        let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(p, q)| p * q).sum::<f64>();
-        let delta = (0..k)
-            .filter(|&j| j != i)
-            .map(|j| dot(xi, xi) - dot(xi, &x[j * n..(j + 1) * n]))
-            .fold(f64::INFINITY, f64::min);
-        let dist = |v: &[f64]| norm(&v.iter().zip(xi).map(|(a, b)| a - b).collect::<Vec<_>>());
-        let r = dist(&q).max(dist(&fixed));
-        // Theorem 4: ‖f(ξ) − x_i‖ ≤ 2 ε (K−1) M with ε = (K−1) exp(−β (Δ_i − 2 r M)).
-        let eps = (k as f64 - 1.0) * (-beta * (delta - 2.0 * r * m)).exp();
-        let bound = 2.0 * eps * (k as f64 - 1.0) * m;
-        let err = dist(&one);
+        let (err, bound) = one_step_error_and_bound(&net, &x, n, i, 0.2, &mut rng);
         assert!(err <= bound.max(1e-12), "pattern {i}: error {err} > bound {bound}");
         assert!(err < 1e-6, "pattern {i}: one-step error {err}");
     }
@@ -181,26 +192,11 @@ fn the_one_step_bound_holds_where_the_error_is_measurable() {
     let mut rng = ChaCha8Rng::seed_from_u64(12);
     let (n, k) = (64, 20);
     let x: Vec<f64> = (0..k * n).map(|_| if rng.random::<bool>() { 1.0 } else { -1.0 }).collect();
-    let m = (n as f64).sqrt();
-    let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(p, q)| p * q).sum::<f64>();
     for beta in [0.25, 0.4] {
         let net = ModernHopfield::new(x.clone(), n, beta).unwrap();
         let mut ratios = Vec::new();
         for i in 0..k {
-            let xi = &x[i * n..(i + 1) * n];
-            let noise = gaussian(&mut rng, n, 0.02);
-            let q: Vec<f64> = xi.iter().zip(&noise).map(|(a, b)| a + b).collect();
-            let one = net.update(&q).unwrap();
-            let fixed = net.retrieve(&q, &Retrieve::default()).unwrap().states;
-            let delta = (0..k)
-                .filter(|&j| j != i)
-                .map(|j| dot(xi, xi) - dot(xi, &x[j * n..(j + 1) * n]))
-                .fold(f64::INFINITY, f64::min);
-            let dist = |v: &[f64]| norm(&v.iter().zip(xi).map(|(a, b)| a - b).collect::<Vec<_>>());
-            let r = dist(&q).max(dist(&fixed));
-            let eps = (k as f64 - 1.0) * (-beta * (delta - 2.0 * r * m)).exp();
-            let bound = 2.0 * eps * (k as f64 - 1.0) * m;
-            let err = dist(&one);
+            let (err, bound) = one_step_error_and_bound(&net, &x, n, i, 0.02, &mut rng);
             assert!(err <= bound, "β = {beta}, pattern {i}: error {err} > bound {bound}");
             ratios.push(err / bound);
         }

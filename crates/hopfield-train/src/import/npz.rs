@@ -170,16 +170,10 @@ pub fn import_npz(path: &Path, opts: &ImportOptions, device: &Device) -> Result<
     model.et.norm.delta = t1(take("LNORM_bias"));
     let ignored = arrays.into_keys().collect();
 
-    if opts.normalization.mean.len() != c || opts.normalization.std.len() != c {
-        return Err(invalid(
-            "normalization",
-            format!("{} means, {} stds", opts.normalization.mean.len(), opts.normalization.std.len()),
-            format!("one per channel ({c})"),
-        ));
-    }
-    if opts.normalization.std.iter().any(|s| !(*s > 0.0 && s.is_finite())) {
-        return Err(invalid("normalization std", format!("{:?}", opts.normalization.std), "positive and finite"));
-    }
+    // The same check a checkpoint's normalisation gets on load.
+    opts.normalization
+        .check(c)
+        .map_err(|problem| invalid("normalization", format!("{:?}", opts.normalization), problem))?;
     if opts.masked == 0 || opts.masked >= n {
         return Err(invalid("masked", opts.masked, format!("between 1 and {} (the image has {n} patches)", n - 1)));
     }

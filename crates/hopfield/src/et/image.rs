@@ -154,11 +154,7 @@ impl ImageEnergyTransformer {
     /// # Shapes
     /// [B, C, H, W] → [B, N, C·p·p]
     pub fn patchify(&self, images: Tensor<4>) -> Tensor<3> {
-        let [b, c, h, w] = images.dims();
-        let p = self.patch;
-        let (kh, kw) = (h / p, w / p);
-        // [B, C, kh, p, kw, p] → [B, kh, kw, C, p, p]
-        images.reshape([b, c, kh, p, kw, p]).permute([0, 2, 4, 1, 3, 5]).reshape([b, kh * kw, c * p * p])
+        patchify(images, self.patch)
     }
 
     /// The inverse of [`patchify`](Self::patchify): [B, N, C·p·p] → [B, C, H, W].
@@ -244,6 +240,19 @@ impl ImageEnergyTransformer {
         let decoded = r.states.into_iter().map(|x| self.decode(drop_cls(x))).collect();
         Ok((decoded, r.energy))
     }
+}
+
+/// Cuts images into flattened `patch`×`patch` patches in (c, h, w) order, patches row by row —
+/// the model's [`ImageEnergyTransformer::patchify`], which needs no weights.
+///
+/// # Shapes
+/// [B, C, H, W] → [B, N, C·p·p]
+pub fn patchify(images: Tensor<4>, patch: usize) -> Tensor<3> {
+    let [b, c, h, w] = images.dims();
+    let p = patch;
+    let (kh, kw) = (h / p, w / p);
+    // [B, C, kh, p, kw, p] → [B, kh, kw, C, p, p]
+    images.reshape([b, c, kh, p, kw, p]).permute([0, 2, 4, 1, 3, 5]).reshape([b, kh * kw, c * p * p])
 }
 
 fn drop_cls(x: Tensor<3>) -> Tensor<3> {

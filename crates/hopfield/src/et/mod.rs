@@ -23,7 +23,7 @@ pub use attention::EnergyAttention;
 pub use descent::{Descent, DescentResult, Implementation, Observe, MAX_STEP_SIZE};
 pub use graph::{pad_graphs, GraphEnergyTransformer, GraphEtConfig, GraphInput, GraphOutput};
 pub use hopfield::HopfieldModule;
-pub use image::{masked_patch_mse, ImageEnergyTransformer, ImageEtConfig, MaskSpec, Reconstruction};
+pub use image::{masked_patch_mse, patchify, ImageEnergyTransformer, ImageEtConfig, MaskSpec, Reconstruction};
 pub use mask::TokenMask;
 
 use burn::module::Module;

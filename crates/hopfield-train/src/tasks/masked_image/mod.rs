@@ -9,7 +9,7 @@ use std::path::Path;
 
 use burn::module::Module;
 use burn::tensor::{Device, Tensor, TensorData};
-use hopfield::et::{masked_patch_mse, Descent, ImageEnergyTransformer, ImageEtConfig, MaskSpec, Observe};
+use hopfield::et::{masked_patch_mse, patchify, Descent, ImageEnergyTransformer, ImageEtConfig, MaskSpec, Observe};
 use hopfield_data::batch::Normalization;
 use hopfield_data::Dataset;
 use rand::SeedableRng;
@@ -219,12 +219,12 @@ pub fn image_batch(norm: &Normalization, ds: &Dataset, idx: &[usize], device: &D
     Tensor::from_data(TensorData::new(norm.values(ds, idx), shape), device)
 }
 
-/// The mean normalised training patch at each position: [N, C·p·p].
-pub fn mean_patches(model: &ImageEnergyTransformer, ds: &Dataset, norm: &Normalization, device: &Device) -> Tensor<2> {
+/// The mean normalised training patch at each position, for `patch`×`patch` patches: [N, C·p·p].
+pub fn mean_patches(patch: usize, ds: &Dataset, norm: &Normalization, device: &Device) -> Tensor<2> {
     let idx: Vec<usize> = (0..ds.len()).collect();
     let mut sum: Option<Tensor<2>> = None;
     for chunk in idx.chunks(256) {
-        let p = model.patchify(image_batch(norm, ds, chunk, device)).sum_dim(0).squeeze_dim::<2>(0);
+        let p = patchify(image_batch(norm, ds, chunk, device), patch).sum_dim(0).squeeze_dim::<2>(0);
         sum = Some(match sum {
             Some(s) => s + p,
             None => p,
@@ -337,8 +337,7 @@ impl<'a> MaskedImage<'a> {
             memory_needed(&cfg.model, cfg.batch_size, true),
         )?;
         let norm = Normalization::of(train);
-        let probe = cfg.model.init(cfg.seed, device)?;
-        let mean_patch = mean_patches(&probe, train, &norm, device);
+        let mean_patch = mean_patches(cfg.model.patch, train, &norm, device);
         Ok(MaskedImage {
             train,
             test,
