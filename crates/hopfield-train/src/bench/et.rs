@@ -66,22 +66,10 @@ pub fn bench_et(
     if x.batch == 0 {
         return Err(invalid("batch", 0, "at least one image"));
     }
-    let cfg = crate::tasks::masked_image::EtTrainConfig::new(hopfield::et::ImageEtConfig {
-        descent: x.descent,
-        ..hopfield::et::ImageEtConfig::new(
-            (model.image[0], model.image[1], model.image[2]),
-            model.patch,
-            hopfield::et::EtConfig::new(
-                model.et.dim(),
-                model.et.heads(),
-                model.et.attention.wq.dims()[1],
-                model.et.hopfield.xi.dims()[0],
-            ),
-        )
-    });
+    let sizes = hopfield::et::ImageEtConfig { descent: x.descent, ..model.sizes() };
     crate::budget::check(
         &format!("timing this model on {} images with T = {}", x.batch, x.descent.steps),
-        crate::tasks::masked_image::memory_needed(&cfg.model, x.batch, true),
+        crate::tasks::masked_image::memory_needed(&sizes, x.batch, true),
     )?;
     let [c, h, w] = model.image;
     let n = model.patches();

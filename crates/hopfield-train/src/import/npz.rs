@@ -171,9 +171,13 @@ pub fn import_npz(path: &Path, opts: &ImportOptions, device: &Device) -> Result<
     let ignored = arrays.into_keys().collect();
 
     // The same check a checkpoint's normalisation gets on load.
-    opts.normalization
-        .check(c)
-        .map_err(|problem| invalid("normalization", format!("{:?}", opts.normalization), problem))?;
+    opts.normalization.check(c).map_err(|problem| {
+        invalid(
+            "normalization",
+            format!("mean {:?}, std {:?}", opts.normalization.mean, opts.normalization.std),
+            problem,
+        )
+    })?;
     if opts.masked == 0 || opts.masked >= n {
         return Err(invalid("masked", opts.masked, format!("between 1 and {} (the image has {n} patches)", n - 1)));
     }

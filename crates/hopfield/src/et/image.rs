@@ -149,6 +149,14 @@ impl ImageEnergyTransformer {
         (self.image[1] / self.patch) * (self.image[2] / self.patch)
     }
 
+    /// A configuration with this model's sizes (image, patch, D, H, Y, M), read off its weights;
+    /// its other settings are the defaults — for estimates, not to rebuild the model.
+    pub fn sizes(&self) -> ImageEtConfig {
+        let [h, y, d] = self.et.attention.wq.dims();
+        let m = self.et.hopfield.xi.dims()[0];
+        ImageEtConfig::new((self.image[0], self.image[1], self.image[2]), self.patch, EtConfig::new(d, h, y, m))
+    }
+
     /// Cuts images into flattened patches in (c, h, w) order, patches row by row.
     ///
     /// # Shapes
