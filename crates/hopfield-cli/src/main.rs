@@ -14,6 +14,7 @@ mod dam;
 mod data;
 mod demo;
 mod et;
+mod graph;
 mod mil;
 mod recall;
 
@@ -68,6 +69,9 @@ pub enum Command {
     /// Hopfield pooling for multiple-instance learning: bags of digits, positive when one is a 9.
     #[command(subcommand)]
     Mil(mil::MilCommand),
+    /// The Energy Transformer on graphs: graph classification and node anomaly detection, each beside an MLP.
+    #[command(subcommand)]
+    Graph(graph::GraphCommand),
 }
 
 /// mimalloc's `mi_option_purge_delay` (its position in `mi_option_e`, mimalloc.h v2 and v3;
@@ -112,6 +116,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Et(c) => et::run(c, &data_dir, &device),
         Command::Dam(c) => dam::run(c, &data_dir),
         Command::Mil(c) => mil::run(c, &data_dir, &device),
+        Command::Graph(c) => graph::run(c, &data_dir, &device),
     }
 }
 

@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::bytes::{maybe_gunzip, read_file};
+use super::text::{at, integer, lines, lines_of, number};
 use crate::error::{format_err, DataError, Result};
 
 /// One graph: its nodes are 0..nodes, its edges pairs of them as the file lists them (a TU file
@@ -59,32 +59,49 @@ impl GraphSet {
     }
 }
 
-/// One of the data set's files: `DS_<part>.txt` or `DS_<part>.txt.gz` in `dir`.
-fn part(dir: &Path, ds: &str, name: &str) -> Option<PathBuf> {
-    [format!("{ds}_{name}.txt"), format!("{ds}_{name}.txt.gz")].into_iter().map(|f| dir.join(f)).find(|p| p.is_file())
+/// Where a set's files come from: a folder, or files compiled into the program.
+enum Files<'a> {
+    Dir(&'a Path),
+    Embedded(&'a [(&'a str, &'a [u8])]),
 }
 
-/// The non-empty lines of a (possibly gzipped) text file with their 1-based line numbers.
-fn lines(path: &Path) -> Result<(String, Vec<(usize, String)>)> {
-    let name = path.display().to_string();
-    let bytes = maybe_gunzip(read_file(path)?, &name)?;
-    let text = String::from_utf8(bytes).map_err(|e| format_err(&name, format!("not UTF-8 text: {e}")))?;
-    let v =
-        text.lines().enumerate().map(|(i, l)| (i + 1, l.trim().to_string())).filter(|(_, l)| !l.is_empty()).collect();
-    Ok((name, v))
+/// A file a TU set's part is read from.
+enum Part<'a> {
+    Path(PathBuf),
+    Bytes(&'a str, &'a [u8]),
 }
 
-fn at(file: &str, line: usize, problem: impl std::fmt::Display) -> DataError {
-    format_err(format!("{file}, line {line}"), problem)
+impl Files<'_> {
+    /// One of the data set's files: `DS_<part>.txt` or `DS_<part>.txt.gz`.
+    fn part(&self, ds: &str, name: &str) -> Option<Part<'_>> {
+        let names = [format!("{ds}_{name}.txt"), format!("{ds}_{name}.txt.gz")];
+        match self {
+            Files::Dir(dir) => names.into_iter().map(|f| dir.join(f)).find(|p| p.is_file()).map(Part::Path),
+            Files::Embedded(files) => {
+                files.iter().find(|(f, _)| names.iter().any(|n| n == f)).map(|&(f, b)| Part::Bytes(f, b))
+            }
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Files::Dir(dir) => dir.display().to_string(),
+            Files::Embedded(_) => "the bundled files".into(),
+        }
+    }
 }
 
-fn integer(file: &str, line: usize, field: &str) -> Result<i64> {
-    field.trim().parse::<i64>().map_err(|_| at(file, line, format!("'{}' is not an integer", field.trim())))
+/// The non-empty lines of a part, with their numbers.
+fn part_lines(part: &Part<'_>) -> Result<(String, Vec<(usize, String)>)> {
+    match part {
+        Part::Path(p) => lines(p),
+        Part::Bytes(name, bytes) => lines_of(format!("bundled {name}"), bytes.to_vec()),
+    }
 }
 
 /// One integer per line, exactly `expected` lines (when given).
-fn column(path: &Path, what: &str, expected: Option<usize>) -> Result<Vec<i64>> {
-    let (file, lines) = lines(path)?;
+fn column(part: &Part<'_>, what: &str, expected: Option<usize>) -> Result<Vec<i64>> {
+    let (file, lines) = part_lines(part)?;
     if let Some(n) = expected {
         if lines.len() != n {
             return Err(format_err(&file, format!("{} lines, but there are {n} {what}", lines.len())));
@@ -104,14 +121,31 @@ pub fn load(dir: &Path, name: Option<&str>) -> Result<GraphSet> {
         Some(n) => n.to_string(),
         None => dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
     };
+    load_files(&Files::Dir(dir), ds)
+}
+
+/// The MUTAG files carried in the repository (Debnath et al. 1991; see data/graphs/MUTAG/README.txt).
+const MUTAG: [(&str, &[u8]); 5] = [
+    ("MUTAG_A.txt.gz", include_bytes!("../../../../data/graphs/MUTAG/MUTAG_A.txt.gz")),
+    ("MUTAG_edge_labels.txt.gz", include_bytes!("../../../../data/graphs/MUTAG/MUTAG_edge_labels.txt.gz")),
+    ("MUTAG_graph_indicator.txt.gz", include_bytes!("../../../../data/graphs/MUTAG/MUTAG_graph_indicator.txt.gz")),
+    ("MUTAG_graph_labels.txt.gz", include_bytes!("../../../../data/graphs/MUTAG/MUTAG_graph_labels.txt.gz")),
+    ("MUTAG_node_labels.txt.gz", include_bytes!("../../../../data/graphs/MUTAG/MUTAG_node_labels.txt.gz")),
+];
+
+/// MUTAG (188 molecules, 7 atom types, mutagenic or not) from the copy compiled into the program.
+pub fn bundled_mutag() -> Result<GraphSet> {
+    load_files(&Files::Embedded(&MUTAG), "MUTAG".into())
+}
+
+fn load_files(files: &Files<'_>, ds: String) -> Result<GraphSet> {
     let need = |p: &str| {
-        part(dir, &ds, p).ok_or_else(|| {
-            format_err(dir.display(), format!("no {ds}_{p}.txt or {ds}_{p}.txt.gz: not a TU data set named {ds}"))
+        files.part(&ds, p).ok_or_else(|| {
+            format_err(files.describe(), format!("no {ds}_{p}.txt or {ds}_{p}.txt.gz: not a TU data set named {ds}"))
         })
     };
     // Graph indicator: the graph of every node; graphs numbered 1..=G, nodes grouped by graph.
-    let ind_path = need("graph_indicator")?;
-    let (ind_file, ind_lines) = lines(&ind_path)?;
+    let (ind_file, ind_lines) = part_lines(&need("graph_indicator")?)?;
     let mut graph_of = Vec::with_capacity(ind_lines.len());
     for (i, l) in &ind_lines {
         let g = integer(&ind_file, *i, l)?;
@@ -145,7 +179,7 @@ pub fn load(dir: &Path, name: Option<&str>) -> Result<GraphSet> {
         })
         .collect();
     // Edges: 1-based node ids in 1..=n, both ends in one graph.
-    let (a_file, a_lines) = lines(&need("A")?)?;
+    let (a_file, a_lines) = part_lines(&need("A")?)?;
     let mut edge_graph = Vec::with_capacity(a_lines.len());
     for (i, l) in &a_lines {
         let f: Vec<&str> = l.split(',').collect();
@@ -177,13 +211,13 @@ pub fn load(dir: &Path, name: Option<&str>) -> Result<GraphSet> {
     class_values.dedup();
     let labels = values.iter().map(|v| class_values.binary_search(v).unwrap_or(0)).collect();
     // Optional per-node and per-edge files.
-    if let Some(p) = part(dir, &ds, "node_labels") {
+    if let Some(p) = files.part(&ds, "node_labels") {
         let v = column(&p, "nodes in the graph indicator", Some(n))?;
         for (g, graph) in graphs.iter_mut().enumerate() {
             graph.node_labels = Some(v[first[g]..first[g + 1]].to_vec());
         }
     }
-    if let Some(p) = part(dir, &ds, "edge_labels") {
+    if let Some(p) = files.part(&ds, "edge_labels") {
         let v = column(&p, "edges in DS_A", Some(a_lines.len()))?;
         let mut per: Vec<Vec<i64>> = vec![Vec::new(); g_count];
         for (e, &g) in edge_graph.iter().enumerate() {
@@ -194,8 +228,8 @@ pub fn load(dir: &Path, name: Option<&str>) -> Result<GraphSet> {
         }
     }
     let mut attribute_dim = 0;
-    if let Some(p) = part(dir, &ds, "node_attributes") {
-        let (file, rows) = lines(&p)?;
+    if let Some(p) = files.part(&ds, "node_attributes") {
+        let (file, rows) = part_lines(&p)?;
         if rows.len() != n {
             return Err(format_err(
                 &file,
@@ -204,17 +238,7 @@ pub fn load(dir: &Path, name: Option<&str>) -> Result<GraphSet> {
         }
         let mut all = Vec::new();
         for (i, l) in &rows {
-            let row: Vec<f32> = l
-                .split(',')
-                .map(|x| {
-                    let v: f32 =
-                        x.trim().parse().map_err(|_| at(&file, *i, format!("'{}' is not a number", x.trim())))?;
-                    if !v.is_finite() {
-                        return Err(at(&file, *i, format!("{v} is not finite")));
-                    }
-                    Ok(v)
-                })
-                .collect::<Result<_>>()?;
+            let row: Vec<f32> = l.split(',').map(|x| number(&file, *i, x)).collect::<Result<_>>()?;
             if attribute_dim == 0 {
                 attribute_dim = row.len();
             } else if row.len() != attribute_dim {

@@ -6,6 +6,7 @@
 
 pub mod dam;
 pub mod et;
+pub mod graph;
 pub mod mil;
 
 use std::path::Path;
@@ -20,14 +21,14 @@ use crate::error::{Result, TrainError};
 static FONT: &[u8] = include_bytes!("../../../../assets/DejaVuSans.ttf");
 static REGISTER: Once = Once::new();
 
-fn register_font() {
+pub(crate) fn register_font() {
     REGISTER.call_once(|| {
         // The font is compiled in and known to parse; a failure would only mean no text.
         let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, FONT);
     });
 }
 
-fn write_err(path: &Path, e: impl std::fmt::Display) -> TrainError {
+pub(crate) fn write_err(path: &Path, e: impl std::fmt::Display) -> TrainError {
     TrainError::write(path, e.to_string())
 }
 
@@ -190,7 +191,7 @@ fn tick(v: f64) -> String {
     }
 }
 
-fn palette(i: usize) -> RGBColor {
+pub(crate) fn palette(i: usize) -> RGBColor {
     const C: [RGBColor; 8] = [
         RGBColor(31, 119, 180),
         RGBColor(214, 39, 40),

@@ -178,6 +178,25 @@ impl GraphEnergyTransformer {
         let logits = g.matmul(self.readout_weight.val()) + self.readout_bias.val().unsqueeze_dim(0);
         Ok(GraphOutput { logits, tokens: r.x, energy: r.energy, mask })
     }
+
+    /// Per-node logits of a forward pass: the same linear read-out applied to every final,
+    /// layer-normalised node token: [B, N, C] (CLS left out; padded nodes give values to ignore).
+    pub fn node_logits(&self, out: &GraphOutput) -> Tensor<3> {
+        let [b, n1, d] = out.tokens.dims();
+        let nodes = out.tokens.clone().slice([0..b, 1..n1, 0..d]);
+        let g = self.et.norm.activation(nodes);
+        super::linear(g, self.readout_weight.val()) + self.readout_bias.val().unsqueeze_dims::<3>(&[0, 1])
+    }
+
+    /// The attention the CLS token pays each node after the descent, averaged over the heads:
+    /// [B, N] (a row sums to 1 over the real nodes; 0 at padding).
+    pub fn cls_attention(&self, out: &GraphOutput) -> Tensor<2> {
+        let [b, n1, _] = out.tokens.dims();
+        let g = self.et.norm.activation(out.tokens.clone());
+        let w = self.et.attention.weights(g, &out.mask); // [B, H, N+1 (query), N+1 (key)]
+        let h = w.dims()[1];
+        w.slice([0..b, 0..h, 0..1, 1..n1]).mean_dim(1).reshape([b, n1 - 1])
+    }
 }
 
 /// One graph for [`pad_graphs`]: its node count, its edges (0-based node pairs) and its node
@@ -189,17 +208,27 @@ pub type GraphInput<'a> = (usize, &'a [(u32, u32)], &'a [f32]);
 pub fn pad_graphs(graphs: &[GraphInput<'_>], f: usize, device: &Device) -> (Tensor<3>, Tensor<3>, Vec<usize>) {
     let n = graphs.iter().map(|g| g.0).max().unwrap_or(1).max(1);
     let b = graphs.len();
-    let mut feat = vec![0f32; b * n * f];
     let mut adj = vec![0f32; b * n * n];
-    for (i, &(nodes, edges, x)) in graphs.iter().enumerate() {
-        feat[i * n * f..i * n * f + nodes * f].copy_from_slice(&x[..nodes * f]);
+    for (i, &(_, edges, _)) in graphs.iter().enumerate() {
         for &(u, v) in edges {
             adj[i * n * n + u as usize * n + v as usize] = 1.0;
         }
     }
+    let rows: Vec<(usize, &[f32])> = graphs.iter().map(|g| (g.0, g.2)).collect();
     (
-        Tensor::from_data(TensorData::new(feat, [b, n, f]), device),
+        pad_node_values(&rows, f, n, device),
         Tensor::from_data(TensorData::new(adj, [b, n, n]), device),
         graphs.iter().map(|g| g.0).collect(),
     )
+}
+
+/// Per-node values of a batch of graphs (`(nodes, row-major [nodes, width])` each) as one
+/// zero-padded tensor [B, n, width].
+pub fn pad_node_values(graphs: &[(usize, &[f32])], width: usize, n: usize, device: &Device) -> Tensor<3> {
+    let b = graphs.len();
+    let mut out = vec![0f32; b * n * width];
+    for (i, &(nodes, x)) in graphs.iter().enumerate() {
+        out[i * n * width..i * n * width + nodes * width].copy_from_slice(&x[..nodes * width]);
+    }
+    Tensor::from_data(TensorData::new(out, [b, n, width]), device)
 }

@@ -94,7 +94,11 @@ pub fn masked_log_sum_exp<const D: usize>(logits: Tensor<D>, weights: Option<Ten
         }
         Some(w) => {
             let blocked = w.clone().equal_elem(0.0);
-            let max = logits.clone().mask_fill(blocked.clone(), EXCLUDED).max_dim(last).detach();
+            // Blocked logits are replaced before the exponential, not only after it: in a row with
+            // no allowed entry (a padded token) logit − max would overflow to +∞, and the backward
+            // pass would multiply the zero gradient of the masked entry by that ∞ (NaN).
+            let logits = logits.mask_fill(blocked.clone(), EXCLUDED);
+            let max = logits.clone().max_dim(last).detach();
             let e = (logits - max.clone()).exp().mask_fill(blocked, 0.0) * w;
             let z = e.clone().sum_dim(last);
             let seen = z.clone().greater_elem(0.0).float();

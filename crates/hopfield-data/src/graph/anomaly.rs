@@ -1,0 +1,172 @@
+//! Node anomaly detection graphs (the PyGOD data sets: reddit, books, disney, enron, inj_cora), one
+//! folder each: `edges.txt` (`src dst` per line, 0-based), `labels.txt` (one integer per node: 0
+//! normal, anything above anomalous — `inj_cora`'s 1–3 are its kinds of injected anomaly), and the
+//! features either dense (`features.csv`, one comma-separated row per node) or sparse
+//! (`features_coo.txt`: a first line `n d nnz`, then nnz lines `row col value`). Every file may be
+//! gzipped (`.gz`). Counts and id ranges are cross-checked; a malformed file is an error naming the
+//! file, the line and the problem.
+
+use std::path::{Path, PathBuf};
+
+use super::text::{at, integer, lines, number};
+use crate::error::{format_err, Result};
+
+/// One attributed graph whose nodes are labelled normal or anomalous.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnomalyGraph {
+    /// The folder's name.
+    pub name: String,
+    /// Number of nodes.
+    pub nodes: usize,
+    /// Edges as listed (`src`, `dst`), 0-based.
+    pub edges: Vec<(u32, u32)>,
+    /// Features, row-major [nodes, dim].
+    pub features: Vec<f32>,
+    /// Features per node.
+    pub dim: usize,
+    /// The label of each node as in the file (0 normal).
+    pub raw_labels: Vec<i64>,
+}
+
+impl AnomalyGraph {
+    /// Whether each node is an anomaly (label ≠ 0).
+    pub fn anomalous(&self) -> Vec<bool> {
+        self.raw_labels.iter().map(|&l| l != 0).collect()
+    }
+
+    /// How many nodes are anomalies.
+    pub fn anomalies(&self) -> usize {
+        self.raw_labels.iter().filter(|&&l| l != 0).count()
+    }
+
+    /// Undirected neighbour lists: every listed edge both ways, without self-loops or repeats.
+    pub fn neighbours(&self) -> Vec<Vec<u32>> {
+        let mut adj = vec![Vec::new(); self.nodes];
+        for &(u, v) in &self.edges {
+            if u != v {
+                adj[u as usize].push(v);
+                adj[v as usize].push(u);
+            }
+        }
+        for a in &mut adj {
+            a.sort_unstable();
+            a.dedup();
+        }
+        adj
+    }
+}
+
+fn file(dir: &Path, name: &str) -> Option<PathBuf> {
+    [name.to_string(), format!("{name}.gz")].into_iter().map(|f| dir.join(f)).find(|p| p.is_file())
+}
+
+/// Reads the anomaly graph in the folder `dir`.
+///
+/// # Errors
+/// A missing file; a label that is not a non-negative integer; an edge to a node that does not
+/// exist; a feature row of the wrong width; a non-finite value; counts that disagree between files.
+pub fn load(dir: &Path) -> Result<AnomalyGraph> {
+    let need = |name: &str| {
+        file(dir, name).ok_or_else(|| {
+            format_err(dir.display(), format!("no {name} or {name}.gz: not a node-anomaly data set folder"))
+        })
+    };
+    let (label_file, label_lines) = lines(&need("labels.txt")?)?;
+    let mut raw_labels = Vec::with_capacity(label_lines.len());
+    for (i, l) in &label_lines {
+        let v = integer(&label_file, *i, l)?;
+        if v < 0 {
+            return Err(at(&label_file, *i, format!("label {v}: 0 is normal, a positive label an anomaly")));
+        }
+        raw_labels.push(v);
+    }
+    let nodes = raw_labels.len();
+    if nodes == 0 {
+        return Err(format_err(&label_file, "no nodes"));
+    }
+    let (edge_file, edge_lines) = lines(&need("edges.txt")?)?;
+    let mut edges = Vec::with_capacity(edge_lines.len());
+    for (i, l) in &edge_lines {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        if f.len() != 2 {
+            return Err(at(&edge_file, *i, format!("'{l}': expected two node ids 'src dst'")));
+        }
+        let (u, v) = (integer(&edge_file, *i, f[0])?, integer(&edge_file, *i, f[1])?);
+        for id in [u, v] {
+            if id < 0 || id as usize >= nodes {
+                return Err(at(
+                    &edge_file,
+                    *i,
+                    format!("node {id}: ids are 0-based, below the {nodes} nodes of {label_file}"),
+                ));
+            }
+        }
+        edges.push((u as u32, v as u32));
+    }
+    let (features, dim) = match (file(dir, "features.csv"), file(dir, "features_coo.txt")) {
+        (Some(p), _) => dense(&p, nodes)?,
+        (None, Some(p)) => sparse(&p, nodes)?,
+        (None, None) => {
+            return Err(format_err(
+                dir.display(),
+                "no features.csv(.gz) or features_coo.txt(.gz): the node features are missing",
+            ))
+        }
+    };
+    let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    Ok(AnomalyGraph { name, nodes, edges, features, dim, raw_labels })
+}
+
+fn dense(path: &Path, nodes: usize) -> Result<(Vec<f32>, usize)> {
+    let (file, rows) = lines(path)?;
+    if rows.len() != nodes {
+        return Err(format_err(&file, format!("{} rows, but the labels give {nodes} nodes", rows.len())));
+    }
+    let mut dim = 0;
+    let mut all = Vec::new();
+    for (i, l) in &rows {
+        let row: Vec<f32> = l.split(',').map(|x| number(&file, *i, x)).collect::<Result<_>>()?;
+        if dim == 0 {
+            dim = row.len();
+        } else if row.len() != dim {
+            return Err(at(&file, *i, format!("{} values, but the first row has {dim}", row.len())));
+        }
+        all.extend(row);
+    }
+    Ok((all, dim))
+}
+
+fn sparse(path: &Path, nodes: usize) -> Result<(Vec<f32>, usize)> {
+    let (file, rows) = lines(path)?;
+    let Some(((h, header), entries)) = rows.split_first() else {
+        return Err(format_err(&file, "empty: expected a first line 'n d nnz'"));
+    };
+    let f: Vec<&str> = header.split_whitespace().collect();
+    if f.len() != 3 {
+        return Err(at(&file, *h, format!("'{header}': expected 'n d nnz'")));
+    }
+    let (n, d, nnz) = (integer(&file, *h, f[0])?, integer(&file, *h, f[1])?, integer(&file, *h, f[2])?);
+    if n != nodes as i64 {
+        return Err(at(&file, *h, format!("{n} rows, but the labels give {nodes} nodes")));
+    }
+    if !(1..=1 << 20).contains(&d) {
+        return Err(at(&file, *h, format!("{d} features: expected 1 to {}", 1 << 20)));
+    }
+    if nnz < 0 || nnz as usize != entries.len() {
+        return Err(at(&file, *h, format!("nnz {nnz}, but {} entries follow", entries.len())));
+    }
+    let d = d as usize;
+    let mut all = vec![0f32; nodes * d];
+    for (i, l) in entries {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        if f.len() != 3 {
+            return Err(at(&file, *i, format!("'{l}': expected 'row col value'")));
+        }
+        let (r, c, v) = (integer(&file, *i, f[0])?, integer(&file, *i, f[1])?, number(&file, *i, f[2])?);
+        if r < 0 || r as usize >= nodes || c < 0 || c as usize >= d {
+            return Err(at(&file, *i, format!("entry ({r}, {c}) outside the {nodes} × {d} matrix (0-based)")));
+        }
+        all[r as usize * d + c as usize] = v;
+    }
+    Ok((all, d))
+}

@@ -1,0 +1,246 @@
+//! The graph tasks' pictures: graphs drawn with each node coloured by the attention the CLS token
+//! pays it, the anomaly scores of normal and anomalous test nodes, and beside each the energy over
+//! the descent.
+
+use std::path::Path;
+
+use plotters::prelude::*;
+
+use super::{register_font, save_rgb, write_err};
+use crate::error::Result;
+
+/// One graph to draw.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GraphPanel {
+    /// Caption.
+    pub title: String,
+    /// Nodes.
+    pub nodes: usize,
+    /// Edges (either direction).
+    pub edges: Vec<(u32, u32)>,
+    /// A value per node for its colour (the CLS attention).
+    pub values: Vec<f64>,
+}
+
+/// Node positions by Fruchterman–Reingold (force-directed) from a circle, in [0, 1]²: the same
+/// graph always gets the same drawing.
+pub fn layout(nodes: usize, edges: &[(u32, u32)]) -> Vec<(f64, f64)> {
+    use std::f64::consts::TAU;
+    let mut p: Vec<(f64, f64)> =
+        (0..nodes).map(|i| ((TAU * i as f64 / nodes as f64).cos(), (TAU * i as f64 / nodes as f64).sin())).collect();
+    if nodes < 2 {
+        return vec![(0.5, 0.5); nodes];
+    }
+    let k = (4.0 / nodes as f64).sqrt();
+    let mut temp = 0.2;
+    for _ in 0..300 {
+        let mut disp = vec![(0.0, 0.0); nodes];
+        for i in 0..nodes {
+            for j in 0..nodes {
+                if i != j {
+                    let (dx, dy) = (p[i].0 - p[j].0, p[i].1 - p[j].1);
+                    let d2 = (dx * dx + dy * dy).max(1e-6);
+                    disp[i].0 += dx * k * k / d2;
+                    disp[i].1 += dy * k * k / d2;
+                }
+            }
+        }
+        for &(u, v) in edges {
+            let (u, v) = (u as usize, v as usize);
+            if u == v || u >= nodes || v >= nodes {
+                continue;
+            }
+            let (dx, dy) = (p[u].0 - p[v].0, p[u].1 - p[v].1);
+            let d = (dx * dx + dy * dy).sqrt().max(1e-3);
+            let f = d / k; // attraction d²/k along the unit vector, halved per direction listed
+            disp[u].0 -= dx * f * 0.5;
+            disp[u].1 -= dy * f * 0.5;
+            disp[v].0 += dx * f * 0.5;
+            disp[v].1 += dy * f * 0.5;
+        }
+        for i in 0..nodes {
+            let len = (disp[i].0 * disp[i].0 + disp[i].1 * disp[i].1).sqrt().max(1e-9);
+            let s = len.min(temp) / len;
+            p[i].0 += disp[i].0 * s;
+            p[i].1 += disp[i].1 * s;
+        }
+        temp *= 0.985;
+    }
+    let (x0, x1) = p.iter().fold((f64::MAX, f64::MIN), |a, q| (a.0.min(q.0), a.1.max(q.0)));
+    let (y0, y1) = p.iter().fold((f64::MAX, f64::MIN), |a, q| (a.0.min(q.1), a.1.max(q.1)));
+    let span = (x1 - x0).max(y1 - y0).max(1e-9);
+    p.iter()
+        .map(|q| {
+            ((q.0 - x0) / span + (span - (x1 - x0)) / span / 2.0, (q.1 - y0) / span + (span - (y1 - y0)) / span / 2.0)
+        })
+        .collect()
+}
+
+/// A colour from pale yellow (0) to dark red (1).
+fn heat(t: f64) -> RGBColor {
+    let t = t.clamp(0.0, 1.0);
+    let lerp = |a: f64, b: f64| (a + (b - a) * t).round() as u8;
+    RGBColor(lerp(255.0, 165.0), lerp(240.0, 15.0), lerp(170.0, 21.0))
+}
+
+fn draw_graph(
+    area: &DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>,
+    g: &GraphPanel,
+    path: &Path,
+) -> Result<()> {
+    let err = |e| write_err(path, e);
+    let (w, h) = area.dim_in_pixel();
+    area.draw(&Text::new(g.title.clone(), (8, 6), ("sans-serif", 16))).map_err(err)?;
+    let pos = layout(g.nodes, &g.edges);
+    let (mx, my, top) = (24.0, 24.0, 30.0);
+    let px = |q: (f64, f64)| {
+        ((mx + q.0 * (w as f64 - 2.0 * mx)) as i32, (top + my / 2.0 + q.1 * (h as f64 - top - 1.5 * my)) as i32)
+    };
+    for &(u, v) in &g.edges {
+        if (u as usize) < g.nodes && (v as usize) < g.nodes {
+            area.draw(&PathElement::new(
+                vec![px(pos[u as usize]), px(pos[v as usize])],
+                BLACK.mix(0.35).stroke_width(2),
+            ))
+            .map_err(err)?;
+        }
+    }
+    let top_value = g.values.iter().copied().fold(0.0f64, f64::max).max(1e-12);
+    for (i, &q) in pos.iter().enumerate() {
+        let c = heat(g.values.get(i).copied().unwrap_or(0.0) / top_value);
+        area.draw(&Circle::new(px(q), 8, c.filled())).map_err(err)?;
+        area.draw(&Circle::new(px(q), 8, BLACK.mix(0.6).stroke_width(1))).map_err(err)?;
+    }
+    Ok(())
+}
+
+fn draw_energy(
+    area: &DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>,
+    traces: &[(String, Vec<f64>)],
+    path: &Path,
+) -> Result<()> {
+    let err = |e: plotters::drawing::DrawingAreaErrorKind<_>| write_err(path, e);
+    let steps = traces.iter().map(|t| t.1.len()).max().unwrap_or(1).max(2);
+    let vals = traces.iter().flat_map(|t| t.1.iter().copied()).filter(|v| v.is_finite());
+    let (lo, hi) = vals.fold((f64::MAX, f64::MIN), |a, v| (a.0.min(v), a.1.max(v)));
+    let (lo, hi) = if lo <= hi { (lo, hi) } else { (0.0, 1.0) };
+    let pad = ((hi - lo) * 0.05).max(1e-6 * hi.abs().max(1.0));
+    let mut chart = ChartBuilder::on(area)
+        .caption("energy E over the descent", ("sans-serif", 16))
+        .margin(10)
+        .x_label_area_size(36)
+        .y_label_area_size(64)
+        .build_cartesian_2d(0f64..(steps - 1) as f64, (lo - pad)..(hi + pad))
+        .map_err(err)?;
+    chart.configure_mesh().x_desc("step t").y_desc("E").label_style(("sans-serif", 12)).draw().map_err(err)?;
+    for (i, (name, t)) in traces.iter().enumerate() {
+        let c = super::palette(i);
+        chart
+            .draw_series(LineSeries::new(t.iter().enumerate().map(|(s, &e)| (s as f64, e)), c.stroke_width(2)))
+            .map_err(err)?
+            .label(name.clone())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)));
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK.mix(0.4))
+        .label_font(("sans-serif", 12))
+        .draw()
+        .map_err(err)?;
+    Ok(())
+}
+
+/// Graphs in a row, nodes coloured by their value (pale: none, dark red: the graph's largest), and
+/// the energy traces beside them.
+pub fn write_graph_attention(
+    panels: &[GraphPanel],
+    traces: &[(String, Vec<f64>)],
+    title: &str,
+    path: &Path,
+) -> Result<()> {
+    register_font();
+    let (cell, (w, h)) = (300u32, (300 * panels.len().max(1) as u32 + 420, 360u32));
+    let mut buf = vec![255u8; (w * h * 3) as usize];
+    {
+        let root = BitMapBackend::with_buffer(&mut buf, (w, h)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| write_err(path, e))?;
+        let root = root.titled(title, ("sans-serif", 20)).map_err(|e| write_err(path, e))?;
+        let (graphs, energy) = root.split_horizontally(cell * panels.len() as u32);
+        let cols = graphs.split_evenly((1, panels.len().max(1)));
+        for (g, a) in panels.iter().zip(&cols) {
+            draw_graph(a, g, path)?;
+        }
+        draw_energy(&energy, traces, path)?;
+        root.present().map_err(|e| write_err(path, e))?;
+    }
+    save_rgb(path, w, h, buf)
+}
+
+/// Histograms of the anomaly scores of normal and anomalous nodes (each normalised to its own
+/// count, 20 bins over [0, 1]) and the energy traces beside them.
+pub fn write_score_histogram(
+    normal: &[f64],
+    anomalous: &[f64],
+    traces: &[(String, Vec<f64>)],
+    title: &str,
+    path: &Path,
+) -> Result<()> {
+    register_font();
+    let (w, h) = (1020u32, 400u32);
+    let mut buf = vec![255u8; (w * h * 3) as usize];
+    {
+        let root = BitMapBackend::with_buffer(&mut buf, (w, h)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| write_err(path, e))?;
+        let root = root.titled(title, ("sans-serif", 20)).map_err(|e| write_err(path, e))?;
+        let (left, right) = root.split_horizontally(600);
+        let err = |e: plotters::drawing::DrawingAreaErrorKind<_>| write_err(path, e);
+        let bins = 20usize;
+        let hist = |s: &[f64]| {
+            let mut c = vec![0f64; bins];
+            s.iter().for_each(|&v| c[((v.clamp(0.0, 1.0) * bins as f64) as usize).min(bins - 1)] += 1.0);
+            let n = s.len().max(1) as f64;
+            c.into_iter().map(|x| x / n).collect::<Vec<_>>()
+        };
+        let (hn, ha) = (hist(normal), hist(anomalous));
+        let top = hn.iter().chain(&ha).copied().fold(0.0, f64::max).max(1e-3) * 1.1;
+        let mut chart = ChartBuilder::on(&left)
+            .caption("test anomaly scores", ("sans-serif", 16))
+            .margin(10)
+            .x_label_area_size(36)
+            .y_label_area_size(56)
+            .build_cartesian_2d(0f64..1f64, 0f64..top)
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .x_desc("score (probability of an anomaly)")
+            .y_desc("share of the class's nodes")
+            .label_style(("sans-serif", 12))
+            .draw()
+            .map_err(err)?;
+        for (i, (name, hgt, n)) in
+            [("normal", &hn, normal.len()), ("anomalous", &ha, anomalous.len())].iter().enumerate()
+        {
+            let c = super::palette(i);
+            let half = 0.5 / bins as f64;
+            chart
+                .draw_series(hgt.iter().enumerate().map(|(b, &v)| {
+                    let x0 = b as f64 / bins as f64 + i as f64 * half;
+                    Rectangle::new([(x0, 0.0), (x0 + half, v)], c.mix(0.8).filled())
+                }))
+                .map_err(err)?
+                .label(format!("{name} ({n})"))
+                .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], c.filled()));
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.4))
+            .label_font(("sans-serif", 12))
+            .draw()
+            .map_err(err)?;
+        draw_energy(&right, traces, path)?;
+        root.present().map_err(|e| write_err(path, e))?;
+    }
+    save_rgb(path, w, h, buf)
+}

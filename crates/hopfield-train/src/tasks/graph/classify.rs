@@ -1,0 +1,323 @@
+//! Graph classification, one fold of a cross-validation: train on the fold's training part less a
+//! stratified validation part, keep the model of the epoch with the best validation accuracy (ties:
+//! the lower validation loss, then the earlier epoch), and only then measure it on the test part.
+//! Nothing about the test part reaches training or the choice of the epoch.
+
+use burn::module::Module;
+use burn::tensor::Device;
+use hopfield_data::graph::encodings::laplacian_encodings;
+use hopfield_data::graph::tu::{stratified_folds, GraphSet, NodeFeatures};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use super::{
+    argmax, make_batch, rows, weighted_cross_entropy, GraphBatch, GraphModel, GraphSettings, ModelKind, PreparedGraph,
+    Standardizer,
+};
+use crate::error::{invalid, Result};
+use crate::trainer::{
+    scalar, EpochFigures, EpochSummary, Event, Iteration, Optimizer, Plan, Schedule, StepResult, Task, Trainer,
+};
+
+/// A graph set ready for the models: raw features and encodings (computed once) and labels.
+#[derive(Debug, Clone)]
+pub struct GraphData {
+    /// The set's name.
+    pub name: String,
+    /// The graphs, features not yet standardised.
+    pub graphs: Vec<PreparedGraph>,
+    /// Class of each graph.
+    pub labels: Vec<usize>,
+    /// Node features per node.
+    pub width: usize,
+    /// Classes.
+    pub classes: usize,
+    /// Encodings per node.
+    pub k: usize,
+}
+
+impl GraphData {
+    /// The graphs of `set` with `features` and `k` Laplacian encodings each.
+    ///
+    /// # Errors
+    /// Features the set lacks; a set of fewer than two classes.
+    pub fn new(set: &GraphSet, features: NodeFeatures, k: usize) -> Result<GraphData> {
+        let (x, width) = set.node_features(features)?;
+        if set.class_values.len() < 2 {
+            return Err(invalid("graph labels", format!("{:?}", set.class_values), "at least two classes"));
+        }
+        let graphs = set
+            .graphs
+            .iter()
+            .zip(x)
+            .map(|(g, features)| PreparedGraph {
+                nodes: g.nodes,
+                edges: g.edges.clone(),
+                features,
+                encodings: if k > 0 { laplacian_encodings(g.nodes, &g.edges, k).0 } else { Vec::new() },
+            })
+            .collect();
+        Ok(GraphData {
+            name: set.name.clone(),
+            graphs,
+            labels: set.labels.clone(),
+            width,
+            classes: set.class_values.len(),
+            k,
+        })
+    }
+
+    /// A copy whose features are standardised with statistics of the nodes of the graphs `fit_on`.
+    pub fn standardised(&self, fit_on: &[usize]) -> GraphData {
+        let w = self.width;
+        let std = Standardizer::fit(fit_on.iter().flat_map(|&g| self.graphs[g].features.chunks(w.max(1))), w);
+        let mut out = self.clone();
+        out.graphs.iter_mut().for_each(|g| std.apply(&mut g.features));
+        out
+    }
+}
+
+/// The stratified validation part of a training part (≈ `fraction` of each class, from `seed`) and
+/// what is left to train on; the two are disjoint and together are `train`.
+pub fn validation_split(train: &[usize], labels: &[usize], fraction: f64, seed: u64) -> (Vec<usize>, Vec<usize>) {
+    let parts = (1.0 / fraction.clamp(1e-3, 0.5)).round() as usize;
+    let sub: Vec<usize> = train.iter().map(|&g| labels[g]).collect();
+    let folds = stratified_folds(&sub, parts, seed);
+    let mut is_val = vec![false; train.len()];
+    folds.test[0].iter().for_each(|&i| is_val[i] = true);
+    let (mut fit, mut val) = (Vec::new(), Vec::new());
+    for (i, &g) in train.iter().enumerate() {
+        if is_val[i] {
+            val.push(g)
+        } else {
+            fit.push(g)
+        }
+    }
+    (fit, val)
+}
+
+/// One epoch's figures.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct ClassifyEpoch {
+    /// From 1.
+    pub epoch: usize,
+    /// Mean training loss.
+    pub train_loss: f64,
+    /// Training accuracy over the epoch's steps (the model moving).
+    pub train_accuracy: f64,
+    /// Validation loss.
+    pub val_loss: f64,
+    /// Validation accuracy.
+    pub val_accuracy: f64,
+    /// Seconds of training steps.
+    pub seconds: f64,
+    /// Training graphs a second.
+    pub graphs_per_second: f64,
+}
+
+impl EpochFigures for ClassifyEpoch {
+    fn epoch(&self) -> usize {
+        self.epoch
+    }
+    fn csv_header() -> &'static str {
+        "epoch,train_loss,train_accuracy,val_loss,val_accuracy,seconds,graphs_per_second"
+    }
+    fn csv_row(&self) -> String {
+        format!(
+            "{},{:.6},{:.6},{:.6},{:.6},{:.3},{:.1}",
+            self.epoch,
+            self.train_loss,
+            self.train_accuracy,
+            self.val_loss,
+            self.val_accuracy,
+            self.seconds,
+            self.graphs_per_second
+        )
+    }
+}
+
+/// The model as training leaves it, and the best one so far by validation.
+pub struct ClassifyState {
+    /// On the autodiff device.
+    pub model: GraphModel,
+    /// AdamW.
+    pub optim: Optimizer,
+    /// (epoch, validation accuracy, validation loss, the model on the plain device).
+    pub best: Option<(usize, f64, f64, GraphModel)>,
+}
+
+/// Training one model on one fold.
+pub struct ClassifyTask<'a> {
+    data: &'a GraphData,
+    fit: &'a [usize],
+    val: &'a [usize],
+    settings: GraphSettings,
+    kind: ModelKind,
+    device: Device,
+    autodiff: Device,
+}
+
+/// Accuracy and mean cross-entropy of `model` on the graphs `idx` (batches of 64, no sign flips).
+///
+/// # Errors
+/// Shapes that disagree with the model.
+pub fn evaluate(
+    model: &GraphModel,
+    data: &GraphData,
+    idx: &[usize],
+    settings: &GraphSettings,
+    device: &Device,
+) -> Result<(f64, f64)> {
+    let (mut right, mut loss) = (0usize, 0.0);
+    for chunk in idx.chunks(64) {
+        let graphs: Vec<&PreparedGraph> = chunk.iter().map(|&g| &data.graphs[g]).collect();
+        let labels: Vec<usize> = chunk.iter().map(|&g| data.labels[g]).collect();
+        let b = make_batch(&graphs, data.width, data.k, None, device);
+        let z = model.graph_logits(b, &settings.descent)?;
+        loss += scalar(weighted_cross_entropy(z.clone(), &labels, None)) * chunk.len() as f64;
+        right += rows(z)?.iter().zip(&labels).filter(|(r, &y)| argmax(r) == y).count();
+    }
+    let n = idx.len().max(1) as f64;
+    Ok((right as f64 / n, loss / n))
+}
+
+impl ClassifyTask<'_> {
+    fn batch(&self, idx: &[usize], rng: &mut ChaCha8Rng) -> (GraphBatch, Vec<usize>) {
+        let graphs: Vec<&PreparedGraph> = idx.iter().map(|&i| &self.data.graphs[self.fit[i]]).collect();
+        let labels = idx.iter().map(|&i| self.data.labels[self.fit[i]]).collect();
+        (make_batch(&graphs, self.data.width, self.data.k, Some(rng), &self.autodiff), labels)
+    }
+}
+
+impl Task for ClassifyTask<'_> {
+    type State = ClassifyState;
+    type Epoch = ClassifyEpoch;
+
+    fn plan(&self) -> Plan {
+        Plan { examples: self.fit.len(), batch_size: self.settings.batch_size, epochs: self.settings.epochs }
+    }
+
+    fn epoch_rng(&self, _: &ClassifyState, epoch: usize) -> ChaCha8Rng {
+        ChaCha8Rng::seed_from_u64(self.settings.seed.wrapping_mul(0x9e37).wrapping_add(epoch as u64))
+    }
+
+    fn step(
+        &self,
+        mut s: ClassifyState,
+        idx: &[usize],
+        rng: &mut ChaCha8Rng,
+        at: Iteration,
+    ) -> Result<(ClassifyState, StepResult)> {
+        let (b, labels) = self.batch(idx, rng);
+        let z = s.model.graph_logits(b, &self.settings.descent)?;
+        let loss = weighted_cross_entropy(z.clone(), &labels, None);
+        let value = scalar(loss.clone().detach());
+        let wrong = rows(z.detach())?.iter().zip(&labels).filter(|(r, &y)| argmax(r) != y).count();
+        if value.is_finite() {
+            s.model = s.optim.step(s.model, loss, at);
+        }
+        Ok((s, StepResult { loss: value, wrong }))
+    }
+
+    fn finish_epoch(&self, s: &mut ClassifyState, sum: EpochSummary, _: ChaCha8Rng) -> Result<ClassifyEpoch> {
+        let model = s.model.valid();
+        let (val_accuracy, val_loss) = evaluate(&model, self.data, self.val, &self.settings, &self.device)?;
+        let better = match &s.best {
+            None => true,
+            Some((_, acc, loss, _)) => val_accuracy > *acc || (val_accuracy == *acc && val_loss < *loss),
+        };
+        if better {
+            s.best = Some((sum.epoch, val_accuracy, val_loss, model));
+        }
+        Ok(ClassifyEpoch {
+            epoch: sum.epoch,
+            train_loss: sum.loss_sum / sum.batches.max(1) as f64,
+            train_accuracy: 1.0 - sum.wrong as f64 / sum.examples.max(1) as f64,
+            val_loss,
+            val_accuracy,
+            seconds: sum.seconds,
+            graphs_per_second: sum.examples as f64 / sum.seconds.max(1e-9),
+        })
+    }
+
+    fn save(&self, _: &ClassifyState, _: &ClassifyEpoch, _: &std::path::Path) -> Result<()> {
+        Ok(())
+    }
+
+    fn describe(&self) -> String {
+        format!(" ({} on {})", self.kind, self.data.name)
+    }
+}
+
+/// What one fold gives for one model.
+pub struct FoldOutcome {
+    /// The epoch validation chose.
+    pub best_epoch: usize,
+    /// Its validation accuracy.
+    pub val_accuracy: f64,
+    /// The chosen model's accuracy on the test part, measured once, after training.
+    pub test_accuracy: f64,
+    /// Every epoch's figures.
+    pub history: Vec<ClassifyEpoch>,
+    /// The chosen model (plain device).
+    pub model: GraphModel,
+    /// The data as the model sees it (standardised on the training part).
+    pub data: GraphData,
+    /// Seconds the fold took (training and evaluation).
+    pub seconds: f64,
+}
+
+/// Trains `kind` on `fit`, picks the epoch on `val`, then tests on `test`. `data` is standardised
+/// on `fit` first. `on_event` sees every step and epoch.
+///
+/// # Errors
+/// Parts that overlap or are empty; invalid settings; a loss that becomes NaN/∞.
+#[allow(clippy::too_many_arguments)]
+pub fn run_fold(
+    data: &GraphData,
+    fit: &[usize],
+    val: &[usize],
+    test: &[usize],
+    kind: ModelKind,
+    settings: &GraphSettings,
+    device: &Device,
+    on_event: impl FnMut(Event<'_, ClassifyEpoch>),
+) -> Result<FoldOutcome> {
+    let started = std::time::Instant::now();
+    let mut owner = vec![0u8; data.graphs.len()];
+    for (part, idx) in [(1u8, fit), (2, val), (3, test)] {
+        if idx.is_empty() {
+            return Err(invalid("split", ["", "training", "validation", "test"][part as usize], "at least one graph"));
+        }
+        for &g in idx {
+            if g >= owner.len() || owner[g] != 0 {
+                return Err(invalid("split", g, "each graph in at most one of training, validation and test"));
+            }
+            owner[g] = part;
+        }
+    }
+    let data = data.standardised(fit);
+    let task = ClassifyTask {
+        data: &data,
+        fit,
+        val,
+        settings: settings.clone(),
+        kind,
+        device: device.clone(),
+        autodiff: device.clone().autodiff(),
+    };
+    let model = GraphModel::new(kind, settings, data.width, data.classes, &task.autodiff)?;
+    let optim = Optimizer::adamw((0.9, 0.999), settings.weight_decay, 1.0, Schedule::Constant(settings.lr));
+    let (state, history) = Trainer::default().run(&task, ClassifyState { model, optim, best: None }, 0, on_event)?;
+    let (best_epoch, val_accuracy, _, model) = state.best.expect("at least one epoch was evaluated");
+    let (test_accuracy, _) = evaluate(&model, &data, test, settings, device)?;
+    Ok(FoldOutcome {
+        best_epoch,
+        val_accuracy,
+        test_accuracy,
+        history,
+        model,
+        data,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}

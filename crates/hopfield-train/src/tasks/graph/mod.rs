@@ -1,0 +1,399 @@
+//! The graph tasks: [`classify`] (a label per graph, 10-fold cross-validation) and [`anomaly`]
+//! (normal or anomalous nodes of one big graph, classified from their ego-graphs). Both train the
+//! graph Energy Transformer and, on the same data and splits, a structure-blind MLP on the same node
+//! features, through the one [`crate::trainer::Trainer`].
+//!
+//! Here: graphs prepared for the models ([`PreparedGraph`]: standardised features, Laplacian
+//! encodings computed once), padded batches ([`GraphBatch`]), the two models ([`GraphModel`]) and
+//! the class-weighted cross-entropy.
+
+pub mod anomaly;
+pub mod classify;
+
+use burn::module::{Module, Param};
+use burn::tensor::activation::{log_softmax, relu};
+use burn::tensor::{Device, Tensor, TensorData};
+use hopfield::et::{
+    pad_graphs, pad_node_values, Descent, EtConfig, GraphEnergyTransformer, GraphEtConfig, GraphInput, GraphOutput,
+    Observe,
+};
+use hopfield::init::normal;
+use hopfield_data::graph::encodings::flip_signs;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use crate::error::{invalid, positive, Result};
+
+/// One graph as the models take it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PreparedGraph {
+    /// Nodes.
+    pub nodes: usize,
+    /// Directed node pairs (0-based); a TU file or an ego-graph lists both directions.
+    pub edges: Vec<(u32, u32)>,
+    /// Node features, row-major [nodes, F].
+    pub features: Vec<f32>,
+    /// Laplacian encodings, row-major [nodes, k] (empty when k = 0).
+    pub encodings: Vec<f32>,
+}
+
+/// Per-column standardisation fitted on training nodes only: (x − mean) / std, a constant
+/// column centred to 0.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Standardizer {
+    mean: Vec<f32>,
+    inv_std: Vec<f32>,
+}
+
+impl Standardizer {
+    /// Fits the columns of the rows (each `width` values) that `rows` yields.
+    pub fn fit<'a>(rows: impl Iterator<Item = &'a [f32]>, width: usize) -> Self {
+        let (mut sum, mut sq, mut n) = (vec![0f64; width], vec![0f64; width], 0usize);
+        for r in rows {
+            for (c, &v) in r.iter().enumerate() {
+                sum[c] += v as f64;
+                sq[c] += (v as f64) * (v as f64);
+            }
+            n += 1;
+        }
+        let n = n.max(1) as f64;
+        let mean: Vec<f64> = sum.iter().map(|s| s / n).collect();
+        let inv_std = sq
+            .iter()
+            .zip(&mean)
+            .map(|(q, m)| {
+                let var = (q / n - m * m).max(0.0);
+                if var > 1e-12 {
+                    (1.0 / var.sqrt()) as f32
+                } else {
+                    1.0
+                }
+            })
+            .collect();
+        Standardizer { mean: mean.into_iter().map(|m| m as f32).collect(), inv_std }
+    }
+
+    /// Standardises the rows of `x` in place.
+    pub fn apply(&self, x: &mut [f32]) {
+        let w = self.mean.len();
+        for row in x.chunks_mut(w.max(1)) {
+            for (c, v) in row.iter_mut().enumerate() {
+                *v = (*v - self.mean[c]) * self.inv_std[c];
+            }
+        }
+    }
+}
+
+/// A padded batch of graphs.
+#[derive(Debug, Clone)]
+pub struct GraphBatch {
+    /// [B, N, F].
+    pub features: Tensor<3>,
+    /// [B, N, k], or `None` when k = 0.
+    pub encodings: Option<Tensor<3>>,
+    /// 0/1 adjacency [B, N, N].
+    pub adjacency: Tensor<3>,
+    /// Real nodes per graph.
+    pub nodes: Vec<usize>,
+}
+
+/// Pads `graphs` into one batch; with `flip`, every encoding column of every graph gets a random
+/// sign (training only: an eigenvector's sign is arbitrary).
+pub fn make_batch(
+    graphs: &[&PreparedGraph],
+    width: usize,
+    k: usize,
+    flip: Option<&mut ChaCha8Rng>,
+    device: &Device,
+) -> GraphBatch {
+    let inputs: Vec<GraphInput> = graphs.iter().map(|g| (g.nodes, g.edges.as_slice(), g.features.as_slice())).collect();
+    let (features, adjacency, nodes) = pad_graphs(&inputs, width, device);
+    let encodings = (k > 0).then(|| {
+        let n = features.dims()[1];
+        let mut enc: Vec<Vec<f32>> = graphs.iter().map(|g| g.encodings.clone()).collect();
+        if let Some(rng) = flip {
+            enc.iter_mut().for_each(|e| flip_signs(e, k, rng));
+        }
+        let rows: Vec<(usize, &[f32])> = graphs.iter().zip(&enc).map(|(g, e)| (g.nodes, e.as_slice())).collect();
+        pad_node_values(&rows, k, n, device)
+    });
+    GraphBatch { features, encodings, adjacency, nodes }
+}
+
+/// Which model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum ModelKind {
+    /// The graph Energy Transformer.
+    Et,
+    /// The structure-blind baseline: an MLP on each node's features, mean-pooled for a graph.
+    Mlp,
+}
+
+impl std::fmt::Display for ModelKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(match self {
+            ModelKind::Et => "ET",
+            ModelKind::Mlp => "MLP",
+        })
+    }
+}
+
+/// The sizes of both models and how they are trained.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct GraphSettings {
+    /// D of the ET; the MLP's hidden width.
+    pub dim: usize,
+    /// H.
+    pub heads: usize,
+    /// Y.
+    pub head_dim: usize,
+    /// M, Hopfield memories.
+    pub memories: usize,
+    /// T and α.
+    pub descent: Descent,
+    /// k, Laplacian encodings per node (0: none).
+    pub encodings: usize,
+    /// Whether a node attends to itself.
+    pub self_loops: bool,
+    /// Passes over the training examples.
+    pub epochs: usize,
+    /// Examples (graphs or centre nodes) per step.
+    pub batch_size: usize,
+    /// AdamW's learning rate.
+    pub lr: f64,
+    /// AdamW's decoupled weight decay.
+    pub weight_decay: f64,
+    /// Seed of the splits' shuffles, the weights and the batch order.
+    pub seed: u64,
+}
+
+impl Default for GraphSettings {
+    fn default() -> Self {
+        GraphSettings {
+            dim: 64,
+            heads: 4,
+            head_dim: 16,
+            memories: 128,
+            descent: Descent::new(4, 0.1),
+            encodings: 8,
+            self_loops: false,
+            epochs: 60,
+            batch_size: 32,
+            lr: 1e-3,
+            weight_decay: 1e-4,
+            seed: 0,
+        }
+    }
+}
+
+impl GraphSettings {
+    /// Checks every size and rate.
+    pub fn validate(&self) -> Result<()> {
+        for (name, v) in [
+            ("dim", self.dim),
+            ("heads", self.heads),
+            ("head_dim", self.head_dim),
+            ("memories", self.memories),
+            ("epochs", self.epochs),
+            ("batch size", self.batch_size),
+        ] {
+            if v == 0 {
+                return Err(invalid(name, 0, "must be at least 1"));
+            }
+        }
+        positive("lr", self.lr)?;
+        if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
+            return Err(invalid("weight decay", self.weight_decay, "a finite number ≥ 0"));
+        }
+        self.descent.validate().map_err(Into::into)
+    }
+
+    /// The ET's configuration for `features` node features and `classes` classes.
+    pub fn et_config(&self, features: usize, classes: usize) -> GraphEtConfig {
+        let mut c = GraphEtConfig::new(
+            features,
+            self.encodings,
+            classes,
+            EtConfig::new(self.dim, self.heads, self.head_dim, self.memories),
+        );
+        c.descent = self.descent;
+        c.self_loops = self.self_loops;
+        c
+    }
+}
+
+/// The structure-blind baseline: two ReLU layers on each node's features, then a linear read-out
+/// of the mean over a graph's nodes (graph labels) or of one node (node labels).
+#[derive(Module, Debug)]
+pub struct NodeMlp {
+    /// [F, H].
+    pub w1: Param<Tensor<2>>,
+    /// [H].
+    pub b1: Param<Tensor<1>>,
+    /// [H, H].
+    pub w2: Param<Tensor<2>>,
+    /// [H].
+    pub b2: Param<Tensor<1>>,
+    /// [H, C].
+    pub readout: Param<Tensor<2>>,
+    /// [C].
+    pub readout_bias: Param<Tensor<1>>,
+}
+
+impl NodeMlp {
+    /// He-initialised layers from `seed`.
+    pub fn new(features: usize, hidden: usize, classes: usize, seed: u64, device: &Device) -> Self {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x313b);
+        let he = |fan_in: usize| (2.0 / fan_in as f64).sqrt();
+        NodeMlp {
+            w1: Param::from_tensor(normal(&mut rng, [features, hidden], he(features), device)),
+            b1: Param::from_tensor(Tensor::zeros([hidden], device)),
+            w2: Param::from_tensor(normal(&mut rng, [hidden, hidden], he(hidden), device)),
+            b2: Param::from_tensor(Tensor::zeros([hidden], device)),
+            readout: Param::from_tensor(normal(&mut rng, [hidden, classes], (1.0 / hidden as f64).sqrt(), device)),
+            readout_bias: Param::from_tensor(Tensor::zeros([classes], device)),
+        }
+    }
+
+    fn embed(&self, x: Tensor<3>) -> Tensor<3> {
+        let [b, n, f] = x.dims();
+        let h = relu(x.reshape([b * n, f]).matmul(self.w1.val()) + self.b1.val().unsqueeze_dim(0));
+        let h = relu(h.matmul(self.w2.val()) + self.b2.val().unsqueeze_dim(0));
+        let d = h.dims()[1];
+        h.reshape([b, n, d])
+    }
+
+    fn read(&self, h: Tensor<2>) -> Tensor<2> {
+        h.matmul(self.readout.val()) + self.readout_bias.val().unsqueeze_dim(0)
+    }
+}
+
+/// Either model, one type for the training loop.
+// A few hundred bytes of handles either way, moved once per step: boxing would buy nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Module, Debug)]
+pub enum GraphModel {
+    /// The graph Energy Transformer.
+    Et(GraphEnergyTransformer),
+    /// The node MLP.
+    Mlp(NodeMlp),
+}
+
+impl GraphModel {
+    /// A new model of `kind` for `features` node features and `classes` classes.
+    ///
+    /// # Errors
+    /// Invalid sizes.
+    pub fn new(
+        kind: ModelKind,
+        s: &GraphSettings,
+        features: usize,
+        classes: usize,
+        device: &Device,
+    ) -> Result<GraphModel> {
+        s.validate()?;
+        Ok(match kind {
+            ModelKind::Et => GraphModel::Et(s.et_config(features, classes).init(s.seed, device)?),
+            ModelKind::Mlp => GraphModel::Mlp(NodeMlp::new(features, s.dim, classes, s.seed, device)),
+        })
+    }
+
+    /// Which model this is.
+    pub fn kind(&self) -> ModelKind {
+        match self {
+            GraphModel::Et(_) => ModelKind::Et,
+            GraphModel::Mlp(_) => ModelKind::Mlp,
+        }
+    }
+
+    /// Graph logits [B, C]: the ET's CLS read-out, or the MLP's read-out of the node mean.
+    ///
+    /// # Errors
+    /// Shapes that disagree with the model.
+    pub fn graph_logits(&self, b: GraphBatch, descent: &Descent) -> Result<Tensor<2>> {
+        match self {
+            GraphModel::Et(m) => {
+                Ok(m.forward(b.features, b.encodings, b.adjacency, &b.nodes, descent, Observe::Nothing)?.logits)
+            }
+            GraphModel::Mlp(m) => {
+                let [bs, n, _] = b.features.dims();
+                let device = b.features.device();
+                let w: Vec<f32> = b
+                    .nodes
+                    .iter()
+                    .flat_map(|&k| (0..n).map(move |j| if j < k { 1.0 / k.max(1) as f32 } else { 0.0 }))
+                    .collect();
+                let w = Tensor::<3>::from_data(TensorData::new(w, [bs, 1, n]), &device);
+                let pooled = w.matmul(m.embed(b.features));
+                let d = pooled.dims()[2];
+                Ok(m.read(pooled.reshape([bs, d])))
+            }
+        }
+    }
+
+    /// Logits of every graph's node 0 (an ego-graph's centre) [B, C]: the ET's per-node read-out
+    /// after the descent, or the MLP on that node's features.
+    ///
+    /// # Errors
+    /// Shapes that disagree with the model.
+    pub fn centre_logits(&self, b: GraphBatch, descent: &Descent) -> Result<Tensor<2>> {
+        match self {
+            GraphModel::Et(m) => {
+                let out = m.forward(b.features, b.encodings, b.adjacency, &b.nodes, descent, Observe::Nothing)?;
+                let z = m.node_logits(&out);
+                let [bs, _, c] = z.dims();
+                Ok(z.slice([0..bs, 0..1, 0..c]).reshape([bs, c]))
+            }
+            GraphModel::Mlp(m) => {
+                let [bs, _, f] = b.features.dims();
+                let h = m.embed(b.features.slice([0..bs, 0..1, 0..f]));
+                let d = h.dims()[2];
+                Ok(m.read(h.reshape([bs, d])))
+            }
+        }
+    }
+
+    /// The ET's full forward pass with its energy trace (None for the MLP).
+    ///
+    /// # Errors
+    /// Shapes that disagree with the model.
+    pub fn observe(&self, b: GraphBatch, descent: &Descent) -> Result<Option<GraphOutput>> {
+        match self {
+            GraphModel::Et(m) => {
+                Ok(Some(m.forward(b.features, b.encodings, b.adjacency, &b.nodes, descent, Observe::Energy)?))
+            }
+            GraphModel::Mlp(_) => Ok(None),
+        }
+    }
+}
+
+/// Cross-entropy of `logits` [B, C] for `labels`, each example weighted by its class's weight
+/// (`None`: all 1), normalised by the total weight.
+pub fn weighted_cross_entropy(logits: Tensor<2>, labels: &[usize], weights: Option<&[f64]>) -> Tensor<1> {
+    let [b, c] = logits.dims();
+    let device = logits.device();
+    let mut w = vec![0f32; b * c];
+    let mut total = 0.0;
+    for (i, &y) in labels.iter().enumerate() {
+        let v = weights.map_or(1.0, |ws| ws[y]);
+        w[i * c + y] = v as f32;
+        total += v;
+    }
+    let w = Tensor::<2>::from_data(TensorData::new(w, [b, c]), &device);
+    (log_softmax(logits, 1) * w).sum() * (-1.0 / total.max(f64::MIN_POSITIVE))
+}
+
+/// Rows of a [B, C] tensor as f64 vectors.
+pub fn rows(t: Tensor<2>) -> Result<Vec<Vec<f64>>> {
+    let [_, c] = t.dims();
+    let v = t
+        .into_data()
+        .try_into_vec_as::<f64>()
+        .map_err(|e| invalid("logits", format!("{e:?}"), "values readable as f64"))?;
+    Ok(v.chunks(c.max(1)).map(<[f64]>::to_vec).collect())
+}
+
+/// The class with the largest logit.
+pub fn argmax(row: &[f64]) -> usize {
+    row.iter().enumerate().fold((0, f64::NEG_INFINITY), |best, (i, &v)| if v > best.1 { (i, v) } else { best }).0
+}
