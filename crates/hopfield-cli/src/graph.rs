@@ -529,7 +529,7 @@ fn anomaly_cmd(a: &AnomalyArgs, data_dir: &Path, device: &Device) -> Result<()> 
         let anom: Vec<f64> = o.test_scores.iter().zip(&labels).filter(|(_, &l)| l).map(|(s, _)| *s).collect();
         let mut traces = Vec::new();
         if let GraphModel::Et(_) = &o.model {
-            for (name, want) in [("anomalous test nodes (mean)", true), ("normal test nodes (mean)", false)] {
+            for (name, want) in [("normal test nodes (mean)", false), ("anomalous test nodes (mean)", true)] {
                 let centres: Vec<u32> =
                     split.test.iter().copied().filter(|&c| adata.labels[c as usize] == want).take(16).collect();
                 let graphs: Vec<PreparedGraph> =

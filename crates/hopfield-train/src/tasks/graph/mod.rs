@@ -201,6 +201,10 @@ impl GraphSettings {
                 return Err(invalid(name, 0, "must be at least 1"));
             }
         }
+        if self.descent.steps == 0 {
+            // The CLS token only moves in the descent: without a step every graph's logits are equal.
+            return Err(invalid("steps", 0, "at least 1: the CLS token learns about a graph only in the descent"));
+        }
         positive("lr", self.lr)?;
         if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
             return Err(invalid("weight decay", self.weight_decay, "a finite number ≥ 0"));

@@ -1,0 +1,204 @@
+//! The graph commands as a user calls them: `graph classify` on the bundled MUTAG and on TU
+//! folders, `graph anomaly` on a node-anomaly folder; their outputs and their errors.
+
+mod common;
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use common::{csv, fails, ok, png};
+
+fn mutag_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/graphs/MUTAG")
+}
+
+/// A copy of the bundled MUTAG, unzipped, with `edit` applied to one file's text.
+fn broken_mutag(dir: &Path, file: &str, edit: impl Fn(String) -> String) -> PathBuf {
+    let to = dir.join("MUTAG");
+    std::fs::create_dir_all(&to).unwrap();
+    for e in std::fs::read_dir(mutag_dir()).unwrap() {
+        let p = e.unwrap().path();
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        if let Some(plain) = name.strip_suffix(".gz") {
+            let mut s = String::new();
+            flate2::read::GzDecoder::new(std::fs::File::open(&p).unwrap()).read_to_string(&mut s).unwrap();
+            let s = if plain == file { edit(s) } else { s };
+            std::fs::write(to.join(plain), s).unwrap();
+        }
+    }
+    to
+}
+
+#[test]
+fn classify_runs_folds_and_writes_csvs_and_the_attention_picture() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("gc");
+    let o = ok(&["graph", "classify", "--max-folds", "2", "--epochs", "3", "--out", out.to_str().unwrap()], dir.path());
+    assert!(o.contains("MUTAG: 188 graphs, 3371 nodes") && o.contains("majority 66.5%"), "{o}");
+    assert!(o.contains("10 stratified folds from seed 0") && o.contains("running 2 of 10"), "{o}");
+    assert!(o.contains("2-fold test accuracy") && o.contains("ET ") && o.contains("MLP "), "{o}");
+    let folds = csv(&out.join("folds.csv"));
+    assert_eq!(folds.len(), 5, "header + 2 folds × 2 models: {folds:?}");
+    for row in &folds[1..] {
+        let (train, val, test): (usize, usize, usize) =
+            (row[2].parse().unwrap(), row[3].parse().unwrap(), row[4].parse().unwrap());
+        assert_eq!(train + val + test, 188, "{row:?}");
+        let acc: f64 = row[7].parse().unwrap();
+        assert!((0.0..=1.0).contains(&acc));
+    }
+    // The folds were drawn, so they are written out, and a second run on them repeats the first.
+    let drawn = std::fs::read_to_string(out.join("folds.txt")).unwrap();
+    assert_eq!(drawn.lines().count(), 10);
+    assert_eq!(csv(&out.join("metrics.csv")).len(), 1 + 2 * 2 * 3);
+    png(&out.join("attention.png"), (1000, 300));
+    let again = dir.path().join("again");
+    let folds_path = out.join("folds.txt");
+    ok(
+        &[
+            "graph",
+            "classify",
+            "--max-folds",
+            "2",
+            "--epochs",
+            "3",
+            "--folds",
+            folds_path.to_str().unwrap(),
+            "--out",
+            again.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    let without_seconds = |rows: Vec<Vec<String>>| rows.into_iter().map(|r| r[..8].to_vec()).collect::<Vec<_>>();
+    assert_eq!(
+        without_seconds(csv(&again.join("folds.csv"))),
+        without_seconds(folds),
+        "the same folds and seed give the same figures"
+    );
+    assert!(!again.join("folds.txt").exists(), "given folds are not written again");
+}
+
+#[test]
+fn classify_rejects_bad_data_folds_and_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = d.join("o");
+    let o = out.to_str().unwrap();
+    // A set that is not there.
+    let e = fails(&["graph", "classify", "--data", "NOPE", "--out", o], d);
+    assert!(e.contains("graph set 'NOPE' not found"), "{e}");
+    // An edge to node 0 in a 1-based file.
+    let bad = broken_mutag(&d.join("a"), "MUTAG_A.txt", |s| s.replacen("2, 1", "2, 0", 1));
+    let e = fails(&["graph", "classify", "--data", bad.to_str().unwrap(), "--out", o], d);
+    assert!(e.contains("MUTAG_A.txt, line") && e.contains("node 0: node ids are 1-based"), "{e}");
+    // A graph label line missing.
+    let bad =
+        broken_mutag(&d.join("b"), "MUTAG_graph_labels.txt", |s| s.lines().skip(1).map(|l| format!("{l}\n")).collect());
+    let e = fails(&["graph", "classify", "--data", bad.to_str().unwrap(), "--out", o], d);
+    assert!(e.contains("MUTAG_graph_labels.txt") && e.contains("187 lines, but there are 188 graphs"), "{e}");
+    // A fold file with a graph in two folds, or beyond the set.
+    let folds = d.join("folds.txt");
+    std::fs::write(&folds, "0 1 2\n3 4 1\n").unwrap();
+    let e = fails(&["graph", "classify", "--folds", folds.to_str().unwrap(), "--out", o], d);
+    assert!(e.contains("folds.txt, line 2") && e.contains("graph 1 is already in the test part of fold 1"), "{e}");
+    std::fs::write(&folds, "0 1 2\n3 4 188\n").unwrap();
+    let e = fails(&["graph", "classify", "--folds", folds.to_str().unwrap(), "--out", o], d);
+    assert!(e.contains("folds.txt, line 2") && e.contains("graph 188"), "{e}");
+    // Settings.
+    for (flag, value, words) in [
+        ("--validation", "0", "invalid --validation 0"),
+        ("--epochs", "0", "epochs"),
+        ("--step-size", "-1", "step"),
+        ("--dim", "0", "dim"),
+        ("--lr", "nan", "lr"),
+        ("--features", "attributes", "MUTAG has no node attributes"),
+    ] {
+        let e = fails(&["graph", "classify", flag, value, "--out", o], d);
+        assert!(e.contains(words), "{flag} {value}: {e}");
+    }
+}
+
+/// A node-anomaly folder: a ring of `n` nodes with chords, every 6th node anomalous, its first
+/// feature shifted up by 3 (the rest noise).
+fn anomaly_set(dir: &Path, n: usize) -> PathBuf {
+    let to = dir.join("toy");
+    std::fs::create_dir_all(&to).unwrap();
+    let mut edges = String::new();
+    for i in 0..n {
+        edges += &format!("{i} {}\n{i} {}\n", (i + 1) % n, (i + 7) % n);
+    }
+    let labels: String = (0..n).map(|i| format!("{}\n", (i % 6 == 0) as u8)).collect();
+    let features: String = (0..n)
+        .map(|i| {
+            let noise = |k: usize| (((i * 31 + k * 17) % 23) as f64 / 23.0) - 0.5;
+            let shift = if i % 6 == 0 { 3.0 } else { 0.0 };
+            format!("{},{},{}\n", shift + noise(0), noise(1), noise(2))
+        })
+        .collect();
+    std::fs::write(to.join("edges.txt"), edges).unwrap();
+    std::fs::write(to.join("labels.txt"), labels).unwrap();
+    std::fs::write(to.join("features.csv"), features).unwrap();
+    to
+}
+
+#[test]
+fn anomaly_detects_a_planted_feature_and_writes_runs_and_the_histogram() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = anomaly_set(dir.path(), 240);
+    let out = dir.path().join("ga");
+    let o = ok(
+        &[
+            "graph",
+            "anomaly",
+            "--data",
+            data.to_str().unwrap(),
+            "--seeds",
+            "2",
+            "--epochs",
+            "8",
+            "--budget",
+            "12",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert!(o.contains("toy: 240 nodes, 480 edge lines, 3 features, 40 anomalies"), "{o}");
+    assert!(o.contains("over 2 seeds"), "{o}");
+    let runs = csv(&out.join("runs.csv"));
+    assert_eq!(runs.len(), 1 + 2 * 2, "{runs:?}");
+    for row in &runs[1..] {
+        let (train, val, test): (usize, usize, usize) =
+            (row[2].parse().unwrap(), row[3].parse().unwrap(), row[4].parse().unwrap());
+        assert_eq!((train, train + val + test), (96, 240), "{row:?}");
+        // The planted feature separates the classes: both models must rank by it.
+        let auc: f64 = row[7].parse().unwrap();
+        assert!(auc > 0.95, "{} seed {}: test ROC-AUC {auc}", row[1], row[0]);
+    }
+    png(&out.join("scores.png"), (900, 350));
+}
+
+#[test]
+fn anomaly_rejects_bad_data_and_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let data = anomaly_set(d, 60);
+    let s = data.to_str().unwrap();
+    let o = d.join("o");
+    let o = o.to_str().unwrap();
+    let e = fails(&["graph", "anomaly", "--data", "nowhere", "--out", o], d);
+    assert!(e.contains("anomaly graph 'nowhere' not found"), "{e}");
+    for (flag, value, words) in [
+        ("--train-fraction", "1.5", "training fraction"),
+        ("--train-fraction", "0", "training fraction"),
+        ("--seeds", "0", "--seeds 0"),
+        ("--budget", "0", "--budget 0"),
+        ("--steps", "0", "steps"),
+    ] {
+        let e = fails(&["graph", "anomaly", "--data", s, flag, value, "--out", o], d);
+        assert!(e.contains(words), "{flag} {value}: {e}");
+    }
+    // An edge to a node that is not there.
+    std::fs::write(data.join("edges.txt"), "0 1\n1 60\n").unwrap();
+    let e = fails(&["graph", "anomaly", "--data", s, "--out", o], d);
+    assert!(e.contains("edges.txt, line 2") && e.contains("node 60"), "{e}");
+}
