@@ -103,6 +103,14 @@ pub trait Task {
     fn finish_epoch(&self, state: &mut Self::State, summary: EpochSummary, rng: ChaCha8Rng) -> Result<Self::Epoch>;
     /// Writes a checkpoint of `state` after the epoch `figures` describe into the folder `dir`.
     fn save(&self, state: &Self::State, figures: &Self::Epoch, dir: &Path) -> Result<()>;
+    /// Groups an epoch's shuffled examples into the batches of its steps: by default consecutive
+    /// chunks of `batch_size`. A task may regroup them (graphs of like size together, so a padded
+    /// batch wastes little) but must return ⌈examples / batch_size⌉ batches that hold every example
+    /// once; `rng` is the epoch's generator, after the shuffle.
+    fn batches(&self, order: &[usize], batch_size: usize, rng: &mut ChaCha8Rng) -> Vec<Vec<usize>> {
+        let _ = rng;
+        order.chunks(batch_size).map(<[usize]>::to_vec).collect()
+    }
     /// Words for a divergence error, e.g. " with mean pooling" (empty by default).
     fn describe(&self) -> String {
         String::new()
@@ -181,7 +189,16 @@ impl Trainer {
             let mut order: Vec<usize> = (0..n).collect();
             order.shuffle(&mut rng);
             let mut s = EpochSummary { epoch, loss_sum: 0.0, batches: 0, examples: 0, wrong: 0, seconds: 0.0 };
-            for batch in order.chunks(batch_size) {
+            let batches = task.batches(&order, batch_size, &mut rng);
+            let covered = batches.iter().map(Vec::len).sum::<usize>();
+            if batches.len() != per_epoch || covered != n {
+                return Err(invalid(
+                    "batches",
+                    format!("{} holding {covered} examples", batches.len()),
+                    format!("{per_epoch} batches holding the {n} examples"),
+                ));
+            }
+            for batch in &batches {
                 let (next, r) = task.step(state, batch, &mut rng, Iteration { epoch, index, total })?;
                 state = next;
                 if !r.loss.is_finite() {

@@ -107,3 +107,42 @@ fn ranking_metrics_match_hand_computed_values() {
     let brute = (0..=1000).map(|i| macro_f1(&scores, &labels, i as f64 / 1000.0)).fold(0.0, f64::max);
     assert!((best - brute).abs() < 1e-12 && (macro_f1(&scores, &labels, t) - best).abs() < 1e-12);
 }
+
+/// The padded cost the batching minimises: pairs plus 64 × tokens of a batch padded to its largest graph.
+fn cost(sizes: &[usize]) -> usize {
+    let m = sizes.iter().copied().max().unwrap_or(0);
+    sizes.len() * m * (m + 64)
+}
+
+#[test]
+fn balanced_batches_cover_every_graph_once_in_k_batches_at_the_least_worst_cost() {
+    use hopfield_train::tasks::graph::balanced_batches;
+    // Against every way to cut 11 sorted sizes into 4 consecutive batches of at most 5.
+    let sizes = [3, 4, 4, 9, 12, 15, 20, 31, 60, 95, 300];
+    let (k, max_len) = (4, 5);
+    let mut best = usize::MAX;
+    for a in 1..sizes.len() {
+        for b in a + 1..sizes.len() {
+            for c in b + 1..sizes.len() {
+                let parts = [&sizes[..a], &sizes[a..b], &sizes[b..c], &sizes[c..]];
+                if parts.iter().all(|p| p.len() <= max_len) {
+                    best = best.min(parts.iter().map(|p| cost(p)).max().unwrap());
+                }
+            }
+        }
+    }
+    let got = balanced_batches(&sizes, k, max_len);
+    assert_eq!(got.len(), k);
+    assert_eq!(got.iter().flat_map(|r| r.clone()).collect::<Vec<_>>(), (0..sizes.len()).collect::<Vec<_>>());
+    assert!(got.iter().all(|r| !r.is_empty() && r.len() <= max_len));
+    assert_eq!(got.iter().map(|r| cost(&sizes[r.clone()])).max().unwrap(), best, "{got:?}");
+    // On MUTAG's sizes, sorted: exactly ⌈n / 32⌉ batches, never dearer than equal chunks of 32.
+    let set = bundled_mutag().unwrap();
+    let mut n: Vec<usize> = set.graphs.iter().map(|g| g.nodes).collect();
+    n.sort_unstable();
+    let got = balanced_batches(&n, n.len().div_ceil(32), 64);
+    assert_eq!(got.len(), n.len().div_ceil(32));
+    assert_eq!(got.iter().map(|r| r.len()).sum::<usize>(), n.len());
+    let chunks = n.chunks(32).map(cost).max().unwrap();
+    assert!(got.iter().map(|r| cost(&n[r.clone()])).max().unwrap() <= chunks);
+}

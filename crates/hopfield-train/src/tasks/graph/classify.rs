@@ -7,12 +7,13 @@ use burn::module::Module;
 use burn::tensor::Device;
 use hopfield_data::graph::encodings::laplacian_encodings;
 use hopfield_data::graph::tu::{stratified_folds, GraphSet, NodeFeatures};
+use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::{
-    argmax, make_batch, rows, weighted_cross_entropy, GraphBatch, GraphModel, GraphSettings, ModelKind, PreparedGraph,
-    Standardizer,
+    argmax, balanced_batches, make_batch, rows, weighted_cross_entropy, GraphBatch, GraphModel, GraphSettings,
+    ModelKind, PreparedGraph, Standardizer,
 };
 use crate::error::{invalid, Result};
 use crate::trainer::{
@@ -169,7 +170,12 @@ pub fn evaluate(
     device: &Device,
 ) -> Result<(f64, f64)> {
     let (mut right, mut loss) = (0usize, 0.0);
-    for chunk in idx.chunks(64) {
+    // Graphs of like size in one batch: less padding, the same figures.
+    let mut idx = idx.to_vec();
+    idx.sort_by_key(|&g| data.graphs[g].nodes);
+    let sizes: Vec<usize> = idx.iter().map(|&g| data.graphs[g].nodes).collect();
+    for range in balanced_batches(&sizes, idx.len().div_ceil(32), 64) {
+        let chunk = &idx[range];
         let graphs: Vec<&PreparedGraph> = chunk.iter().map(|&g| &data.graphs[g]).collect();
         let labels: Vec<usize> = chunk.iter().map(|&g| data.labels[g]).collect();
         let b = make_batch(&graphs, data.width, data.k, None, device);
@@ -210,7 +216,10 @@ impl Task for ClassifyTask<'_> {
     ) -> Result<(ClassifyState, StepResult)> {
         let (b, labels) = self.batch(idx, rng);
         let z = s.model.graph_logits(b, &self.settings.descent)?;
-        let loss = weighted_cross_entropy(z.clone(), &labels, None);
+        // The batches differ in size (see `batches`): the mean over the batch times its share of a
+        // nominal batch, so that every graph weighs the same in the run.
+        let share = idx.len() as f64 / self.settings.batch_size as f64;
+        let loss = weighted_cross_entropy(z.clone(), &labels, None) * share;
         let value = scalar(loss.clone().detach());
         let wrong = rows(z.detach())?.iter().zip(&labels).filter(|(r, &y)| argmax(r) != y).count();
         if value.is_finite() {
@@ -231,13 +240,31 @@ impl Task for ClassifyTask<'_> {
         }
         Ok(ClassifyEpoch {
             epoch: sum.epoch,
-            train_loss: sum.loss_sum / sum.batches.max(1) as f64,
+            // Σ over steps of (Σ of the batch's losses) / B, so this is the mean over graphs.
+            train_loss: sum.loss_sum * self.settings.batch_size as f64 / sum.examples.max(1) as f64,
             train_accuracy: 1.0 - sum.wrong as f64 / sum.examples.max(1) as f64,
             val_loss,
             val_accuracy,
             seconds: sum.seconds,
             graphs_per_second: sum.examples as f64 / sum.seconds.max(1e-9),
         })
+    }
+
+    /// Pools of 16 batches' worth of the shuffled graphs, each sorted by size and cut into as many
+    /// batches as equal chunks would give, of at most twice the batch size, with the dearest
+    /// padded batch as cheap as possible ([`balanced_batches`]); the batches then shuffled. Big
+    /// graphs share a batch with few others, small ones with more.
+    fn batches(&self, order: &[usize], batch_size: usize, rng: &mut ChaCha8Rng) -> Vec<Vec<usize>> {
+        let mut out = Vec::new();
+        for pool in order.chunks(batch_size * 16) {
+            let mut pool = pool.to_vec();
+            pool.sort_by_key(|&i| self.data.graphs[self.fit[i]].nodes);
+            let sizes: Vec<usize> = pool.iter().map(|&i| self.data.graphs[self.fit[i]].nodes).collect();
+            let k = pool.len().div_ceil(batch_size);
+            out.extend(balanced_batches(&sizes, k, 2 * batch_size).into_iter().map(|r| pool[r].to_vec()));
+        }
+        out.shuffle(rng);
+        out
     }
 
     fn save(&self, _: &ClassifyState, _: &ClassifyEpoch, _: &std::path::Path) -> Result<()> {

@@ -401,3 +401,64 @@ pub fn rows(t: Tensor<2>) -> Result<Vec<Vec<f64>>> {
 pub fn argmax(row: &[f64]) -> usize {
     row.iter().enumerate().fold((0, f64::NEG_INFINITY), |best, (i, &v)| if v > best.1 { (i, v) } else { best }).0
 }
+
+/// The padded cost of a batch of `len` graphs whose largest has `max` nodes: its attention pairs
+/// and, weighted by 64, its tokens.
+fn padded_cost(len: usize, max: usize) -> u64 {
+    (len * max * (max + 64)) as u64
+}
+
+/// Cuts `sizes` (node counts, in the order to keep) into exactly `k` consecutive batches of at most
+/// `max_len` graphs each, making the dearest batch's padded cost as small as possible (greedy
+/// cuts under a bisected cost cap; then, while short of `k`, the dearest batch is halved).
+/// Returns the batches' index ranges. Needs 1 ≤ k ≤ sizes.len() ≤ k · max_len.
+pub fn balanced_batches(sizes: &[usize], k: usize, max_len: usize) -> Vec<std::ops::Range<usize>> {
+    let n = sizes.len();
+    let max_len = max_len.max(1);
+    let greedy = |cap: u64| {
+        let mut cuts = Vec::new();
+        let mut start = 0;
+        while start < n {
+            let mut end = start + 1;
+            let mut top = sizes[start];
+            while end < n && end - start < max_len {
+                let t = top.max(sizes[end]);
+                if padded_cost(end + 1 - start, t) > cap {
+                    break;
+                }
+                top = t;
+                end += 1;
+            }
+            cuts.push(start..end);
+            start = end;
+        }
+        cuts
+    };
+    let cost = |r: &std::ops::Range<usize>| padded_cost(r.len(), sizes[r.clone()].iter().copied().max().unwrap_or(0));
+    let (mut lo, mut hi) = (
+        sizes.iter().map(|&s| padded_cost(1, s)).max().unwrap_or(0),
+        padded_cost(n, sizes.iter().copied().max().unwrap_or(0)),
+    );
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if greedy(mid).len() <= k {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    let mut cuts = greedy(lo);
+    while cuts.len() < k && cuts.len() < n {
+        let (i, _) = cuts
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.len() > 1)
+            .max_by_key(|(_, r)| cost(r))
+            .expect("a batch of two or more");
+        let r = cuts.remove(i);
+        let mid = r.start + r.len() / 2;
+        cuts.insert(i, mid..r.end);
+        cuts.insert(i, r.start..mid);
+    }
+    cuts
+}
