@@ -1,6 +1,6 @@
 //! `hopfield demo`: recall on real digits, classical against dense memory at the same load, the
-//! capacity plots, and a short Energy Transformer training run — on bundled data, in well under
-//! a minute on two cores.
+//! capacity plots, a short Energy Transformer training run, and the Energy Transformer on graphs
+//! (MUTAG, 10-fold) — on bundled data, in about a minute on two cores.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -174,6 +174,29 @@ pub fn run(a: &DemoArgs, _data_dir: &Path, device: &burn::tensor::Device) -> Res
          reconstructed; et/et-steps.png: the image decoded after each descent step; et/et-energy.png:\n   \
          the energy falling over the steps.\n",
         first.mse, last.mse, last.mse_mean_patch, last.mse_no_dynamics
+    );
+    println!(
+        "== 5. The Energy Transformer on graphs: MUTAG (188 molecules, bundled), 10-fold cross-validation\n   \
+         beside a structure-blind MLP on the same folds\n"
+    );
+    let graph = crate::graph::ClassifyArgs {
+        data: "MUTAG".into(),
+        folds: None,
+        max_folds: None,
+        features: crate::graph::FeaturesArg::Auto,
+        degree_cap: 32,
+        validation: 0.1,
+        epochs: 20,
+        seed: a.seed,
+        model: crate::graph::ModelArgs::default(),
+        out: a.out.join("graph"),
+    };
+    crate::graph::classify(&graph, Path::new("."), device)?;
+    println!(
+        "\n   Each molecule's atoms are tokens, a CLS token reads the graph; attention runs only along bonds\n   \
+         (and to and from CLS). The epoch of each fold is chosen on 10% of its training part; the test fold\n   \
+         is measured once. graph/attention.png: four test molecules, each atom coloured by the attention\n   \
+         CLS pays it after the descent, and their energies falling over the steps.\n"
     );
     println!("demo finished in {:.0} s; pictures are in {}", start.elapsed().as_secs_f64(), a.out.display());
     Ok(())

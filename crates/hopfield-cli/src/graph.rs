@@ -69,38 +69,59 @@ pub struct ModelArgs {
     #[arg(long, value_enum, default_value = "both")]
     pub models: ModelsArg,
     /// D, the token dimension (also the MLP's hidden width).
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = GraphSettings::default().dim)]
     pub dim: usize,
     /// H, attention heads.
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = GraphSettings::default().heads)]
     pub heads: usize,
     /// Y, the dimension of each head.
-    #[arg(long, default_value_t = 16)]
+    #[arg(long, default_value_t = GraphSettings::default().head_dim)]
     pub head_dim: usize,
     /// M, Hopfield memories.
-    #[arg(long, default_value_t = 128)]
+    #[arg(long, default_value_t = GraphSettings::default().memories)]
     pub memories: usize,
     /// T, descent steps.
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = GraphSettings::default().descent.steps)]
     pub steps: usize,
     /// α, the descent's step size.
-    #[arg(long, default_value_t = 0.1, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = GraphSettings::default().descent.step_size, allow_negative_numbers = true)]
     pub step_size: f64,
     /// k, Laplacian positional encodings per node (0: none).
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, default_value_t = GraphSettings::default().encodings)]
     pub encodings: usize,
     /// Let a node attend to itself.
     #[arg(long)]
     pub self_loops: bool,
     /// AdamW's learning rate.
-    #[arg(long, default_value_t = 1e-3, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = GraphSettings::default().lr, allow_negative_numbers = true)]
     pub lr: f64,
     /// AdamW's decoupled weight decay.
-    #[arg(long, default_value_t = 1e-4, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = GraphSettings::default().weight_decay, allow_negative_numbers = true)]
     pub weight_decay: f64,
     /// Examples per step.
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = GraphSettings::default().batch_size)]
     pub batch_size: usize,
+}
+
+impl Default for ModelArgs {
+    /// The command line's defaults.
+    fn default() -> Self {
+        let s = GraphSettings::default();
+        ModelArgs {
+            models: ModelsArg::Both,
+            dim: s.dim,
+            heads: s.heads,
+            head_dim: s.head_dim,
+            memories: s.memories,
+            steps: s.descent.steps,
+            step_size: s.descent.step_size,
+            encodings: s.encodings,
+            self_loops: s.self_loops,
+            lr: s.lr,
+            weight_decay: s.weight_decay,
+            batch_size: s.batch_size,
+        }
+    }
 }
 
 impl ModelArgs {
@@ -233,7 +254,8 @@ fn mean_std(v: &[f64]) -> (f64, f64) {
     (m, var.sqrt())
 }
 
-fn classify(a: &ClassifyArgs, data_dir: &Path, device: &Device) -> Result<()> {
+/// Runs `graph classify`.
+pub fn classify(a: &ClassifyArgs, data_dir: &Path, device: &Device) -> Result<()> {
     if !(a.validation > 0.0 && a.validation <= 0.5) {
         bail!("invalid --validation {}: a share of the training part in (0, 0.5]", a.validation);
     }

@@ -186,6 +186,38 @@ fn every_reader_gives_an_error_or_a_result_never_a_panic() {
         std::fs::remove_file(&plain).unwrap();
         std::fs::write(&file, valid).unwrap();
     }
+    // The node-anomaly format: a ring of 40 nodes with chords, dense and sparse features.
+    let an = dir.path().join("anomaly");
+    let edges: String = (0..40).map(|i| format!("{i} {}\n{i} {}\n", (i + 1) % 40, (i + 7) % 40)).collect();
+    let labels: String = (0..40).map(|i| format!("{}\n", [0, 0, 0, 1, 0, 2, 3, 0][i % 8])).collect();
+    let dense: String = (0..40).map(|i| format!("{},{}.5,-{}\n", i % 3, i, i % 7)).collect();
+    let coo: String = std::iter::once("40 6 40\n".to_string())
+        .chain((0..40).map(|i| format!("{i} {} 0.{}\n", i % 6, i + 1)))
+        .collect();
+    // Each file mutated in turn, the others of its variant (dense or sparse features) intact.
+    let cases = [
+        ("edges.txt", "features.csv"),
+        ("labels.txt", "features.csv"),
+        ("features.csv", "features.csv"),
+        ("features_coo.txt", "features_coo.txt"),
+    ];
+    let text_of = |name: &str| match name {
+        "edges.txt" => &edges,
+        "labels.txt" => &labels,
+        "features.csv" => &dense,
+        _ => &coo,
+    };
+    for (i, (name, features)) in cases.into_iter().enumerate() {
+        let _ = std::fs::remove_dir_all(&an);
+        std::fs::create_dir(&an).unwrap();
+        for f in ["edges.txt", "labels.txt", features] {
+            std::fs::write(an.join(f), text_of(f)).unwrap();
+        }
+        fuzz(&format!("anomaly {name}"), text_of(name).as_bytes(), 40 + i as u64, |b| {
+            std::fs::write(an.join(name), b).unwrap();
+            hopfield_data::graph::anomaly::load(&an)
+        });
+    }
     let peak = peak_mb();
     eprintln!("peak memory {peak} MB");
     assert!(peak < 1024, "the readers used {peak} MB at their peak");

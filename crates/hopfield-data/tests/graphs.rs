@@ -67,6 +67,8 @@ fn malformed_files_are_errors_naming_the_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
     variant(&dir.path().join("MUTAG"), "", |t| t);
     assert_eq!(load(&dir.path().join("MUTAG"), None).unwrap(), load(&mutag(), None).unwrap());
+    // The copy compiled into the program is the same set.
+    assert_eq!(hopfield_data::graph::tu::bundled_mutag().unwrap(), load(&mutag(), None).unwrap());
     // An edge to node 0 in the 1-based file.
     let e = error("A", |t| replace_line(t, 3, "0, 2"));
     assert!(e.contains("MUTAG_A.txt, line 3") && e.contains("node 0") && e.contains("1-based"), "{e}");

@@ -136,6 +136,9 @@ fn dense(path: &Path, nodes: usize) -> Result<(Vec<f32>, usize)> {
     Ok((all, dim))
 }
 
+/// The most feature values a sparse file may expand to (1 GiB of f32).
+const MAX_DENSE: usize = 1 << 28;
+
 fn sparse(path: &Path, nodes: usize) -> Result<(Vec<f32>, usize)> {
     let (file, rows) = lines(path)?;
     let Some(((h, header), entries)) = rows.split_first() else {
@@ -156,6 +159,10 @@ fn sparse(path: &Path, nodes: usize) -> Result<(Vec<f32>, usize)> {
         return Err(at(&file, *h, format!("nnz {nnz}, but {} entries follow", entries.len())));
     }
     let d = d as usize;
+    // The dense matrix is what the models read; refuse one the header makes absurdly large.
+    if nodes.checked_mul(d).is_none_or(|c| c > MAX_DENSE) {
+        return Err(at(&file, *h, format!("{nodes} × {d} features: more than {MAX_DENSE} values to hold densely")));
+    }
     let mut all = vec![0f32; nodes * d];
     for (i, l) in entries {
         let f: Vec<&str> = l.split_whitespace().collect();
