@@ -92,6 +92,10 @@ pub struct ModelArgs {
     /// Let a node attend to itself.
     #[arg(long)]
     pub self_loops: bool,
+    /// Learned per-head edge weights: an edge of label l weighs exp(W_lh) in head h (edge labels
+    /// from DS_edge_labels; one label for every edge where a set has none).
+    #[arg(long)]
+    pub edge_weights: bool,
     /// AdamW's learning rate.
     #[arg(long, default_value_t = GraphSettings::default().lr, allow_negative_numbers = true)]
     pub lr: f64,
@@ -117,6 +121,7 @@ impl Default for ModelArgs {
             step_size: s.descent.step_size,
             encodings: s.encodings,
             self_loops: s.self_loops,
+            edge_weights: s.edge_weights,
             lr: s.lr,
             weight_decay: s.weight_decay,
             batch_size: s.batch_size,
@@ -134,6 +139,7 @@ impl ModelArgs {
             descent: Descent::new(self.steps, self.step_size),
             encodings: self.encodings,
             self_loops: self.self_loops,
+            edge_weights: self.edge_weights,
             epochs,
             batch_size: self.batch_size,
             lr: self.lr,
@@ -262,7 +268,7 @@ pub fn classify(a: &ClassifyArgs, data_dir: &Path, device: &Device) -> Result<()
     let settings = a.model.settings(a.epochs, a.seed)?;
     let (set, dir) = load_tu(&a.data, data_dir)?;
     let kind = features(a, &set);
-    let data = GraphData::new(&set, kind, settings.encodings)?;
+    let data = GraphData::new(&set, kind, settings.encodings, settings.edge_weights)?;
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
     let given = dir.as_ref().map(|d| d.join(format!("{}_10fold_test_idx.txt", set.name))).filter(|p| p.is_file());
     let (folds, folds_from): (Folds, String) = match (&a.folds, given) {
@@ -408,9 +414,8 @@ fn attention_picture(
         return Ok(());
     }
     let graphs: Vec<&PreparedGraph> = pick.iter().map(|&g| &data.graphs[g]).collect();
-    let b = make_batch(&graphs, data.width, data.k, None, device);
-    let out =
-        et.forward(b.features, b.encodings, b.adjacency, &b.nodes, &settings.descent, hopfield::et::Observe::Energy)?;
+    let b = make_batch(&graphs, data.width, data.k, data.edge_labels, None, device);
+    let out = et.forward(b, &settings.descent, hopfield::et::Observe::Energy)?;
     let n = out.tokens.dims()[1] - 1;
     let att = et.cls_attention(&out).into_data().try_into_vec_as::<f64>().map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let logits = out.logits.clone().into_data().try_into_vec_as::<f64>().map_err(|e| anyhow::anyhow!("{e:?}"))?;
@@ -557,7 +562,8 @@ fn anomaly_cmd(a: &AnomalyArgs, data_dir: &Path, device: &Device) -> Result<()> 
                 let graphs: Vec<PreparedGraph> =
                     centres.iter().map(|&c| adata.fixed(c, ego, settings0.encodings, 0)).collect();
                 let refs: Vec<&PreparedGraph> = graphs.iter().collect();
-                let b = make_batch(&refs, adata.dim, settings0.encodings, None, device);
+                let b =
+                    make_batch(&refs, adata.dim, settings0.encodings, settings0.edge_weights as usize, None, device);
                 if let Some(out) = o.model.observe(b, &settings0.descent)? {
                     let trace = out
                         .energy

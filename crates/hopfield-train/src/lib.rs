@@ -5,12 +5,12 @@
 //! | [`trainer`] | the one training loop ([`trainer::Trainer`], [`trainer::Task`]), optimisers and schedules |
 //! | [`budget`] | sizes in checked arithmetic against the machine's memory, before allocating |
 //! | [`checkpoint`] | checkpoint folders that survive a kill, `config.json`, stable parameter ids |
-//! | [`tasks`] | masked image reconstruction (ET), the DAM classifier, multiple-instance learning |
+//! | [`tasks`] | masked image reconstruction (ET), the DAM classifier, multiple-instance learning, graph classification and node anomaly detection |
 //! | [`experiments`] | recall from corrupted cues, capacity sweeps |
 //! | [`pictures`] | PNG grids and plots, and each task's pictures |
 //! | [`bench`] | throughput of retrieval and of the Energy Transformer |
 //! | [`import`] | the official Energy Transformer's `.npz` weights |
-//! | [`metrics`] | figures several tasks report (AUC) |
+//! | [`metrics`] | figures several tasks report (ROC-AUC, average precision, macro-F1) |
 //!
 //! Every function takes the `burn` device it computes on; none picks one.
 

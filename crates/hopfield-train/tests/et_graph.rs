@@ -6,7 +6,9 @@
 use std::path::Path;
 
 use burn::tensor::{Device, Tensor};
-use hopfield::et::{pad_graphs, Descent, EtConfig, GraphEnergyTransformer, GraphEtConfig, Observe, TokenMask};
+use hopfield::et::{
+    pad_graphs, Descent, EtConfig, GraphBatch, GraphEnergyTransformer, GraphEtConfig, Observe, TokenMask,
+};
 use hopfield_data::graph::tu::{load, Graph};
 
 fn to_vec<const D: usize>(t: Tensor<D>) -> Vec<f32> {
@@ -42,7 +44,7 @@ fn run(
 ) -> (Vec<f32>, Vec<Vec<f32>>) {
     let refs: Vec<hopfield::et::GraphInput> = graphs.iter().map(|(n, e, x)| (*n, e.as_slice(), x.as_slice())).collect();
     let (x, adj, nodes) = pad_graphs(&refs, 7, dev);
-    let out = m.forward(x, None, adj, &nodes, &Descent::new(6, 0.1), Observe::Energy).unwrap();
+    let out = m.forward(GraphBatch::new(x, adj, nodes), &Descent::new(6, 0.1), Observe::Energy).unwrap();
     (to_vec(out.logits), out.energy.into_iter().map(to_vec).collect())
 }
 
@@ -76,8 +78,8 @@ fn a_node_gets_exactly_zero_weight_from_a_non_neighbour() {
     let m = model(&dev);
     let g = &mutag()[0];
     let (x, adj, nodes) = pad_graphs(&[(g.nodes, &g.edges, &one_hot(g))], 7, &dev);
-    let mask: TokenMask = m.mask(adj.clone(), &nodes).unwrap();
-    let out = m.forward(x, None, adj, &nodes, &Descent::new(2, 0.1), Observe::Nothing).unwrap();
+    let mask: TokenMask = m.mask(&GraphBatch::new(x.clone(), adj.clone(), nodes.clone())).unwrap();
+    let out = m.forward(GraphBatch::new(x, adj, nodes), &Descent::new(2, 0.1), Observe::Nothing).unwrap();
     let gact = m.et.norm.activation(out.tokens);
     let w = to_vec(m.et.attention.weights(gact, &mask)); // [1, H, N+1 (query), N+1 (key)]
     let n1 = g.nodes + 1;
@@ -131,7 +133,7 @@ fn permuting_nodes_permutes_the_node_predictions() {
     let g = &mutag()[7];
     let node_logits = |x: &[f32], edges: &[(u32, u32)]| {
         let (x, adj, nodes) = pad_graphs(&[(g.nodes, edges, x)], 7, &dev);
-        let out = m.forward(x, None, adj, &nodes, &Descent::new(5, 0.1), Observe::Nothing).unwrap();
+        let out = m.forward(GraphBatch::new(x, adj, nodes), &Descent::new(5, 0.1), Observe::Nothing).unwrap();
         to_vec(m.node_logits(&out)) // [1, nodes, 2]
     };
     let x = one_hot(g);
@@ -165,7 +167,7 @@ fn gradients_through_a_padded_batch_are_finite() {
     let refs: Vec<hopfield::et::GraphInput> = graphs.iter().map(|(n, e, x)| (*n, e.as_slice(), x.as_slice())).collect();
     let (x, adj, nodes) = pad_graphs(&refs, 7, &dev);
     assert!(nodes.iter().any(|&k| k < *nodes.iter().max().unwrap()), "the batch has padding");
-    let out = m.forward(x, None, adj, &nodes, &Descent::new(3, 0.1), Observe::Nothing).unwrap();
+    let out = m.forward(GraphBatch::new(x, adj, nodes), &Descent::new(3, 0.1), Observe::Nothing).unwrap();
     let grads = out.logits.sum().backward();
     for (name, g) in [
         ("W^Q", m.et.attention.wq.val().grad(&grads).map(to_vec)),
@@ -177,4 +179,78 @@ fn gradients_through_a_padded_batch_are_finite() {
         assert!(g.iter().all(|v| v.is_finite()), "{name}: non-finite gradient");
         assert!(g.iter().any(|&v| v != 0.0), "{name}: all-zero gradient");
     }
+}
+
+#[test]
+fn edge_labels_weigh_each_edge_per_head_and_the_energy_still_falls() {
+    use burn::module::Param;
+    use burn::tensor::TensorData;
+    let dev = Device::flex();
+    let mut et = EtConfig::new(16, 2, 8, 32);
+    et.init_std = Some(0.3);
+    let mut c = GraphEtConfig::new(7, 0, 2, et);
+    c.init_std = 0.5;
+    c.edge_labels = 4; // MUTAG's bond types 0..3
+    let mut m = c.init(3, &dev).unwrap();
+    let w: Vec<f32> = (0..8).map(|i| 0.4 * i as f32 - 1.3).collect(); // W [4 labels, 2 heads]
+    m.edge_weight = Some(Param::from_tensor(Tensor::from_data(TensorData::new(w.clone(), [4, 2]), &dev)));
+    let graphs: Vec<Graph> = mutag().into_iter().take(6).collect();
+    let refs: Vec<(usize, Vec<(u32, u32)>, Vec<f32>)> = graphs.iter().map(own).collect();
+    let inputs: Vec<hopfield::et::GraphInput> = refs.iter().map(|(n, e, x)| (*n, e.as_slice(), x.as_slice())).collect();
+    let (x, adj, nodes) = pad_graphs(&inputs, 7, &dev);
+    let n = adj.dims()[1];
+    let mut onehot = vec![0f32; 6 * n * n * 4];
+    for (b, g) in graphs.iter().enumerate() {
+        for (e, &(u, v)) in g.edges.iter().enumerate() {
+            let l = g.edge_labels.as_ref().unwrap()[e] as usize;
+            onehot[((b * n + u as usize) * n + v as usize) * 4 + l] = 1.0;
+        }
+    }
+    let batch = GraphBatch {
+        features: x,
+        encodings: None,
+        adjacency: adj,
+        edge_labels: Some(Tensor::from_data(TensorData::new(onehot, [6, n, n, 4]), &dev)),
+        nodes,
+    };
+    // The pair weights against exp(W) read off the files' labels.
+    let mask = m.mask(&batch).unwrap();
+    let pairs = to_vec(mask.pairs.clone().unwrap()); // [B, H, N+1, N+1]
+    let n1 = n + 1;
+    for (b, g) in graphs.iter().enumerate() {
+        for h in 0..2 {
+            let at = |q: usize, k: usize| pairs[((b * 2 + h) * n1 + q) * n1 + k];
+            for u in 0..g.nodes {
+                assert_eq!((at(0, u + 1), at(u + 1, 0)), (1.0, 1.0), "CLS pairs weigh 1");
+                for v in 0..g.nodes {
+                    let want = match g.edges.iter().position(|&e| e == (u as u32, v as u32)) {
+                        Some(e) => (w[g.edge_labels.as_ref().unwrap()[e] as usize * 2 + h]).exp(),
+                        None => 0.0,
+                    };
+                    let got = at(u + 1, v + 1);
+                    assert!(
+                        (got - want).abs() <= 1e-6 * want.max(1.0),
+                        "graph {b} head {h} ({u}, {v}): {got} vs {want}"
+                    );
+                }
+            }
+        }
+    }
+    // The energy falls at every step with these weights.
+    let out = m.forward(batch, &Descent::new(6, 0.1), Observe::Energy).unwrap();
+    let e: Vec<Vec<f32>> = out.energy.into_iter().map(to_vec).collect();
+    for b in 0..6 {
+        for (t, s) in e.windows(2).enumerate() {
+            assert!(
+                s[1][b] <= s[0][b] + 1e-5 * s[0][b].abs().max(1.0),
+                "graph {b} step {t}: {} -> {}",
+                s[0][b],
+                s[1][b]
+            );
+        }
+    }
+    // A model with edge weights needs the labels; one without refuses them.
+    let (x, adj, nodes) = pad_graphs(&inputs, 7, &dev);
+    let e = m.mask(&GraphBatch::new(x, adj, nodes)).unwrap_err().to_string();
+    assert!(e.contains("edge labels"), "{e}");
 }

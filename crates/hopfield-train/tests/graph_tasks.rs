@@ -39,7 +39,7 @@ fn no_graph_is_in_training_or_validation_and_in_its_test_fold() {
 #[test]
 fn overlapping_parts_are_refused() {
     let set = bundled_mutag().unwrap();
-    let data = GraphData::new(&set, set.default_features(), 0).unwrap();
+    let data = GraphData::new(&set, set.default_features(), 0, false).unwrap();
     let s = GraphSettings { epochs: 1, dim: 8, heads: 1, head_dim: 4, memories: 8, ..GraphSettings::default() };
     let dev = Device::flex();
     let fit: Vec<usize> = (0..100).collect();
@@ -54,7 +54,7 @@ fn a_short_cross_validation_on_mutag_beats_the_majority_class() {
     let set = bundled_mutag().unwrap();
     let majority = 125.0 / 188.0;
     let s = GraphSettings { epochs: 30, ..GraphSettings::default() };
-    let data = GraphData::new(&set, set.default_features(), s.encodings).unwrap();
+    let data = GraphData::new(&set, set.default_features(), s.encodings, false).unwrap();
     let folds = stratified_folds(&set.labels, 10, 0);
     let dev = Device::flex();
     let (mut right, mut tested) = (0.0, 0usize);

@@ -25,6 +25,10 @@ pub struct GraphEtConfig {
     pub classes: usize,
     /// Whether a node attends to itself.
     pub self_loops: bool,
+    /// Edge labels for learned per-head edge weights (0: every edge weighs 1 in every head). With
+    /// L labels a pair joined by an edge of label l weighs exp(W_lh) in head h (W [L, H], from 0).
+    #[serde(default)]
+    pub edge_labels: usize,
     /// The block.
     pub et: EtConfig,
     /// T and α.
@@ -41,6 +45,7 @@ impl GraphEtConfig {
             encodings,
             classes,
             self_loops: false,
+            edge_labels: 0,
             et,
             descent: Descent::default(),
             init_std: 0.1,
@@ -74,6 +79,8 @@ impl GraphEtConfig {
             cls_token: Param::from_tensor(normal(&mut rng, [d], s, device)),
             readout_weight: Param::from_tensor(normal(&mut rng, [d, self.classes], s, device)),
             readout_bias: Param::from_tensor(Tensor::zeros([self.classes], device)),
+            edge_weight: (self.edge_labels > 0)
+                .then(|| Param::from_tensor(Tensor::zeros([self.edge_labels, self.et.heads], device))),
             self_loops: self.self_loops,
         })
     }
@@ -96,8 +103,32 @@ pub struct GraphEnergyTransformer {
     pub readout_weight: Param<Tensor<2>>,
     /// Its bias.
     pub readout_bias: Param<Tensor<1>>,
+    /// log of the per-head weight of each edge label: [L, H] (`None`: every edge weighs 1).
+    pub edge_weight: Option<Param<Tensor<2>>>,
     /// Whether a node attends to itself.
     pub self_loops: bool,
+}
+
+/// A zero-padded batch of graphs as the model takes it.
+#[derive(Debug, Clone)]
+pub struct GraphBatch {
+    /// Node features [B, N, F].
+    pub features: Tensor<3>,
+    /// Positional encodings [B, N, k], if the model takes them.
+    pub encodings: Option<Tensor<3>>,
+    /// 0/1 adjacency [B, N, N] (row: the attending node, column: the attended one).
+    pub adjacency: Tensor<3>,
+    /// One-hot edge labels [B, N, N, L] for a model with edge weights.
+    pub edge_labels: Option<Tensor<4>>,
+    /// Real nodes of each graph.
+    pub nodes: Vec<usize>,
+}
+
+impl GraphBatch {
+    /// Features, adjacency and node counts; no encodings or edge labels.
+    pub fn new(features: Tensor<3>, adjacency: Tensor<3>, nodes: Vec<usize>) -> Self {
+        GraphBatch { features, encodings: None, adjacency, edge_labels: None, nodes }
+    }
 }
 
 /// What [`GraphEnergyTransformer::forward`] returns.
@@ -115,52 +146,65 @@ pub struct GraphOutput {
 
 impl GraphEnergyTransformer {
     /// The token mask of a padded batch: CLS (token 0) and the first `nodes[b]` node tokens are
-    /// real; CLS ↔ every real node; node ↔ node by `adjacency` [B, N, N] (0 = no edge, other values
-    /// weight the pair), the diagonal only with self-loops.
-    pub fn mask(&self, adjacency: Tensor<3>, nodes: &[usize]) -> Result<TokenMask> {
-        let [b, n, n2] = adjacency.dims();
+    /// real; CLS ↔ every real node with weight 1; node ↔ node by the adjacency (0 = no edge), each
+    /// edge weighted per head by its label when the model has edge weights; the diagonal (weight
+    /// 1) only with self-loops.
+    ///
+    /// # Errors
+    /// Shapes that disagree; edge labels missing for a model with edge weights, or given to one
+    /// without.
+    pub fn mask(&self, batch: &GraphBatch) -> Result<TokenMask> {
+        let [b, n, n2] = batch.adjacency.dims();
+        let nodes = &batch.nodes;
         if n != n2 || nodes.len() != b {
             return Err(shape(
                 "adjacency",
                 format!("[{}, N, N] with one node count per graph", nodes.len()),
-                format!("{:?}", adjacency.dims()),
+                format!("{:?}", batch.adjacency.dims()),
             ));
         }
-        let device = adjacency.device();
+        let device = batch.adjacency.device();
         let real = TokenMask::from_lengths(&nodes.iter().map(|&k| k + 1).collect::<Vec<_>>(), n + 1, &device)?;
         let diag: Tensor<3> = Tensor::<2>::eye(n, &device).unsqueeze_dim(0);
-        let adjacency = if self.self_loops {
-            adjacency.clone() * (diag.clone().neg() + 1.0) + diag
-        } else {
-            adjacency * (diag.neg() + 1.0)
+        let off_diag = diag.clone().neg() + 1.0;
+        // [B, 1 or H, N, N]: the node block.
+        let block: Tensor<4> = match (&self.edge_weight, &batch.edge_labels) {
+            (None, None) => (batch.adjacency.clone() * off_diag).unsqueeze_dim(1),
+            (Some(w), Some(onehot)) => {
+                let [lb, ln, ln2, l] = onehot.dims();
+                let [wl, h] = w.dims();
+                if [lb, ln, ln2, l] != [b, n, n, wl] {
+                    return Err(shape("edge labels", format!("[{b}, {n}, {n}, {wl}]"), format!("{:?}", onehot.dims())));
+                }
+                // Σ_l onehot_l · exp(W_lh): [B·N·N, L] × [L, H] → [B, H, N, N], 0 where no edge.
+                let per = onehot.clone().reshape([b * n * n, l]).matmul(w.val().exp()).reshape([b, n, n, h]);
+                let edges = (batch.adjacency.clone() * off_diag).unsqueeze_dim::<4>(3);
+                (per * edges).permute([0, 3, 1, 2])
+            }
+            (Some(_), None) => return Err(invalid("edge labels", "none", "the model weighs edges by their labels")),
+            (None, Some(_)) => return Err(invalid("edge labels", "given", "none: the model has no edge weights")),
         };
-        // [B, N+1, N+1]: row/column 0 all ones (CLS), the adjacency below and right of it.
-        let top = Tensor::<3>::ones([b, 1, n + 1], &device);
-        let left = Tensor::<3>::ones([b, n, 1], &device);
-        let pairs = Tensor::cat(vec![top, Tensor::cat(vec![left, adjacency], 2)], 1);
-        Ok(real.with_pairs(pairs))
+        let block = if self.self_loops { block + diag.unsqueeze_dim(1) } else { block };
+        let h = block.dims()[1];
+        // Row and column 0 all ones (CLS), the node block below and right of it.
+        let top = Tensor::<4>::ones([b, h, 1, n + 1], &device);
+        let left = Tensor::<4>::ones([b, h, n, 1], &device);
+        let pairs = Tensor::cat(vec![top, Tensor::cat(vec![left, block], 3)], 2);
+        Ok(real.with_head_pairs(pairs))
     }
 
-    /// Logits of a padded batch of graphs: `features` [B, N, F], `encodings` [B, N, k] (k = 0:
-    /// none), `adjacency` [B, N, N], `nodes[b]` real nodes in graph b.
+    /// Logits of a padded batch of graphs.
     ///
     /// # Errors
     /// Shapes that disagree; a graph of no nodes or more than N; an invalid descent.
-    pub fn forward(
-        &self,
-        features: Tensor<3>,
-        encodings: Option<Tensor<3>>,
-        adjacency: Tensor<3>,
-        nodes: &[usize],
-        descent: &Descent,
-        observe: Observe,
-    ) -> Result<GraphOutput> {
+    pub fn forward(&self, batch: GraphBatch, descent: &Descent, observe: Observe) -> Result<GraphOutput> {
+        let mask = self.mask(&batch)?;
+        let GraphBatch { features, encodings, .. } = batch;
         let [b, n, f] = features.dims();
         let [fw, d] = self.feature_weight.dims();
         if f != fw {
             return Err(shape("node features", format!("[{b}, {n}, {fw}]"), format!("{:?}", features.dims())));
         }
-        let mask = self.mask(adjacency, nodes)?;
         let mut x =
             super::linear(features, self.feature_weight.val()) + self.feature_bias.val().unsqueeze_dims::<3>(&[0, 1]);
         if let Some(pe) = encodings {

@@ -21,7 +21,9 @@ pub use crate::init::normal;
 pub use crate::lagrangian::EnergyLayerNorm;
 pub use attention::EnergyAttention;
 pub use descent::{Descent, DescentResult, Implementation, Observe, MAX_STEP_SIZE};
-pub use graph::{pad_graphs, pad_node_values, GraphEnergyTransformer, GraphEtConfig, GraphInput, GraphOutput};
+pub use graph::{
+    pad_graphs, pad_node_values, GraphBatch, GraphEnergyTransformer, GraphEtConfig, GraphInput, GraphOutput,
+};
 pub use hopfield::HopfieldModule;
 pub use image::{masked_patch_mse, patchify, ImageEnergyTransformer, ImageEtConfig, MaskSpec, Reconstruction};
 pub use mask::TokenMask;

@@ -109,7 +109,7 @@ impl AnomalyData {
         let features =
             ego.nodes.iter().flat_map(|&n| self.features[n as usize * d..(n as usize + 1) * d].to_vec()).collect();
         let encodings = if k > 0 { laplacian_encodings(ego.nodes.len(), &ego.edges, k).0 } else { Vec::new() };
-        PreparedGraph { nodes: ego.nodes.len(), edges: ego.edges.clone(), features, encodings }
+        PreparedGraph { nodes: ego.nodes.len(), edges: ego.edges.clone(), features, encodings, edge_labels: Vec::new() }
     }
 
     /// The fixed ego-graph an evaluation uses for `centre` (its draw seeded by the node).
@@ -134,7 +134,8 @@ pub fn scores(
     let mut out = Vec::with_capacity(graphs.len());
     let refs: Vec<&PreparedGraph> = graphs.iter().collect();
     for chunk in refs.chunks(128) {
-        let z = rows(model.centre_logits(make_batch(chunk, dim, k, None, device), &settings.descent)?)?;
+        let l = settings.edge_weights as usize;
+        let z = rows(model.centre_logits(make_batch(chunk, dim, k, l, None, device), &settings.descent)?)?;
         out.extend(z.iter().map(|r| 1.0 / (1.0 + (r[0] - r[1]).exp())));
     }
     Ok(out)
@@ -223,7 +224,8 @@ impl Task for AnomalyTask<'_> {
             .collect();
         let refs: Vec<&PreparedGraph> = graphs.iter().collect();
         let labels: Vec<usize> = centres.iter().map(|&c| self.data.labels[c as usize] as usize).collect();
-        let b = make_batch(&refs, self.data.dim, self.k, Some(rng), &self.autodiff);
+        let l = self.settings.edge_weights as usize;
+        let b = make_batch(&refs, self.data.dim, self.k, l, Some(rng), &self.autodiff);
         let z = s.model.centre_logits(b, &self.settings.descent)?;
         let loss = weighted_cross_entropy(z, &labels, Some(&self.class_weights));
         let value = scalar(loss.clone().detach());
@@ -327,7 +329,7 @@ pub fn run_anomaly(
         device: device.clone(),
         autodiff: device.clone().autodiff(),
     };
-    let model = GraphModel::new(kind, settings, data.dim, 2, &task.autodiff)?;
+    let model = GraphModel::new(kind, settings, data.dim, 2, 1, &task.autodiff)?;
     let optim = Optimizer::adamw((0.9, 0.999), settings.weight_decay, 1.0, Schedule::Constant(settings.lr));
     let (state, history) = Trainer::default().run(&task, AnomalyState { model, optim, best: None }, 0, on_event)?;
     let (best_epoch, _, model) = state.best.expect("at least one epoch was evaluated");

@@ -5,6 +5,7 @@
 
 use burn::module::Module;
 use burn::tensor::Device;
+use hopfield::et::GraphBatch;
 use hopfield_data::graph::encodings::laplacian_encodings;
 use hopfield_data::graph::tu::{stratified_folds, GraphSet, NodeFeatures};
 use rand::seq::SliceRandom;
@@ -12,8 +13,8 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::{
-    argmax, balanced_batches, make_batch, rows, weighted_cross_entropy, GraphBatch, GraphModel, GraphSettings,
-    ModelKind, PreparedGraph, Standardizer,
+    argmax, balanced_batches, make_batch, rows, weighted_cross_entropy, GraphModel, GraphSettings, ModelKind,
+    PreparedGraph, Standardizer,
 };
 use crate::error::{invalid, Result};
 use crate::trainer::{
@@ -35,18 +36,24 @@ pub struct GraphData {
     pub classes: usize,
     /// Encodings per node.
     pub k: usize,
+    /// Edge labels the batches carry one-hot (0: none, the model has no edge weights).
+    pub edge_labels: usize,
 }
 
 impl GraphData {
-    /// The graphs of `set` with `features` and `k` Laplacian encodings each.
+    /// The graphs of `set` with `features` and `k` Laplacian encodings each; with `edge_weights`,
+    /// their edge labels for the model's per-head edge weights (one label when the set has none).
     ///
     /// # Errors
     /// Features the set lacks; a set of fewer than two classes.
-    pub fn new(set: &GraphSet, features: NodeFeatures, k: usize) -> Result<GraphData> {
+    pub fn new(set: &GraphSet, features: NodeFeatures, k: usize, edge_weights: bool) -> Result<GraphData> {
         let (x, width) = set.node_features(features)?;
         if set.class_values.len() < 2 {
             return Err(invalid("graph labels", format!("{:?}", set.class_values), "at least two classes"));
         }
+        let mut values: Vec<i64> = set.graphs.iter().flat_map(|g| g.edge_labels.clone().unwrap_or_default()).collect();
+        values.sort_unstable();
+        values.dedup();
         let graphs = set
             .graphs
             .iter()
@@ -56,6 +63,11 @@ impl GraphData {
                 edges: g.edges.clone(),
                 features,
                 encodings: if k > 0 { laplacian_encodings(g.nodes, &g.edges, k).0 } else { Vec::new() },
+                edge_labels: g
+                    .edge_labels
+                    .as_ref()
+                    .map(|l| l.iter().map(|v| values.binary_search(v).unwrap_or(0) as u32).collect())
+                    .unwrap_or_default(),
             })
             .collect();
         Ok(GraphData {
@@ -65,6 +77,7 @@ impl GraphData {
             width,
             classes: set.class_values.len(),
             k,
+            edge_labels: if edge_weights { values.len().max(1) } else { 0 },
         })
     }
 
@@ -174,11 +187,11 @@ pub fn evaluate(
     let mut idx = idx.to_vec();
     idx.sort_by_key(|&g| data.graphs[g].nodes);
     let sizes: Vec<usize> = idx.iter().map(|&g| data.graphs[g].nodes).collect();
-    for range in balanced_batches(&sizes, idx.len().div_ceil(32), 64) {
+    for range in balanced_batches(&sizes, idx.len().div_ceil(16), 64) {
         let chunk = &idx[range];
         let graphs: Vec<&PreparedGraph> = chunk.iter().map(|&g| &data.graphs[g]).collect();
         let labels: Vec<usize> = chunk.iter().map(|&g| data.labels[g]).collect();
-        let b = make_batch(&graphs, data.width, data.k, None, device);
+        let b = make_batch(&graphs, data.width, data.k, data.edge_labels, None, device);
         let z = model.graph_logits(b, &settings.descent)?;
         loss += scalar(weighted_cross_entropy(z.clone(), &labels, None)) * chunk.len() as f64;
         right += rows(z)?.iter().zip(&labels).filter(|(r, &y)| argmax(r) == y).count();
@@ -191,7 +204,7 @@ impl ClassifyTask<'_> {
     fn batch(&self, idx: &[usize], rng: &mut ChaCha8Rng) -> (GraphBatch, Vec<usize>) {
         let graphs: Vec<&PreparedGraph> = idx.iter().map(|&i| &self.data.graphs[self.fit[i]]).collect();
         let labels = idx.iter().map(|&i| self.data.labels[self.fit[i]]).collect();
-        (make_batch(&graphs, self.data.width, self.data.k, Some(rng), &self.autodiff), labels)
+        (make_batch(&graphs, self.data.width, self.data.k, self.data.edge_labels, Some(rng), &self.autodiff), labels)
     }
 }
 
@@ -333,7 +346,7 @@ pub fn run_fold(
         device: device.clone(),
         autodiff: device.clone().autodiff(),
     };
-    let model = GraphModel::new(kind, settings, data.width, data.classes, &task.autodiff)?;
+    let model = GraphModel::new(kind, settings, data.width, data.classes, data.edge_labels, &task.autodiff)?;
     let optim = Optimizer::adamw((0.9, 0.999), settings.weight_decay, 1.0, Schedule::Constant(settings.lr));
     let (state, history) = Trainer::default().run(&task, ClassifyState { model, optim, best: None }, 0, on_event)?;
     let (best_epoch, val_accuracy, _, model) = state.best.expect("at least one epoch was evaluated");

@@ -14,8 +14,8 @@ use burn::module::{Module, Param};
 use burn::tensor::activation::{log_softmax, relu};
 use burn::tensor::{Device, Tensor, TensorData};
 use hopfield::et::{
-    pad_graphs, pad_node_values, Descent, EtConfig, GraphEnergyTransformer, GraphEtConfig, GraphInput, GraphOutput,
-    Observe,
+    pad_graphs, pad_node_values, Descent, EtConfig, GraphBatch, GraphEnergyTransformer, GraphEtConfig, GraphInput,
+    GraphOutput, Observe,
 };
 use hopfield::init::normal;
 use hopfield_data::graph::encodings::flip_signs;
@@ -35,6 +35,9 @@ pub struct PreparedGraph {
     pub features: Vec<f32>,
     /// Laplacian encodings, row-major [nodes, k] (empty when k = 0).
     pub encodings: Vec<f32>,
+    /// The label of each edge, in the order of `edges`, as an index below the set's number of
+    /// edge labels (empty: the set has none).
+    pub edge_labels: Vec<u32>,
 }
 
 /// Per-column standardisation fitted on training nodes only: (x − mean) / std, a constant
@@ -84,32 +87,21 @@ impl Standardizer {
     }
 }
 
-/// A padded batch of graphs.
-#[derive(Debug, Clone)]
-pub struct GraphBatch {
-    /// [B, N, F].
-    pub features: Tensor<3>,
-    /// [B, N, k], or `None` when k = 0.
-    pub encodings: Option<Tensor<3>>,
-    /// 0/1 adjacency [B, N, N].
-    pub adjacency: Tensor<3>,
-    /// Real nodes per graph.
-    pub nodes: Vec<usize>,
-}
-
 /// Pads `graphs` into one batch; with `flip`, every encoding column of every graph gets a random
-/// sign (training only: an eigenvector's sign is arbitrary).
+/// sign (training only: an eigenvector's sign is arbitrary). With `edge_labels` = L > 0 the batch
+/// carries each edge's label one-hot ([B, N, N, L]; label 0 for a graph that lists none).
 pub fn make_batch(
     graphs: &[&PreparedGraph],
     width: usize,
     k: usize,
+    edge_labels: usize,
     flip: Option<&mut ChaCha8Rng>,
     device: &Device,
 ) -> GraphBatch {
     let inputs: Vec<GraphInput> = graphs.iter().map(|g| (g.nodes, g.edges.as_slice(), g.features.as_slice())).collect();
     let (features, adjacency, nodes) = pad_graphs(&inputs, width, device);
+    let n = features.dims()[1];
     let encodings = (k > 0).then(|| {
-        let n = features.dims()[1];
         let mut enc: Vec<Vec<f32>> = graphs.iter().map(|g| g.encodings.clone()).collect();
         if let Some(rng) = flip {
             enc.iter_mut().for_each(|e| flip_signs(e, k, rng));
@@ -117,7 +109,18 @@ pub fn make_batch(
         let rows: Vec<(usize, &[f32])> = graphs.iter().zip(&enc).map(|(g, e)| (g.nodes, e.as_slice())).collect();
         pad_node_values(&rows, k, n, device)
     });
-    GraphBatch { features, encodings, adjacency, nodes }
+    let edge_labels = (edge_labels > 0).then(|| {
+        let l = edge_labels;
+        let mut onehot = vec![0f32; graphs.len() * n * n * l];
+        for (i, g) in graphs.iter().enumerate() {
+            for (e, &(u, v)) in g.edges.iter().enumerate() {
+                let label = g.edge_labels.get(e).map_or(0, |&x| x as usize).min(l - 1);
+                onehot[((i * n + u as usize) * n + v as usize) * l + label] = 1.0;
+            }
+        }
+        Tensor::<4>::from_data(TensorData::new(onehot, [graphs.len(), n, n, l]), device)
+    });
+    GraphBatch { features, encodings, adjacency, edge_labels, nodes }
 }
 
 /// Which model.
@@ -155,6 +158,9 @@ pub struct GraphSettings {
     pub encodings: usize,
     /// Whether a node attends to itself.
     pub self_loops: bool,
+    /// Learned per-head edge weights from the edges' labels (one label for all edges in a set
+    /// without them).
+    pub edge_weights: bool,
     /// Passes over the training examples.
     pub epochs: usize,
     /// Examples (graphs or centre nodes) per step.
@@ -177,6 +183,7 @@ impl Default for GraphSettings {
             descent: Descent::new(4, 0.1),
             encodings: 8,
             self_loops: false,
+            edge_weights: false,
             epochs: 60,
             batch_size: 32,
             lr: 1e-3,
@@ -212,8 +219,9 @@ impl GraphSettings {
         self.descent.validate().map_err(Into::into)
     }
 
-    /// The ET's configuration for `features` node features and `classes` classes.
-    pub fn et_config(&self, features: usize, classes: usize) -> GraphEtConfig {
+    /// The ET's configuration for `features` node features, `classes` classes and a set of
+    /// `edge_labels` edge labels (used when `edge_weights`).
+    pub fn et_config(&self, features: usize, classes: usize, edge_labels: usize) -> GraphEtConfig {
         let mut c = GraphEtConfig::new(
             features,
             self.encodings,
@@ -222,6 +230,7 @@ impl GraphSettings {
         );
         c.descent = self.descent;
         c.self_loops = self.self_loops;
+        c.edge_labels = if self.edge_weights { edge_labels.max(1) } else { 0 };
         c
     }
 }
@@ -284,7 +293,8 @@ pub enum GraphModel {
 }
 
 impl GraphModel {
-    /// A new model of `kind` for `features` node features and `classes` classes.
+    /// A new model of `kind` for `features` node features, `classes` classes and `edge_labels`
+    /// edge labels.
     ///
     /// # Errors
     /// Invalid sizes.
@@ -293,11 +303,12 @@ impl GraphModel {
         s: &GraphSettings,
         features: usize,
         classes: usize,
+        edge_labels: usize,
         device: &Device,
     ) -> Result<GraphModel> {
         s.validate()?;
         Ok(match kind {
-            ModelKind::Et => GraphModel::Et(s.et_config(features, classes).init(s.seed, device)?),
+            ModelKind::Et => GraphModel::Et(s.et_config(features, classes, edge_labels).init(s.seed, device)?),
             ModelKind::Mlp => GraphModel::Mlp(NodeMlp::new(features, s.dim, classes, s.seed, device)),
         })
     }
@@ -316,9 +327,7 @@ impl GraphModel {
     /// Shapes that disagree with the model.
     pub fn graph_logits(&self, b: GraphBatch, descent: &Descent) -> Result<Tensor<2>> {
         match self {
-            GraphModel::Et(m) => {
-                Ok(m.forward(b.features, b.encodings, b.adjacency, &b.nodes, descent, Observe::Nothing)?.logits)
-            }
+            GraphModel::Et(m) => Ok(m.forward(b, descent, Observe::Nothing)?.logits),
             GraphModel::Mlp(m) => {
                 let [bs, n, _] = b.features.dims();
                 let device = b.features.device();
@@ -343,7 +352,7 @@ impl GraphModel {
     pub fn centre_logits(&self, b: GraphBatch, descent: &Descent) -> Result<Tensor<2>> {
         match self {
             GraphModel::Et(m) => {
-                let out = m.forward(b.features, b.encodings, b.adjacency, &b.nodes, descent, Observe::Nothing)?;
+                let out = m.forward(b, descent, Observe::Nothing)?;
                 let z = m.node_logits(&out);
                 let [bs, _, c] = z.dims();
                 Ok(z.slice([0..bs, 0..1, 0..c]).reshape([bs, c]))
@@ -363,9 +372,7 @@ impl GraphModel {
     /// Shapes that disagree with the model.
     pub fn observe(&self, b: GraphBatch, descent: &Descent) -> Result<Option<GraphOutput>> {
         match self {
-            GraphModel::Et(m) => {
-                Ok(Some(m.forward(b.features, b.encodings, b.adjacency, &b.nodes, descent, Observe::Energy)?))
-            }
+            GraphModel::Et(m) => Ok(Some(m.forward(b, descent, Observe::Energy)?)),
             GraphModel::Mlp(_) => Ok(None),
         }
     }
