@@ -254,3 +254,41 @@ fn edge_labels_weigh_each_edge_per_head_and_the_energy_still_falls() {
     let e = m.mask(&GraphBatch::new(x, adj, nodes)).unwrap_err().to_string();
     assert!(e.contains("edge labels"), "{e}");
 }
+
+#[test]
+fn the_energy_falls_on_ego_graphs_of_a_big_graph() {
+    use hopfield_data::graph::ego::ego_graph;
+    use rand::SeedableRng;
+    // MUTAG's molecules as one graph of 3,371 nodes; 3-hop ego-graphs capped at 10 nodes, the way
+    // `graph anomaly` classifies the nodes of a graph too big for dense attention.
+    let graphs = mutag();
+    let (mut adj, mut feats) = (Vec::<Vec<u32>>::new(), Vec::new());
+    for g in &graphs {
+        let base = adj.len() as u32;
+        adj.extend((0..g.nodes).map(|_| Vec::new()));
+        g.edges.iter().for_each(|&(u, v)| adj[(base + u) as usize].push(base + v));
+        feats.extend(one_hot(g));
+    }
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+    let egos: Vec<(usize, Vec<(u32, u32)>, Vec<f32>)> = (0..adj.len() as u32)
+        .step_by(211)
+        .map(|c| {
+            let e = ego_graph(&adj, c, 3, 10, &mut rng);
+            let x = e.nodes.iter().flat_map(|&n| feats[n as usize * 7..(n as usize + 1) * 7].to_vec()).collect();
+            (e.nodes.len(), e.edges, x)
+        })
+        .collect();
+    assert!(egos.iter().any(|e| e.0 < 10) && egos.iter().any(|e| e.0 == 10), "padding and full ego-graphs");
+    let dev = Device::flex();
+    let (_, energy) = run(&model(&dev), &egos, &dev);
+    for b in 0..egos.len() {
+        for (t, w) in energy.windows(2).enumerate() {
+            assert!(
+                w[1][b] <= w[0][b] + 1e-5 * w[0][b].abs().max(1.0),
+                "ego-graph {b} step {t}: {} -> {}",
+                w[0][b],
+                w[1][b]
+            );
+        }
+    }
+}
