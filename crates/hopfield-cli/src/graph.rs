@@ -265,6 +265,12 @@ pub fn classify(a: &ClassifyArgs, data_dir: &Path, device: &Device) -> Result<()
     if !(a.validation > 0.0 && a.validation <= 0.5) {
         bail!("invalid --validation {}: a share of the training part in (0, 0.5]", a.validation);
     }
+    if a.max_folds == Some(0) {
+        bail!("invalid --max-folds 0: at least one fold");
+    }
+    if a.degree_cap == 0 {
+        bail!("invalid --degree-cap 0: the largest degree with its own column is at least 1");
+    }
     let settings = a.model.settings(a.epochs, a.seed)?;
     let (set, dir) = load_tu(&a.data, data_dir)?;
     let kind = features(a, &set);

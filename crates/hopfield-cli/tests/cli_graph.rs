@@ -111,6 +111,13 @@ fn classify_rejects_bad_data_folds_and_settings() {
         ("--dim", "0", "dim"),
         ("--lr", "nan", "lr"),
         ("--features", "attributes", "MUTAG has no node attributes"),
+        ("--max-folds", "0", "invalid --max-folds 0"),
+        ("--degree-cap", "0", "invalid --degree-cap 0"),
+        // Sizes that cannot fit are refused before anything is allocated, with the figure.
+        ("--dim", "100000000000", "more than"),
+        ("--memories", "1000000000000", "more than"),
+        ("--batch-size", "1000000000", "more than"),
+        ("--encodings", "100000000000", "Laplacian encodings"),
     ] {
         let e = fails(&["graph", "classify", flag, value, "--out", o], d);
         assert!(e.contains(words), "{flag} {value}: {e}");
@@ -193,6 +200,7 @@ fn anomaly_rejects_bad_data_and_settings() {
         ("--seeds", "0", "--seeds 0"),
         ("--budget", "0", "--budget 0"),
         ("--steps", "0", "steps"),
+        ("--budget", "100000000000", "more than"),
     ] {
         let e = fails(&["graph", "anomaly", "--data", s, flag, value, "--out", o], d);
         assert!(e.contains(words), "{flag} {value}: {e}");

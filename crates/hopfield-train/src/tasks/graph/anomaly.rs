@@ -302,6 +302,7 @@ pub fn run_anomaly(
     if ego.budget == 0 {
         return Err(invalid("ego-graph budget", 0, "at least 1 node (the centre)"));
     }
+    settings.check_memory(graph.dim, 2, ego.budget)?;
     let data = AnomalyData::new(graph, &split.train);
     // The MLP reads the centre only: its ego-graph is the centre alone.
     let (ego, k) = match kind {

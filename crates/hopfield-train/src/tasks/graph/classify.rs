@@ -47,6 +47,11 @@ impl GraphData {
     /// # Errors
     /// Features the set lacks; a set of fewer than two classes.
     pub fn new(set: &GraphSet, features: NodeFeatures, k: usize, edge_weights: bool) -> Result<GraphData> {
+        let encodings_bytes = crate::budget::product(&[set.node_count() as u128, k as u128, 8]);
+        crate::budget::check(
+            &format!("{k} Laplacian encodings for each of {} nodes", set.node_count()),
+            encodings_bytes,
+        )?;
         let (x, width) = set.node_features(features)?;
         if set.class_values.len() < 2 {
             return Err(invalid("graph labels", format!("{:?}", set.class_values), "at least two classes"));
@@ -336,6 +341,8 @@ pub fn run_fold(
             owner[g] = part;
         }
     }
+    let largest = data.graphs.iter().map(|g| g.nodes).max().unwrap_or(1);
+    settings.check_memory(data.width, data.classes, largest)?;
     let data = data.standardised(fit);
     let task = ClassifyTask {
         data: &data,

@@ -219,6 +219,34 @@ impl GraphSettings {
         self.descent.validate().map_err(Into::into)
     }
 
+    /// Refuses sizes that cannot fit before anything is allocated: the weights with their gradients
+    /// and AdamW's moments, and a batch of `batch_size` graphs padded to `largest` nodes (CLS
+    /// added) with four [B, H, N, N] and four [B, N, D + M] tensors kept per descent step.
+    ///
+    /// # Errors
+    /// [`crate::TrainError::TooLarge`] with the figure.
+    pub fn check_memory(&self, features: usize, classes: usize, largest: usize) -> Result<()> {
+        use crate::budget::product;
+        let (f, k, c) = (features as u128, self.encodings as u128, classes as u128);
+        let (d, h, y, m) = (self.dim as u128, self.heads as u128, self.head_dim as u128, self.memories as u128);
+        let params =
+            (|| product(&[f + k + c + 2, d])?.checked_add(product(&[2, h, y, d])?)?.checked_add(product(&[m, d])?))();
+        let n = largest as u128 + 1;
+        let (b, t) = (self.batch_size as u128, self.descent.steps as u128);
+        let need = (|| {
+            let pairs = product(&[b, h, n, n, 4, 4, t])?;
+            let tokens = product(&[b, n, d.checked_add(m)?, 4, 4, t])?;
+            product(&[params?, 16])?.checked_add(pairs)?.checked_add(tokens)
+        })();
+        crate::budget::check(
+            &format!(
+                "training a graph model (D = {}, {} heads × {}, {} memories, T = {}) on batches of {} graphs of up to {} nodes",
+                self.dim, self.heads, self.head_dim, self.memories, self.descent.steps, self.batch_size, largest
+            ),
+            need,
+        )
+    }
+
     /// The ET's configuration for `features` node features, `classes` classes and a set of
     /// `edge_labels` edge labels (used when `edge_weights`).
     pub fn et_config(&self, features: usize, classes: usize, edge_labels: usize) -> GraphEtConfig {
