@@ -215,6 +215,37 @@ pub struct AnomalyArgs {
     pub out: PathBuf,
 }
 
+/// A progress bar over a run's training examples with the epoch, the loss and the examples a second.
+struct RateBar {
+    pb: indicatif::ProgressBar,
+    started: std::time::Instant,
+    steps: u64,
+    unit: &'static str,
+}
+
+impl RateBar {
+    fn new(total: u64, prefix: String, unit: &'static str) -> Self {
+        let pb = crate::common::styled_bar(total, "[{bar:30}] {prefix} {msg} {elapsed_precise}");
+        pb.set_prefix(prefix);
+        RateBar { pb, started: std::time::Instant::now(), steps: 0, unit }
+    }
+
+    fn on<E>(&mut self, e: Event<'_, E>) {
+        if let Event::Batch { epoch, done, total, loss } = e {
+            self.steps += 1;
+            self.pb.set_position(((epoch - 1) * total + done) as u64);
+            if self.steps % 4 == 1 {
+                let rate = self.pb.position() as f64 / self.started.elapsed().as_secs_f64().max(1e-9);
+                self.pb.set_message(format!("epoch {epoch}, loss {loss:.3}, {rate:.0} {}", self.unit));
+            }
+        }
+    }
+
+    fn finish(self) {
+        self.pb.finish_and_clear();
+    }
+}
+
 /// Runs a `graph` subcommand on `device`.
 pub fn run(cmd: &GraphCommand, data_dir: &Path, device: &Device) -> Result<()> {
     match cmd {
@@ -319,26 +350,14 @@ pub fn classify(a: &ClassifyArgs, data_dir: &Path, device: &Device) -> Result<()
         let (fit, val) = validation_split(&train, &set.labels, a.validation, a.seed.wrapping_add(k as u64));
         let test = &folds.test[k];
         for (model_kind, accs, secs) in results.iter_mut() {
-            let pb = crate::common::styled_bar(
+            let mut bar = RateBar::new(
                 (settings.epochs * fit.len()) as u64,
-                "[{bar:30}] {prefix} {msg} {elapsed_precise}",
+                format!("fold {}/{n_folds} {model_kind}", k + 1),
+                "graphs/s",
             );
-            pb.set_prefix(format!("fold {}/{n_folds} {model_kind}", k + 1));
-            let t0 = std::time::Instant::now();
-            let mut seen = 0u64;
-            let outcome = run_fold(&data, &fit, &val, test, *model_kind, &settings, device, |e| match e {
-                Event::Batch { epoch, done, total, loss } => {
-                    seen += 1;
-                    pb.set_position(((epoch - 1) * total + done) as u64);
-                    let rate = pb.position() as f64 / t0.elapsed().as_secs_f64().max(1e-9);
-                    if seen % 4 == 1 {
-                        pb.set_message(format!("epoch {epoch}, loss {loss:.3}, {rate:.0} graphs/s"));
-                    }
-                }
-                Event::Epoch(_) => {}
-            })
-            .map_err(|e| crate::common::with_hint(e, "lower --lr or --step-size"))?;
-            pb.finish_and_clear();
+            let outcome = run_fold(&data, &fit, &val, test, *model_kind, &settings, device, |e| bar.on(e))
+                .map_err(|e| crate::common::with_hint(e, "lower --lr or --step-size"))?;
+            bar.finish();
             println!(
                 "fold {:>2} {:<3}: epoch {:>3} chosen on validation ({:.1}% of {}), test accuracy {:.1}% of {} \
                  graphs, {:.1} s ({:.0} graphs/s)",
@@ -503,26 +522,14 @@ fn anomaly_cmd(a: &AnomalyArgs, data_dir: &Path, device: &Device) -> Result<()> 
         let split = split_nodes(&graph.anomalous(), a.train_fraction, seed)?;
         let settings = GraphSettings { seed, ..settings0.clone() };
         for (kind, figs, secs) in figures.iter_mut() {
-            let pb = crate::common::styled_bar(
+            let mut bar = RateBar::new(
                 (settings.epochs * split.train.len()) as u64,
-                "[{bar:30}] {prefix} {msg} {elapsed_precise}",
+                format!("seed {}/{} {kind}", seed + 1, a.seeds),
+                "nodes/s",
             );
-            pb.set_prefix(format!("seed {}/{} {kind}", seed + 1, a.seeds));
-            let t0 = std::time::Instant::now();
-            let mut seen = 0u64;
-            let (o, adata) = run_anomaly(&graph, &split, *kind, ego, &settings, device, |e| match e {
-                Event::Batch { epoch, done, total, loss } => {
-                    seen += 1;
-                    pb.set_position(((epoch - 1) * total + done) as u64);
-                    let rate = pb.position() as f64 / t0.elapsed().as_secs_f64().max(1e-9);
-                    if seen % 4 == 1 {
-                        pb.set_message(format!("epoch {epoch}, loss {loss:.3}, {rate:.0} nodes/s"));
-                    }
-                }
-                Event::Epoch(_) => {}
-            })
-            .map_err(|e| crate::common::with_hint(e, "lower --lr or --step-size"))?;
-            pb.finish_and_clear();
+            let (o, adata) = run_anomaly(&graph, &split, *kind, ego, &settings, device, |e| bar.on(e))
+                .map_err(|e| crate::common::with_hint(e, "lower --lr or --step-size"))?;
+            bar.finish();
             println!(
                 "seed {seed} {kind:<3}: epoch {:>3} chosen on validation; test ROC-AUC {:.4}, AUPRC {:.4}, macro-F1 {:.4} \
                  (threshold {:.3}); {:.1} s",
