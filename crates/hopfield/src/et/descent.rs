@@ -85,6 +85,9 @@ pub enum Implementation {
     Reference,
     /// α and β folded into the weights; computes no energy.
     Folded,
+    /// Inference only (no autodiff device): the whole descent as one routine over plain f32
+    /// buffers and `gemm`, parallel over the batch; computes no energy.
+    Fused,
 }
 
 impl Implementation {

@@ -12,6 +12,7 @@
 
 mod attention;
 mod descent;
+mod fused;
 mod graph;
 mod hopfield;
 mod image;
@@ -197,7 +198,15 @@ impl EnergyTransformer {
         descent: &Descent,
         observe: Observe,
     ) -> Result<DescentResult> {
-        self.descend_with(Implementation::for_observe(observe), x, mask, descent, observe)
+        // Inference in f32 takes the fused routine; anything autodiff must record (Folded), f64
+        // keeps its precision in the tensor path, and energies need the reference.
+        let implementation = match observe {
+            Observe::Nothing if !x.device().is_autodiff() && x.dtype() == burn::tensor::DType::F32 => {
+                Implementation::Fused
+            }
+            o => Implementation::for_observe(o),
+        };
+        self.descend_with(implementation, x, mask, descent, observe)
     }
 
     /// [`EnergyTransformer::descend`] by a given implementation (for tests and benchmarks).
@@ -214,8 +223,19 @@ impl EnergyTransformer {
     ) -> Result<DescentResult> {
         descent.validate()?;
         self.check(&x, mask)?;
-        if implementation == Implementation::Folded && observe != Observe::Nothing {
-            return Err(invalid("observe", format!("{observe:?}"), "nothing: the folded descent computes no energy"));
+        if implementation != Implementation::Reference && observe != Observe::Nothing {
+            return Err(invalid(
+                "observe",
+                format!("{observe:?}"),
+                if implementation == Implementation::Fused {
+                    "nothing: the fused descent computes no energy"
+                } else {
+                    "nothing: the folded descent computes no energy"
+                },
+            ));
+        }
+        if implementation == Implementation::Fused {
+            return self.descend_fused(x, mask, descent);
         }
         let step_size = descent.step_size;
         let mut x = x;
@@ -234,8 +254,8 @@ impl EnergyTransformer {
                     -grad * step_size
                 }
                 // The step −α ∂E/∂g with α (and β) folded into the weights, which saves the
-                // energy's pass over [B, N, M] and several over [B, N, D].
-                Implementation::Folded => {
+                // energy's pass over [B, N, M] and several over [B, N, D]. (Fused returned above.)
+                Implementation::Folded | Implementation::Fused => {
                     self.attention.descent_step(g.clone(), mask, step_size)
                         + self.hopfield.descent_step(g, mask, step_size)
                 }
@@ -250,6 +270,52 @@ impl EnergyTransformer {
             states.push(x.clone());
         }
         Ok(DescentResult { x, energy, states })
+    }
+}
+
+impl EnergyTransformer {
+    /// [`Implementation::Fused`]: the descent on host buffers, without autodiff.
+    fn descend_fused(&self, x: Tensor<3>, mask: &TokenMask, descent: &Descent) -> Result<DescentResult> {
+        if x.device().is_autodiff() {
+            return Err(invalid(
+                "implementation",
+                "Fused",
+                "Folded or Reference on an autodiff device: the fused descent records no gradients",
+            ));
+        }
+        let f32s = |t: burn::tensor::TensorData, what: &'static str| {
+            t.try_into_vec_as::<f32>().map_err(|e| invalid(what, format!("{e:?}"), "f32 values"))
+        };
+        let [b, n, d] = x.dims();
+        let [h, y, _] = self.attention.wq.dims();
+        let [m, _] = self.hopfield.xi.dims();
+        let block = fused::FusedBlock {
+            h,
+            y,
+            d,
+            m,
+            wq: f32s(self.attention.wq.val().into_data(), "W^Q")?,
+            wk: f32s(self.attention.wk.val().into_data(), "W^K")?,
+            xi: f32s(self.hopfield.xi.val().into_data(), "ξ")?,
+            gamma: f32s(self.norm.gamma.val().into_data(), "γ")?[0],
+            delta: f32s(self.norm.delta.val().into_data(), "δ")?,
+            eps: self.norm.eps as f32,
+            beta: self.attention.beta as f32,
+            hopfield_beta: self.hopfield.softmax_beta.map(|v| v as f32),
+            exclude_self: self.attention.exclude_self,
+        };
+        let real = mask.real.clone().map(|r| f32s(r.into_data(), "real-token mask")).transpose()?;
+        let pairs = match &mask.pairs {
+            Some(p) => Some((f32s(p.clone().into_data(), "mask")?, p.dims()[1])),
+            None => None,
+        };
+        let fmask =
+            fused::FusedMask { real: real.as_deref(), pairs: pairs.as_ref().map(|(p, hp)| (p.as_slice(), *hp)) };
+        let device = x.device();
+        let mut buf = f32s(x.into_data(), "tokens")?;
+        fused::descend(&block, &mut buf, n, &fmask, descent.steps, descent.step_size as f32);
+        let x = Tensor::from_data(burn::tensor::TensorData::new(buf, [b, n, d]), &device);
+        Ok(DescentResult { x, energy: Vec::new(), states: Vec::new() })
     }
 }
 
