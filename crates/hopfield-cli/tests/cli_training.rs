@@ -205,6 +205,12 @@ fn et_bench_times_and_reports() {
     assert_eq!(j["energies"].as_array().unwrap().len(), 4);
     assert_eq!(j["train_all"].as_array().unwrap().len(), 2);
     assert!(j["forward_ms"].as_f64().unwrap() > 0.0 && j["loss"].as_f64().unwrap() > 0.0);
+    // The descent's flops by hand, per step (B·N = 15 tokens): Q and K 2·2·15·8·8 = 3,840; logits,
+    // S K, Sᵀ Q 3·2·3·2·5·5·4 = 3,600; back-projections 3,840; ξ g and act ξ 2·2·15·8·16 = 7,680.
+    let flops = 3.0 * (3840.0 + 3600.0 + 3840.0 + 7680.0);
+    assert!((j["descent_gflop"].as_f64().unwrap() * 1e9 - flops).abs() < 1e-3, "{j}");
+    assert!(j["gemm_gflops"].as_f64().unwrap() > 0.0 && j["forward_gflops"].as_f64().unwrap() > 0.0);
+    assert!(o.contains("% of a plain GEMM [15×8]·[8×16]") && o.contains("peak memory"), "{o}");
     let again: serde_json::Value = serde_json::from_str(ok(&args, d).lines().last().unwrap()).unwrap();
     assert_eq!(j["loss"], again["loss"]);
     let x = d.join("x.npy");

@@ -67,7 +67,7 @@ pub struct EtBenchArgs {
 
 /// Runs `et bench`.
 pub fn run(a: &EtBenchArgs, device: &burn::tensor::Device) -> Result<()> {
-    use hopfield_train::bench::et::{bench_et, EtBenchInputs};
+    use hopfield_train::bench::et::{bench_et, descent_flops, gemm_gflops, peak_memory_bytes, EtBenchInputs};
     use hopfield_train::checkpoint::with_stable_ids;
     let train_device = device.clone().autodiff();
     let (model, cfg) = match &a.checkpoint {
@@ -134,11 +134,30 @@ pub fn run(a: &EtBenchArgs, device: &burn::tensor::Device) -> Result<()> {
         cfg.et.memories,
         a.steps
     );
+    let (e, tokens) = (&cfg.et, n + 1);
+    let flops = descent_flops(batch, tokens, e.dim, e.heads, e.head_dim, e.memories, a.steps);
+    let forward_gflops = flops / (r.forward_ms / 1e3) / 1e9;
+    // The machine's rate for the descent's largest product (the Hopfield module's [B·N, D]·[D, M]).
+    let gemm = gemm_gflops(batch * tokens, e.dim, e.memories, a.reps);
+    let peak = peak_memory_bytes();
     println!("  forward    {:>9.2} ms (median of {})", r.forward_ms, a.reps);
     println!("  train step {:>9.2} ms (median of {})", r.train_step_ms, a.reps);
+    println!(
+        "  descent {:.1} GFLOP a forward pass: {forward_gflops:.0} GFLOP/s, {:.0}% of a plain GEMM [{}×{}]·[{}×{}] \
+         here ({gemm:.0} GFLOP/s, same run); peak memory {}",
+        flops / 1e9,
+        100.0 * forward_gflops / gemm,
+        batch * tokens,
+        e.dim,
+        e.dim,
+        e.memories,
+        peak.map_or("unknown".into(), |b| hopfield_train::budget::human(b as u128))
+    );
     println!("  loss {:.6}; energy of image 0: {:.4} → {:.4}", r.loss, r.energies[0], r.energies[a.steps]);
     if a.json {
         let j = serde_json::json!({
+            "descent_gflop": flops / 1e9, "forward_gflops": forward_gflops, "gemm_gflops": gemm,
+            "peak_memory_bytes": peak,
             "forward_ms": r.forward_ms, "train_step_ms": r.train_step_ms, "loss": r.loss,
             "energies": r.energies, "forward_all": r.forward_all, "train_all": r.train_all,
             "threads": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),

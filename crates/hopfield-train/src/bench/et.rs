@@ -139,3 +139,38 @@ pub fn bench_et(
         train_all,
     })
 }
+
+/// Floating-point operations of one descent (T steps) of B items of N tokens, counting 2 per
+/// multiply-add of the products: per step Q and K (2·2·BN·D·HY), the logits, Σ S K and Σ Sᵀ Q
+/// (3·2·B·H·N²·Y), the two back-projections (2·2·BN·HY·D), and the Hopfield module's ξ g and
+/// act ξ (2·2·BN·D·M). Element-wise work is not counted.
+pub fn descent_flops(b: usize, n: usize, d: usize, h: usize, y: usize, m: usize, steps: usize) -> f64 {
+    let (b, n, d, h, y, m, t) = (b as f64, n as f64, d as f64, h as f64, y as f64, m as f64, steps as f64);
+    let hy = h * y;
+    t * (4.0 * b * n * d * hy + 6.0 * b * h * n * n * y + 4.0 * b * n * hy * d + 4.0 * b * n * d * m)
+}
+
+/// GFLOP/s of a plain f32 GEMM [rows, k] · [k, cols] (random values, `gemm` on all cores), the
+/// median of `reps` after one warm-up: the machine's reference rate for the same shapes.
+pub fn gemm_gflops(rows: usize, k: usize, cols: usize, reps: usize) -> f64 {
+    let a = hopfield::init::normal_values(1, rows * k);
+    let bm = hopfield::init::normal_values(2, k * cols);
+    let mut c = vec![0f32; rows * cols];
+    let mut times = Vec::new();
+    for r in 0..=reps.max(1) {
+        let t = Instant::now();
+        hopfield::linalg::matmul(rows, cols, k, &a, hopfield::linalg::Op::N, &bm, hopfield::linalg::Op::N, &mut c, 1.0);
+        std::hint::black_box(&c);
+        if r > 0 {
+            times.push(t.elapsed().as_secs_f64());
+        }
+    }
+    2.0 * (rows * k * cols) as f64 / median(&times) / 1e9
+}
+
+/// The process's peak resident memory in bytes (VmHWM), where /proc tells it.
+pub fn peak_memory_bytes() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb: u64 = s.lines().find(|l| l.starts_with("VmHWM:"))?.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
