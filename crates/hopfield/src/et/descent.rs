@@ -6,7 +6,9 @@
 //! - [`Implementation::Reference`]: E and ∂E/∂g from the energy terms' explicit formulas, the
 //!   energy recorded along the way — the path every other one is tested against;
 //! - [`Implementation::Folded`]: the step −α ∂E/∂g with α (and β) folded into the small weight
-//!   matrices, no energy computed — the fast path when nothing is recorded.
+//!   matrices, no energy computed — the path training records for autodiff;
+//! - [`Implementation::Fused`]: the same steps for inference (no autodiff, f32) as one routine over
+//!   plain buffers and `gemm` — chosen when nothing is recorded and nothing needs gradients.
 //!
 //! A faster implementation is one more variant here, chosen where it applies and tested against
 //! the reference.
@@ -85,8 +87,9 @@ pub enum Implementation {
     Reference,
     /// α and β folded into the weights; computes no energy.
     Folded,
-    /// Inference only (no autodiff device): the whole descent as one routine over plain f32
-    /// buffers and `gemm`, parallel over the batch; computes no energy.
+    /// Inference only (no autodiff device, f32): the whole descent as one routine over plain
+    /// buffers and `gemm`, the token-wise products over all tokens at once and the attention over
+    /// examples in parallel; computes no energy.
     Fused,
 }
 
