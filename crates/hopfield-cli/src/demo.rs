@@ -191,7 +191,7 @@ pub fn run(a: &DemoArgs, _data_dir: &Path, device: &burn::tensor::Device) -> Res
         model: crate::graph::ModelArgs::default(),
         out: a.out.join("graph"),
     };
-    crate::graph::classify(&graph, Path::new("."), device)?;
+    crate::graph::classify::run(&graph, Path::new("."), device)?;
     println!(
         "\n   Each molecule's atoms are tokens, a CLS token reads the graph; attention runs only along bonds\n   \
          (and to and from CLS). The epoch of each fold is chosen on 10% of its training part; the test fold\n   \

@@ -321,9 +321,25 @@ impl Optimizer {
         let grads = GradientsParams::from_grads(loss.backward(), &model);
         self.inner.step(self.schedule.at(at.index, at.total), model, grads)
     }
+
+    /// Reads the loss's value and steps only when it is finite (the trainer then stops with
+    /// [`TrainError::Diverged`], naming the iteration): the model after the step, and the value.
+    pub fn step_if_finite<M: Module>(&mut self, model: M, loss: Tensor<1>, at: Iteration) -> (M, f64) {
+        let value = scalar(loss.clone().detach());
+        if value.is_finite() {
+            (self.step(model, loss, at), value)
+        } else {
+            (model, value)
+        }
+    }
 }
 
 /// The first value of a tensor as f64 (NaN if it cannot be read, which the divergence check catches).
 pub fn scalar(t: Tensor<1>) -> f64 {
     t.into_data().try_into_vec_as::<f64>().map(|v| v[0]).unwrap_or(f64::NAN)
+}
+
+/// A tensor's values as f64; an error (not an empty vector) if they cannot be read.
+pub fn values<const D: usize>(t: Tensor<D>, what: &'static str) -> Result<Vec<f64>> {
+    t.into_data().try_into_vec_as::<f64>().map_err(|e| invalid(what, format!("{e:?}"), "values readable as f64"))
 }

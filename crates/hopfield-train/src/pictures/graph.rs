@@ -4,10 +4,116 @@
 
 use std::path::Path;
 
+use burn::tensor::{Device, Tensor};
+use hopfield::dam::argmax;
+use hopfield::et::{GraphEnergyTransformer, GraphOutput, Observe};
 use plotters::prelude::*;
 
 use super::{register_font, save_rgb, write_err};
 use crate::error::Result;
+use crate::tasks::graph::anomaly::{AnomalyData, AnomalyOutcome, EgoSettings, NodeSplit};
+use crate::tasks::graph::classify::GraphData;
+use crate::tasks::graph::{make_batch, rows, GraphModel, GraphSettings, PreparedGraph};
+use crate::trainer::values;
+
+/// The ET's forward pass with its energy trace on `graphs` (no sign flips), or `None` for the MLP.
+fn observe<'m>(
+    model: &'m GraphModel,
+    graphs: &[&PreparedGraph],
+    (width, k, edge_labels): (usize, usize, usize),
+    settings: &GraphSettings,
+    device: &Device,
+) -> Result<Option<(&'m GraphEnergyTransformer, GraphOutput)>> {
+    let GraphModel::Et(et) = model else { return Ok(None) };
+    let b = make_batch(graphs, width, k, edge_labels, None, device);
+    Ok(Some((et, et.forward(b, &settings.descent, Observe::Energy)?)))
+}
+
+/// E(g(x_t)) of every graph of a batch, per step: `[t][graph]`.
+fn energies(out: &GraphOutput) -> Result<Vec<Vec<f64>>> {
+    out.energy.iter().map(|e: &Tensor<1>| values(e.clone(), "energies")).collect()
+}
+
+/// `attention.png` of `graph classify`: four test graphs of a fold (two of each of the first two
+/// classes where there are), each node coloured by the attention the CLS token pays it after the
+/// descent, titled with the true and the predicted class, and their energies over the steps.
+/// Nothing is drawn for the MLP; returns whether a picture was written.
+///
+/// # Errors
+/// Shapes that disagree with the model; the file cannot be written.
+#[allow(clippy::too_many_arguments)]
+pub fn write_fold_attention(
+    model: &GraphModel,
+    data: &GraphData,
+    test: &[usize],
+    class_values: &[i64],
+    settings: &GraphSettings,
+    title: &str,
+    path: &Path,
+    device: &Device,
+) -> Result<bool> {
+    let mut pick: Vec<usize> = Vec::new();
+    for c in 0..2 {
+        pick.extend(test.iter().copied().filter(|&g| data.labels[g] == c).take(2));
+    }
+    let graphs: Vec<&PreparedGraph> = pick.iter().map(|&g| &data.graphs[g]).collect();
+    let sizes = (data.width, data.k, data.edge_labels);
+    let Some((et, out)) = observe(model, &graphs, sizes, settings, device)?.filter(|_| !pick.is_empty()) else {
+        return Ok(false);
+    };
+    let n = out.tokens.dims()[1] - 1;
+    let attention = values(et.cls_attention(&out), "CLS attention")?;
+    let (logits, energy) = (rows(out.logits.clone())?, energies(&out)?);
+    let mut panels = Vec::new();
+    let mut traces = Vec::new();
+    for (i, &g) in pick.iter().enumerate() {
+        let (truth, predicted) = (class_values[data.labels[g]], class_values[argmax(&logits[i])]);
+        panels.push(GraphPanel {
+            title: format!("graph {g} (class {truth}, predicted {predicted})"),
+            nodes: graphs[i].nodes,
+            edges: graphs[i].edges.clone(),
+            values: attention[i * n..i * n + graphs[i].nodes].to_vec(),
+        });
+        traces.push((format!("graph {g}"), energy.iter().map(|e| e[i]).collect()));
+    }
+    write_graph_attention(&panels, &traces, title, path)?;
+    Ok(true)
+}
+
+/// `scores.png` of `graph anomaly`: the test scores of a run, normal against anomalous, and the
+/// ET's mean energy over the steps on 16 normal and 16 anomalous test ego-graphs.
+///
+/// # Errors
+/// Shapes that disagree with the model; the file cannot be written.
+#[allow(clippy::too_many_arguments)]
+pub fn write_anomaly_scores(
+    run: &AnomalyOutcome,
+    data: &AnomalyData,
+    split: &NodeSplit,
+    ego: EgoSettings,
+    settings: &GraphSettings,
+    title: &str,
+    path: &Path,
+    device: &Device,
+) -> Result<()> {
+    let of_class = |want: bool| {
+        let scored = split.test.iter().zip(&run.test_scores);
+        scored.filter(|(&c, _)| data.labels[c as usize] == want).map(|(_, &s)| s).collect::<Vec<f64>>()
+    };
+    let mut traces = Vec::new();
+    for (name, want) in [("normal test nodes (mean)", false), ("anomalous test nodes (mean)", true)] {
+        let centres = split.test.iter().copied().filter(|&c| data.labels[c as usize] == want).take(16);
+        let graphs: Vec<PreparedGraph> =
+            centres.map(|c| data.fixed(c, ego, settings.encodings, settings.seed)).collect();
+        let refs: Vec<&PreparedGraph> = graphs.iter().collect();
+        let sizes = (data.dim, settings.encodings, settings.edge_weights as usize);
+        if let Some((_, out)) = observe(&run.model, &refs, sizes, settings, device)? {
+            let mean = energies(&out)?.iter().map(|e| e.iter().sum::<f64>() / e.len().max(1) as f64).collect();
+            traces.push((name.to_string(), mean));
+        }
+    }
+    write_score_histogram(&of_class(false), &of_class(true), &traces, title, path)
+}
 
 /// One graph to draw.
 #[derive(Debug, Clone, PartialEq)]
@@ -141,14 +247,21 @@ fn draw_energy(
             .label(name.clone())
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)));
     }
+    legend(&mut chart, path)
+}
+
+/// The series labels of a chart, in the graph pictures' style.
+fn legend<'a, X: Ranged, Y: Ranged>(
+    chart: &mut ChartContext<'a, BitMapBackend<'a>, Cartesian2d<X, Y>>,
+    path: &Path,
+) -> Result<()> {
     chart
         .configure_series_labels()
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK.mix(0.4))
         .label_font(("sans-serif", 12))
         .draw()
-        .map_err(err)?;
-    Ok(())
+        .map_err(|e| write_err(path, e))
 }
 
 /// Graphs in a row, nodes coloured by their value (pale: none, dark red: the graph's largest), and
@@ -232,13 +345,7 @@ pub fn write_score_histogram(
                 .label(format!("{name} ({n})"))
                 .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], c.filled()));
         }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.4))
-            .label_font(("sans-serif", 12))
-            .draw()
-            .map_err(err)?;
+        legend(&mut chart, path)?;
         draw_energy(&right, traces, path)?;
         root.present().map_err(|e| write_err(path, e))?;
     }

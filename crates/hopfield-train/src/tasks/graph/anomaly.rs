@@ -20,7 +20,7 @@ use super::{
 use crate::error::{invalid, Result};
 use crate::metrics::{auc, average_precision, best_f1_threshold, macro_f1};
 use crate::trainer::{
-    scalar, EpochFigures, EpochSummary, Event, Iteration, Optimizer, Plan, Schedule, StepResult, Task, Trainer,
+    EpochFigures, EpochSummary, Event, Iteration, Optimizer, Plan, Schedule, StepResult, Task, Trainer,
 };
 
 /// Training, validation and test nodes.
@@ -228,10 +228,8 @@ impl Task for AnomalyTask<'_> {
         let b = make_batch(&refs, self.data.dim, self.k, l, Some(rng), &self.autodiff);
         let z = s.model.centre_logits(b, &self.settings.descent)?;
         let loss = weighted_cross_entropy(z, &labels, Some(&self.class_weights));
-        let value = scalar(loss.clone().detach());
-        if value.is_finite() {
-            s.model = s.optim.step(s.model, loss, at);
-        }
+        let value;
+        (s.model, value) = s.optim.step_if_finite(s.model, loss, at);
         Ok((s, StepResult { loss: value, wrong: 0 }))
     }
 

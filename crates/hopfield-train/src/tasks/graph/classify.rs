@@ -5,6 +5,7 @@
 
 use burn::module::Module;
 use burn::tensor::Device;
+use hopfield::dam::argmax;
 use hopfield::et::GraphBatch;
 use hopfield_data::graph::encodings::laplacian_encodings;
 use hopfield_data::graph::tu::{stratified_folds, GraphSet, NodeFeatures};
@@ -13,8 +14,8 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::{
-    argmax, balanced_batches, make_batch, rows, weighted_cross_entropy, GraphModel, GraphSettings, ModelKind,
-    PreparedGraph, Standardizer,
+    balanced_batches, make_batch, rows, weighted_cross_entropy, GraphModel, GraphSettings, ModelKind, PreparedGraph,
+    Standardizer,
 };
 use crate::error::{invalid, Result};
 use crate::trainer::{
@@ -238,11 +239,9 @@ impl Task for ClassifyTask<'_> {
         // nominal batch, so that every graph weighs the same in the run.
         let share = idx.len() as f64 / self.settings.batch_size as f64;
         let loss = weighted_cross_entropy(z.clone(), &labels, None) * share;
-        let value = scalar(loss.clone().detach());
         let wrong = rows(z.detach())?.iter().zip(&labels).filter(|(r, &y)| argmax(r) != y).count();
-        if value.is_finite() {
-            s.model = s.optim.step(s.model, loss, at);
-        }
+        let value;
+        (s.model, value) = s.optim.step_if_finite(s.model, loss, at);
         Ok((s, StepResult { loss: value, wrong }))
     }
 

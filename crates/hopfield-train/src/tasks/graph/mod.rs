@@ -4,25 +4,26 @@
 //! features, through the one [`crate::trainer::Trainer`].
 //!
 //! Here: graphs prepared for the models ([`PreparedGraph`]: standardised features, Laplacian
-//! encodings computed once), padded batches ([`GraphBatch`]), the two models ([`GraphModel`]) and
+//! encodings computed once), padded batches ([`make_batch`], [`balanced_batches`]), the two models
+//! ([`GraphModel`]) and
 //! the class-weighted cross-entropy.
 
 pub mod anomaly;
+mod batching;
 pub mod classify;
+
+pub use batching::{balanced_batches, make_batch};
 
 use burn::module::{Module, Param};
 use burn::tensor::activation::{log_softmax, relu};
 use burn::tensor::{Device, Tensor, TensorData};
-use hopfield::et::{
-    pad_graphs, pad_node_values, Descent, EtConfig, GraphBatch, GraphEnergyTransformer, GraphEtConfig, GraphInput,
-    GraphOutput, Observe,
-};
+use hopfield::et::{Descent, EtConfig, GraphBatch, GraphEnergyTransformer, GraphEtConfig, Observe};
 use hopfield::init::normal;
-use hopfield_data::graph::encodings::flip_signs;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::error::{invalid, positive, Result};
+use crate::trainer::values;
 
 /// One graph as the models take it.
 #[derive(Debug, Clone, PartialEq)]
@@ -85,42 +86,6 @@ impl Standardizer {
             }
         }
     }
-}
-
-/// Pads `graphs` into one batch; with `flip`, every encoding column of every graph gets a random
-/// sign (training only: an eigenvector's sign is arbitrary). With `edge_labels` = L > 0 the batch
-/// carries each edge's label one-hot ([B, N, N, L]; label 0 for a graph that lists none).
-pub fn make_batch(
-    graphs: &[&PreparedGraph],
-    width: usize,
-    k: usize,
-    edge_labels: usize,
-    flip: Option<&mut ChaCha8Rng>,
-    device: &Device,
-) -> GraphBatch {
-    let inputs: Vec<GraphInput> = graphs.iter().map(|g| (g.nodes, g.edges.as_slice(), g.features.as_slice())).collect();
-    let (features, adjacency, nodes) = pad_graphs(&inputs, width, device);
-    let n = features.dims()[1];
-    let encodings = (k > 0).then(|| {
-        let mut enc: Vec<Vec<f32>> = graphs.iter().map(|g| g.encodings.clone()).collect();
-        if let Some(rng) = flip {
-            enc.iter_mut().for_each(|e| flip_signs(e, k, rng));
-        }
-        let rows: Vec<(usize, &[f32])> = graphs.iter().zip(&enc).map(|(g, e)| (g.nodes, e.as_slice())).collect();
-        pad_node_values(&rows, k, n, device)
-    });
-    let edge_labels = (edge_labels > 0).then(|| {
-        let l = edge_labels;
-        let mut onehot = vec![0f32; graphs.len() * n * n * l];
-        for (i, g) in graphs.iter().enumerate() {
-            for (e, &(u, v)) in g.edges.iter().enumerate() {
-                let label = g.edge_labels.get(e).map_or(0, |&x| x as usize).min(l - 1);
-                onehot[((i * n + u as usize) * n + v as usize) * l + label] = 1.0;
-            }
-        }
-        Tensor::<4>::from_data(TensorData::new(onehot, [graphs.len(), n, n, l]), device)
-    });
-    GraphBatch { features, encodings, adjacency, edge_labels, nodes }
 }
 
 /// Which model.
@@ -393,17 +358,6 @@ impl GraphModel {
             }
         }
     }
-
-    /// The ET's full forward pass with its energy trace (None for the MLP).
-    ///
-    /// # Errors
-    /// Shapes that disagree with the model.
-    pub fn observe(&self, b: GraphBatch, descent: &Descent) -> Result<Option<GraphOutput>> {
-        match self {
-            GraphModel::Et(m) => Ok(Some(m.forward(b, descent, Observe::Energy)?)),
-            GraphModel::Mlp(_) => Ok(None),
-        }
-    }
 }
 
 /// Cross-entropy of `logits` [B, C] for `labels`, each example weighted by its class's weight
@@ -425,75 +379,5 @@ pub fn weighted_cross_entropy(logits: Tensor<2>, labels: &[usize], weights: Opti
 /// Rows of a [B, C] tensor as f64 vectors.
 pub fn rows(t: Tensor<2>) -> Result<Vec<Vec<f64>>> {
     let [_, c] = t.dims();
-    let v = t
-        .into_data()
-        .try_into_vec_as::<f64>()
-        .map_err(|e| invalid("logits", format!("{e:?}"), "values readable as f64"))?;
-    Ok(v.chunks(c.max(1)).map(<[f64]>::to_vec).collect())
-}
-
-/// The class with the largest logit.
-pub fn argmax(row: &[f64]) -> usize {
-    row.iter().enumerate().fold((0, f64::NEG_INFINITY), |best, (i, &v)| if v > best.1 { (i, v) } else { best }).0
-}
-
-/// The padded cost of a batch of `len` graphs whose largest has `max` nodes: its attention pairs
-/// and, weighted by 64, its tokens.
-fn padded_cost(len: usize, max: usize) -> u64 {
-    (len * max * (max + 64)) as u64
-}
-
-/// Cuts `sizes` (node counts, in the order to keep) into exactly `k` consecutive batches of at most
-/// `max_len` graphs each, making the dearest batch's padded cost as small as possible (greedy
-/// cuts under a bisected cost cap; then, while short of `k`, the dearest batch is halved).
-/// Returns the batches' index ranges. Needs 1 ≤ k ≤ sizes.len() ≤ k · max_len.
-pub fn balanced_batches(sizes: &[usize], k: usize, max_len: usize) -> Vec<std::ops::Range<usize>> {
-    let n = sizes.len();
-    let max_len = max_len.max(1);
-    let greedy = |cap: u64| {
-        let mut cuts = Vec::new();
-        let mut start = 0;
-        while start < n {
-            let mut end = start + 1;
-            let mut top = sizes[start];
-            while end < n && end - start < max_len {
-                let t = top.max(sizes[end]);
-                if padded_cost(end + 1 - start, t) > cap {
-                    break;
-                }
-                top = t;
-                end += 1;
-            }
-            cuts.push(start..end);
-            start = end;
-        }
-        cuts
-    };
-    let cost = |r: &std::ops::Range<usize>| padded_cost(r.len(), sizes[r.clone()].iter().copied().max().unwrap_or(0));
-    let (mut lo, mut hi) = (
-        sizes.iter().map(|&s| padded_cost(1, s)).max().unwrap_or(0),
-        padded_cost(n, sizes.iter().copied().max().unwrap_or(0)),
-    );
-    while lo < hi {
-        let mid = lo + (hi - lo) / 2;
-        if greedy(mid).len() <= k {
-            hi = mid;
-        } else {
-            lo = mid + 1;
-        }
-    }
-    let mut cuts = greedy(lo);
-    while cuts.len() < k && cuts.len() < n {
-        let (i, _) = cuts
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| r.len() > 1)
-            .max_by_key(|(_, r)| cost(r))
-            .expect("a batch of two or more");
-        let r = cuts.remove(i);
-        let mid = r.start + r.len() / 2;
-        cuts.insert(i, mid..r.end);
-        cuts.insert(i, r.start..mid);
-    }
-    cuts
+    Ok(values(t, "logits")?.chunks(c.max(1)).map(<[f64]>::to_vec).collect())
 }

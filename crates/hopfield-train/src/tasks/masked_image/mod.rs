@@ -413,10 +413,8 @@ impl Task for MaskedImage<'_> {
         let replaced = Tensor::<2>::from_data(TensorData::new(replaced, [batch.len(), n]), device);
         let pred = state.model.forward(images, replaced, &self.cfg.model.descent, Observe::Nothing)?.patches;
         let loss = masked_patch_mse(pred, target, scored);
-        let value = scalar(loss.clone().detach());
-        if value.is_finite() {
-            state.model = state.optim.step(state.model, loss, at);
-        }
+        let value;
+        (state.model, value) = state.optim.step_if_finite(state.model, loss, at);
         Ok((state, StepResult { loss: value, wrong: 0 }))
     }
 

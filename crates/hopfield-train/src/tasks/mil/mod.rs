@@ -21,7 +21,7 @@ pub use bags::{batch, make_bags, BagSpec, Bags};
 use crate::error::{invalid, positive, Result};
 use crate::metrics::auc;
 use crate::trainer::{
-    scalar, EpochFigures, EpochSummary, Event, Iteration, Optimizer, Plan, Schedule, StepResult, Task, Trainer,
+    EpochFigures, EpochSummary, Event, Iteration, Optimizer, Plan, Schedule, StepResult, Task, Trainer,
 };
 
 /// Which pooling turns a bag of embeddings into one vector.
@@ -188,10 +188,7 @@ fn bce(z: Tensor<1>, y: Tensor<1>) -> Tensor<1> {
     (softplus - z * y).mean()
 }
 
-/// A tensor's values as f64; an error (not an empty vector) if they cannot be read.
-pub fn values<const D: usize>(t: Tensor<D>, what: &'static str) -> Result<Vec<f64>> {
-    t.into_data().try_into_vec_as::<f64>().map_err(|e| invalid(what, format!("{e:?}"), "values readable as f64"))
-}
+pub use crate::trainer::values;
 
 /// Bag scores (probabilities) of a model on the plain device.
 pub fn scores(model: &MilModel, ds: &Dataset, bags: &Bags, device: &Device) -> Result<Vec<f64>> {
@@ -312,10 +309,8 @@ impl Task for MilTask<'_> {
         let y: Vec<f32> = idx.iter().map(|&i| bags.labels[i] as u8 as f32).collect();
         let y = Tensor::<1>::from_data(TensorData::new(y, [idx.len()]), &self.autodiff);
         let loss = bce(s.model.forward(x, &lengths)?, y);
-        let value = scalar(loss.clone().detach());
-        if value.is_finite() {
-            s.model = s.optim.step(s.model, loss, at);
-        }
+        let value;
+        (s.model, value) = s.optim.step_if_finite(s.model, loss, at);
         Ok((s, StepResult { loss: value, wrong: 0 }))
     }
 
