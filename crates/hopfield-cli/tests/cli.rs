@@ -1,5 +1,5 @@
-//! The command line as a user calls it: recall, capacity, data, bench, the demo, and output
-//! piped into a reader that stops early.
+//! The command line as a user calls it: recall, capacity, data, bench and et bench, the demo, and
+//! output piped into a reader that stops early.
 
 mod common;
 
@@ -290,4 +290,57 @@ fn a_closed_output_pipe_ends_quietly() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!err.contains("panicked") && !err.contains("Broken pipe"), "{err}");
     assert_ne!(out.status.code(), Some(101), "a panic's exit code");
+}
+
+/// `et bench` on a tiny random model: figures printed, JSON line parsable, same seed same loss;
+/// inputs of the wrong shape are an error.
+#[test]
+fn et_bench_times_and_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let args = [
+        "et",
+        "bench",
+        "--image",
+        "1x8x8",
+        "--patch",
+        "4",
+        "--dim",
+        "8",
+        "--heads",
+        "2",
+        "--head-dim",
+        "4",
+        "--memories",
+        "16",
+        "--batch",
+        "3",
+        "--masked",
+        "2",
+        "--steps",
+        "3",
+        "--reps",
+        "2",
+        "--warmup",
+        "0",
+        "--json",
+    ];
+    let o = ok(&args, d);
+    assert!(o.contains("5 tokens, D = 8, 2 heads × 4, M = 16, T = 3, batch 3"), "{o}");
+    let j: serde_json::Value = serde_json::from_str(o.lines().last().unwrap()).unwrap();
+    assert_eq!(j["energies"].as_array().unwrap().len(), 4);
+    assert_eq!(j["train_all"].as_array().unwrap().len(), 2);
+    assert!(j["forward_ms"].as_f64().unwrap() > 0.0 && j["loss"].as_f64().unwrap() > 0.0);
+    // The descent's flops by hand, per step (B·N = 15 tokens): Q and K 2·2·15·8·8 = 3,840; logits,
+    // S K, Sᵀ Q 3·2·3·2·5·5·4 = 3,600; back-projections 3,840; ξ g and act ξ 2·2·15·8·16 = 7,680.
+    let flops = 3.0 * (3840.0 + 3600.0 + 3840.0 + 7680.0);
+    assert!((j["descent_gflop"].as_f64().unwrap() * 1e9 - flops).abs() < 1e-3, "{j}");
+    assert!(j["gemm_gflops"].as_f64().unwrap() > 0.0 && j["forward_gflops"].as_f64().unwrap() > 0.0);
+    assert!(o.contains("% of a plain GEMM [15×8]·[8×16]") && o.contains("peak memory"), "{o}");
+    let again: serde_json::Value = serde_json::from_str(ok(&args, d).lines().last().unwrap()).unwrap();
+    assert_eq!(j["loss"], again["loss"]);
+    let x = d.join("x.npy");
+    hopfield_data::npy::write_npy(&x, &[2, 1, 8, 9], &vec![0.0; 144]).unwrap();
+    let e = fails(&[&args[..], &["--inputs", x.to_str().unwrap()]].concat(), d);
+    assert!(e.contains("[2, 1, 8, 9]") && e.contains("(B, 1, 8, 8)"), "{e}");
 }
