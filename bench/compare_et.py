@@ -1,6 +1,8 @@
-"""Runs the Rust Energy Transformer (`hopfield et bench`) and the JAX reference (bench/et_jax.py)
-on the same weights, inputs and masks, and prints ms per forward pass, ms per training step, the
-ratio Rust/JAX, and whether both give the same loss and per-step energies.
+"""Runs the Rust Energy Transformer (`hopfield et bench`), the JAX reference (bench/et_jax.py, the
+official style: autodiff of the energy inside the forward pass) and the PyTorch reference
+(bench/et_torch.py, the explicit energy gradient) on the same weights, inputs and masks, and prints
+ms per forward pass and per training step, the ratios Rust/JAX, Rust/PyTorch and Rust/fastest,
+and whether all three give the same loss and per-step energies (to 1e-4 relative).
 
     python bench/compare_et.py [--hopfield target/release/hopfield] [--reps 10] [--configs small,medium]
 
@@ -73,6 +75,34 @@ def run_jax(weights, images, masks, cfg, reps, warmup):
                 jax=jax.__version__, devices=str(jax.devices()))
 
 
+def run_torch(weights, images, masks, cfg, reps, warmup):
+    import torch
+    from et_torch import make_fns
+
+    forward, energies0, train_step = make_fns(weights, cfg["steps"], ALPHA, cfg["patch"])
+    x, m = torch.tensor(images), torch.tensor(masks)
+    loss, energies = forward(x, m), energies0(x, m)
+    fwd, train = [], []
+    for i in range(warmup + reps):
+        t = time.perf_counter()
+        forward(x, m)
+        if i >= warmup:
+            fwd.append((time.perf_counter() - t) * 1e3)
+    for i in range(warmup + reps):
+        t = time.perf_counter()
+        train_step(x, m)
+        if i >= warmup:
+            train.append((time.perf_counter() - t) * 1e3)
+    return dict(loss=loss, energies=energies, forward_ms=statistics.median(fwd),
+                train_step_ms=statistics.median(train), forward_all=fwd, train_all=train,
+                torch=torch.__version__, threads=torch.get_num_threads())
+
+
+def rel(a, b):
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    return float(np.max(np.abs(a - b) / np.abs(b)))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--hopfield", default="target/release/hopfield")
@@ -101,21 +131,24 @@ def main():
             np.save(os.path.join(tmp, "mask.npy"), masks)
             rust = run_rust(a.hopfield, cfg, tmp, a.reps, a.warmup)
         jx = run_jax(weights, images, masks, cfg, a.reps, a.warmup)
-        e_r, e_j = np.array(rust["energies"]), np.array(jx["energies"])
-        results[name] = dict(config=cfg, rust=rust, jax=jx,
-                             loss_rel_diff=abs(rust["loss"] - jx["loss"]) / abs(jx["loss"]),
-                             energy_max_rel_diff=float(np.max(np.abs(e_r - e_j) / np.abs(e_j))))
+        pt = run_torch(weights, images, masks, cfg, a.reps, a.warmup)
+        results[name] = dict(config=cfg, rust=rust, jax=jx, torch=pt,
+                             loss_rel_diff=max(rel(rust["loss"], jx["loss"]), rel(pt["loss"], jx["loss"])),
+                             energy_max_rel_diff=max(rel(rust["energies"], jx["energies"]),
+                                                     rel(pt["energies"], jx["energies"])))
 
-    print(f"{'config':<8} {'':>12} {'Rust ms':>10} {'JAX ms':>10} {'Rust/JAX':>9}")
+    print(f"{'config':<8} {'':>12} {'Rust ms':>10} {'JAX ms':>10} {'PyTorch ms':>11} {'Rust/JAX':>9} "
+          f"{'Rust/PyTorch':>13} {'Rust/fastest':>13}")
     for name, r in results.items():
         for what in ["forward", "train_step"]:
-            rs, js = r["rust"][what + "_ms"], r["jax"][what + "_ms"]
-            print(f"{name:<8} {what:>12} {rs:>10.2f} {js:>10.2f} {rs / js:>9.2f}")
+            rs, js, ts = r["rust"][what + "_ms"], r["jax"][what + "_ms"], r["torch"][what + "_ms"]
+            print(f"{name:<8} {what:>12} {rs:>10.2f} {js:>10.2f} {ts:>11.2f} {rs / js:>9.2f} {rs / ts:>13.2f} "
+                  f"{rs / min(js, ts):>13.2f}")
     print()
     for name, r in results.items():
-        print(f"{name}: loss Rust {r['rust']['loss']:.6f} JAX {r['jax']['loss']:.6f} (rel. diff {r['loss_rel_diff']:.1e}); "
-              f"energies t=0..{r['config']['steps']} max rel. diff {r['energy_max_rel_diff']:.1e} "
-              f"({r['jax']['energies'][0]:.3f} -> {r['jax']['energies'][-1]:.3f})")
+        print(f"{name}: loss Rust {r['rust']['loss']:.6f} JAX {r['jax']['loss']:.6f} PyTorch {r['torch']['loss']:.6f}; "
+              f"energies t=0..{r['config']['steps']} ({r['jax']['energies'][0]:.3f} -> {r['jax']['energies'][-1]:.3f}); "
+              f"largest rel. diff to JAX: loss {r['loss_rel_diff']:.1e}, energies {r['energy_max_rel_diff']:.1e}")
     if a.json:
         with open(a.json, "w") as f:
             json.dump(results, f, indent=1)

@@ -198,12 +198,11 @@ impl EnergyTransformer {
         descent: &Descent,
         observe: Observe,
     ) -> Result<DescentResult> {
-        // Inference in f32 takes the fused routine; anything autodiff must record (Folded), f64
-        // keeps its precision in the tensor path, and energies need the reference.
+        // f32 on the CPU backend takes the fused routines (inference: the whole descent; autodiff:
+        // one operation per step with its hand-written backward); energies need the reference,
+        // and f64 keeps the tensor path (the finite-difference checks of the whole models).
         let implementation = match observe {
-            Observe::Nothing if !x.device().is_autodiff() && x.dtype() == burn::tensor::DType::F32 => {
-                Implementation::Fused
-            }
+            Observe::Nothing if fused_applies(&x) => Implementation::Fused,
             o => Implementation::for_observe(o),
         };
         self.descend_with(implementation, x, mask, descent, observe)
@@ -235,7 +234,11 @@ impl EnergyTransformer {
             ));
         }
         if implementation == Implementation::Fused {
-            return self.descend_fused(x, mask, descent);
+            return if x.device().is_autodiff() {
+                self.descend_fused_steps(x, mask, descent)
+            } else {
+                self.descend_fused(x, mask, descent)
+            };
         }
         let step_size = descent.step_size;
         let mut x = x;
@@ -276,13 +279,7 @@ impl EnergyTransformer {
 impl EnergyTransformer {
     /// [`Implementation::Fused`]: the descent on host buffers, without autodiff.
     fn descend_fused(&self, x: Tensor<3>, mask: &TokenMask, descent: &Descent) -> Result<DescentResult> {
-        if x.device().is_autodiff() {
-            return Err(invalid(
-                "implementation",
-                "Fused",
-                "Folded or Reference on an autodiff device: the fused descent records no gradients",
-            ));
-        }
+        check_cpu(&x)?;
         let f32s = |t: burn::tensor::TensorData, what: &'static str| {
             t.try_into_vec_as::<f32>().map_err(|e| invalid(what, format!("{e:?}"), "f32 values"))
         };
@@ -316,6 +313,53 @@ impl EnergyTransformer {
         fused::descend(&block, &mut buf, n, &fmask, descent.steps, descent.step_size as f32);
         let x = Tensor::from_data(burn::tensor::TensorData::new(buf, [b, n, d]), &device);
         Ok(DescentResult { x, energy: Vec::new(), states: Vec::new() })
+    }
+}
+
+impl EnergyTransformer {
+    /// [`Implementation::Fused`] under autodiff: T steps, each one operation whose backward is
+    /// written by hand ([`fused::op`]); gradients reach x, the weights and the pair weights.
+    fn descend_fused_steps(&self, x: Tensor<3>, mask: &TokenMask, descent: &Descent) -> Result<DescentResult> {
+        check_cpu(&x)?;
+        let settings = fused::op::StepSettings {
+            alpha: descent.step_size,
+            beta: self.attention.beta,
+            eps: self.norm.eps,
+            hopfield_beta: self.hopfield.softmax_beta,
+            exclude_self: self.attention.exclude_self,
+        };
+        let mut x = x;
+        for _ in 0..descent.steps {
+            x = fused::op::step(
+                [x, self.attention.wq.val(), self.attention.wk.val()],
+                self.hopfield.xi.val(),
+                [self.norm.gamma.val(), self.norm.delta.val()],
+                mask,
+                settings,
+            );
+        }
+        Ok(DescentResult { x, energy: Vec::new(), states: Vec::new() })
+    }
+}
+
+/// Whether [`Implementation::Fused`] is the one to choose for these tokens: f32 on the CPU backend.
+fn fused_applies(x: &Tensor<3>) -> bool {
+    on_cpu(x) && x.dtype() == burn::tensor::DType::F32
+}
+
+fn on_cpu(x: &Tensor<3>) -> bool {
+    matches!(x.device().inner().as_dispatch(), burn::backend::DispatchDevice::Flex(_))
+}
+
+fn check_cpu(x: &Tensor<3>) -> Result<()> {
+    if on_cpu(x) {
+        Ok(())
+    } else {
+        Err(invalid(
+            "implementation",
+            format!("Fused on {:?}", x.device()),
+            "Folded or Reference: the fused descent runs on the CPU (Flex) backend only",
+        ))
     }
 }
 

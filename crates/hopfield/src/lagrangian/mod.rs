@@ -102,7 +102,10 @@ pub fn masked_log_sum_exp<const D: usize>(logits: Tensor<D>, weights: Option<Ten
             let e = (logits - max.clone()).exp().mask_fill(blocked, 0.0) * w;
             let z = e.clone().sum_dim(last);
             let seen = z.clone().greater_elem(0.0).float();
-            let z_safe = z.clamp_min(f32::MIN_POSITIVE as f64);
+            // A row that sees nothing divides by 1, not by the smallest float: its S is 0 either
+            // way, but 1/MIN_POSITIVE times the incoming gradient overflows to ∞, and ∞ × 0 at
+            // the blocked weights' gradient is NaN.
+            let z_safe = (z + (seen.clone().neg() + 1.0)).clamp_min(f32::MIN_POSITIVE as f64);
             (e / z_safe.clone(), (max + z_safe.log()) * seen)
         }
     }

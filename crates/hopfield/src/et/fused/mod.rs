@@ -1,0 +1,312 @@
+//! The descent as plain-buffer routines over `gemm` and rayon (issue 12): the weights are read
+//! once, the work buffers allocated once per call, every product is one `gemm` call on strided
+//! views — no transpose or per-head copy is materialised — the token-wise products run over all
+//! B·N tokens at once (multi-threaded GEMMs) and the per-head attention over examples in
+//! parallel. Per step, with g = LN(x):
+//!
+//! Q' = β g W^Qᵀ, K = g W^Kᵀ (two GEMMs over all heads); per head, the logits Q'_h K_hᵀ, the
+//! masked softmax S_h in place, and Σ_B S_hAB K_hB, Σ_C S_hCA Q'_hC written into their head's
+//! columns; then x += α (S K) W^Q + (α/β) (Sᵀ Q') W^K + α act(g ξᵀ) ξ — the same step as
+//! [`super::Implementation::Folded`], without the tensor library's per-op buffers.
+//!
+//! - [`descend`]: inference, the T steps in one call (f32);
+//! - [`Work::step`] + [`backward::backward`]: one step whose buffers are kept for the
+//!   hand-written reverse pass; [`op`] makes that step a burn operation with its own backward,
+//!   which training records instead of the dozens of tensor ops of the folded step.
+//!
+//! Generic over f32 and f64 (the f64 form is what the finite-difference test checks).
+//! Padded tokens are no key and no query and move by exactly 0.
+
+pub(crate) mod backward;
+pub(crate) mod op;
+
+use rayon::prelude::*;
+
+/// f32 or f64.
+pub(crate) trait Real:
+    num_traits::Float + std::iter::Sum + Send + Sync + Default + std::fmt::Debug + 'static
+{
+    /// From an f64 constant.
+    fn of(v: f64) -> Self {
+        <Self as num_traits::NumCast>::from(v).expect("f32 and f64 hold every constant used here")
+    }
+}
+impl Real for f32 {}
+impl Real for f64 {}
+
+/// What the routines read of a block, as plain buffers.
+#[derive(Debug, Clone)]
+pub(crate) struct FusedBlock<T> {
+    pub h: usize,
+    pub y: usize,
+    pub d: usize,
+    pub m: usize,
+    /// W^Q, W^K: [H·Y, D].
+    pub wq: Vec<T>,
+    pub wk: Vec<T>,
+    /// ξ: [M, D].
+    pub xi: Vec<T>,
+    pub gamma: T,
+    /// δ: [D].
+    pub delta: Vec<T>,
+    pub eps: T,
+    pub beta: T,
+    /// `None`: ReLU² memories; `Some(β)`: softmax memories.
+    pub hopfield_beta: Option<T>,
+    pub exclude_self: bool,
+}
+
+/// The mask as plain buffers: real tokens [B, N] and pair weights [B, Hp, N, N] (Hp = 1 or H).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FusedMask<'a, T> {
+    pub real: Option<&'a [T]>,
+    pub pairs: Option<(&'a [T], usize)>,
+}
+
+impl<T: Real> FusedMask<'_, T> {
+    fn real_of(&self, token: usize) -> T {
+        self.real.map_or(T::one(), |r| r[token])
+    }
+
+    /// Example b's real tokens and its pair weights of head h ([N, N]).
+    fn of_example(&self, b: usize, h: usize, n: usize) -> (Option<&[T]>, Option<&[T]>) {
+        let real = self.real.map(|r| &r[b * n..(b + 1) * n]);
+        let pairs = self.pairs.map(|(p, hp)| &p[(b * hp + if hp == 1 { 0 } else { h }) * n * n..][..n * n]);
+        (real, pairs)
+    }
+}
+
+/// A strided matrix view: element (i, j) at `data[i·rs + j·cs]`.
+#[derive(Clone, Copy)]
+pub(crate) struct View<'a, T> {
+    pub data: &'a [T],
+    pub rs: usize,
+    pub cs: usize,
+}
+
+impl<'a, T> View<'a, T> {
+    /// A row-major matrix with `cols` columns (or the columns from `data`'s start of a wider one).
+    pub fn rows(data: &'a [T], cols: usize) -> Self {
+        View { data, rs: cols, cs: 1 }
+    }
+
+    /// The transpose.
+    pub fn t(self) -> Self {
+        View { data: self.data, rs: self.cs, cs: self.rs }
+    }
+}
+
+/// `dst = (accumulate ? dst : 0) + scale · lhs · rhs` with lhs m×k, rhs k×n and dst a row-major
+/// m×n block whose rows are `dst_rs` apart; `parallel` lets gemm use the rayon threads.
+///
+/// # Panics
+/// A view that reaches outside its buffer, or a destination that overlaps an operand (both
+/// programming errors: every caller derives its views from the buffers' own sizes).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn matmul<T: Real>(
+    dst: &mut [T],
+    dst_rs: usize,
+    (m, n, k): (usize, usize, usize),
+    accumulate: bool,
+    lhs: View<'_, T>,
+    rhs: View<'_, T>,
+    scale: T,
+    parallel: bool,
+) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    let last = |v: &View<'_, T>, r: usize, c: usize| (r - 1) * v.rs + (c - 1) * v.cs;
+    assert!(k == 0 || (last(&lhs, m, k) < lhs.data.len() && last(&rhs, k, n) < rhs.data.len()));
+    assert!((m - 1) * dst_rs + n <= dst.len() && dst_rs >= n);
+    let parallelism = if parallel { gemm::Parallelism::Rayon(0) } else { gemm::Parallelism::None };
+    // SAFETY: the asserts above keep every element the strides reach inside its buffer; dst is
+    // borrowed mutably, so it cannot alias lhs or rhs.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            dst_rs as isize,
+            accumulate,
+            lhs.data.as_ptr(),
+            lhs.cs as isize,
+            lhs.rs as isize,
+            rhs.data.as_ptr(),
+            rhs.cs as isize,
+            rhs.rs as isize,
+            T::one(),
+            scale,
+            false,
+            false,
+            false,
+            parallelism,
+        );
+    }
+}
+
+/// Runs `steps` descent steps of size `alpha` on `x` ([B, N, D], changed in place).
+pub(crate) fn descend<T: Real>(
+    w: &FusedBlock<T>,
+    x: &mut [T],
+    n: usize,
+    mask: &FusedMask<'_, T>,
+    steps: usize,
+    alpha: T,
+) {
+    let d = w.d;
+    if n == 0 || d == 0 || x.is_empty() {
+        return;
+    }
+    let mut ws = Work::new(w, x.len() / d, n);
+    for _ in 0..steps {
+        ws.step(w, x, mask, alpha);
+    }
+}
+
+/// The buffers of a step over all B·N tokens: reused by every step of an inference call, and
+/// kept by a training step for its reverse pass.
+#[derive(Debug, Clone)]
+pub(crate) struct Work<T> {
+    /// N, tokens per example.
+    pub n: usize,
+    /// The layer norm's mean and 1/√(var + ε) per token: [B·N].
+    pub mean: Vec<T>,
+    pub rstd: Vec<T>,
+    /// g: [B·N, D].
+    pub g: Vec<T>,
+    /// Q' = β g W^Qᵀ and K = g W^Kᵀ: [B·N, H·Y].
+    pub q: Vec<T>,
+    pub k: Vec<T>,
+    /// The softmax weights: [B, H, N(query), N(key)].
+    pub s: Vec<T>,
+    /// S K and Sᵀ Q' per head: [B·N, H·Y].
+    pub sk: Vec<T>,
+    pub sq: Vec<T>,
+    /// The Hopfield activations act(g ξᵀ), 0 at padded tokens: [B·N, M].
+    pub act: Vec<T>,
+    step: Vec<T>,
+}
+
+impl<T: Real> Work<T> {
+    pub fn new(w: &FusedBlock<T>, tokens: usize, n: usize) -> Self {
+        let hy = w.h * w.y;
+        let z = |len: usize| vec![T::zero(); len];
+        Work {
+            n,
+            mean: z(tokens),
+            rstd: z(tokens),
+            g: z(tokens * w.d),
+            q: z(tokens * hy),
+            k: z(tokens * hy),
+            s: z(tokens * w.h * n),
+            sk: z(tokens * hy),
+            sq: z(tokens * hy),
+            act: z(tokens * w.m),
+            step: z(tokens * w.d),
+        }
+    }
+
+    /// One step on `x` [B·N, D] in place, keeping every intermediate in `self`.
+    pub fn step(&mut self, w: &FusedBlock<T>, x: &mut [T], mask: &FusedMask<'_, T>, alpha: T) {
+        let (d, m, y, n) = (w.d, w.m, w.y, self.n);
+        let hy = w.h * y;
+        let tokens = x.len() / d;
+        let dn = T::of(d as f64);
+        // g = γ (x − mean) / √(var + ε) + δ, per token.
+        (self.g.par_chunks_mut(d), x.par_chunks(d), self.mean.par_iter_mut(), self.rstd.par_iter_mut())
+            .into_par_iter()
+            .for_each(|(gr, xr, mean, rstd)| {
+                let mu = xr.iter().copied().sum::<T>() / dn;
+                let var = xr.iter().map(|&v| (v - mu) * (v - mu)).sum::<T>() / dn;
+                let r = T::one() / (var + w.eps).sqrt();
+                (*mean, *rstd) = (mu, r);
+                for ((gv, &xv), &dv) in gr.iter_mut().zip(xr).zip(&w.delta) {
+                    *gv = w.gamma * (xv - mu) * r + dv;
+                }
+            });
+        // Over all B·N tokens at once: Q' = β g W^Qᵀ, K = g W^Kᵀ, the Hopfield hidden units g ξᵀ.
+        let g = View::rows(&self.g, d);
+        matmul(&mut self.q, hy, (tokens, hy, d), false, g, View::rows(&w.wq, d).t(), w.beta, true);
+        matmul(&mut self.k, hy, (tokens, hy, d), false, g, View::rows(&w.wk, d).t(), T::one(), true);
+        matmul(&mut self.act, m, (tokens, m, d), false, g, View::rows(&w.xi, d).t(), T::one(), true);
+        // The Hopfield activations: ReLU(ξ g) or softmax_β(ξ g), 0 at padded tokens.
+        self.act.par_chunks_mut(m).enumerate().for_each(|(t, row)| {
+            let keep = mask.real_of(t);
+            match w.hopfield_beta {
+                None => row.iter_mut().for_each(|v| *v = v.max(T::zero()) * keep),
+                Some(beta) => {
+                    let max = row.iter().copied().fold(T::neg_infinity(), T::max);
+                    let mut sum = T::zero();
+                    row.iter_mut().for_each(|v| {
+                        *v = (beta * (*v - max)).exp();
+                        sum = sum + *v;
+                    });
+                    row.iter_mut().for_each(|v| *v = *v * keep / sum);
+                }
+            }
+        });
+        // Per example and head (examples in parallel): the logits Q'_h K_hᵀ, the masked softmax,
+        // Σ_B S_CB K_B and Σ_C S_CB Q'_C into the head's columns of sk and sq.
+        let (q, k) = (&self.q, &self.k);
+        (self.s.par_chunks_mut(w.h * n * n), self.sk.par_chunks_mut(n * hy), self.sq.par_chunks_mut(n * hy))
+            .into_par_iter()
+            .enumerate()
+            .for_each(|(b, (sb, skb, sqb))| {
+                let (qb, kb) = (&q[b * n * hy..(b + 1) * n * hy], &k[b * n * hy..(b + 1) * n * hy]);
+                for (h, s) in sb.chunks_mut(n * n).enumerate() {
+                    let col = h * y;
+                    let (qh, kh) = (View::rows(&qb[col..], hy), View::rows(&kb[col..], hy));
+                    matmul(s, n, (n, n, y), false, qh, kh.t(), T::one(), false);
+                    let (real, pairs) = mask.of_example(b, h, n);
+                    masked_softmax(s, n, real, pairs, w.exclude_self);
+                    let sv = View::rows(&*s, n);
+                    matmul(&mut skb[col..], hy, (n, y, n), false, sv, kh, T::one(), false);
+                    matmul(&mut sqb[col..], hy, (n, y, n), false, sv.t(), qh, T::one(), false);
+                }
+            });
+        // step = α act ξ + α (S K) W^Q + (α/β) (Sᵀ Q') W^K; x += step.
+        let dims = (tokens, d, m);
+        matmul(&mut self.step, d, dims, false, View::rows(&self.act, m), View::rows(&w.xi, d), alpha, true);
+        let dims = (tokens, d, hy);
+        matmul(&mut self.step, d, dims, true, View::rows(&self.sk, hy), View::rows(&w.wq, d), alpha, true);
+        let ab = alpha / w.beta;
+        matmul(&mut self.step, d, dims, true, View::rows(&self.sq, hy), View::rows(&w.wk, d), ab, true);
+        x.par_iter_mut().zip(self.step.par_iter()).for_each(|(xv, &sv)| *xv = *xv + sv);
+    }
+}
+
+/// Row-wise softmax of the logits `s` [N, N] over the allowed keys, weighted: S_CB = w_CB e^{l_CB}
+/// / Σ_B' w_CB' e^{l_CB'} with w = pair weight × real(C) × real(B) × (C ≠ B when `exclude_self`); a
+/// row with no allowed key is all zero.
+fn masked_softmax<T: Real>(s: &mut [T], n: usize, real: Option<&[T]>, pairs: Option<&[T]>, exclude_self: bool) {
+    for (c, row) in s.chunks_mut(n).enumerate() {
+        let rc = real.map_or(T::one(), |r| r[c]);
+        let weight = |b: usize| {
+            if exclude_self && b == c {
+                return T::zero();
+            }
+            rc * real.map_or(T::one(), |r| r[b]) * pairs.map_or(T::one(), |p| p[c * n + b])
+        };
+        let mut max = T::neg_infinity();
+        for (b, &l) in row.iter().enumerate() {
+            if weight(b) != T::zero() && l > max {
+                max = l;
+            }
+        }
+        if max == T::neg_infinity() {
+            row.fill(T::zero());
+            continue;
+        }
+        let mut sum = T::zero();
+        for (b, l) in row.iter_mut().enumerate() {
+            let wv = weight(b);
+            *l = if wv != T::zero() { wv * (*l - max).exp() } else { T::zero() };
+            sum = sum + *l;
+        }
+        let inv = if sum > T::zero() { T::one() / sum } else { T::zero() };
+        row.iter_mut().for_each(|v| *v = *v * inv);
+    }
+}
