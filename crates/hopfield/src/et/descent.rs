@@ -6,9 +6,11 @@
 //! - [`Implementation::Reference`]: E and ∂E/∂g from the energy terms' explicit formulas, the
 //!   energy recorded along the way — the path every other one is tested against;
 //! - [`Implementation::Folded`]: the step −α ∂E/∂g with α (and β) folded into the small weight
-//!   matrices, no energy computed — the path training records for autodiff;
-//! - [`Implementation::Fused`]: the same steps for inference (no autodiff, f32) as one routine over
-//!   plain buffers and `gemm` — chosen when nothing is recorded and nothing needs gradients.
+//!   matrices, no energy computed — the tensor-op path autodiff records where the fused one does
+//!   not apply (f64, other backends);
+//! - [`Implementation::Fused`]: the same steps on plain buffers and `gemm` — for inference the
+//!   whole descent as one routine, under autodiff one operation per step whose backward is written
+//!   by hand — chosen when nothing is recorded, for f32 on the CPU (Flex) backend.
 //!
 //! A faster implementation is one more variant here, chosen where it applies and tested against
 //! the reference.
@@ -87,9 +89,10 @@ pub enum Implementation {
     Reference,
     /// α and β folded into the weights; computes no energy.
     Folded,
-    /// Inference only (no autodiff device, f32): the whole descent as one routine over plain
-    /// buffers and `gemm`, the token-wise products over all tokens at once and the attention over
-    /// examples in parallel; computes no energy.
+    /// f32 or f64 on the CPU (Flex) backend: without autodiff the whole descent as one routine over
+    /// plain buffers and `gemm` (token-wise products over all tokens at once, the attention over
+    /// examples in parallel); under autodiff one burn operation per step with a hand-written
+    /// backward over the buffers its forward kept. Computes no energy.
     Fused,
 }
 

@@ -18,6 +18,7 @@
 //! Padded tokens are no key and no query and move by exactly 0.
 
 pub(crate) mod backward;
+mod exp;
 pub(crate) mod op;
 
 use rayon::prelude::*;
@@ -30,8 +31,17 @@ pub(crate) trait Real:
     fn of(v: f64) -> Self {
         <Self as num_traits::NumCast>::from(v).expect("f32 and f64 hold every constant used here")
     }
+
+    /// v ← e^v, element by element.
+    fn exp_in_place(v: &mut [Self]) {
+        v.iter_mut().for_each(|x| *x = x.exp());
+    }
 }
-impl Real for f32 {}
+impl Real for f32 {
+    fn exp_in_place(v: &mut [f32]) {
+        exp::exp_in_place(v);
+    }
+}
 impl Real for f64 {}
 
 /// What the routines read of a block, as plain buffers.
@@ -239,12 +249,10 @@ impl<T: Real> Work<T> {
                 None => row.iter_mut().for_each(|v| *v = v.max(T::zero()) * keep),
                 Some(beta) => {
                     let max = row.iter().copied().fold(T::neg_infinity(), T::max);
-                    let mut sum = T::zero();
-                    row.iter_mut().for_each(|v| {
-                        *v = (beta * (*v - max)).exp();
-                        sum = sum + *v;
-                    });
-                    row.iter_mut().for_each(|v| *v = *v * keep / sum);
+                    row.iter_mut().for_each(|v| *v = beta * (*v - max));
+                    T::exp_in_place(row);
+                    let scale = keep / row.iter().copied().sum::<T>();
+                    row.iter_mut().for_each(|v| *v = *v * scale);
                 }
             }
         });
@@ -254,19 +262,22 @@ impl<T: Real> Work<T> {
         (self.s.par_chunks_mut(w.h * n * n), self.sk.par_chunks_mut(n * hy), self.sq.par_chunks_mut(n * hy))
             .into_par_iter()
             .enumerate()
-            .for_each(|(b, (sb, skb, sqb))| {
-                let (qb, kb) = (&q[b * n * hy..(b + 1) * n * hy], &k[b * n * hy..(b + 1) * n * hy]);
-                for (h, s) in sb.chunks_mut(n * n).enumerate() {
-                    let col = h * y;
-                    let (qh, kh) = (View::rows(&qb[col..], hy), View::rows(&kb[col..], hy));
-                    matmul(s, n, (n, n, y), false, qh, kh.t(), T::one(), false);
-                    let (real, pairs) = mask.of_example(b, h, n);
-                    masked_softmax(s, n, real, pairs, w.exclude_self);
-                    let sv = View::rows(&*s, n);
-                    matmul(&mut skb[col..], hy, (n, y, n), false, sv, kh, T::one(), false);
-                    matmul(&mut sqb[col..], hy, (n, y, n), false, sv.t(), qh, T::one(), false);
-                }
-            });
+            .for_each_init(
+                || vec![T::zero(); n],
+                |weights, (b, (sb, skb, sqb))| {
+                    let (qb, kb) = (&q[b * n * hy..(b + 1) * n * hy], &k[b * n * hy..(b + 1) * n * hy]);
+                    for (h, s) in sb.chunks_mut(n * n).enumerate() {
+                        let col = h * y;
+                        let (qh, kh) = (View::rows(&qb[col..], hy), View::rows(&kb[col..], hy));
+                        matmul(s, n, (n, n, y), false, qh, kh.t(), T::one(), false);
+                        let (real, pairs) = mask.of_example(b, h, n);
+                        masked_softmax(s, n, real, pairs, w.exclude_self, weights);
+                        let sv = View::rows(&*s, n);
+                        matmul(&mut skb[col..], hy, (n, y, n), false, sv, kh, T::one(), false);
+                        matmul(&mut sqb[col..], hy, (n, y, n), false, sv.t(), qh, T::one(), false);
+                    }
+                },
+            );
         // step = α act ξ + α (S K) W^Q + (α/β) (Sᵀ Q') W^K; x += step.
         let dims = (tokens, d, m);
         matmul(&mut self.step, d, dims, false, View::rows(&self.act, m), View::rows(&w.xi, d), alpha, true);
@@ -280,32 +291,50 @@ impl<T: Real> Work<T> {
 
 /// Row-wise softmax of the logits `s` [N, N] over the allowed keys, weighted: S_CB = w_CB e^{l_CB}
 /// / Σ_B' w_CB' e^{l_CB'} with w = pair weight × real(C) × real(B) × (C ≠ B when `exclude_self`); a
-/// row with no allowed key is all zero.
-fn masked_softmax<T: Real>(s: &mut [T], n: usize, real: Option<&[T]>, pairs: Option<&[T]>, exclude_self: bool) {
+/// row with no allowed key is all zero. `weights` is scratch of N values.
+fn masked_softmax<T: Real>(
+    s: &mut [T],
+    n: usize,
+    real: Option<&[T]>,
+    pairs: Option<&[T]>,
+    exclude_self: bool,
+    weights: &mut [T],
+) {
+    let masked = real.is_some() || pairs.is_some() || exclude_self;
     for (c, row) in s.chunks_mut(n).enumerate() {
-        let rc = real.map_or(T::one(), |r| r[c]);
-        let weight = |b: usize| {
-            if exclude_self && b == c {
-                return T::zero();
-            }
-            rc * real.map_or(T::one(), |r| r[b]) * pairs.map_or(T::one(), |p| p[c * n + b])
-        };
-        let mut max = T::neg_infinity();
-        for (b, &l) in row.iter().enumerate() {
-            if weight(b) != T::zero() && l > max {
-                max = l;
-            }
+        if !masked {
+            let max = row.iter().copied().fold(T::neg_infinity(), T::max);
+            row.iter_mut().for_each(|v| *v = *v - max);
+            T::exp_in_place(row);
+            let inv = T::one() / row.iter().copied().sum::<T>();
+            row.iter_mut().for_each(|v| *v = *v * inv);
+            continue;
         }
+        let rc = real.map_or(T::one(), |r| r[c]);
+        for (b, wv) in weights.iter_mut().enumerate() {
+            *wv = rc * real.map_or(T::one(), |r| r[b]) * pairs.map_or(T::one(), |p| p[c * n + b]);
+        }
+        if exclude_self {
+            weights[c] = T::zero();
+        }
+        let max = row
+            .iter()
+            .zip(weights.iter())
+            .fold(T::neg_infinity(), |m, (&l, &wv)| if wv != T::zero() && l > m { l } else { m });
         if max == T::neg_infinity() {
             row.fill(T::zero());
             continue;
         }
+        // Blocked logits are replaced before the exponential (they could exceed the max).
+        row.iter_mut()
+            .zip(weights.iter())
+            .for_each(|(l, &wv)| *l = if wv != T::zero() { *l - max } else { T::neg_infinity() });
+        T::exp_in_place(row);
         let mut sum = T::zero();
-        for (b, l) in row.iter_mut().enumerate() {
-            let wv = weight(b);
-            *l = if wv != T::zero() { wv * (*l - max).exp() } else { T::zero() };
+        row.iter_mut().zip(weights.iter()).for_each(|(l, &wv)| {
+            *l = *l * wv;
             sum = sum + *l;
-        }
+        });
         let inv = if sum > T::zero() { T::one() / sum } else { T::zero() };
         row.iter_mut().for_each(|v| *v = *v * inv);
     }
