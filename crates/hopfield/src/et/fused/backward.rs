@@ -21,7 +21,7 @@
 
 use rayon::prelude::*;
 
-use super::{matmul, FusedBlock, FusedMask, Real, View, Work};
+use super::{matmul, pool, FusedBlock, FusedMask, Real, View, Work};
 
 /// The gradients of one step.
 #[derive(Debug, Clone)]
@@ -54,7 +54,8 @@ pub(crate) fn backward<T: Real>(
     let (d, m, y, n, h) = (w.d, w.m, w.y, saved.n, w.h);
     let hy = h * y;
     let tokens = x.len() / d;
-    let z = |len: usize| vec![T::zero(); len];
+    // Every buffer from the pool is written in full before it is read, but ∂w (accumulated).
+    let z = pool::take::<T>;
     let gv = View::rows(grad, d);
     let gx = View::rows(&saved.g, d);
 
@@ -75,7 +76,7 @@ pub(crate) fn backward<T: Real>(
     let mut dg = z(tokens * d);
     matmul(&mut dg, d, (tokens, d, m), false, View::rows(&dh, m), View::rows(&w.xi, d), T::one(), true);
     matmul(&mut dxi, d, (m, d, tokens), true, View::rows(&dh, m).t(), gx, T::one(), true);
-    drop(dh);
+    pool::give(dh);
 
     // The back-projections: ∂W^Q = α (SK)ᵀ G, ∂W^K = (α/β)(SᵀQ')ᵀ G; d(SK), d(SᵀQ').
     let ab = alpha / w.beta;
@@ -92,7 +93,7 @@ pub(crate) fn backward<T: Real>(
     let hp = mask.pairs.map_or(1, |(_, hp)| hp);
     let pairs_grad = pairs_grad && mask.pairs.is_some();
     let per_example = if pairs_grad { hp * n * n } else { 1 };
-    let mut dpairs = z((tokens / n.max(1)) * per_example);
+    let mut dpairs = pool::zeros((tokens / n.max(1)) * per_example);
     let (q, k, s) = (&saved.q, &saved.k, &saved.s);
     (dq.par_chunks_mut(n * hy), dk.par_chunks_mut(n * hy), dpairs.par_chunks_mut(per_example))
         .into_par_iter()
@@ -138,7 +139,8 @@ pub(crate) fn backward<T: Real>(
                 }
             },
         );
-    drop((dsk, dsq));
+    pool::give(dsk);
+    pool::give(dsq);
 
     // Q' = β g W^Qᵀ, K = g W^Kᵀ: dg += β dQ' W^Q + dK W^K; ∂W^Q += β dQ'ᵀ g; ∂W^K += dKᵀ g.
     let (dqv, dkv) = (View::rows(&dq, hy), View::rows(&dk, hy));
@@ -146,6 +148,8 @@ pub(crate) fn backward<T: Real>(
     matmul(&mut dg, d, (tokens, d, hy), true, dkv, View::rows(&w.wk, d), T::one(), true);
     matmul(&mut dwq, d, (hy, d, tokens), true, dqv.t(), gx, w.beta, true);
     matmul(&mut dwk, d, (hy, d, tokens), true, dkv.t(), gx, T::one(), true);
+    pool::give(dq);
+    pool::give(dk);
 
     // The layer norm, token by token; ∂γ and ∂δ summed over fixed chunks of tokens, then over
     // the chunks in order (the same sums on any number of threads).
@@ -182,10 +186,11 @@ pub(crate) fn backward<T: Real>(
             })
             .collect();
     let mut dgamma = T::zero();
-    let mut ddelta = z(d);
+    let mut ddelta = vec![T::zero(); d];
     for (gp, dp) in partials {
         dgamma = dgamma + gp;
         ddelta.iter_mut().zip(&dp).for_each(|(a, &b)| *a = *a + b);
     }
+    pool::give(dg);
     StepGrads { x: dx, wq: dwq, wk: dwk, xi: dxi, gamma: dgamma, delta: ddelta, pairs: pairs_grad.then_some(dpairs) }
 }

@@ -20,6 +20,7 @@
 pub(crate) mod backward;
 mod exp;
 pub(crate) mod op;
+pub(crate) mod pool;
 
 use rayon::prelude::*;
 
@@ -36,13 +37,25 @@ pub(crate) trait Real:
     fn exp_in_place(v: &mut [Self]) {
         v.iter_mut().for_each(|x| *x = x.exp());
     }
+
+    /// The buffers kept for reuse ([`pool`]).
+    fn pool() -> &'static std::sync::Mutex<pool::Pool<Self>>;
 }
 impl Real for f32 {
     fn exp_in_place(v: &mut [f32]) {
         exp::exp_in_place(v);
     }
+    fn pool() -> &'static std::sync::Mutex<pool::Pool<f32>> {
+        static POOL: std::sync::Mutex<pool::Pool<f32>> = std::sync::Mutex::new(pool::Pool::new());
+        &POOL
+    }
 }
-impl Real for f64 {}
+impl Real for f64 {
+    fn pool() -> &'static std::sync::Mutex<pool::Pool<f64>> {
+        static POOL: std::sync::Mutex<pool::Pool<f64>> = std::sync::Mutex::new(pool::Pool::new());
+        &POOL
+    }
+}
 
 /// What the routines read of a block, as plain buffers.
 #[derive(Debug, Clone)]
@@ -179,7 +192,7 @@ pub(crate) fn descend<T: Real>(
 /// The buffers of a step over all B·N tokens: reused by every step of an inference call, and
 /// kept by a training step for its reverse pass.
 #[derive(Debug, Clone)]
-pub(crate) struct Work<T> {
+pub(crate) struct Work<T: Real> {
     /// N, tokens per example.
     pub n: usize,
     /// The layer norm's mean and 1/√(var + ε) per token: [B·N].
@@ -201,9 +214,11 @@ pub(crate) struct Work<T> {
 }
 
 impl<T: Real> Work<T> {
+    /// Buffers for `tokens` tokens in examples of `n`, from the pool: every one is written in full
+    /// by [`Work::step`] before it is read.
     pub fn new(w: &FusedBlock<T>, tokens: usize, n: usize) -> Self {
         let hy = w.h * w.y;
-        let z = |len: usize| vec![T::zero(); len];
+        let z = pool::take::<T>;
         Work {
             n,
             mean: z(tokens),
@@ -286,6 +301,25 @@ impl<T: Real> Work<T> {
         let ab = alpha / w.beta;
         matmul(&mut self.step, d, dims, true, View::rows(&self.sq, hy), View::rows(&w.wk, d), ab, true);
         x.par_iter_mut().zip(self.step.par_iter()).for_each(|(xv, &sv)| *xv = *xv + sv);
+    }
+}
+
+impl<T: Real> Drop for Work<T> {
+    fn drop(&mut self) {
+        for v in [
+            &mut self.mean,
+            &mut self.rstd,
+            &mut self.g,
+            &mut self.q,
+            &mut self.k,
+            &mut self.s,
+            &mut self.sk,
+            &mut self.sq,
+            &mut self.act,
+            &mut self.step,
+        ] {
+            pool::give(std::mem::take(v));
+        }
     }
 }
 

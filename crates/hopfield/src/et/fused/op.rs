@@ -217,7 +217,7 @@ fn given<B: Backend>(part: MaskPart<B>) -> Option<FloatTensor<B>> {
 
 /// What a training step keeps for its reverse pass.
 #[derive(Debug)]
-pub(crate) struct Saved<T> {
+pub(crate) struct Saved<T: Real> {
     block: FusedBlock<T>,
     x: Vec<T>,
     shape: [usize; 3],
