@@ -4,7 +4,7 @@ official style: autodiff of the energy inside the forward pass) and the PyTorch 
 ms per forward pass and per training step, the ratios Rust/JAX, Rust/PyTorch and Rust/fastest,
 and whether all three give the same loss and per-step energies (to 1e-4 relative).
 
-    python bench/compare_et.py [--hopfield target/release/hopfield] [--reps 10] [--configs small,medium]
+    python bench/compare_et.py [--hopfield target/release/hopfield] [--reps 5] [--rounds 3] [--configs small,medium]
 
 Configurations (the tokens include CLS):
   small:  batch 32, 64 tokens (3x28x36 images, patch 4: 7x9 = 63 patches), D 128, 4 heads x 32, 512 memories, T 12
@@ -31,7 +31,8 @@ CONFIGS = {
 ALPHA = 0.1
 
 
-def run_rust(exe, cfg, tmp, reps, warmup):
+def rust_runner(exe, cfg, tmp):
+    """Imports the weights once; returns run(reps, warmup) -> the JSON of one `et bench` call."""
     c, hh, ww = cfg["image"]
     n = (hh // cfg["patch"]) * (ww // cfg["patch"])
     ck = os.path.join(tmp, "ck")
@@ -39,14 +40,30 @@ def run_rust(exe, cfg, tmp, reps, warmup):
     subprocess.run([exe, "et", "import-npz", "--npz", os.path.join(tmp, "weights.npz"), "--out", ck,
                     "--image", shape, "--patch", str(cfg["patch"]), "--masked", str(n // 2),
                     "--steps", str(cfg["steps"]), "--alpha", str(ALPHA)], check=True, capture_output=True)
-    out = subprocess.run([exe, "et", "bench", "--checkpoint", ck, "--inputs", os.path.join(tmp, "inputs.npy"),
-                          "--mask", os.path.join(tmp, "mask.npy"), "--steps", str(cfg["steps"]),
-                          "--alpha", str(ALPHA), "--warmup", str(warmup), "--reps", str(reps), "--json"],
-                         check=True, capture_output=True, text=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
+
+    def run(reps, warmup):
+        out = subprocess.run([exe, "et", "bench", "--checkpoint", ck, "--inputs", os.path.join(tmp, "inputs.npy"),
+                              "--mask", os.path.join(tmp, "mask.npy"), "--steps", str(cfg["steps"]),
+                              "--alpha", str(ALPHA), "--warmup", str(warmup), "--reps", str(reps), "--json"],
+                             check=True, capture_output=True, text=True).stdout
+        return json.loads(out.strip().splitlines()[-1])
+
+    return run
 
 
-def run_jax(weights, images, masks, cfg, reps, warmup):
+def timed(fn, reps, warmup):
+    """ms of each of `reps` calls of fn after `warmup` untimed ones."""
+    out = []
+    for i in range(warmup + reps):
+        t = time.perf_counter()
+        fn()
+        if i >= warmup:
+            out.append((time.perf_counter() - t) * 1e3)
+    return out
+
+
+def jax_runner(weights, images, masks, cfg):
+    """Compiles once; returns (loss, energies, info) and run(reps, warmup) -> (forward ms, train ms)."""
     import jax
     import jax.numpy as jnp
     from et_jax import make_fns
@@ -56,46 +73,34 @@ def run_jax(weights, images, masks, cfg, reps, warmup):
     x, m = jnp.asarray(images), jnp.asarray(masks)
     loss = float(forward(params, x, m))
     energies = np.asarray(energies0(params, x, m)).tolist()
-    fwd = []
-    for i in range(warmup + reps):
-        t = time.perf_counter()
-        forward(params, x, m).block_until_ready()
-        if i >= warmup:
-            fwd.append((time.perf_counter() - t) * 1e3)
-    p, state = params, opt.init(params)
-    train = []
-    for i in range(warmup + reps):
-        t = time.perf_counter()
-        p, state, l = train_step(p, state, x, m)
+    state = {"p": params, "opt": opt.init(params)}
+
+    def step():
+        p, o, l = train_step(state["p"], state["opt"], x, m)
         jax.block_until_ready((p, l))
-        if i >= warmup:
-            train.append((time.perf_counter() - t) * 1e3)
-    return dict(loss=loss, energies=energies, forward_ms=statistics.median(fwd),
-                train_step_ms=statistics.median(train), forward_all=fwd, train_all=train,
-                jax=jax.__version__, devices=str(jax.devices()))
+        state["p"], state["opt"] = p, o
+
+    def run(reps, warmup):
+        fwd = timed(lambda: forward(params, x, m).block_until_ready(), reps, warmup)
+        return fwd, timed(step, reps, warmup)
+
+    return dict(loss=loss, energies=energies, jax=jax.__version__, devices=str(jax.devices())), run
 
 
-def run_torch(weights, images, masks, cfg, reps, warmup):
+def torch_runner(weights, images, masks, cfg):
+    """Returns (loss, energies, info) and run(reps, warmup) -> (forward ms, train ms)."""
     import torch
     from et_torch import make_fns
 
     forward, energies0, train_step = make_fns(weights, cfg["steps"], ALPHA, cfg["patch"])
     x, m = torch.tensor(images), torch.tensor(masks)
-    loss, energies = forward(x, m), energies0(x, m)
-    fwd, train = [], []
-    for i in range(warmup + reps):
-        t = time.perf_counter()
-        forward(x, m)
-        if i >= warmup:
-            fwd.append((time.perf_counter() - t) * 1e3)
-    for i in range(warmup + reps):
-        t = time.perf_counter()
-        train_step(x, m)
-        if i >= warmup:
-            train.append((time.perf_counter() - t) * 1e3)
-    return dict(loss=loss, energies=energies, forward_ms=statistics.median(fwd),
-                train_step_ms=statistics.median(train), forward_all=fwd, train_all=train,
-                torch=torch.__version__, threads=torch.get_num_threads())
+    info = dict(loss=forward(x, m), energies=energies0(x, m), torch=torch.__version__,
+                threads=torch.get_num_threads())
+
+    def run(reps, warmup):
+        return timed(lambda: forward(x, m), reps, warmup), timed(lambda: train_step(x, m), reps, warmup)
+
+    return info, run
 
 
 def rel(a, b):
@@ -106,7 +111,8 @@ def rel(a, b):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--hopfield", default="target/release/hopfield")
-    ap.add_argument("--reps", type=int, default=10)
+    ap.add_argument("--reps", type=int, default=5, help="timed runs per round")
+    ap.add_argument("--rounds", type=int, default=3, help="rounds in rotation; medians over all")
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--configs", default="small,medium")
     ap.add_argument("--seed", type=int, default=0)
@@ -129,9 +135,26 @@ def main():
             np.savez(os.path.join(tmp, "weights.npz"), **weights)
             np.save(os.path.join(tmp, "inputs.npy"), images)
             np.save(os.path.join(tmp, "mask.npy"), masks)
-            rust = run_rust(a.hopfield, cfg, tmp, a.reps, a.warmup)
-        jx = run_jax(weights, images, masks, cfg, a.reps, a.warmup)
-        pt = run_torch(weights, images, masks, cfg, a.reps, a.warmup)
+            rust_run = rust_runner(a.hopfield, cfg, tmp)
+            jx, jax_run = jax_runner(weights, images, masks, cfg)
+            pt, torch_run = torch_runner(weights, images, masks, cfg)
+            # Rounds in rotation (Rust, JAX, PyTorch, Rust, …) so that a slow spell of the machine
+            # falls on all three; the medians are over every round's runs.
+            rust, times = None, {k: ([], []) for k in ("rust", "jax", "torch")}
+            for r in range(a.rounds):
+                warmup = a.warmup if r == 0 else 1
+                out = rust_run(a.reps, warmup)
+                rust = rust or out
+                times["rust"][0].extend(out["forward_all"])
+                times["rust"][1].extend(out["train_all"])
+                for key, run in (("jax", jax_run), ("torch", torch_run)):
+                    f, t = run(a.reps, warmup)
+                    times[key][0].extend(f)
+                    times[key][1].extend(t)
+        for key, info in (("rust", rust), ("jax", jx), ("torch", pt)):
+            info["forward_all"], info["train_all"] = times[key]
+            info["forward_ms"] = statistics.median(times[key][0])
+            info["train_step_ms"] = statistics.median(times[key][1])
         results[name] = dict(config=cfg, rust=rust, jax=jx, torch=pt,
                              loss_rel_diff=max(rel(rust["loss"], jx["loss"]), rel(pt["loss"], jx["loss"])),
                              energy_max_rel_diff=max(rel(rust["energies"], jx["energies"]),
