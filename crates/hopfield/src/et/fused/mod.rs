@@ -210,7 +210,6 @@ pub(crate) struct Work<T: Real> {
     pub sq: Vec<T>,
     /// The Hopfield activations act(g ξᵀ), 0 at padded tokens: [B·N, M].
     pub act: Vec<T>,
-    step: Vec<T>,
 }
 
 impl<T: Real> Work<T> {
@@ -230,7 +229,6 @@ impl<T: Real> Work<T> {
             sk: z(tokens * hy),
             sq: z(tokens * hy),
             act: z(tokens * w.m),
-            step: z(tokens * w.d),
         }
     }
 
@@ -257,50 +255,57 @@ impl<T: Real> Work<T> {
         matmul(&mut self.q, hy, (tokens, hy, d), false, g, View::rows(&w.wq, d).t(), w.beta, true);
         matmul(&mut self.k, hy, (tokens, hy, d), false, g, View::rows(&w.wk, d).t(), T::one(), true);
         matmul(&mut self.act, m, (tokens, m, d), false, g, View::rows(&w.xi, d).t(), T::one(), true);
-        // The Hopfield activations: ReLU(ξ g) or softmax_β(ξ g), 0 at padded tokens.
-        self.act.par_chunks_mut(m).enumerate().for_each(|(t, row)| {
-            let keep = mask.real_of(t);
-            match w.hopfield_beta {
-                None => row.iter_mut().for_each(|v| *v = v.max(T::zero()) * keep),
-                Some(beta) => {
-                    let max = row.iter().copied().fold(T::neg_infinity(), T::max);
-                    row.iter_mut().for_each(|v| *v = beta * (*v - max));
-                    T::exp_in_place(row);
-                    let scale = keep / row.iter().copied().sum::<T>();
-                    row.iter_mut().for_each(|v| *v = *v * scale);
-                }
-            }
-        });
-        // Per example and head (examples in parallel): the logits Q'_h K_hᵀ, the masked softmax,
-        // Σ_B S_CB K_B and Σ_C S_CB Q'_C into the head's columns of sk and sq.
+        // Per example (in parallel): the Hopfield activations of its tokens, ReLU(ξ g) or
+        // softmax_β(ξ g) and 0 at padded tokens; and per head the logits Q'_h K_hᵀ, the masked
+        // softmax, Σ_B S_CB K_B and Σ_C S_CB Q'_C into the head's columns of sk and sq.
         let (q, k) = (&self.q, &self.k);
-        (self.s.par_chunks_mut(w.h * n * n), self.sk.par_chunks_mut(n * hy), self.sq.par_chunks_mut(n * hy))
-            .into_par_iter()
-            .enumerate()
-            .for_each_init(
-                || vec![T::zero(); n],
-                |weights, (b, (sb, skb, sqb))| {
-                    let (qb, kb) = (&q[b * n * hy..(b + 1) * n * hy], &k[b * n * hy..(b + 1) * n * hy]);
-                    for (h, s) in sb.chunks_mut(n * n).enumerate() {
-                        let col = h * y;
-                        let (qh, kh) = (View::rows(&qb[col..], hy), View::rows(&kb[col..], hy));
-                        matmul(s, n, (n, n, y), false, qh, kh.t(), T::one(), false);
-                        let (real, pairs) = mask.of_example(b, h, n);
-                        masked_softmax(s, n, real, pairs, w.exclude_self, weights);
-                        let sv = View::rows(&*s, n);
-                        matmul(&mut skb[col..], hy, (n, y, n), false, sv, kh, T::one(), false);
-                        matmul(&mut sqb[col..], hy, (n, y, n), false, sv.t(), qh, T::one(), false);
-                    }
-                },
-            );
-        // step = α act ξ + α (S K) W^Q + (α/β) (Sᵀ Q') W^K; x += step.
+        let chunks = (
+            self.s.par_chunks_mut(w.h * n * n),
+            self.sk.par_chunks_mut(n * hy),
+            self.sq.par_chunks_mut(n * hy),
+            self.act.par_chunks_mut(n * m),
+        );
+        chunks.into_par_iter().enumerate().for_each_init(
+            || vec![T::zero(); n],
+            |weights, (b, (sb, skb, sqb, actb))| {
+                for (j, row) in actb.chunks_mut(m).enumerate() {
+                    activate(row, mask.real_of(b * n + j), w.hopfield_beta);
+                }
+                let (qb, kb) = (&q[b * n * hy..(b + 1) * n * hy], &k[b * n * hy..(b + 1) * n * hy]);
+                for (h, s) in sb.chunks_mut(n * n).enumerate() {
+                    let col = h * y;
+                    let (qh, kh) = (View::rows(&qb[col..], hy), View::rows(&kb[col..], hy));
+                    matmul(s, n, (n, n, y), false, qh, kh.t(), T::one(), false);
+                    let (real, pairs) = mask.of_example(b, h, n);
+                    masked_softmax(s, n, real, pairs, w.exclude_self, weights);
+                    let sv = View::rows(&*s, n);
+                    matmul(&mut skb[col..], hy, (n, y, n), false, sv, kh, T::one(), false);
+                    matmul(&mut sqb[col..], hy, (n, y, n), false, sv.t(), qh, T::one(), false);
+                }
+            },
+        );
+        // x += α act ξ + α (S K) W^Q + (α/β) (Sᵀ Q') W^K, accumulated straight into x.
         let dims = (tokens, d, m);
-        matmul(&mut self.step, d, dims, false, View::rows(&self.act, m), View::rows(&w.xi, d), alpha, true);
+        matmul(x, d, dims, true, View::rows(&self.act, m), View::rows(&w.xi, d), alpha, true);
         let dims = (tokens, d, hy);
-        matmul(&mut self.step, d, dims, true, View::rows(&self.sk, hy), View::rows(&w.wq, d), alpha, true);
+        matmul(x, d, dims, true, View::rows(&self.sk, hy), View::rows(&w.wq, d), alpha, true);
         let ab = alpha / w.beta;
-        matmul(&mut self.step, d, dims, true, View::rows(&self.sq, hy), View::rows(&w.wk, d), ab, true);
-        x.par_iter_mut().zip(self.step.par_iter()).for_each(|(xv, &sv)| *xv = *xv + sv);
+        matmul(x, d, dims, true, View::rows(&self.sq, hy), View::rows(&w.wk, d), ab, true);
+    }
+}
+
+/// The Hopfield activation of one token's hidden units in place: ReLU, or softmax_β when
+/// `softmax_beta` is given; scaled by `keep` (0 at a padded token).
+fn activate<T: Real>(row: &mut [T], keep: T, softmax_beta: Option<T>) {
+    match softmax_beta {
+        None => row.iter_mut().for_each(|v| *v = v.max(T::zero()) * keep),
+        Some(beta) => {
+            let max = row.iter().copied().fold(T::neg_infinity(), T::max);
+            row.iter_mut().for_each(|v| *v = beta * (*v - max));
+            T::exp_in_place(row);
+            let scale = keep / row.iter().copied().sum::<T>();
+            row.iter_mut().for_each(|v| *v = *v * scale);
+        }
     }
 }
 
@@ -316,7 +321,6 @@ impl<T: Real> Drop for Work<T> {
             &mut self.sk,
             &mut self.sq,
             &mut self.act,
-            &mut self.step,
         ] {
             pool::give(std::mem::take(v));
         }
