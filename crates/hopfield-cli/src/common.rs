@@ -10,20 +10,70 @@ use hopfield::memory::Separation;
 use hopfield_data::Dataset;
 use indicatif::{ProgressBar, ProgressStyle};
 
-/// The devices computations can run on.
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+/// Where tensors are computed, as typed: `cpu`, `cuda` (GPU 0) or `cuda:N`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DeviceArg {
     /// The CPU (burn's Flex backend, all cores).
     Cpu,
+    /// NVIDIA GPU number N (burn's CUDA backend; a build with `--features cuda`).
+    Cuda(usize),
+}
+
+impl std::str::FromStr for DeviceArg {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "cpu" => Ok(DeviceArg::Cpu),
+            "cuda" => Ok(DeviceArg::Cuda(0)),
+            _ => match s.strip_prefix("cuda:") {
+                Some(n) => n.parse().map(DeviceArg::Cuda).map_err(|_| {
+                    format!("`{s}`: the GPU number after `cuda:` must be a whole number (cuda:0, cuda:1, …)")
+                }),
+                None => Err(format!("`{s}`: expected cpu, cuda or cuda:N")),
+            },
+        }
+    }
 }
 
 impl DeviceArg {
     /// The burn device.
-    pub fn device(self) -> Device {
+    ///
+    /// # Errors
+    /// A GPU asked of a build without CUDA support, or a GPU number this machine does not have.
+    pub fn device(self) -> Result<Device> {
         match self {
-            DeviceArg::Cpu => Device::flex(),
+            DeviceArg::Cpu => Ok(Device::flex()),
+            DeviceArg::Cuda(index) => cuda(index),
         }
     }
+}
+
+#[cfg(feature = "cuda")]
+fn cuda(index: usize) -> Result<Device> {
+    // Listing the GPUs loads the CUDA driver; a machine without one must get an error, not a panic.
+    let listed = std::panic::catch_unwind(|| Device::enumerate(burn::tensor::DeviceType::Cuda).into_vec().len());
+    let count = match listed {
+        Ok(count) => count,
+        Err(_) => {
+            bail!("no CUDA device: the NVIDIA driver could not be loaded on this machine (--device cuda:{index})")
+        }
+    };
+    if index >= count {
+        bail!(
+            "no CUDA device {index}: this machine has {count} (--device cuda:0{})",
+            if count > 1 { format!(" … cuda:{}", count - 1) } else { String::new() }
+        );
+    }
+    Ok(Device::cuda(index))
+}
+
+#[cfg(not(feature = "cuda"))]
+fn cuda(index: usize) -> Result<Device> {
+    bail!(
+        "--device cuda:{index}: this binary was built without CUDA support: rebuild with --features cuda \
+         (cargo build --release --features cuda)"
+    )
 }
 
 /// Memory kinds as typed on the command line.

@@ -20,7 +20,7 @@ mod recall;
 
 use std::path::PathBuf;
 
-use anyhow::Result;
+use anyhow::{bail, Result};
 use clap::{Parser, Subcommand};
 use hopfield_data::source::default_data_dir;
 
@@ -40,8 +40,9 @@ pub struct Cli {
     /// Defaults to $XDG_CACHE_HOME/hopfield or ~/.cache/hopfield.
     #[arg(long, global = true, env = "HOPFIELD_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
-    /// Where tensors are computed (the CPU is the only device for now).
-    #[arg(long, global = true, value_enum, default_value = "cpu")]
+    /// Where tensors are computed: cpu, cuda (GPU 0) or cuda:N. A GPU needs a build with
+    /// `--features cuda`.
+    #[arg(long, global = true, default_value = "cpu")]
     pub device: DeviceArg,
     #[command(subcommand)]
     pub command: Command,
@@ -106,7 +107,25 @@ fn quiet_broken_pipe() {
 /// Dispatches a parsed command line.
 fn run(cli: Cli) -> Result<()> {
     let data_dir = cli.data_dir.clone().unwrap_or_else(default_data_dir);
-    let device = cli.device.device();
+    // These compute on plain arrays on the CPU, not on burn tensors.
+    let cpu_only = match &cli.command {
+        Command::Recall(_) => Some("recall"),
+        Command::Capacity(_) => Some("capacity"),
+        Command::Dam(_) => Some("dam"),
+        Command::Bench(_) => Some("bench"),
+        _ => None,
+    };
+    if let (Some(name), DeviceArg::Cuda(_)) = (cpu_only, cli.device) {
+        bail!(
+            "`hopfield {name}` computes on the CPU only (its memories are plain arrays, not tensors); \
+             --device {} applies to et, mil, graph and demo",
+            match cli.device {
+                DeviceArg::Cuda(i) => format!("cuda:{i}"),
+                DeviceArg::Cpu => "cpu".into(),
+            }
+        );
+    }
+    let device = cli.device.device()?;
     match &cli.command {
         Command::Recall(a) => recall::run(a, &data_dir),
         Command::Capacity(a) => capacity::run(a),

@@ -1,5 +1,5 @@
-//! The command line as a user calls it: recall, capacity, data, bench and et bench, the demo, and
-//! output piped into a reader that stops early.
+//! The command line as a user calls it: recall, capacity, data, bench and et bench, the demo,
+//! output piped into a reader that stops early, and the --device flag's errors.
 
 mod common;
 
@@ -343,4 +343,28 @@ fn et_bench_times_and_reports() {
     hopfield_data::npy::write_npy(&x, &[2, 1, 8, 9], &vec![0.0; 144]).unwrap();
     let e = fails(&[&args[..], &["--inputs", x.to_str().unwrap()]].concat(), d);
     assert!(e.contains("[2, 1, 8, 9]") && e.contains("(B, 1, 8, 8)"), "{e}");
+}
+
+#[test]
+fn the_device_flag_names_what_is_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    // A GPU from a build without CUDA (the default build), or a GPU this machine lacks.
+    let e = fails(&["--device", "cuda", "et", "bench", "--reps", "1"], dir.path());
+    if cfg!(feature = "cuda") {
+        assert!(e.contains("no CUDA device"), "{e}");
+    } else {
+        assert!(e.contains("built without CUDA support: rebuild with --features cuda"), "{e}");
+    }
+    let e = fails(&["--device", "cuda:x", "et", "bench"], dir.path());
+    assert!(e.contains("the GPU number after `cuda:` must be a whole number"), "{e}");
+    let e = fails(&["--device", "gpu", "graph", "classify"], dir.path());
+    assert!(e.contains("expected cpu, cuda or cuda:N"), "{e}");
+    // Commands that compute on plain arrays say so instead of ignoring the flag.
+    for cmd in [&["recall"][..], &["capacity"], &["dam", "train"]] {
+        let e = fails(&[&["--device", "cuda:1"][..], cmd].concat(), dir.path());
+        assert!(e.contains(&format!("`hopfield {}` computes on the CPU only", cmd[0])), "{e}");
+    }
+    // cpu is the default and may be given.
+    let o = ok(&["--device", "cpu", "et", "bench", "--reps", "1", "--warmup", "0", "--batch", "2"], dir.path());
+    assert!(o.contains("train step"), "{o}");
 }
