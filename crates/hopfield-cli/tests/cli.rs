@@ -368,3 +368,17 @@ fn the_device_flag_names_what_is_wrong() {
     let o = ok(&["--device", "cpu", "et", "bench", "--reps", "1", "--warmup", "0", "--batch", "2"], dir.path());
     assert!(o.contains("train step"), "{o}");
 }
+
+#[test]
+fn et_check_passes_on_the_cpu_and_refuses_a_bad_tolerance() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = ok(&["et", "check"], dir.path());
+    assert!(o.contains("∂E/∂g explicit vs autodiff"), "{o}");
+    assert_eq!(o.matches("device vs CPU: energies").count(), 2, "{o}");
+    assert!(o.contains("all checks passed"), "{o}");
+    let e = fails(&["et", "check", "--tolerance", "0"], dir.path());
+    assert!(e.contains("--tolerance 0: must be positive"), "{e}");
+    // f32 gradients differ from autodiff's by ~1e-7: a 1e-9 tolerance must fail, naming the figure.
+    let e = fails(&["et", "check", "--tolerance", "1e-9"], dir.path());
+    assert!(e.contains("a difference above the tolerance 1e-9 (gradient"), "{e}");
+}

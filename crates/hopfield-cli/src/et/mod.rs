@@ -2,6 +2,7 @@
 //! subcommand; [`common`] holds what several of them share.
 
 mod bench;
+mod check;
 mod common;
 mod eval;
 mod import;
@@ -15,6 +16,7 @@ use burn::tensor::Device;
 use clap::Subcommand;
 
 pub use bench::EtBenchArgs;
+pub use check::EtCheckArgs;
 pub use eval::EtEvalArgs;
 pub use import::EtImportArgs;
 pub use reconstruct::EtReconstructArgs;
@@ -38,6 +40,9 @@ pub enum EtCommand {
     /// Milliseconds per forward pass and per training step (median of --reps), the loss and the
     /// energies of image 0, on given (--checkpoint, --inputs, --mask) or random weights and inputs.
     Bench(EtBenchArgs),
+    /// The math on the device --device names, in seconds: explicit energy gradient = autodiff,
+    /// the energy falling at every step, the device's energies and tokens = the CPU's.
+    Check(EtCheckArgs),
 }
 
 /// Runs an `et` subcommand on `device`.
@@ -48,5 +53,6 @@ pub fn run(cmd: &EtCommand, data_dir: &Path, device: &Device) -> Result<()> {
         EtCommand::Reconstruct(a) => reconstruct::run(a, data_dir, device),
         EtCommand::ImportNpz(a) => import::run(a, device),
         EtCommand::Bench(a) => bench::run(a, device),
+        EtCommand::Check(a) => check::run(a, device),
     }
 }

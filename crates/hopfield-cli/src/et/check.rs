@@ -1,0 +1,134 @@
+//! `hopfield et check`: the math that must hold on whatever device `--device` names, checked
+//! there in a few seconds — for a GPU machine that has the binary but no Rust toolchain
+//! (`tools/gpu-check.sh`). On random blocks (ReLU² and softmax memories, with padding and
+//! weighted per-head pairs, with and without the B ≠ C exclusion):
+//!
+//! 1. the explicit energy gradient ∂E/∂g equals autodiff of the energy on the device;
+//! 2. the energy falls at every descent step on the device;
+//! 3. the device's energies and final tokens (by the recording path and by the fastest one)
+//!    equal the CPU's for the same weights.
+//!
+//! Prints each figure and exits with an error when one is out of tolerance.
+
+use anyhow::{bail, Result};
+use burn::tensor::{Device, Tensor, TensorData};
+use clap::Args;
+use hopfield::et::{Descent, EnergyTransformer, EtConfig, HopfieldKind, Observe, TokenMask};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// Settings of `et check`.
+#[derive(Args, Debug)]
+pub struct EtCheckArgs {
+    /// Largest relative difference allowed (explicit vs autodiff gradient, device vs CPU).
+    #[arg(long, default_value_t = 1e-4)]
+    pub tolerance: f64,
+    /// Seed of the random blocks and tokens.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    t.into_data().convert::<f32>().try_into_vec::<f32>().unwrap_or_default()
+}
+
+/// max |a − b| / max(|b|, 1e-6).
+fn relative(a: &[f32], b: &[f32]) -> f64 {
+    let scale = b.iter().fold(1e-6f32, |m, v| m.max(v.abs())) as f64;
+    a.iter().zip(b).fold(0f64, |m, (p, q)| m.max((p - q).abs() as f64)) / scale
+}
+
+struct Case {
+    name: &'static str,
+    config: EtConfig,
+    masked: bool,
+}
+
+fn cases() -> Vec<Case> {
+    let mut softmax = EtConfig::new(32, 4, 8, 48);
+    softmax.hopfield = HopfieldKind::Softmax { beta: 2.0 };
+    softmax.exclude_self = true;
+    vec![
+        Case { name: "ReLU² memories, unmasked", config: EtConfig::new(32, 4, 8, 48), masked: false },
+        Case { name: "softmax memories, B ≠ C, padded, per-head pair weights", config: softmax, masked: true },
+    ]
+}
+
+/// Tokens [3, 9, 32] and a mask (items of 9, 5 and 7 tokens; pair weights 0, ½, 1, 2) on `device`.
+fn inputs(seed: u64, masked: bool, device: &Device) -> Result<(Tensor<3>, TokenMask)> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let x: Vec<f32> = (0..3 * 9 * 32).map(|_| rng.random::<f32>() * 4.0 - 2.0).collect();
+    let x = Tensor::from_data(TensorData::new(x, [3, 9, 32]), device);
+    if !masked {
+        return Ok((x, TokenMask::all()));
+    }
+    let pairs: Vec<f32> = (0..3 * 4 * 81).map(|_| [0.0, 0.5, 1.0, 2.0][rng.random_range(0..4)]).collect();
+    let mask = TokenMask::from_lengths(&[9, 5, 7], 9, device)?
+        .with_head_pairs(Tensor::from_data(TensorData::new(pairs, [3, 4, 9, 9]), device));
+    Ok((x, mask))
+}
+
+fn block(case: &Case, seed: u64, device: &Device) -> Result<EnergyTransformer> {
+    Ok(case.config.init(seed, device)?)
+}
+
+/// Runs the checks on `device`.
+pub fn run(a: &EtCheckArgs, device: &Device) -> Result<()> {
+    if !(a.tolerance > 0.0 && a.tolerance.is_finite()) {
+        bail!("--tolerance {}: must be positive and finite", a.tolerance);
+    }
+    println!("et check on {device:?} (tolerance {:e})", a.tolerance);
+    let descent = Descent::new(8, 0.1);
+    let mut worst = 0f64;
+    for case in cases() {
+        // 1. Explicit gradient against autodiff of the energy, on the device.
+        let ad = device.clone().autodiff();
+        let et = block(&case, a.seed, &ad)?;
+        let (x, mask) = inputs(a.seed, case.masked, &ad)?;
+        let g = et.norm.activation(x).detach().require_grad();
+        let (energy, explicit) = et.energy_and_grad(g.clone(), &mask)?;
+        let grads = energy.sum().backward();
+        let autodiff = g.grad(&grads).map(values).unwrap_or_default();
+        let grad_err = relative(&values(explicit), &autodiff);
+
+        // 2. The energy falls at every step, and 3. the device agrees with the CPU.
+        // The tokens both by the path that records energies and by the fastest one the device
+        // has (on the CPU the fused routine, elsewhere the folded tensor path).
+        let run_on = |dev: &Device| -> Result<(Vec<Vec<f32>>, Vec<f32>)> {
+            let et = block(&case, a.seed, dev)?;
+            let (x, mask) = inputs(a.seed, case.masked, dev)?;
+            let r = et.descend(x.clone(), &mask, &descent, Observe::Energy)?;
+            let fast = et.descend(x, &mask, &descent, Observe::Nothing)?;
+            let mut tokens = values(r.x);
+            tokens.extend(values(fast.x));
+            Ok((r.energy.into_iter().map(values).collect(), tokens))
+        };
+        let (energies, tokens) = run_on(device)?;
+        let rises =
+            energies.windows(2).flat_map(|w| w[0].iter().zip(&w[1]).map(|(a, b)| b - a)).fold(f32::MIN, f32::max);
+        let (cpu_energies, cpu_tokens) = run_on(&Device::flex())?;
+        let energy_err = energies.iter().zip(&cpu_energies).map(|(d, c)| relative(d, c)).fold(0f64, f64::max);
+        let token_err = relative(&tokens, &cpu_tokens);
+        println!(
+            "  {}: ∂E/∂g explicit vs autodiff {grad_err:.1e}; largest energy change over a step {rises:+.3e} \
+             (E {:.3} → {:.3}); device vs CPU: energies {energy_err:.1e}, tokens {token_err:.1e}",
+            case.name,
+            energies.first().map_or(f32::NAN, |e| e[0]),
+            energies.last().map_or(f32::NAN, |e| e[0]),
+        );
+        if !(rises <= 0.0) {
+            bail!("{}: the energy rose by {rises:e} over a step on {device:?}", case.name);
+        }
+        worst = worst.max(grad_err).max(energy_err).max(token_err);
+        if !(grad_err <= a.tolerance && energy_err <= a.tolerance && token_err <= a.tolerance) {
+            bail!(
+                "{}: a difference above the tolerance {:e} (gradient {grad_err:e}, energies {energy_err:e}, tokens \
+                 {token_err:e})",
+                case.name,
+                a.tolerance
+            );
+        }
+    }
+    println!("all checks passed (largest relative difference {worst:.1e})");
+    Ok(())
+}
