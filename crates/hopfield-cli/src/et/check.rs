@@ -116,11 +116,12 @@ pub fn run(a: &EtCheckArgs, device: &Device) -> Result<()> {
             energies.first().map_or(f32::NAN, |e| e[0]),
             energies.last().map_or(f32::NAN, |e| e[0]),
         );
-        if !(rises <= 0.0) {
+        if rises > 0.0 || rises.is_nan() {
             bail!("{}: the energy rose by {rises:e} over a step on {device:?}", case.name);
         }
         worst = worst.max(grad_err).max(energy_err).max(token_err);
-        if !(grad_err <= a.tolerance && energy_err <= a.tolerance && token_err <= a.tolerance) {
+        let errors = [grad_err, energy_err, token_err];
+        if errors.iter().any(|e| e.is_nan() || *e > a.tolerance) {
             bail!(
                 "{}: a difference above the tolerance {:e} (gradient {grad_err:e}, energies {energy_err:e}, tokens \
                  {token_err:e})",
