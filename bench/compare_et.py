@@ -5,10 +5,12 @@ ms per forward pass and per training step, the ratios Rust/JAX, Rust/PyTorch and
 and whether all three give the same loss and per-step energies (to 1e-4 relative).
 
     python bench/compare_et.py [--hopfield target/release/hopfield] [--reps 5] [--rounds 3] [--configs small,medium]
+                               [--device cpu|cuda]
 
 Configurations (the tokens include CLS):
   small:  batch 32, 64 tokens (3x28x36 images, patch 4: 7x9 = 63 patches), D 128, 4 heads x 32, 512 memories, T 12
   medium: batch 64, 65 tokens (3x32x32 images, patch 4: 8x8 = 64 patches), D 256, 8 heads x 32, 1024 memories, T 12
+  official: batch 32, 197 tokens (3x224x224, patch 16), D 768, 12 heads x 64, 3072 memories, T 12 (for a GPU)
 """
 
 import argparse
@@ -27,11 +29,13 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 CONFIGS = {
     "small": dict(batch=32, image=(3, 28, 36), patch=4, d=128, h=4, y=32, m=512, steps=12),
     "medium": dict(batch=64, image=(3, 32, 32), patch=4, d=256, h=8, y=32, m=1024, steps=12),
+    # The official ImageNet model's sizes (for a GPU; far too slow for a 2-core CPU).
+    "official": dict(batch=32, image=(3, 224, 224), patch=16, d=768, h=12, y=64, m=3072, steps=12),
 }
 ALPHA = 0.1
 
 
-def rust_runner(exe, cfg, tmp):
+def rust_runner(exe, cfg, tmp, device):
     """Imports the weights once; returns run(reps, warmup) -> the JSON of one `et bench` call."""
     c, hh, ww = cfg["image"]
     n = (hh // cfg["patch"]) * (ww // cfg["patch"])
@@ -42,7 +46,7 @@ def rust_runner(exe, cfg, tmp):
                     "--steps", str(cfg["steps"]), "--alpha", str(ALPHA)], check=True, capture_output=True)
 
     def run(reps, warmup):
-        out = subprocess.run([exe, "et", "bench", "--checkpoint", ck, "--inputs", os.path.join(tmp, "inputs.npy"),
+        out = subprocess.run([exe, "--device", device, "et", "bench", "--checkpoint", ck, "--inputs", os.path.join(tmp, "inputs.npy"),
                               "--mask", os.path.join(tmp, "mask.npy"), "--steps", str(cfg["steps"]),
                               "--alpha", str(ALPHA), "--warmup", str(warmup), "--reps", str(reps), "--json"],
                              check=True, capture_output=True, text=True).stdout
@@ -87,13 +91,13 @@ def jax_runner(weights, images, masks, cfg):
     return dict(loss=loss, energies=energies, jax=jax.__version__, devices=str(jax.devices())), run
 
 
-def torch_runner(weights, images, masks, cfg):
+def torch_runner(weights, images, masks, cfg, device):
     """Returns (loss, energies, info) and run(reps, warmup) -> (forward ms, train ms)."""
     import torch
     from et_torch import make_fns
 
-    forward, energies0, train_step = make_fns(weights, cfg["steps"], ALPHA, cfg["patch"])
-    x, m = torch.tensor(images), torch.tensor(masks)
+    forward, energies0, train_step = make_fns(weights, cfg["steps"], ALPHA, cfg["patch"], device=device)
+    x, m = torch.tensor(images, device=device), torch.tensor(masks, device=device)
     info = dict(loss=forward(x, m), energies=energies0(x, m), torch=torch.__version__,
                 threads=torch.get_num_threads())
 
@@ -117,7 +121,10 @@ def main():
     ap.add_argument("--configs", default="small,medium")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", help="also write every figure to this file")
+    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"],
+                    help="where all three run (Rust: --device; JAX: JAX_PLATFORMS; PyTorch: the tensors' device)")
     a = ap.parse_args()
+    os.environ["JAX_PLATFORMS"] = "cpu" if a.device == "cpu" else "cuda"
     from et_jax import random_weights
 
     results = {}
@@ -135,9 +142,9 @@ def main():
             np.savez(os.path.join(tmp, "weights.npz"), **weights)
             np.save(os.path.join(tmp, "inputs.npy"), images)
             np.save(os.path.join(tmp, "mask.npy"), masks)
-            rust_run = rust_runner(a.hopfield, cfg, tmp)
+            rust_run = rust_runner(a.hopfield, cfg, tmp, a.device)
             jx, jax_run = jax_runner(weights, images, masks, cfg)
-            pt, torch_run = torch_runner(weights, images, masks, cfg)
+            pt, torch_run = torch_runner(weights, images, masks, cfg, a.device)
             # Rounds in rotation (Rust, JAX, PyTorch, Rust, …) so that a slow spell of the machine
             # falls on all three; the medians are over every round's runs.
             rust, times = None, {k: ([], []) for k in ("rust", "jax", "torch")}

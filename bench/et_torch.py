@@ -81,9 +81,10 @@ def energies0(p, images, masks, steps, alpha, patch):
     return out
 
 
-def make_fns(weights, steps, alpha, patch, lr=1e-4):
-    """Parameters (from numpy), the forward loss, E of image 0 and a training step."""
-    p = {k: torch.tensor(np.asarray(v), requires_grad=True) for k, v in weights.items()}
+def make_fns(weights, steps, alpha, patch, lr=1e-4, device="cpu"):
+    """Parameters (from numpy, on `device`), the forward loss, E of image 0 and a training step
+    (each returns a Python float, which waits for the device)."""
+    p = {k: torch.tensor(np.asarray(v), device=device, requires_grad=True) for k, v in weights.items()}
     opt = torch.optim.AdamW(p.values(), lr=lr, betas=(0.9, 0.99), weight_decay=0.05)
 
     def forward(images, masks):
