@@ -336,7 +336,10 @@ fn et_bench_times_and_reports() {
     let flops = 3.0 * (3840.0 + 3600.0 + 3840.0 + 7680.0);
     assert!((j["descent_gflop"].as_f64().unwrap() * 1e9 - flops).abs() < 1e-3, "{j}");
     assert!(j["gemm_gflops"].as_f64().unwrap() > 0.0 && j["forward_gflops"].as_f64().unwrap() > 0.0);
-    assert!(o.contains("% of a plain GEMM [15×8]·[8×16]") && o.contains("peak memory"), "{o}");
+    assert!(o.contains("% of a plain GEMM [15×8]·[8×16] on this device") && o.contains("peak host memory"), "{o}");
+    assert_eq!(j["device"], "Device<Flex(Cpu)>");
+    // The GEMM reference as a tensor product (the form a GPU uses) gives a rate too.
+    assert!(hopfield_train::bench::et::device_gemm_gflops(15, 8, 16, 2, &burn::tensor::Device::flex()) > 0.0);
     let again: serde_json::Value = serde_json::from_str(ok(&args, d).lines().last().unwrap()).unwrap();
     assert_eq!(j["loss"], again["loss"]);
     let x = d.join("x.npy");

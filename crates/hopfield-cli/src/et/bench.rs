@@ -67,7 +67,9 @@ pub struct EtBenchArgs {
 
 /// Runs `et bench`.
 pub fn run(a: &EtBenchArgs, device: &burn::tensor::Device) -> Result<()> {
-    use hopfield_train::bench::et::{bench_et, descent_flops, gemm_gflops, peak_memory_bytes, EtBenchInputs};
+    use hopfield_train::bench::et::{
+        bench_et, descent_flops, device_gemm_gflops, gemm_gflops, peak_memory_bytes, EtBenchInputs,
+    };
     use hopfield_train::checkpoint::with_stable_ids;
     let train_device = device.clone().autodiff();
     let (model, cfg) = match &a.checkpoint {
@@ -137,14 +139,20 @@ pub fn run(a: &EtBenchArgs, device: &burn::tensor::Device) -> Result<()> {
     let (e, tokens) = (&cfg.et, n + 1);
     let flops = descent_flops(batch, tokens, e.dim, e.heads, e.head_dim, e.memories, a.steps);
     let forward_gflops = flops / (r.forward_ms / 1e3) / 1e9;
-    // The machine's rate for the descent's largest product (the Hopfield module's [B·N, D]·[D, M]).
-    let gemm = gemm_gflops(batch * tokens, e.dim, e.memories, a.reps);
+    // The device's rate for the descent's largest product (the Hopfield module's [B·N, D]·[D, M]):
+    // on the CPU the gemm crate the fused descent calls, elsewhere the backend's own product.
+    let on_cpu = device.clone().inner() == burn::tensor::Device::flex();
+    let gemm = if on_cpu {
+        gemm_gflops(batch * tokens, e.dim, e.memories, a.reps)
+    } else {
+        device_gemm_gflops(batch * tokens, e.dim, e.memories, a.reps, device)
+    };
     let peak = peak_memory_bytes();
     println!("  forward    {:>9.2} ms (median of {})", r.forward_ms, a.reps);
     println!("  train step {:>9.2} ms (median of {})", r.train_step_ms, a.reps);
     println!(
         "  descent {:.1} GFLOP a forward pass: {forward_gflops:.0} GFLOP/s, {:.0}% of a plain GEMM [{}×{}]·[{}×{}] \
-         here ({gemm:.0} GFLOP/s, same run); peak memory {}",
+         on this device ({gemm:.0} GFLOP/s, same run); peak host memory {}",
         flops / 1e9,
         100.0 * forward_gflops / gemm,
         batch * tokens,
@@ -161,6 +169,7 @@ pub fn run(a: &EtBenchArgs, device: &burn::tensor::Device) -> Result<()> {
             "forward_ms": r.forward_ms, "train_step_ms": r.train_step_ms, "loss": r.loss,
             "energies": r.energies, "forward_all": r.forward_all, "train_all": r.train_all,
             "threads": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            "device": format!("{device:?}"),
         });
         println!("{j}");
     }

@@ -168,6 +168,23 @@ pub fn gemm_gflops(rows: usize, k: usize, cols: usize, reps: usize) -> f64 {
     2.0 * (rows * k * cols) as f64 / median(&times) / 1e9
 }
 
+/// As [`gemm_gflops`], as a burn tensor product on `device` (for a GPU: the device's own rate, each
+/// product waited for by reading one value back).
+pub fn device_gemm_gflops(rows: usize, k: usize, cols: usize, reps: usize, device: &Device) -> f64 {
+    let a = Tensor::<2>::from_data(TensorData::new(hopfield::init::normal_values(1, rows * k), [rows, k]), device);
+    let b = Tensor::<2>::from_data(TensorData::new(hopfield::init::normal_values(2, k * cols), [k, cols]), device);
+    let mut times = Vec::new();
+    for r in 0..=reps.max(1) {
+        let t = Instant::now();
+        let c = a.clone().matmul(b.clone());
+        std::hint::black_box(c.slice([0..1, 0..1]).into_data());
+        if r > 0 {
+            times.push(t.elapsed().as_secs_f64());
+        }
+    }
+    2.0 * (rows * k * cols) as f64 / median(&times) / 1e9
+}
+
 /// The process's peak resident memory in bytes (VmHWM), where /proc tells it.
 pub fn peak_memory_bytes() -> Option<u64> {
     let s = std::fs::read_to_string("/proc/self/status").ok()?;
