@@ -10,7 +10,7 @@
 //!
 //! Prints each figure and exits with an error when one is out of tolerance.
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use burn::tensor::{Device, Tensor, TensorData};
 use clap::Args;
 use hopfield::et::{Descent, EnergyTransformer, EtConfig, HopfieldKind, Observe, TokenMask};
@@ -28,14 +28,18 @@ pub struct EtCheckArgs {
     pub seed: u64,
 }
 
-fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-    t.into_data().convert::<f32>().try_into_vec::<f32>().unwrap_or_default()
+/// A tensor's values (an error naming `what` when they cannot be read).
+fn values<const D: usize>(t: Tensor<D>, what: &'static str) -> Result<Vec<f64>> {
+    Ok(hopfield_train::trainer::values(t, what)?)
 }
 
-/// max |a − b| / max(|b|, 1e-6).
-fn relative(a: &[f32], b: &[f32]) -> f64 {
-    let scale = b.iter().fold(1e-6f32, |m, v| m.max(v.abs())) as f64;
-    a.iter().zip(b).fold(0f64, |m, (p, q)| m.max((p - q).abs() as f64)) / scale
+/// max |a − b| / max(|b|, 1e-6); the lengths must agree.
+fn relative(a: &[f64], b: &[f64]) -> Result<f64> {
+    if a.len() != b.len() {
+        bail!("{} values against {}", a.len(), b.len());
+    }
+    let scale = b.iter().fold(1e-6f64, |m, v| m.max(v.abs()));
+    Ok(a.iter().zip(b).fold(0f64, |m, (p, q)| m.max((p - q).abs())) / scale)
 }
 
 struct Case {
@@ -88,33 +92,35 @@ pub fn run(a: &EtCheckArgs, device: &Device) -> Result<()> {
         let g = et.norm.activation(x).detach().require_grad();
         let (energy, explicit) = et.energy_and_grad(g.clone(), &mask)?;
         let grads = energy.sum().backward();
-        let autodiff = g.grad(&grads).map(values).unwrap_or_default();
-        let grad_err = relative(&values(explicit), &autodiff);
+        let autodiff = g.grad(&grads).context("autodiff gave no gradient of the energy")?;
+        let grad_err = relative(&values(explicit, "explicit gradient")?, &values(autodiff, "autodiff gradient")?)?;
 
         // 2. The energy falls at every step, and 3. the device agrees with the CPU.
         // The tokens both by the path that records energies and by the fastest one the device
         // has (on the CPU the fused routine, elsewhere the folded tensor path).
-        let run_on = |dev: &Device| -> Result<(Vec<Vec<f32>>, Vec<f32>)> {
+        let run_on = |dev: &Device| -> Result<(Vec<Vec<f64>>, Vec<f64>)> {
             let et = block(&case, a.seed, dev)?;
             let (x, mask) = inputs(a.seed, case.masked, dev)?;
             let r = et.descend(x.clone(), &mask, &descent, Observe::Energy)?;
             let fast = et.descend(x, &mask, &descent, Observe::Nothing)?;
-            let mut tokens = values(r.x);
-            tokens.extend(values(fast.x));
-            Ok((r.energy.into_iter().map(values).collect(), tokens))
+            let mut tokens = values(r.x, "tokens")?;
+            tokens.extend(values(fast.x, "tokens")?);
+            let energies = r.energy.into_iter().map(|e| values(e, "energy")).collect::<Result<_>>()?;
+            Ok((energies, tokens))
         };
         let (energies, tokens) = run_on(device)?;
         let rises =
-            energies.windows(2).flat_map(|w| w[0].iter().zip(&w[1]).map(|(a, b)| b - a)).fold(f32::MIN, f32::max);
+            energies.windows(2).flat_map(|w| w[0].iter().zip(&w[1]).map(|(a, b)| b - a)).fold(f64::MIN, f64::max);
         let (cpu_energies, cpu_tokens) = run_on(&Device::flex())?;
-        let energy_err = energies.iter().zip(&cpu_energies).map(|(d, c)| relative(d, c)).fold(0f64, f64::max);
-        let token_err = relative(&tokens, &cpu_tokens);
+        let energy_err = energies.iter().zip(&cpu_energies).map(|(d, c)| relative(d, c)).collect::<Result<Vec<_>>>()?;
+        let energy_err = energy_err.into_iter().fold(0f64, f64::max);
+        let token_err = relative(&tokens, &cpu_tokens)?;
         println!(
             "  {}: ∂E/∂g explicit vs autodiff {grad_err:.1e}; largest energy change over a step {rises:+.3e} \
              (E {:.3} → {:.3}); device vs CPU: energies {energy_err:.1e}, tokens {token_err:.1e}",
             case.name,
-            energies.first().map_or(f32::NAN, |e| e[0]),
-            energies.last().map_or(f32::NAN, |e| e[0]),
+            energies.first().map_or(f64::NAN, |e| e[0]),
+            energies.last().map_or(f64::NAN, |e| e[0]),
         );
         if rises > 0.0 || rises.is_nan() {
             bail!("{}: the energy rose by {rises:e} over a step on {device:?}", case.name);

@@ -156,16 +156,24 @@ pub fn gemm_gflops(rows: usize, k: usize, cols: usize, reps: usize) -> f64 {
     let a = hopfield::init::normal_values(1, rows * k);
     let bm = hopfield::init::normal_values(2, k * cols);
     let mut c = vec![0f32; rows * cols];
+    let seconds = median_seconds(reps, || {
+        hopfield::linalg::matmul(rows, cols, k, &a, hopfield::linalg::Op::N, &bm, hopfield::linalg::Op::N, &mut c, 1.0);
+        std::hint::black_box(&c);
+    });
+    2.0 * (rows * k * cols) as f64 / seconds / 1e9
+}
+
+/// The median time of `reps` calls of `f` (at least one), after one untimed call.
+fn median_seconds(reps: usize, mut f: impl FnMut()) -> f64 {
     let mut times = Vec::new();
     for r in 0..=reps.max(1) {
         let t = Instant::now();
-        hopfield::linalg::matmul(rows, cols, k, &a, hopfield::linalg::Op::N, &bm, hopfield::linalg::Op::N, &mut c, 1.0);
-        std::hint::black_box(&c);
+        f();
         if r > 0 {
             times.push(t.elapsed().as_secs_f64());
         }
     }
-    2.0 * (rows * k * cols) as f64 / median(&times) / 1e9
+    median(&times)
 }
 
 /// As [`gemm_gflops`], as a burn tensor product on `device` (for a GPU: the device's own rate, each
@@ -173,16 +181,10 @@ pub fn gemm_gflops(rows: usize, k: usize, cols: usize, reps: usize) -> f64 {
 pub fn device_gemm_gflops(rows: usize, k: usize, cols: usize, reps: usize, device: &Device) -> f64 {
     let a = Tensor::<2>::from_data(TensorData::new(hopfield::init::normal_values(1, rows * k), [rows, k]), device);
     let b = Tensor::<2>::from_data(TensorData::new(hopfield::init::normal_values(2, k * cols), [k, cols]), device);
-    let mut times = Vec::new();
-    for r in 0..=reps.max(1) {
-        let t = Instant::now();
-        let c = a.clone().matmul(b.clone());
-        std::hint::black_box(c.slice([0..1, 0..1]).into_data());
-        if r > 0 {
-            times.push(t.elapsed().as_secs_f64());
-        }
-    }
-    2.0 * (rows * k * cols) as f64 / median(&times) / 1e9
+    let seconds = median_seconds(reps, || {
+        std::hint::black_box(a.clone().matmul(b.clone()).slice([0..1, 0..1]).into_data());
+    });
+    2.0 * (rows * k * cols) as f64 / seconds / 1e9
 }
 
 /// The process's peak resident memory in bytes (VmHWM), where /proc tells it.

@@ -277,6 +277,17 @@ impl EnergyTransformer {
 }
 
 impl EnergyTransformer {
+    /// The constants of a fused step of `descent`.
+    fn step_settings(&self, descent: &Descent) -> fused::op::StepSettings {
+        fused::op::StepSettings {
+            alpha: descent.step_size,
+            beta: self.attention.beta,
+            eps: self.norm.eps,
+            hopfield_beta: self.hopfield.softmax_beta,
+            exclude_self: self.attention.exclude_self,
+        }
+    }
+
     /// [`Implementation::Fused`]: the descent on host buffers, without autodiff.
     fn descend_fused(&self, x: Tensor<3>, mask: &TokenMask, descent: &Descent) -> Result<DescentResult> {
         check_cpu(&x)?;
@@ -286,21 +297,14 @@ impl EnergyTransformer {
         let [b, n, d] = x.dims();
         let [h, y, _] = self.attention.wq.dims();
         let [m, _] = self.hopfield.xi.dims();
-        let block = fused::FusedBlock {
-            h,
-            y,
-            d,
-            m,
-            wq: f32s(self.attention.wq.val().into_data(), "W^Q")?,
-            wk: f32s(self.attention.wk.val().into_data(), "W^K")?,
-            xi: f32s(self.hopfield.xi.val().into_data(), "ξ")?,
-            gamma: f32s(self.norm.gamma.val().into_data(), "γ")?[0],
-            delta: f32s(self.norm.delta.val().into_data(), "δ")?,
-            eps: self.norm.eps as f32,
-            beta: self.attention.beta as f32,
-            hopfield_beta: self.hopfield.softmax_beta.map(|v| v as f32),
-            exclude_self: self.attention.exclude_self,
-        };
+        let weights = [
+            f32s(self.attention.wq.val().into_data(), "W^Q")?,
+            f32s(self.attention.wk.val().into_data(), "W^K")?,
+            f32s(self.hopfield.xi.val().into_data(), "ξ")?,
+            f32s(self.norm.delta.val().into_data(), "δ")?,
+        ];
+        let gamma = f32s(self.norm.gamma.val().into_data(), "γ")?[0];
+        let block = fused::FusedBlock::new([h, y, d, m], weights, gamma, &self.step_settings(descent));
         let real = mask.real.clone().map(|r| f32s(r.into_data(), "real-token mask")).transpose()?;
         let pairs = match &mask.pairs {
             Some(p) => Some((f32s(p.clone().into_data(), "mask")?, p.dims()[1])),
@@ -314,20 +318,12 @@ impl EnergyTransformer {
         let x = Tensor::from_data(burn::tensor::TensorData::new(buf, [b, n, d]), &device);
         Ok(DescentResult { x, energy: Vec::new(), states: Vec::new() })
     }
-}
 
-impl EnergyTransformer {
     /// [`Implementation::Fused`] under autodiff: T steps, each one operation whose backward is
     /// written by hand ([`fused::op`]); gradients reach x, the weights and the pair weights.
     fn descend_fused_steps(&self, x: Tensor<3>, mask: &TokenMask, descent: &Descent) -> Result<DescentResult> {
         check_cpu(&x)?;
-        let settings = fused::op::StepSettings {
-            alpha: descent.step_size,
-            beta: self.attention.beta,
-            eps: self.norm.eps,
-            hopfield_beta: self.hopfield.softmax_beta,
-            exclude_self: self.attention.exclude_self,
-        };
+        let settings = self.step_settings(descent);
         let mut x = x;
         for _ in 0..descent.steps {
             x = fused::op::step(

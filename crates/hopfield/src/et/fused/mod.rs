@@ -79,6 +79,33 @@ pub(crate) struct FusedBlock<T> {
     pub exclude_self: bool,
 }
 
+impl<T: Real> FusedBlock<T> {
+    /// A block of H, Y, D, M from its weights W^Q, W^K ([H·Y, D]), ξ ([M, D]), δ ([D]), γ and the
+    /// step's constants.
+    pub fn new(
+        [h, y, d, m]: [usize; 4],
+        [wq, wk, xi, delta]: [Vec<T>; 4],
+        gamma: T,
+        settings: &op::StepSettings,
+    ) -> Self {
+        FusedBlock {
+            h,
+            y,
+            d,
+            m,
+            wq,
+            wk,
+            xi,
+            gamma,
+            delta,
+            eps: T::of(settings.eps),
+            beta: T::of(settings.beta),
+            hopfield_beta: settings.hopfield_beta.map(T::of),
+            exclude_self: settings.exclude_self,
+        }
+    }
+}
+
 /// The mask as plain buffers: real tokens [B, N] and pair weights [B, Hp, N, N] (Hp = 1 or H).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct FusedMask<'a, T> {

@@ -2,7 +2,7 @@
 //! autodiff the training graph records T of these instead of the dozens of tensor ops of a folded
 //! step, and the reverse pass is [`super::backward::backward`] over the buffers the forward kept.
 //!
-//! Saved per step (chosen on purpose): the input x (a reference to its buffer, no copy), the
+//! Saved per step (chosen on purpose): the input x (its values, read once for the forward), the
 //! layer norm's mean and 1/σ per token ([B·N] each; x̂ is rebuilt from x, cheaper than storing
 //! it), g, Q', K, S K, Sᵀ Q' ([B·N, D] and four [B·N, H·Y]), the softmax weights S ([B, H, N, N])
 //! and the Hopfield activations ([B·N, M]; act' is read off them, so the pre-activations are not
@@ -102,7 +102,9 @@ pub(crate) fn step(
 
 /// Reading and writing Flex buffers of one float type.
 trait FlexReal: Real + burn::tensor::Element {
-    fn read(t: FlexTensor) -> Vec<Self>;
+    fn read(t: FlexTensor) -> Vec<Self> {
+        t.into_data().convert::<Self>().try_into_vec::<Self>().expect("converted to the float type read")
+    }
     fn write(v: Vec<Self>, shape: &[usize]) -> FlexTensor {
         FlexTensor::from_data(TensorData::new(v, shape.to_vec()))
     }
@@ -110,24 +112,19 @@ trait FlexReal: Real + burn::tensor::Element {
 }
 
 impl FlexReal for f32 {
-    fn read(t: FlexTensor) -> Vec<f32> {
-        t.into_data().convert::<f32>().try_into_vec::<f32>().expect("converted to f32")
-    }
     fn saved(s: Arc<Saved<f32>>) -> SavedAny {
         SavedAny::F32(s)
     }
 }
 
 impl FlexReal for f64 {
-    fn read(t: FlexTensor) -> Vec<f64> {
-        t.into_data().convert::<f64>().try_into_vec::<f64>().expect("converted to f64")
-    }
     fn saved(s: Arc<Saved<f64>>) -> SavedAny {
         SavedAny::F64(s)
     }
 }
 
 /// The plain inputs of a step, read from Flex tensors.
+#[derive(Debug)]
 struct Plain<T> {
     block: FusedBlock<T>,
     x: Vec<T>,
@@ -135,6 +132,12 @@ struct Plain<T> {
     real: Option<Vec<T>>,
     pairs: Option<(Vec<T>, usize)>,
     alpha: T,
+}
+
+impl<T: Real> Plain<T> {
+    fn mask(&self) -> FusedMask<'_, T> {
+        FusedMask { real: self.real.as_deref(), pairs: self.pairs.as_ref().map(|(v, hp)| (v.as_slice(), *hp)) }
+    }
 }
 
 fn read_inputs<T: FlexReal>(
@@ -151,22 +154,9 @@ fn read_inputs<T: FlexReal>(
         let hp = p.layout().shape().dims::<4>()[1];
         (T::read(p), hp)
     });
+    let weights = [T::read(wq), T::read(wk), T::read(xi), T::read(delta)];
     Plain {
-        block: FusedBlock {
-            h,
-            y,
-            d,
-            m,
-            wq: T::read(wq),
-            wk: T::read(wk),
-            xi: T::read(xi),
-            gamma: T::read(gamma)[0],
-            delta: T::read(delta),
-            eps: T::of(s.eps),
-            beta: T::of(s.beta),
-            hopfield_beta: s.hopfield_beta.map(T::of),
-            exclude_self: s.exclude_self,
-        },
+        block: FusedBlock::new([h, y, d, m], weights, T::read(gamma)[0], &s),
         x: T::read(x),
         shape,
         real: real.map(T::read),
@@ -177,17 +167,38 @@ fn read_inputs<T: FlexReal>(
 
 /// The forward step; returns x' and the work buffers.
 fn forward<T: FlexReal>(p: &Plain<T>) -> (FlexTensor, Work<T>) {
-    let mask = FusedMask { real: p.real.as_deref(), pairs: p.pairs.as_ref().map(|(v, hp)| (v.as_slice(), *hp)) };
     let mut out = p.x.clone();
     let mut work = Work::new(&p.block, p.x.len() / p.block.d.max(1), p.shape[1]);
     if !out.is_empty() {
-        work.step(&p.block, &mut out, &mask, p.alpha);
+        work.step(&p.block, &mut out, &p.mask(), p.alpha);
     }
     (T::write(out, &p.shape), work)
 }
 
-fn is_f64(t: &FlexTensor) -> bool {
-    t.dtype() == DType::F64
+/// The step in the tensors' float type (f32 or f64): x', and with `keep` what its backward reads.
+fn run(
+    p: [FlexTensor; 6],
+    real: Option<FlexTensor>,
+    pairs: Option<FlexTensor>,
+    settings: StepSettings,
+    keep: bool,
+) -> (FlexTensor, Option<SavedAny>) {
+    fn typed<T: FlexReal>(
+        p: [FlexTensor; 6],
+        real: Option<FlexTensor>,
+        pairs: Option<FlexTensor>,
+        settings: StepSettings,
+        keep: bool,
+    ) -> (FlexTensor, Option<SavedAny>) {
+        let plain = read_inputs::<T>(p, real, pairs, settings);
+        let (out, work) = forward(&plain);
+        (out, keep.then(|| T::saved(Arc::new(Saved { plain, work }))))
+    }
+    if p[0].dtype() == DType::F64 {
+        typed::<f64>(p, real, pairs, settings, keep)
+    } else {
+        typed::<f32>(p, real, pairs, settings, keep)
+    }
 }
 
 impl EtStepOps for Flex {
@@ -197,14 +208,8 @@ impl EtStepOps for Flex {
         pairs: MaskPart<Self>,
         settings: StepSettings,
     ) -> FlexTensor {
-        let f64s = is_f64(&inputs.x);
         let p = [inputs.x, inputs.wq, inputs.wk, inputs.xi, inputs.gamma, inputs.delta];
-        let (real, pairs) = (given(real), given(pairs));
-        if f64s {
-            forward(&read_inputs::<f64>(p, real, pairs, settings)).0
-        } else {
-            forward(&read_inputs::<f32>(p, real, pairs, settings)).0
-        }
+        run(p, given(real), given(pairs), settings, false).0
     }
 }
 
@@ -215,16 +220,11 @@ fn given<B: Backend>(part: MaskPart<B>) -> Option<FloatTensor<B>> {
     }
 }
 
-/// What a training step keeps for its reverse pass.
+/// What a training step keeps for its reverse pass: its inputs and its work buffers.
 #[derive(Debug)]
 pub(crate) struct Saved<T: Real> {
-    block: FusedBlock<T>,
-    x: Vec<T>,
-    shape: [usize; 3],
-    real: Option<Vec<T>>,
-    pairs: Option<(Vec<T>, usize)>,
+    plain: Plain<T>,
     work: Work<T>,
-    alpha: T,
 }
 
 #[derive(Debug, Clone)]
@@ -257,28 +257,21 @@ impl<const N: usize> Backward<Flex, N> for StepBackward {
 
 /// The gradients (x, W^Q, W^K, ξ, γ, δ, then the pair weights when asked) as Flex tensors.
 fn reverse<T: FlexReal>(s: &Saved<T>, grad: FlexTensor, pairs_grad: bool) -> Vec<FlexTensor> {
-    let b = &s.block;
-    let mask = FusedMask { real: s.real.as_deref(), pairs: s.pairs.as_ref().map(|(v, hp)| (v.as_slice(), *hp)) };
-    let g = backward(b, &s.x, &s.work, &mask, s.alpha, &T::read(grad), pairs_grad);
+    let (p, b) = (&s.plain, &s.plain.block);
+    let g = backward(b, &p.x, &s.work, &p.mask(), p.alpha, &T::read(grad), pairs_grad);
     let mut out = vec![
-        T::write(g.x, &s.shape),
+        T::write(g.x, &p.shape),
         T::write(g.wq, &[b.h, b.y, b.d]),
         T::write(g.wk, &[b.h, b.y, b.d]),
         T::write(g.xi, &[b.m, b.d]),
         T::write(vec![g.gamma], &[1]),
         T::write(g.delta, &[b.d]),
     ];
-    if let (Some(dp), Some((_, hp))) = (g.pairs, &s.pairs) {
-        let [bb, n, _] = s.shape;
+    if let (Some(dp), Some((_, hp))) = (g.pairs, &p.pairs) {
+        let [bb, n, _] = p.shape;
         out.push(T::write(dp, &[bb, *hp, n, n]));
     }
     out
-}
-
-fn tracked<T: FlexReal>(p: Plain<T>) -> (FlexTensor, SavedAny) {
-    let (out, work) = forward(&p);
-    let saved = Saved { block: p.block, x: p.x, shape: p.shape, real: p.real, pairs: p.pairs, work, alpha: p.alpha };
-    (out, T::saved(Arc::new(saved)))
 }
 
 /// Records the step over `N` parents' nodes (6, or 7 with the pair weights).
@@ -289,21 +282,12 @@ fn record<C: CheckpointStrategy, const N: usize>(
     pairs: Option<FlexTensor>,
     settings: StepSettings,
 ) -> FloatTensor<Autodiff<Flex, C>> {
-    let f64s = is_f64(&p[0]);
     match <StepBackward as Backward<Flex, N>>::prepare::<C>(StepBackward, nodes).compute_bound().stateful() {
         OpsKind::Tracked(prep) => {
-            let (out, saved) = if f64s {
-                tracked(read_inputs::<f64>(p, real, pairs, settings))
-            } else {
-                tracked(read_inputs::<f32>(p, real, pairs, settings))
-            };
-            prep.finish(saved, out)
+            let (out, saved) = run(p, real, pairs, settings, true);
+            prep.finish(saved.expect("kept when asked"), out)
         }
-        OpsKind::UnTracked(prep) => prep.finish(if f64s {
-            forward(&read_inputs::<f64>(p, real, pairs, settings)).0
-        } else {
-            forward(&read_inputs::<f32>(p, real, pairs, settings)).0
-        }),
+        OpsKind::UnTracked(prep) => prep.finish(run(p, real, pairs, settings, false).0),
     }
 }
 
