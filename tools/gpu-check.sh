@@ -17,7 +17,9 @@
 #   2. et train on full MNIST, the README configuration, 2 epochs: images/s beside this project's
 #      CPU figure (2,844 images/s on 2 cores) and the test MSE;
 #   3. et train on CIFAR-10 (the README configuration, 1 epoch) when DATA has it;
-#   4. bench/compare_et.py --device cuda: Rust, JAX and PyTorch on the GPU, small, medium and the
+#   4. data-parallel training, --devices cuda:0,cuda:1 (or two workers on the one GPU): the same
+#      epoch (train loss, test MSE to 4 decimals) as one device with the whole batch;
+#   5. bench/compare_et.py --device cuda: Rust, JAX and PyTorch on the GPU, small, medium and the
 #      official configuration (3×224×224, patch 16, D 768, 12×64, M 3072, B 32).
 # The exit status is 0 only when every step succeeded. A dry run on the CPU (this machine):
 #   DEVICE=cpu CONFIGS=small PYTHON=/tmp/jaxenv/bin/python tools/gpu-check.sh target/release/hopfield DATA
@@ -73,6 +75,25 @@ if [ -f "$DATA/cifar10-jpeg/cifar10-train-jpeg.tar.gz" ]; then
   fi
 else
   summary+=("cifar: skipped (no $DATA/cifar10-jpeg)")
+fi
+
+# Data-parallel training (burn-train's multi-device step): two GPUs when there are two, else two
+# workers on the one; one epoch of the bundled MNIST sample against one device with the whole batch.
+if [ "$DEVICE" = cpu ]; then pair=cpu,cpu
+elif [ "$(nvidia-smi -L 2>/dev/null | wc -l)" -ge 2 ]; then pair=cuda:0,cuda:1
+else pair=$DEVICE,$DEVICE; fi
+rm -rf "$OUT/dp-one" "$OUT/dp-two"
+step parallel-one "$BIN" --device "$DEVICE" et train --epochs 1 --out "$OUT/dp-one"
+step parallel-two "$BIN" et train --epochs 1 --devices "$pair" --out "$OUT/dp-two"
+if [ -f "$OUT/dp-one/metrics.csv" ] && [ -f "$OUT/dp-two/metrics.csv" ]; then
+  one=$(tail -n 1 "$OUT/dp-one/metrics.csv" | awk -F, '{ printf "%.4f %.4f", $2, $3 }')
+  two=$(tail -n 1 "$OUT/dp-two/metrics.csv" | awk -F, '{ printf "%.4f %.4f", $2, $3 }')
+  if [ "$one" = "$two" ]; then
+    summary+=("parallel: --devices $pair gives the one-device epoch (train loss, test MSE: $two)")
+  else
+    summary+=("parallel: FAILED, --devices $pair gives $two, one device $one")
+    status=1
+  fi
 fi
 
 step compare "$PYTHON" bench/compare_et.py --hopfield "$BIN" --device "$DEVICE" --configs "$CONFIGS" \

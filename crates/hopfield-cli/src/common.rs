@@ -36,6 +36,15 @@ impl std::str::FromStr for DeviceArg {
     }
 }
 
+impl std::fmt::Display for DeviceArg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DeviceArg::Cpu => write!(f, "cpu"),
+            DeviceArg::Cuda(i) => write!(f, "cuda:{i}"),
+        }
+    }
+}
+
 impl DeviceArg {
     /// The burn device.
     ///

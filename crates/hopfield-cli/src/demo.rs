@@ -163,7 +163,7 @@ pub fn run(a: &DemoArgs, _data_dir: &Path, device: &burn::tensor::Device) -> Res
         &a.out.join("et"),
         &a.out.join("et").join("checkpoint"),
         None,
-        device,
+        std::slice::from_ref(device),
     )?;
     let (first, last) = (metrics[0].eval, metrics[metrics.len() - 1].eval);
     println!(

@@ -42,8 +42,8 @@ pub struct Cli {
     pub data_dir: Option<PathBuf>,
     /// Where tensors are computed: cpu, cuda (GPU 0) or cuda:N. A GPU needs a build with
     /// `--features cuda`.
-    #[arg(long, global = true, default_value = "cpu")]
-    pub device: DeviceArg,
+    #[arg(long, global = true)]
+    pub device: Option<DeviceArg>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -115,17 +115,28 @@ fn run(cli: Cli) -> Result<()> {
         Command::Bench(_) => Some("bench"),
         _ => None,
     };
-    if let (Some(name), DeviceArg::Cuda(_)) = (cpu_only, cli.device) {
+    if let (Command::Et(et::EtCommand::Train(a)), Some(one)) = (&cli.command, cli.device) {
+        if !a.devices.is_empty() {
+            bail!(
+                "--device {one} and --devices {} both given: name every device in --devices (the first is the \
+                 main one)",
+                a.devices.iter().map(ToString::to_string).collect::<Vec<_>>().join(",")
+            );
+        }
+    }
+    let one = match &cli.command {
+        Command::Et(et::EtCommand::Train(a)) if !a.devices.is_empty() => Some(a.devices[0]),
+        _ => cli.device,
+    };
+    let one = one.unwrap_or(DeviceArg::Cpu);
+    if let (Some(name), DeviceArg::Cuda(_)) = (cpu_only, one) {
         bail!(
             "`hopfield {name}` computes on the CPU only (its memories are plain arrays, not tensors); \
              --device {} applies to et, mil, graph and demo",
-            match cli.device {
-                DeviceArg::Cuda(i) => format!("cuda:{i}"),
-                DeviceArg::Cpu => "cpu".into(),
-            }
+            one
         );
     }
-    let device = cli.device.device()?;
+    let device = one.device()?;
     match &cli.command {
         Command::Recall(a) => recall::run(a, &data_dir),
         Command::Capacity(a) => capacity::run(a),

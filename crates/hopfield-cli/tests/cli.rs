@@ -373,6 +373,35 @@ fn the_device_flag_names_what_is_wrong() {
 }
 
 #[test]
+fn et_train_runs_data_parallel_on_several_devices() {
+    let dir = tempfile::tempdir().unwrap();
+    let small = ["--epochs", "1", "--dim", "16", "--heads", "2", "--head-dim", "8", "--memories", "32", "--steps", "2"];
+    let run = |extra: &[&str], out: &str| {
+        let out = dir.path().join(out);
+        ok(&[&["et", "train", "--out", out.to_str().unwrap()][..], &small, extra].concat(), dir.path())
+    };
+    let one = run(&[], "one");
+    let three = run(&["--devices", "cpu,cpu,cpu"], "three");
+    assert!(three.contains("data-parallel on 3 devices: 32 images a step split 11 + 11 + 10"), "{three}");
+    assert!(!one.contains("data-parallel"), "{one}");
+    // The same epoch: training loss and test MSE agree to the 4 decimals printed (the weights to
+    // ~1e-6, tests/et_data_parallel.rs in hopfield-train).
+    let figures =
+        |o: &str| o.lines().find(|l| l.starts_with("epoch   1:")).map(|l| l[..l.rfind('|').unwrap()].to_string());
+    assert_eq!(figures(&one), figures(&three), "{one}\n{three}");
+    assert!(dir.path().join("three/checkpoint/model.safetensors").exists());
+    // Both flags, a bad device, a GPU in a build without CUDA.
+    let e = fails(&["--device", "cpu", "et", "train", "--devices", "cpu,cpu"], dir.path());
+    assert!(e.contains("--device cpu and --devices cpu,cpu both given"), "{e}");
+    let e = fails(&["et", "train", "--devices", "cpu,gpu"], dir.path());
+    assert!(e.contains("`gpu`: expected cpu, cuda or cuda:N"), "{e}");
+    if !cfg!(feature = "cuda") {
+        let e = fails(&["et", "train", "--devices", "cuda:0,cuda:1"], dir.path());
+        assert!(e.contains("built without CUDA support"), "{e}");
+    }
+}
+
+#[test]
 fn et_check_passes_on_the_cpu_and_refuses_a_bad_tolerance() {
     let dir = tempfile::tempdir().unwrap();
     let o = ok(&["et", "check"], dir.path());

@@ -27,6 +27,9 @@ pub enum TrainError {
         /// What a valid value looks like.
         expected: String,
     },
+    /// A worker of data-parallel training failed, or a shard's loss could not be computed.
+    #[error("data-parallel training: {0}")]
+    Parallel(String),
     /// The training loss became NaN or infinite.
     #[error("the loss diverged at iteration {iteration} (epoch {epoch}){context}: it reached {loss}")]
     Diverged {

@@ -10,6 +10,7 @@
 //! | [`pictures`] | PNG grids and plots, and each task's pictures |
 //! | [`bench`] | throughput of retrieval and of the Energy Transformer |
 //! | [`import`] | the official Energy Transformer's `.npz` weights |
+//! | [`parallel`] | data-parallel training over several devices through burn-train's multi-device step |
 //! | [`metrics`] | figures several tasks report (ROC-AUC, average precision, macro-F1) |
 //!
 //! Every function takes the `burn` device it computes on; none picks one.
@@ -21,6 +22,7 @@ pub mod error;
 pub mod experiments;
 pub mod import;
 pub mod metrics;
+pub mod parallel;
 pub mod pictures;
 pub mod tasks;
 pub mod trainer;

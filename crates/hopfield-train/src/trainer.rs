@@ -319,6 +319,12 @@ impl Optimizer {
     /// Backpropagates `loss` and moves `model` by one step at the scheduled rate.
     pub fn step<M: Module>(&mut self, model: M, loss: Tensor<1>, at: Iteration) -> M {
         let grads = GradientsParams::from_grads(loss.backward(), &model);
+        self.apply(model, grads, at)
+    }
+
+    /// Moves `model` by one step of `grads` (computed elsewhere, e.g. summed over devices) at the
+    /// scheduled rate.
+    pub fn apply<M: Module>(&mut self, model: M, grads: GradientsParams, at: Iteration) -> M {
         self.inner.step(self.schedule.at(at.index, at.total), model, grads)
     }
 

@@ -12,7 +12,7 @@ use hopfield_train::tasks::masked_image::checkpoint::Resume;
 use hopfield_train::tasks::masked_image::{EpochMetrics, EtTrainConfig, MaskedImage};
 use hopfield_train::trainer::{Event, Trainer};
 
-use crate::common::{describe_splits, load_split, styled_bar, with_hint};
+use crate::common::{describe_splits, load_split, styled_bar, with_hint, DeviceArg};
 
 #[derive(Args, Debug)]
 pub struct EtTrainArgs {
@@ -88,6 +88,13 @@ pub struct EtTrainArgs {
     /// Seed of initialisation, shuffling and masks.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Data-parallel training on several devices, comma-separated: each batch is split into one
+    /// share per device (burn-train's multi-device step), the gradients are summed on the first,
+    /// which also evaluates. `cpu,cpu` runs two workers on the CPU; `cuda:0,cuda:1` two GPUs.
+    /// Instead of --device. The result is that of one device with the whole batch, up to the
+    /// order of float sums.
+    #[arg(long, value_delimiter = ',', num_args = 1..)]
+    pub devices: Vec<DeviceArg>,
     /// Checkpoint folder written after every epoch (model.safetensors + config.json, replaced
     /// atomically); default: <out>/checkpoint.
     #[arg(long)]
@@ -131,8 +138,9 @@ pub fn train_and_report(
     out: &Path,
     checkpoint: &Path,
     resume: Option<Resume>,
-    device: &Device,
+    devices: &[Device],
 ) -> Result<Vec<EpochMetrics>> {
+    let device = devices.first().context("no device to train on")?;
     let tr = load_split(data, hopfield_data::Split::Train, data_dir)?;
     let te = load_split(data, hopfield_data::Split::Test, data_dir)?;
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
@@ -148,7 +156,20 @@ pub fn train_and_report(
         println!("resuming after epoch {} of {}", r.epochs_done, cfg.epochs);
     }
     let task = MaskedImage::new(&tr, &te, cfg, &data.to_string(), device)
+        .and_then(|t| t.with_devices(devices))
         .map_err(|e| with_hint(e, "lower --lr or --alpha"))?;
+    if devices.len() > 1 {
+        println!(
+            "data-parallel on {} devices: {} images a step split {}",
+            devices.len(),
+            cfg.batch_size,
+            hopfield_train::parallel::split(cfg.batch_size, devices.len())
+                .iter()
+                .map(|r| r.len().to_string())
+                .collect::<Vec<_>>()
+                .join(" + ")
+        );
+    }
     let pb = styled_bar(tr.len() as u64, "epoch {prefix} [{bar:30}] {pos}/{len} {msg} {elapsed_precise}");
     let csv_path = out.join("metrics.csv");
     let trainer = Trainer { checkpoint: Some(checkpoint.to_path_buf()), metrics: Some(csv_path.clone()) };
@@ -192,6 +213,10 @@ pub fn read_config(path: &Path) -> Result<EtTrainConfig> {
 
 /// Runs `et train`.
 pub fn run(a: &EtTrainArgs, data_dir: &Path, device: &Device) -> Result<()> {
+    let devices = match a.devices.as_slice() {
+        [] => vec![device.clone()],
+        named => named.iter().map(|d| d.device()).collect::<Result<Vec<_>>>()?,
+    };
     let default_data = || hopfield_data::DataSource::Builtin(hopfield_data::Builtin::MnistSample);
     let checkpoint = a.checkpoint.clone().unwrap_or_else(|| a.out.join("checkpoint"));
     if let Some(dir) = &a.resume {
@@ -204,7 +229,7 @@ pub fn run(a: &EtTrainArgs, data_dir: &Path, device: &Device) -> Result<()> {
             None => meta.data.parse().map_err(anyhow::Error::msg)?,
         };
         let checkpoint = a.checkpoint.clone().unwrap_or_else(|| dir.clone());
-        train_and_report(&cfg, &data, data_dir, &a.out, &checkpoint, Some(resume), device)?;
+        train_and_report(&cfg, &data, data_dir, &a.out, &checkpoint, Some(resume), &devices)?;
         return Ok(());
     }
     let data = a.data.clone().unwrap_or_else(default_data);
@@ -220,6 +245,6 @@ pub fn run(a: &EtTrainArgs, data_dir: &Path, device: &Device) -> Result<()> {
         }
     };
     cfg.validate()?;
-    train_and_report(&cfg, &data, data_dir, &a.out, &checkpoint, None, device)?;
+    train_and_report(&cfg, &data, data_dir, &a.out, &checkpoint, None, &devices)?;
     Ok(())
 }

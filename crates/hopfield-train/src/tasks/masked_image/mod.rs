@@ -4,6 +4,9 @@
 //! training loop ([`crate::trainer`]); its checkpoints are in [`checkpoint`].
 
 pub mod checkpoint;
+mod config;
+
+pub use config::EtTrainConfig;
 
 use std::path::Path;
 
@@ -16,135 +19,12 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::checkpoint::with_stable_ids;
-use crate::error::{invalid, positive, Result};
+use crate::error::{invalid, Result};
+use crate::parallel::{DataParallel, Shard, ShardLoss};
 use crate::trainer::{
-    scalar, EpochFigures, EpochSummary, Event, Iteration, Optimizer, Plan, Schedule, StepResult, Task, Trainer,
+    scalar, EpochFigures, EpochSummary, Event, Iteration, Optimizer, Plan, StepResult, Task, Trainer,
 };
 use checkpoint::{CheckpointMeta, Resume};
-
-/// Settings of a training run, with the defaults of [`EtTrainConfig::new`]. The descent (T, α)
-/// is the model's, `model.descent`.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(from = "EtTrainConfigFile")]
-pub struct EtTrainConfig {
-    /// The model, its descent included.
-    pub model: ImageEtConfig,
-    /// Passes over the training set.
-    pub epochs: usize,
-    /// Images per optimiser step.
-    pub batch_size: usize,
-    /// Peak learning rate.
-    pub lr: f64,
-    /// Warm-up iterations (linear from lr/1000 to lr), then cosine down to lr/1000.
-    pub warmup: usize,
-    /// AdamW weight decay.
-    pub weight_decay: f64,
-    /// Gradient clipping by global norm.
-    pub clip: f64,
-    /// Fraction of patches scored, and the share of those replaced by MASK.
-    pub mask_fraction: f64,
-    /// Share of scored patches that get the MASK token (the rest stay unchanged).
-    pub replaced_share: f64,
-    /// Seed of initialisation, shuffling and masks.
-    pub seed: u64,
-}
-
-impl EtTrainConfig {
-    /// T = 12, α = 0.1, AdamW (β 0.9/0.99, weight decay 0.05), clip 1.0, 90/10 masking of half
-    /// the patches, batch 32, lr 1e-3 with 10% warm-up.
-    pub fn new(model: ImageEtConfig) -> Self {
-        EtTrainConfig {
-            model,
-            epochs: 1,
-            batch_size: 32,
-            lr: 1e-3,
-            warmup: 0,
-            weight_decay: 0.05,
-            clip: 1.0,
-            mask_fraction: 0.5,
-            replaced_share: 0.9,
-            seed: 0,
-        }
-    }
-
-    /// Checks every setting.
-    pub fn validate(&self) -> Result<MaskSpec> {
-        // The settings that do not depend on the data first, so that a shape problem of the
-        // images does not hide them.
-        if self.model.descent.steps == 0 {
-            return Err(invalid("steps", 0, "training needs at least one descent step (T ≥ 1)"));
-        }
-        if self.epochs == 0 || self.batch_size == 0 {
-            return Err(invalid(
-                "epochs/batch-size",
-                format!("{}/{}", self.epochs, self.batch_size),
-                "both at least 1",
-            ));
-        }
-        positive("lr", self.lr)?;
-        positive("clip", self.clip)?;
-        if !(self.weight_decay >= 0.0 && self.weight_decay.is_finite()) {
-            return Err(invalid("weight-decay", self.weight_decay, "must be zero or positive"));
-        }
-        self.model.validate()?;
-        Ok(MaskSpec::from_fraction(self.mask_fraction, self.model.patches(), self.replaced_share)?)
-    }
-
-    /// The seed of the evaluation masks (the same at every epoch and in `et eval`).
-    pub fn eval_seed(&self) -> u64 {
-        self.seed ^ 0xe7a1
-    }
-
-    /// The learning rate over the run: linear warm-up, then cosine to lr/1000.
-    pub fn schedule(&self) -> Schedule {
-        Schedule::WarmupCosine { peak: self.lr, warmup: self.warmup }
-    }
-
-    /// The learning rate at iteration `it` of `total`.
-    pub fn lr_at(&self, it: usize, total: usize) -> f64 {
-        self.schedule().at(it, total)
-    }
-}
-
-/// `config.json` as written before the descent moved into the model's configuration: `steps` and
-/// `step_size` beside `model`. Both forms load; the old fields win when present.
-#[derive(serde::Deserialize)]
-struct EtTrainConfigFile {
-    model: ImageEtConfig,
-    #[serde(default)]
-    steps: Option<usize>,
-    #[serde(default)]
-    step_size: Option<f64>,
-    epochs: usize,
-    batch_size: usize,
-    lr: f64,
-    warmup: usize,
-    weight_decay: f64,
-    clip: f64,
-    mask_fraction: f64,
-    replaced_share: f64,
-    seed: u64,
-}
-
-impl From<EtTrainConfigFile> for EtTrainConfig {
-    fn from(f: EtTrainConfigFile) -> Self {
-        let mut model = f.model;
-        let descent = model.descent;
-        model.descent = Descent::new(f.steps.unwrap_or(descent.steps), f.step_size.unwrap_or(descent.step_size));
-        EtTrainConfig {
-            model,
-            epochs: f.epochs,
-            batch_size: f.batch_size,
-            lr: f.lr,
-            warmup: f.warmup,
-            weight_decay: f.weight_decay,
-            clip: f.clip,
-            mask_fraction: f.mask_fraction,
-            replaced_share: f.replaced_share,
-            seed: f.seed,
-        }
-    }
-}
 
 /// Test-split masked-patch MSE next to its two baselines on the same masks.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -295,6 +175,7 @@ pub struct MaskedImage<'a> {
     data: String,
     device: Device,
     autodiff: Device,
+    parallel: Option<DataParallel<ImageEnergyTransformer>>,
 }
 
 impl<'a> MaskedImage<'a> {
@@ -348,7 +229,33 @@ impl<'a> MaskedImage<'a> {
             data: data.into(),
             device: device.clone(),
             autodiff: device.clone().autodiff(),
+            parallel: None,
         })
+    }
+
+    /// Trains data-parallel on `devices` (the first must be the task's device: evaluation runs
+    /// there, and there the gradients are summed and the optimiser steps): each batch is split
+    /// into one contiguous shard per device (see [`crate::parallel`]). One device: no change.
+    ///
+    /// # Errors
+    /// No device, or a first device other than the task's.
+    pub fn with_devices(mut self, devices: &[Device]) -> Result<Self> {
+        match devices.first() {
+            None => return Err(invalid("devices", "none", "at least one device")),
+            Some(first) if *first != self.device => {
+                return Err(invalid(
+                    "devices",
+                    format!("{first:?} first"),
+                    format!("the task's device ({:?}) first", self.device),
+                ))
+            }
+            Some(_) => {}
+        }
+        self.parallel = match devices.len() {
+            1 => None,
+            _ => Some(DataParallel::new(&devices.iter().map(|d| d.clone().autodiff()).collect::<Vec<_>>())?),
+        };
+        Ok(self)
     }
 
     /// The normalisation the run uses (the training split's).
@@ -387,6 +294,50 @@ impl<'a> MaskedImage<'a> {
     }
 }
 
+impl MaskedImage<'_> {
+    /// One optimiser step with the batch split over the devices: each shard's masked-patch MSE
+    /// weighted by its share of the batch, the gradients summed on the main device.
+    fn parallel_step(
+        &self,
+        parallel: &DataParallel<ImageEnergyTransformer>,
+        mut state: EtState,
+        batch: &[usize],
+        (scored, replaced): (Vec<f32>, Vec<f32>),
+        at: Iteration,
+    ) -> Result<(EtState, StepResult)> {
+        let n = self.cfg.model.patches();
+        let (c, h, w) = self.cfg.model.image;
+        let descent = self.cfg.model.descent;
+        let shards = parallel
+            .split(batch.len())
+            .into_iter()
+            .enumerate()
+            .map(|(index, r)| {
+                let device = parallel.devices()[index].clone();
+                let images = self.norm.values(self.train, &batch[r.clone()]);
+                let (scored, replaced) =
+                    (scored[r.start * n..r.end * n].to_vec(), replaced[r.start * n..r.end * n].to_vec());
+                let (len, share) = (r.len(), r.len() as f64 / batch.len() as f64);
+                let loss: ShardLoss<ImageEnergyTransformer> = Box::new(move |model: &ImageEnergyTransformer| {
+                    let images = Tensor::<4>::from_data(TensorData::new(images, [len, c, h, w]), &device);
+                    let scored = Tensor::<2>::from_data(TensorData::new(scored, [len, n]), &device);
+                    let replaced = Tensor::<2>::from_data(TensorData::new(replaced, [len, n]), &device);
+                    let target = model.patchify(images.clone());
+                    let pred =
+                        model.forward(images, replaced, &descent, Observe::Nothing).map_err(|e| e.to_string())?;
+                    Ok(masked_patch_mse(pred.patches, target, scored) * share)
+                });
+                Shard { index, loss }
+            })
+            .collect();
+        let (grads, value) = parallel.gradients(&state.model, shards)?;
+        if value.is_finite() {
+            state.model = state.optim.apply(state.model, grads, at);
+        }
+        Ok((state, StepResult { loss: value, wrong: 0 }))
+    }
+}
+
 impl Task for MaskedImage<'_> {
     type State = EtState;
     type Epoch = EpochMetrics;
@@ -406,9 +357,12 @@ impl Task for MaskedImage<'_> {
         at: Iteration,
     ) -> Result<(EtState, StepResult)> {
         let (device, n) = (&self.autodiff, self.cfg.model.patches());
+        let (scored, replaced) = self.spec.sample(rng, batch.len(), n);
+        if let Some(parallel) = &self.parallel {
+            return self.parallel_step(parallel, state, batch, (scored, replaced), at);
+        }
         let images = image_batch(&self.norm, self.train, batch, device);
         let target = state.model.patchify(images.clone());
-        let (scored, replaced) = self.spec.sample(rng, batch.len(), n);
         let scored = Tensor::<2>::from_data(TensorData::new(scored, [batch.len(), n]), device);
         let replaced = Tensor::<2>::from_data(TensorData::new(replaced, [batch.len(), n]), device);
         let pred = state.model.forward(images, replaced, &self.cfg.model.descent, Observe::Nothing)?.patches;
