@@ -17,9 +17,10 @@
 #   2. et train on full MNIST, the README configuration, 2 epochs: images/s beside this project's
 #      CPU figure (2,844 images/s on 2 cores) and the test MSE;
 #   3. et train on CIFAR-10 (the README configuration, 1 epoch) when DATA has it;
-#   4. data-parallel training, --devices cuda:0,cuda:1 (or two workers on the one GPU): the same
+#   4. recall --memory modern on the device against the host arrays (same figures);
+#   5. data-parallel training, --devices cuda:0,cuda:1 (or two workers on the one GPU): the same
 #      epoch (train loss, test MSE to 4 decimals) as one device with the whole batch;
-#   5. bench/compare_et.py --device cuda: Rust, JAX and PyTorch on the GPU, small, medium and the
+#   6. bench/compare_et.py --device cuda: Rust, JAX and PyTorch on the GPU, small, medium and the
 #      official configuration (3×224×224, patch 16, D 768, 12×64, M 3072, B 32).
 # The exit status is 0 only when every step succeeded. A dry run on the CPU (this machine):
 #   DEVICE=cpu CONFIGS=small PYTHON=/tmp/jaxenv/bin/python tools/gpu-check.sh target/release/hopfield DATA
@@ -75,6 +76,24 @@ if [ -f "$DATA/cifar10-jpeg/cifar10-train-jpeg.tar.gz" ]; then
   fi
 else
   summary+=("cifar: skipped (no $DATA/cifar10-jpeg)")
+fi
+
+# recall with the modern network on the device (burn tensors) against the host arrays: the same
+# exact retrievals and mean overlap (to 1e-3) on 500 MNIST digits at β = 0.05 (slow, many steps).
+rm -rf "$OUT/recall-cpu" "$OUT/recall-dev"
+for where in cpu dev; do
+  dev=cpu; [ $where = dev ] && dev=$DEVICE
+  step "recall-$where" "$BIN" --device "$dev" recall --memory modern --beta 0.05 --patterns 500 --data mnist \
+    --data-dir "$DATA" --out "$OUT/recall-$where"
+done
+if [ -f "$OUT/recall-cpu.log" ] && [ -f "$OUT/recall-dev.log" ]; then
+  a=$(grep -o 'retrieved exactly.*overlap [0-9.]*' "$OUT/recall-cpu.log")
+  b=$(grep -o 'retrieved exactly.*overlap [0-9.]*' "$OUT/recall-dev.log")
+  # The same exact-retrieval count, the mean overlap within 1e-3 (f32 sums in another order).
+  if [ -n "$a" ] && [ -n "$b" ] && awk -v a="$a" -v b="$b" 'BEGIN { split(a, x, " "); split(b, y, " ");
+      d = x[8] - y[8]; exit !(x[3] == y[3] && d <= 1e-3 && d >= -1e-3) }'; then
+    summary+=("recall: $DEVICE agrees with the host arrays ($b; host: $a)")
+  else summary+=("recall: FAILED, $DEVICE gives '$b', host arrays '$a'"); status=1; fi
 fi
 
 # Data-parallel training (burn-train's multi-device step): two GPUs when there are two, else two

@@ -24,7 +24,7 @@ use anyhow::{bail, Result};
 use clap::{Parser, Subcommand};
 use hopfield_data::source::default_data_dir;
 
-use crate::common::DeviceArg;
+use crate::common::{DeviceArg, MemoryArg};
 
 /// Associative memories (classical, dense and modern Hopfield networks) on real data.
 #[derive(Parser, Debug)]
@@ -109,7 +109,7 @@ fn run(cli: Cli) -> Result<()> {
     let data_dir = cli.data_dir.clone().unwrap_or_else(default_data_dir);
     // These compute on plain arrays on the CPU, not on burn tensors.
     let cpu_only = match &cli.command {
-        Command::Recall(_) => Some("recall"),
+        Command::Recall(a) if a.memory != MemoryArg::Modern => Some("recall"),
         Command::Capacity(_) => Some("capacity"),
         Command::Dam(_) => Some("dam"),
         Command::Bench(_) => Some("bench"),
@@ -132,13 +132,13 @@ fn run(cli: Cli) -> Result<()> {
     if let (Some(name), DeviceArg::Cuda(_)) = (cpu_only, one) {
         bail!(
             "`hopfield {name}` computes on the CPU only (its memories are plain arrays, not tensors); \
-             --device {} applies to et, mil, graph and demo",
+             --device {} applies to et, mil, graph, demo and recall --memory modern",
             one
         );
     }
     let device = one.device()?;
     match &cli.command {
-        Command::Recall(a) => recall::run(a, &data_dir),
+        Command::Recall(a) => recall::run(a, &data_dir, (one != DeviceArg::Cpu).then_some(&device)),
         Command::Capacity(a) => capacity::run(a),
         Command::Demo(a) => demo::run(a, &data_dir, &device),
         Command::Data(c) => data::run(c, &data_dir),

@@ -94,12 +94,14 @@ pub fn print_recall(r: &RecallReport, files: &[PathBuf], secs: f64) {
 }
 
 /// Runs `recall`.
-pub fn run(a: &RecallArgs, data_dir: &Path) -> Result<()> {
+///
+/// `device`: where the modern network retrieves (`None`: host arrays on the CPU).
+pub fn run(a: &RecallArgs, data_dir: &Path, device: Option<&burn::tensor::Device>) -> Result<()> {
     let cfg = recall_config(a)?;
     let ds = load(&a.data, data_dir)?;
     recall::validate(&ds, &cfg)?;
     let t = Instant::now();
-    let report = recall::recall(&ds, &cfg)?;
+    let report = recall::recall_on(&ds, &cfg, device)?;
     let files = recall::write_outputs(&report, &a.out, "")?;
     print_recall(&report, &files, t.elapsed().as_secs_f64());
     Ok(())

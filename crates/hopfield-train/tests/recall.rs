@@ -175,3 +175,28 @@ fn synchronous_rule_retrieves_with_a_dense_memory() {
     // Synchronous runs record the energy once per sweep.
     assert!(r.results.iter().all(|q| q.energy.len() == 3));
 }
+
+/// The modern network's recall as burn tensors (what `--device cuda` runs), here on the CPU
+/// backend, against the host arrays: the same report, energies to f32 rounding. A device for a
+/// binary memory is an error.
+#[test]
+fn modern_recall_on_a_device_gives_the_host_report() {
+    let ds = mnist();
+    let dev = burn::tensor::Device::flex();
+    for beta in [0.05, 2.0] {
+        let c = cfg(MemoryKind::Modern { beta }, 40);
+        let (host, device) = (recall::recall(&ds, &c).unwrap(), recall::recall_on(&ds, &c, Some(&dev)).unwrap());
+        assert_eq!(host.results.len(), device.results.len());
+        for (h, d) in host.results.iter().zip(&device.results) {
+            assert_eq!((h.pattern, h.exact, h.steps), (d.pattern, d.exact, d.steps), "β={beta}");
+            assert!((h.overlap - d.overlap).abs() < 1e-5, "β={beta}: overlap {} vs {}", h.overlap, d.overlap);
+            assert_eq!(h.energy.len(), d.energy.len());
+            for ((_, a), (_, b)) in h.energy.iter().zip(&d.energy) {
+                assert!((a - b).abs() <= 1e-4 * a.abs().max(1.0), "β={beta}: energy {a} vs {b}");
+            }
+        }
+        assert_eq!(host.exact_fraction(), device.exact_fraction());
+    }
+    let e = recall::recall_on(&ds, &cfg(MemoryKind::Dense(Separation::Classical), 10), Some(&dev)).unwrap_err();
+    assert!(e.to_string().contains("a device applies to the modern network"), "{e}");
+}

@@ -206,3 +206,40 @@ fn the_one_step_bound_holds_where_the_error_is_measurable() {
         assert!(median > 1e-4, "β = {beta}: the bound is {:.0e} times the error", 1.0 / median);
     }
 }
+
+/// The retrieval as burn tensors (what runs on a GPU) against the host arrays, here on the CPU
+/// backend: the same iterations per query, states and energies to f32 rounding.
+#[test]
+fn retrieval_on_a_device_agrees_with_the_host_arrays() {
+    let dev = burn::tensor::Device::flex();
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    for &(beta, tolerance) in &[(0.5, 1e-4), (0.02, 1e-3), (4.0, 1e-5), (20.0, 0.0)] {
+        let (n, k, b) = (48, 40, 12);
+        let x: Vec<f32> = gaussian(&mut rng, k * n, 1.0).into_iter().map(|v| v as f32).collect();
+        // Queries near stored patterns (they converge at different steps) and far from them.
+        let mut q = Vec::with_capacity(b * n);
+        for i in 0..b {
+            let noise = gaussian(&mut rng, n, if i < 8 { 0.3 } else { 2.0 });
+            q.extend((0..n).map(|j| if i < 8 { x[i * n + j] + noise[j] as f32 } else { noise[j] as f32 }));
+        }
+        let net = ModernHopfield::new(x, n, beta).unwrap();
+        let opts = Retrieve { tolerance, max_steps: 25, record_energy: true };
+        let (host, device) = (net.retrieve(&q, &opts).unwrap(), net.retrieve_on(&q, &opts, &dev).unwrap());
+        assert_eq!(device.iterations, host.iterations, "β={beta}");
+        assert_eq!(device.converged, host.converged, "β={beta}");
+        let worst = host.states.iter().zip(&device.states).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+        assert!(worst < 1e-5, "β={beta}: states differ by {worst}");
+        for (qi, (h, d)) in host.energy.iter().zip(&device.energy).enumerate() {
+            assert_eq!(h.len(), d.len(), "β={beta} query {qi}: energies recorded");
+            for (a, b) in h.iter().zip(d) {
+                assert!((a - b).abs() <= 1e-4 * a.abs().max(1.0), "β={beta} query {qi}: energy {a} vs {b}");
+            }
+        }
+        assert!(host.iterations.iter().any(|&i| i < opts.max_steps), "β={beta}: some query converges");
+    }
+    let net = ModernHopfield::new(vec![1.0f32, 2.0, 3.0, 4.0], 2, 1.0).unwrap();
+    assert!(net.retrieve_on(&[1.0, 2.0, 3.0], &Retrieve::default(), &dev).unwrap_err().to_string().contains("got 3"));
+    assert!(net.retrieve_on(&[1.0, f32::NAN], &Retrieve::default(), &dev).is_err());
+    let e = net.retrieve_on(&[1.0, 1.0], &Retrieve { tolerance: -1.0, ..Retrieve::default() }, &dev).unwrap_err();
+    assert!(e.to_string().contains("tolerance"), "{e}");
+}

@@ -237,9 +237,29 @@ fn rng_for(seed: u64, query: usize) -> ChaCha8Rng {
     r
 }
 
-/// Runs the recall experiment on the first K images of `ds`.
+/// Runs the recall experiment on the first K images of `ds`, on host arrays (the CPU).
 pub fn recall(ds: &Dataset, cfg: &RecallConfig) -> Result<RecallReport> {
+    recall_on(ds, cfg, None)
+}
+
+/// [`recall`] with the modern network's retrieval as burn tensors on `device` when one is given
+/// (a GPU; [`ModernHopfield::retrieve_on`]); `None` computes on host arrays. The binary memories
+/// are host arrays only.
+///
+/// # Errors
+/// Those of [`recall`]; a device given for a binary memory.
+pub fn recall_on(ds: &Dataset, cfg: &RecallConfig, device: Option<&burn::tensor::Device>) -> Result<RecallReport> {
     validate(ds, cfg)?;
+    if let (Some(device), MemoryKind::Dense(_)) = (device, cfg.memory) {
+        return Err(invalid(
+            "device",
+            format!("{device:?}"),
+            format!(
+                "the CPU for the {} (its memory is a host array); a device applies to the modern network",
+                cfg.memory
+            ),
+        ));
+    }
     let n = ds.image_len();
     let k = cfg.patterns;
     let queries = cfg.queries.unwrap_or(k);
@@ -288,10 +308,11 @@ pub fn recall(ds: &Dataset, cfg: &RecallConfig) -> Result<RecallReport> {
         }
         MemoryKind::Modern { beta } => {
             let net = ModernHopfield::new(patterns.clone(), n, beta)?;
-            let r = net.retrieve(
-                &cues.concat(),
-                &Retrieve { tolerance: 1e-4, max_steps: cfg.max_steps, record_energy: true },
-            )?;
+            let opts = Retrieve { tolerance: 1e-4, max_steps: cfg.max_steps, record_energy: true };
+            let r = match device {
+                None => net.retrieve(&cues.concat(), &opts)?,
+                Some(device) => net.retrieve_on(&cues.concat(), &opts, device)?,
+            };
             let runs = r
                 .states
                 .chunks_exact(n)

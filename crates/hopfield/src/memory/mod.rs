@@ -2,6 +2,7 @@
 
 mod dense;
 mod modern;
+mod on_device;
 mod separation;
 
 pub use dense::{DenseMemory, Dynamics, Trajectory, UpdateRule};

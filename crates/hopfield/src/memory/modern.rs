@@ -25,6 +25,19 @@ pub struct Retrieve {
     pub record_energy: bool,
 }
 
+impl Retrieve {
+    /// Checks the tolerance (≥ 0) and the step bound (≥ 1).
+    pub(super) fn check(&self) -> Result<()> {
+        if self.tolerance.is_nan() || self.tolerance < 0.0 {
+            return Err(invalid("tolerance", self.tolerance, "must be zero or positive"));
+        }
+        if self.max_steps == 0 {
+            return Err(invalid("max_steps", 0, "must be at least 1"));
+        }
+        Ok(())
+    }
+}
+
 impl Default for Retrieve {
     fn default() -> Self {
         Retrieve { tolerance: 1e-6, max_steps: 100, record_energy: false }
@@ -105,7 +118,7 @@ impl<T: Real> ModernHopfield<T> {
         &self.patterns
     }
 
-    fn batch(&self, queries: &[T]) -> Result<usize> {
+    pub(super) fn batch(&self, queries: &[T]) -> Result<usize> {
         if queries.is_empty() || !queries.len().is_multiple_of(self.neurons) {
             return Err(shape("queries", format!("B×N with N = {} and B ≥ 1", self.neurons), queries.len()));
         }
@@ -192,12 +205,7 @@ impl<T: Real> ModernHopfield<T> {
     /// later updates only cost what the remaining queries need.
     pub fn retrieve(&self, queries: &[T], opts: &Retrieve) -> Result<Retrieval<T>> {
         let b = self.batch(queries)?;
-        if opts.tolerance.is_nan() || opts.tolerance < 0.0 {
-            return Err(invalid("tolerance", opts.tolerance, "must be zero or positive"));
-        }
-        if opts.max_steps == 0 {
-            return Err(invalid("max_steps", 0, "must be at least 1"));
-        }
+        opts.check()?;
         let n = self.neurons;
         let mut states = queries.to_vec();
         let mut iterations = vec![opts.max_steps; b];
