@@ -15,8 +15,8 @@
 use burn::module::{Module, ModuleDisplay};
 use burn::optim::{GradientsAccumulator, GradientsParams};
 use burn::tensor::{Device, Tensor};
-use burn::train::train::MultiDevicesTrainStep;
-use burn::train::{InferenceStep, ItemLazy, TrainOutput, TrainStep};
+use burn_train::train::MultiDevicesTrainStep;
+use burn_train::{InferenceStep, ItemLazy, TrainOutput, TrainStep};
 
 use crate::error::{invalid, Result, TrainError};
 use crate::trainer::scalar;
