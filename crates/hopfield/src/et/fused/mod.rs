@@ -277,27 +277,32 @@ impl<T: Real> Work<T> {
                     *gv = w.gamma * (xv - mu) * r + dv;
                 }
             });
-        // Over all B·N tokens at once: Q' = β g W^Qᵀ, K = g W^Kᵀ, the Hopfield hidden units g ξᵀ.
+        // Over all B·N tokens at once: Q' = β g W^Qᵀ, K = g W^Kᵀ.
         let g = View::rows(&self.g, d);
         matmul(&mut self.q, hy, (tokens, hy, d), false, g, View::rows(&w.wq, d).t(), w.beta, true);
         matmul(&mut self.k, hy, (tokens, hy, d), false, g, View::rows(&w.wk, d).t(), T::one(), true);
-        matmul(&mut self.act, m, (tokens, m, d), false, g, View::rows(&w.xi, d).t(), T::one(), true);
-        // Per example (in parallel): the Hopfield activations of its tokens, ReLU(ξ g) or
-        // softmax_β(ξ g) and 0 at padded tokens; and per head the logits Q'_h K_hᵀ, the masked
-        // softmax, Σ_B S_CB K_B and Σ_C S_CB Q'_C into the head's columns of sk and sq.
+        // The Hopfield module by blocks of tokens (in parallel): the hidden units g ξᵀ, their
+        // activation (0 at padded tokens), and x += α act ξ while the block is in cache.
+        let block = tokens.div_ceil(2 * rayon::current_num_threads()).max(16);
+        (self.act.par_chunks_mut(block * m), x.par_chunks_mut(block * d), self.g.par_chunks(block * d))
+            .into_par_iter()
+            .enumerate()
+            .for_each(|(i, (actb, xb, gb))| {
+                let rows = gb.len() / d;
+                matmul(actb, m, (rows, m, d), false, View::rows(gb, d), View::rows(&w.xi, d).t(), T::one(), false);
+                for (j, row) in actb.chunks_mut(m).enumerate() {
+                    activate(row, mask.real_of(i * block + j), w.hopfield_beta);
+                }
+                matmul(xb, d, (rows, d, m), true, View::rows(actb, m), View::rows(&w.xi, d), alpha, false);
+            });
+        // Per example (in parallel), per head: the logits Q'_h K_hᵀ, the masked softmax,
+        // Σ_B S_CB K_B and Σ_C S_CB Q'_C into the head's columns of sk and sq.
         let (q, k) = (&self.q, &self.k);
-        let chunks = (
-            self.s.par_chunks_mut(w.h * n * n),
-            self.sk.par_chunks_mut(n * hy),
-            self.sq.par_chunks_mut(n * hy),
-            self.act.par_chunks_mut(n * m),
-        );
+        let chunks =
+            (self.s.par_chunks_mut(w.h * n * n), self.sk.par_chunks_mut(n * hy), self.sq.par_chunks_mut(n * hy));
         chunks.into_par_iter().enumerate().for_each_init(
             || vec![T::zero(); n],
-            |weights, (b, (sb, skb, sqb, actb))| {
-                for (j, row) in actb.chunks_mut(m).enumerate() {
-                    activate(row, mask.real_of(b * n + j), w.hopfield_beta);
-                }
+            |weights, (b, (sb, skb, sqb))| {
                 let (qb, kb) = (&q[b * n * hy..(b + 1) * n * hy], &k[b * n * hy..(b + 1) * n * hy]);
                 for (h, s) in sb.chunks_mut(n * n).enumerate() {
                     let col = h * y;
@@ -311,9 +316,7 @@ impl<T: Real> Work<T> {
                 }
             },
         );
-        // x += α act ξ + α (S K) W^Q + (α/β) (Sᵀ Q') W^K, accumulated straight into x.
-        let dims = (tokens, d, m);
-        matmul(x, d, dims, true, View::rows(&self.act, m), View::rows(&w.xi, d), alpha, true);
+        // x += α (S K) W^Q + (α/β) (Sᵀ Q') W^K, accumulated straight into x.
         let dims = (tokens, d, hy);
         matmul(x, d, dims, true, View::rows(&self.sk, hy), View::rows(&w.wq, d), alpha, true);
         let ab = alpha / w.beta;
