@@ -17,7 +17,8 @@
 #   2. et train on full MNIST, the README configuration, 2 epochs: images/s beside this project's
 #      CPU figure (2,844 images/s on 2 cores) and the test MSE;
 #   3. et train on CIFAR-10 (the README configuration, 1 epoch) when DATA has it;
-#   4. recall --memory modern on the device against the host arrays (same figures);
+#   4. recall --memory modern on the device against the host arrays (same figures), and the
+#      modern update's GFLOP/s on the device (hopfield bench) next to the device's own GEMM;
 #   5. data-parallel training, --devices cuda:0,cuda:1 (or two workers on the one GPU): the same
 #      epoch (train loss, test MSE to 4 decimals) as one device with the whole batch;
 #   6. bench/compare_et.py --device cuda: Rust, JAX and PyTorch on the GPU, small, medium and the
@@ -95,6 +96,10 @@ if [ -f "$OUT/recall-cpu.log" ] && [ -f "$OUT/recall-dev.log" ]; then
     summary+=("recall: $DEVICE agrees with the host arrays ($b; host: $a)")
   else summary+=("recall: FAILED, $DEVICE gives '$b', host arrays '$a'"); status=1; fi
 fi
+
+# The modern Hopfield update (N 784, K 60,000, 256 queries) on the device, next to its own GEMM.
+step bench "$BIN" --device "$DEVICE" bench --reps 10
+[ -f "$OUT/bench.log" ] && summary+=("bench: $(grep -E '^(modern|plain|update)' "$OUT/bench.log" | tr '\n' ';')")
 
 # Data-parallel training (burn-train's multi-device step): two GPUs when there are two, else two
 # workers on the one; one epoch of the bundled MNIST sample against one device with the whole batch.

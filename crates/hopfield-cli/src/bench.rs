@@ -3,7 +3,7 @@
 use anyhow::Result;
 use clap::Args;
 use hopfield::memory::Separation;
-use hopfield_train::bench::{bench_dense, bench_modern};
+use hopfield_train::bench::{bench_dense, bench_modern, bench_modern_on};
 
 #[derive(Args, Debug)]
 pub struct BenchArgs {
@@ -27,12 +27,20 @@ pub struct BenchArgs {
     pub sweeps: usize,
 }
 
-pub fn run(a: &BenchArgs) -> Result<()> {
+/// Runs `hopfield bench`; with `device` (a GPU) the modern update runs there as tensors and the
+/// binary memories, host arrays, are not timed.
+pub fn run(a: &BenchArgs, device: Option<&burn::tensor::Device>) -> Result<()> {
     anyhow::ensure!(a.neurons > 0 && a.modern_k > 0 && a.queries > 0 && a.dense_k > 0, "sizes must be positive");
     anyhow::ensure!(a.reps > 0 && a.sweeps > 0, "--reps and --sweeps must be positive");
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     println!("machine: {threads} threads");
-    let m = bench_modern(a.neurons, a.modern_k, a.queries, a.reps, 0)?;
+    let m = match device {
+        None => bench_modern(a.neurons, a.modern_k, a.queries, a.reps, 0)?,
+        Some(d) => {
+            println!("device: {d:?} (the update as tensors, checked against the host arrays' to 1e-4)");
+            bench_modern_on(a.neurons, a.modern_k, a.queries, a.reps, 0, d)?
+        }
+    };
     println!(
         "modern Hopfield update, N = {}, K = {}, {} queries: {:.1} ms = {:.1} GFLOP/s (2 GEMMs + softmax)",
         a.neurons,
@@ -51,6 +59,10 @@ pub fn run(a: &BenchArgs) -> Result<()> {
         m.gemm_gflops()
     );
     println!("update / GEMM efficiency: {:.0}%", 100.0 * m.update_gflops() / m.gemm_gflops());
+    if device.is_some() {
+        println!("binary memories: not timed (host arrays on the CPU; run without --device for them)");
+        return Ok(());
+    }
     for s in [Separation::Classical, Separation::RectifiedPolynomial { n: 20 }, Separation::Exponential] {
         let d = bench_dense(s, a.neurons, a.dense_k, a.sweeps, 0)?;
         println!(

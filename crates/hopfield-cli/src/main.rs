@@ -112,7 +112,6 @@ fn run(cli: Cli) -> Result<()> {
         Command::Recall(a) if a.memory != MemoryArg::Modern => Some("recall"),
         Command::Capacity(_) => Some("capacity"),
         Command::Dam(_) => Some("dam"),
-        Command::Bench(_) => Some("bench"),
         _ => None,
     };
     if let (Command::Et(et::EtCommand::Train(a)), Some(one)) = (&cli.command, cli.device) {
@@ -132,7 +131,7 @@ fn run(cli: Cli) -> Result<()> {
     if let (Some(name), DeviceArg::Cuda(_)) = (cpu_only, one) {
         bail!(
             "`hopfield {name}` computes on the CPU only (its memories are plain arrays, not tensors); \
-             --device {} applies to et, mil, graph, demo and recall --memory modern",
+             --device {} applies to et, mil, graph, demo, bench and recall --memory modern",
             one
         );
     }
@@ -142,7 +141,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Capacity(a) => capacity::run(a),
         Command::Demo(a) => demo::run(a, &data_dir, &device),
         Command::Data(c) => data::run(c, &data_dir),
-        Command::Bench(a) => bench::run(a),
+        Command::Bench(a) => bench::run(a, (one != DeviceArg::Cpu).then_some(&device)),
         Command::Et(c) => et::run(c, &data_dir, &device),
         Command::Dam(c) => dam::run(c, &data_dir),
         Command::Mil(c) => mil::run(c, &data_dir, &device),

@@ -367,12 +367,15 @@ fn the_device_flag_names_what_is_wrong() {
         let e = fails(&[&["--device", "cuda:1"][..], cmd].concat(), dir.path());
         assert!(e.contains(&format!("`hopfield {}` computes on the CPU only", cmd[0])), "{e}");
     }
-    // recall with the modern network computes on burn tensors, so --device applies to it.
-    let e = fails(&["--device", "cuda", "recall", "--memory", "modern"], dir.path());
-    if !cfg!(feature = "cuda") {
-        assert!(e.contains("built without CUDA support"), "{e}");
+    // recall with the modern network and bench's modern update compute on burn tensors, so
+    // --device applies to them.
+    for cmd in [&["recall", "--memory", "modern"][..], &["bench", "--reps", "1"]] {
+        let e = fails(&[&["--device", "cuda"][..], cmd].concat(), dir.path());
+        if !cfg!(feature = "cuda") {
+            assert!(e.contains("built without CUDA support"), "{e}");
+        }
+        assert!(!e.contains("computes on the CPU only"), "{e}");
     }
-    assert!(!e.contains("computes on the CPU only"), "{e}");
     // cpu is the default and may be given.
     let o = ok(&["--device", "cpu", "et", "bench", "--reps", "1", "--warmup", "0", "--batch", "2"], dir.path());
     assert!(o.contains("train step"), "{o}");

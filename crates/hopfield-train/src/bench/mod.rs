@@ -5,6 +5,8 @@ pub mod et;
 
 use std::time::Instant;
 
+use burn::tensor::{Device, Tensor, TensorData};
+use hopfield::layers::Keys;
 use hopfield::linalg::{matmul, Op};
 use hopfield::memory::{DenseMemory, ModernHopfield, Separation};
 use rand::seq::SliceRandom;
@@ -68,6 +70,48 @@ pub fn bench_modern(n: usize, k: usize, b: usize, reps: usize, seed: u64) -> Res
     Ok(ModernBench { shape: (n, k, b), update_s: median(update), gemm_s: median(gemm) })
 }
 
+/// [`bench_modern`] as burn tensors on `device` (what a GPU runs): the update through
+/// [`hopfield::layers::Keys`] next to the device's own product of the same shape, each waited for by
+/// reading one value back. Before timing, the device's update is checked against the host arrays'.
+///
+/// # Errors
+/// Invalid sizes; values the device cannot give back; an update that differs from the host's by
+/// more than 1e-4 of its largest entry (naming the difference).
+pub fn bench_modern_on(n: usize, k: usize, b: usize, reps: usize, seed: u64, device: &Device) -> Result<ModernBench> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let x: Vec<f32> = (0..n * k).map(|_| rng.random::<f32>() * 2.0 - 1.0).collect();
+    let q: Vec<f32> = (0..n * b).map(|_| rng.random::<f32>() * 2.0 - 1.0).collect();
+    let net = ModernHopfield::new(x.clone(), n, 0.1)?;
+    let keys = Keys::new(Tensor::<3>::from_data(TensorData::new(x, [1, k, n]), device), 0.1, None)?;
+    let (queries, xt) =
+        (Tensor::<3>::from_data(TensorData::new(q.clone(), [1, b, n]), device), keys.x.clone().swap_dims(1, 2));
+    let host = net.update(&q)?;
+    let on_device = crate::trainer::values(keys.update(queries.clone()), "the device's update")?;
+    let scale = host.iter().fold(0f32, |m, v| m.max(v.abs())) as f64;
+    let worst = host.iter().zip(&on_device).map(|(a, b)| (*a as f64 - b).abs()).fold(0.0, f64::max);
+    if worst > 1e-4 * scale.max(1e-30) {
+        return Err(crate::error::invalid(
+            "device update",
+            format!("{worst:.3e} from the host's (largest entry {scale:.3e})"),
+            "the host arrays' update to 1e-4",
+        ));
+    }
+    let wait = |t: Tensor<3>| std::hint::black_box(t.slice([0..1, 0..1, 0..1]).into_data());
+    let (mut gemm, mut update) = (Vec::new(), Vec::new());
+    for r in 0..=reps {
+        let t = Instant::now();
+        wait(queries.clone().matmul(xt.clone()));
+        let g = t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        wait(keys.update(queries.clone()));
+        if r > 0 {
+            gemm.push(g);
+            update.push(t.elapsed().as_secs_f64());
+        }
+    }
+    Ok(ModernBench { shape: (n, k, b), update_s: median(update), gemm_s: median(gemm) })
+}
+
 /// Binary-memory sweep throughput.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DenseBench {
@@ -102,4 +146,19 @@ pub fn bench_dense(separation: Separation, n: usize, k: usize, sweeps: usize, se
         std::hint::black_box(mem.sweep(&mut state, &mut overlaps, &order));
     }
     Ok(DenseBench { separation, shape: (n, k), sweeps, seconds: t.elapsed().as_secs_f64() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The device bench on the CPU backend: its update passes the check against the host arrays
+    /// (which errors on a difference), and it times both products.
+    #[test]
+    fn the_device_bench_checks_its_update_and_times_both_products() {
+        let m = bench_modern_on(64, 500, 16, 2, 0, &Device::flex()).unwrap();
+        assert_eq!(m.shape, (64, 500, 16));
+        assert!(m.update_s > 0.0 && m.gemm_s > 0.0, "{m:?}");
+        assert!(m.update_gflops().is_finite() && m.gemm_gflops().is_finite(), "{m:?}");
+    }
 }
