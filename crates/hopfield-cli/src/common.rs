@@ -46,31 +46,31 @@ impl std::fmt::Display for DeviceArg {
 }
 
 impl DeviceArg {
-    /// The burn device.
+    /// The burn device; `flag` (`--device` or `--devices`) names where it was asked for in errors.
     ///
     /// # Errors
     /// A GPU asked of a build without CUDA support, or a GPU number this machine does not have.
-    pub fn device(self) -> Result<Device> {
+    pub fn device(self, flag: &str) -> Result<Device> {
         match self {
             DeviceArg::Cpu => Ok(Device::flex()),
-            DeviceArg::Cuda(index) => cuda(index),
+            DeviceArg::Cuda(index) => cuda(index, flag),
         }
     }
 }
 
 #[cfg(feature = "cuda")]
-fn cuda(index: usize) -> Result<Device> {
+fn cuda(index: usize, flag: &str) -> Result<Device> {
     // Listing the GPUs loads the CUDA driver; a machine without one must get an error, not a panic.
     let listed = std::panic::catch_unwind(|| Device::enumerate(burn::tensor::DeviceType::Cuda).into_vec().len());
     let count = match listed {
         Ok(count) => count,
         Err(_) => {
-            bail!("no CUDA device: the NVIDIA driver could not be loaded on this machine (--device cuda:{index})")
+            bail!("no CUDA device: the NVIDIA driver could not be loaded on this machine ({flag} cuda:{index})")
         }
     };
     if index >= count {
         bail!(
-            "no CUDA device {index}: this machine has {count} (--device cuda:0{})",
+            "no CUDA device {index}: this machine has {count} ({flag} cuda:0{})",
             if count > 1 { format!(" … cuda:{}", count - 1) } else { String::new() }
         );
     }
@@ -78,9 +78,9 @@ fn cuda(index: usize) -> Result<Device> {
 }
 
 #[cfg(not(feature = "cuda"))]
-fn cuda(index: usize) -> Result<Device> {
+fn cuda(index: usize, flag: &str) -> Result<Device> {
     bail!(
-        "--device cuda:{index}: this binary was built without CUDA support: rebuild with --features cuda \
+        "{flag} cuda:{index}: this binary was built without CUDA support: rebuild with --features cuda \
          (cargo build --release --features cuda)"
     )
 }

@@ -123,9 +123,9 @@ fn run(cli: Cli) -> Result<()> {
             );
         }
     }
-    let one = match &cli.command {
-        Command::Et(et::EtCommand::Train(a)) if !a.devices.is_empty() => Some(a.devices[0]),
-        _ => cli.device,
+    let (one, flag) = match &cli.command {
+        Command::Et(et::EtCommand::Train(a)) if !a.devices.is_empty() => (Some(a.devices[0]), "--devices"),
+        _ => (cli.device, "--device"),
     };
     let one = one.unwrap_or(DeviceArg::Cpu);
     if let (Some(name), DeviceArg::Cuda(_)) = (cpu_only, one) {
@@ -135,7 +135,7 @@ fn run(cli: Cli) -> Result<()> {
             one
         );
     }
-    let device = one.device()?;
+    let device = one.device(flag)?;
     match &cli.command {
         Command::Recall(a) => recall::run(a, &data_dir, (one != DeviceArg::Cpu).then_some(&device)),
         Command::Capacity(a) => capacity::run(a),

@@ -215,7 +215,7 @@ pub fn read_config(path: &Path) -> Result<EtTrainConfig> {
 pub fn run(a: &EtTrainArgs, data_dir: &Path, device: &Device) -> Result<()> {
     let devices = match a.devices.as_slice() {
         [] => vec![device.clone()],
-        named => named.iter().map(|d| d.device()).collect::<Result<Vec<_>>>()?,
+        named => named.iter().map(|d| d.device("--devices")).collect::<Result<Vec<_>>>()?,
     };
     let default_data = || hopfield_data::DataSource::Builtin(hopfield_data::Builtin::MnistSample);
     let checkpoint = a.checkpoint.clone().unwrap_or_else(|| a.out.join("checkpoint"));
