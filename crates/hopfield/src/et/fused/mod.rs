@@ -259,68 +259,77 @@ impl<T: Real> Work<T> {
         }
     }
 
-    /// One step on `x` [B·N, D] in place, keeping every intermediate in `self`.
+    /// One step on `x` [B·N, D] in place, keeping every intermediate in `self`. The examples are
+    /// split into blocks, two per thread, and every phase of the step runs inside a block (in
+    /// parallel over blocks) while the block's buffers are in cache: the layer norm, Q' = β g W^Qᵀ
+    /// and K = g W^Kᵀ, the Hopfield module, per example and head the attention, and the
+    /// back-projections, accumulated straight into x.
     pub fn step(&mut self, w: &FusedBlock<T>, x: &mut [T], mask: &FusedMask<'_, T>, alpha: T) {
-        let (d, m, y, n) = (w.d, w.m, w.y, self.n);
-        let hy = w.h * y;
-        let tokens = x.len() / d;
+        let (d, m, y, n, h) = (w.d, w.m, w.y, self.n, w.h);
+        let hy = h * y;
+        let examples = x.len() / d / n;
+        let per = examples.div_ceil(2 * rayon::current_num_threads()).max(1);
+        let bt = per * n;
         let dn = T::of(d as f64);
-        // g = γ (x − mean) / √(var + ε) + δ, per token.
-        (self.g.par_chunks_mut(d), x.par_chunks(d), self.mean.par_iter_mut(), self.rstd.par_iter_mut())
-            .into_par_iter()
-            .for_each(|(gr, xr, mean, rstd)| {
-                let mu = xr.iter().copied().sum::<T>() / dn;
-                let var = xr.iter().map(|&v| (v - mu) * (v - mu)).sum::<T>() / dn;
-                let r = T::one() / (var + w.eps).sqrt();
-                (*mean, *rstd) = (mu, r);
-                for ((gv, &xv), &dv) in gr.iter_mut().zip(xr).zip(&w.delta) {
-                    *gv = w.gamma * (xv - mu) * r + dv;
-                }
-            });
-        // Over all B·N tokens at once: Q' = β g W^Qᵀ, K = g W^Kᵀ.
-        let g = View::rows(&self.g, d);
-        matmul(&mut self.q, hy, (tokens, hy, d), false, g, View::rows(&w.wq, d).t(), w.beta, true);
-        matmul(&mut self.k, hy, (tokens, hy, d), false, g, View::rows(&w.wk, d).t(), T::one(), true);
-        // The Hopfield module by blocks of tokens (in parallel): the hidden units g ξᵀ, their
-        // activation (0 at padded tokens), and x += α act ξ while the block is in cache.
-        let block = tokens.div_ceil(2 * rayon::current_num_threads()).max(16);
-        (self.act.par_chunks_mut(block * m), x.par_chunks_mut(block * d), self.g.par_chunks(block * d))
-            .into_par_iter()
-            .enumerate()
-            .for_each(|(i, (actb, xb, gb))| {
-                let rows = gb.len() / d;
-                matmul(actb, m, (rows, m, d), false, View::rows(gb, d), View::rows(&w.xi, d).t(), T::one(), false);
-                for (j, row) in actb.chunks_mut(m).enumerate() {
-                    activate(row, mask.real_of(i * block + j), w.hopfield_beta);
-                }
-                matmul(xb, d, (rows, d, m), true, View::rows(actb, m), View::rows(&w.xi, d), alpha, false);
-            });
-        // Per example (in parallel), per head: the logits Q'_h K_hᵀ, the masked softmax,
-        // Σ_B S_CB K_B and Σ_C S_CB Q'_C into the head's columns of sk and sq.
-        let (q, k) = (&self.q, &self.k);
-        let chunks =
-            (self.s.par_chunks_mut(w.h * n * n), self.sk.par_chunks_mut(n * hy), self.sq.par_chunks_mut(n * hy));
+        let chunks = (
+            x.par_chunks_mut(bt * d),
+            self.g.par_chunks_mut(bt * d),
+            self.mean.par_chunks_mut(bt),
+            self.rstd.par_chunks_mut(bt),
+            self.q.par_chunks_mut(bt * hy),
+            self.k.par_chunks_mut(bt * hy),
+            self.s.par_chunks_mut(per * h * n * n),
+            self.sk.par_chunks_mut(bt * hy),
+            self.sq.par_chunks_mut(bt * hy),
+            self.act.par_chunks_mut(bt * m),
+        );
         chunks.into_par_iter().enumerate().for_each_init(
             || vec![T::zero(); n],
-            |weights, (b, (sb, skb, sqb))| {
-                let (qb, kb) = (&q[b * n * hy..(b + 1) * n * hy], &k[b * n * hy..(b + 1) * n * hy]);
-                for (h, s) in sb.chunks_mut(n * n).enumerate() {
-                    let col = h * y;
-                    let (qh, kh) = (View::rows(&qb[col..], hy), View::rows(&kb[col..], hy));
-                    matmul(s, n, (n, n, y), false, qh, kh.t(), T::one(), false);
-                    let (real, pairs) = mask.of_example(b, h, n);
-                    masked_softmax(s, n, real, pairs, w.exclude_self, weights);
-                    let sv = View::rows(&*s, n);
-                    matmul(&mut skb[col..], hy, (n, y, n), false, sv, kh, T::one(), false);
-                    matmul(&mut sqb[col..], hy, (n, y, n), false, sv.t(), qh, T::one(), false);
+            |weights, (blk, (xb, gb, meanb, rstdb, qb, kb, sb, skb, sqb, actb))| {
+                let rows = xb.len() / d;
+                // g = γ (x − mean) / √(var + ε) + δ, per token.
+                for (((gr, xr), mean), rstd) in gb.chunks_mut(d).zip(xb.chunks(d)).zip(meanb.iter_mut()).zip(rstdb) {
+                    let mu = xr.iter().copied().sum::<T>() / dn;
+                    let var = xr.iter().map(|&v| (v - mu) * (v - mu)).sum::<T>() / dn;
+                    let r = T::one() / (var + w.eps).sqrt();
+                    (*mean, *rstd) = (mu, r);
+                    for ((gv, &xv), &dv) in gr.iter_mut().zip(xr).zip(&w.delta) {
+                        *gv = w.gamma * (xv - mu) * r + dv;
+                    }
                 }
+                let g = View::rows(gb, d);
+                matmul(qb, hy, (rows, hy, d), false, g, View::rows(&w.wq, d).t(), w.beta, false);
+                matmul(kb, hy, (rows, hy, d), false, g, View::rows(&w.wk, d).t(), T::one(), false);
+                // The Hopfield module: hidden units g ξᵀ, their activation (0 at padded tokens),
+                // x += α act ξ.
+                matmul(actb, m, (rows, m, d), false, g, View::rows(&w.xi, d).t(), T::one(), false);
+                for (j, row) in actb.chunks_mut(m).enumerate() {
+                    activate(row, mask.real_of(blk * bt + j), w.hopfield_beta);
+                }
+                matmul(xb, d, (rows, d, m), true, View::rows(actb, m), View::rows(&w.xi, d), alpha, false);
+                // Per example and head: the logits Q'_h K_hᵀ, the masked softmax, Σ_B S_CB K_B and
+                // Σ_C S_CB Q'_C into the head's columns of sk and sq.
+                for e in 0..rows / n {
+                    let b = blk * per + e;
+                    let (qe, ke) = (&qb[e * n * hy..(e + 1) * n * hy], &kb[e * n * hy..(e + 1) * n * hy]);
+                    let (ske, sqe) = (&mut skb[e * n * hy..(e + 1) * n * hy], &mut sqb[e * n * hy..(e + 1) * n * hy]);
+                    for (hh, s) in sb[e * h * n * n..(e + 1) * h * n * n].chunks_mut(n * n).enumerate() {
+                        let col = hh * y;
+                        let (qh, kh) = (View::rows(&qe[col..], hy), View::rows(&ke[col..], hy));
+                        matmul(s, n, (n, n, y), false, qh, kh.t(), T::one(), false);
+                        let (real, pairs) = mask.of_example(b, hh, n);
+                        masked_softmax(s, n, real, pairs, w.exclude_self, weights);
+                        let sv = View::rows(&*s, n);
+                        matmul(&mut ske[col..], hy, (n, y, n), false, sv, kh, T::one(), false);
+                        matmul(&mut sqe[col..], hy, (n, y, n), false, sv.t(), qh, T::one(), false);
+                    }
+                }
+                // x += α (S K) W^Q + (α/β) (Sᵀ Q') W^K.
+                let dims = (rows, d, hy);
+                matmul(xb, d, dims, true, View::rows(skb, hy), View::rows(&w.wq, d), alpha, false);
+                matmul(xb, d, dims, true, View::rows(sqb, hy), View::rows(&w.wk, d), alpha / w.beta, false);
             },
         );
-        // x += α (S K) W^Q + (α/β) (Sᵀ Q') W^K, accumulated straight into x.
-        let dims = (tokens, d, hy);
-        matmul(x, d, dims, true, View::rows(&self.sk, hy), View::rows(&w.wq, d), alpha, true);
-        let ab = alpha / w.beta;
-        matmul(x, d, dims, true, View::rows(&self.sq, hy), View::rows(&w.wk, d), ab, true);
     }
 }
 
