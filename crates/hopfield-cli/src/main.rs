@@ -114,20 +114,16 @@ fn run(cli: Cli) -> Result<()> {
         Command::Dam(_) => Some("dam"),
         _ => None,
     };
-    if let (Command::Et(et::EtCommand::Train(a)), Some(one)) = (&cli.command, cli.device) {
-        if !a.devices.is_empty() {
-            bail!(
-                "--device {one} and --devices {} both given: name every device in --devices (the first is the \
-                 main one)",
-                a.devices.iter().map(ToString::to_string).collect::<Vec<_>>().join(",")
-            );
-        }
-    }
-    let (one, flag) = match &cli.command {
-        Command::Et(et::EtCommand::Train(a)) if !a.devices.is_empty() => (Some(a.devices[0]), "--devices"),
-        _ => (cli.device, "--device"),
+    // The main device: --device, or the first of et train's --devices (not both).
+    let (one, flag) = match (&cli.command, cli.device) {
+        (Command::Et(et::EtCommand::Train(a)), Some(one)) if !a.devices.is_empty() => bail!(
+            "--device {one} and --devices {} both given: name every device in --devices (the first is the main \
+             one)",
+            a.devices.iter().map(ToString::to_string).collect::<Vec<_>>().join(",")
+        ),
+        (Command::Et(et::EtCommand::Train(a)), None) if !a.devices.is_empty() => (a.devices[0], "--devices"),
+        (_, one) => (one.unwrap_or(DeviceArg::Cpu), "--device"),
     };
-    let one = one.unwrap_or(DeviceArg::Cpu);
     if let (Some(name), DeviceArg::Cuda(_)) = (cpu_only, one) {
         bail!(
             "`hopfield {name}` computes on the CPU only (its memories are plain arrays, not tensors); \
@@ -136,12 +132,14 @@ fn run(cli: Cli) -> Result<()> {
         );
     }
     let device = one.device(flag)?;
+    // recall and bench compute on host arrays unless a GPU is asked for.
+    let gpu = (one != DeviceArg::Cpu).then_some(&device);
     match &cli.command {
-        Command::Recall(a) => recall::run(a, &data_dir, (one != DeviceArg::Cpu).then_some(&device)),
+        Command::Recall(a) => recall::run(a, &data_dir, gpu),
         Command::Capacity(a) => capacity::run(a),
         Command::Demo(a) => demo::run(a, &data_dir, &device),
         Command::Data(c) => data::run(c, &data_dir),
-        Command::Bench(a) => bench::run(a, (one != DeviceArg::Cpu).then_some(&device)),
+        Command::Bench(a) => bench::run(a, gpu),
         Command::Et(c) => et::run(c, &data_dir, &device),
         Command::Dam(c) => dam::run(c, &data_dir),
         Command::Mil(c) => mil::run(c, &data_dir, &device),

@@ -213,10 +213,9 @@ pub fn read_config(path: &Path) -> Result<EtTrainConfig> {
 
 /// Runs `et train`.
 pub fn run(a: &EtTrainArgs, data_dir: &Path, device: &Device) -> Result<()> {
-    let devices = match a.devices.as_slice() {
-        [] => vec![device.clone()],
-        named => named.iter().map(|d| d.device("--devices")).collect::<Result<Vec<_>>>()?,
-    };
+    // `device` is already the first of --devices (main.rs resolved it); the others here.
+    let rest = a.devices.iter().skip(1).map(|d| d.device("--devices"));
+    let devices = std::iter::once(Ok(device.clone())).chain(rest).collect::<Result<Vec<_>>>()?;
     let default_data = || hopfield_data::DataSource::Builtin(hopfield_data::Builtin::MnistSample);
     let checkpoint = a.checkpoint.clone().unwrap_or_else(|| a.out.join("checkpoint"));
     if let Some(dir) = &a.resume {

@@ -45,11 +45,17 @@ impl ModernBench {
     }
 }
 
+/// The benchmarks' K×N stored patterns and B×N queries, uniform in [−1, 1).
+fn modern_inputs(n: usize, k: usize, b: usize, seed: u64) -> (Vec<f32>, Vec<f32>) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let x = (0..n * k).map(|_| rng.random::<f32>() * 2.0 - 1.0).collect();
+    let q = (0..n * b).map(|_| rng.random::<f32>() * 2.0 - 1.0).collect();
+    (x, q)
+}
+
 /// Times `reps` updates and `reps` plain GEMMs (after one warm-up each) on random data.
 pub fn bench_modern(n: usize, k: usize, b: usize, reps: usize, seed: u64) -> Result<ModernBench> {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let x: Vec<f32> = (0..n * k).map(|_| rng.random::<f32>() * 2.0 - 1.0).collect();
-    let q: Vec<f32> = (0..n * b).map(|_| rng.random::<f32>() * 2.0 - 1.0).collect();
+    let (x, q) = modern_inputs(n, k, b, seed);
     let net = ModernHopfield::new(x, n, 0.1)?;
     let mut out = vec![0f32; b * k];
     let mut gemm = Vec::new();
@@ -78,9 +84,7 @@ pub fn bench_modern(n: usize, k: usize, b: usize, reps: usize, seed: u64) -> Res
 /// Invalid sizes; values the device cannot give back; an update that differs from the host's by
 /// more than 1e-4 of its largest entry (naming the difference).
 pub fn bench_modern_on(n: usize, k: usize, b: usize, reps: usize, seed: u64, device: &Device) -> Result<ModernBench> {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let x: Vec<f32> = (0..n * k).map(|_| rng.random::<f32>() * 2.0 - 1.0).collect();
-    let q: Vec<f32> = (0..n * b).map(|_| rng.random::<f32>() * 2.0 - 1.0).collect();
+    let (x, q) = modern_inputs(n, k, b, seed);
     let net = ModernHopfield::new(x.clone(), n, 0.1)?;
     let keys = Keys::new(Tensor::<3>::from_data(TensorData::new(x, [1, k, n]), device), 0.1, None)?;
     let (queries, xt) =

@@ -150,6 +150,26 @@ pub fn evaluate(
     Ok(EvalReport { mse: a / k, mse_no_dynamics: b / k, mse_mean_patch: c / k })
 }
 
+/// The masked-patch MSE of `model` (its descent from `cfg`) on normalised images given as host
+/// values, with their masks ([B, N] each), computed on `device`.
+fn masked_loss(
+    model: &ImageEnergyTransformer,
+    cfg: &ImageEtConfig,
+    images: Vec<f32>,
+    scored: Vec<f32>,
+    replaced: Vec<f32>,
+    device: &Device,
+) -> Result<Tensor<1>> {
+    let ((c, h, w), n) = (cfg.image, cfg.patches());
+    let b = scored.len() / n.max(1);
+    let images = Tensor::<4>::from_data(TensorData::new(images, [b, c, h, w]), device);
+    let scored = Tensor::<2>::from_data(TensorData::new(scored, [b, n]), device);
+    let replaced = Tensor::<2>::from_data(TensorData::new(replaced, [b, n]), device);
+    let target = model.patchify(images.clone());
+    let pred = model.forward(images, replaced, &cfg.descent, Observe::Nothing)?.patches;
+    Ok(masked_patch_mse(pred, target, scored))
+}
+
 /// The shuffling and masking generator of one epoch: a function of the seed and the epoch only,
 /// so a resumed run draws exactly what the uninterrupted run would have.
 fn epoch_rng(seed: u64, epoch: usize) -> ChaCha8Rng {
@@ -306,8 +326,6 @@ impl MaskedImage<'_> {
         at: Iteration,
     ) -> Result<(EtState, StepResult)> {
         let n = self.cfg.model.patches();
-        let (c, h, w) = self.cfg.model.image;
-        let descent = self.cfg.model.descent;
         let shards = parallel
             .split(batch.len())
             .into_iter()
@@ -317,15 +335,11 @@ impl MaskedImage<'_> {
                 let images = self.norm.values(self.train, &batch[r.clone()]);
                 let (scored, replaced) =
                     (scored[r.start * n..r.end * n].to_vec(), replaced[r.start * n..r.end * n].to_vec());
-                let (len, share) = (r.len(), r.len() as f64 / batch.len() as f64);
+                let (share, cfg) = (r.len() as f64 / batch.len() as f64, self.cfg.model.clone());
                 let loss: ShardLoss<ImageEnergyTransformer> = Box::new(move |model: &ImageEnergyTransformer| {
-                    let images = Tensor::<4>::from_data(TensorData::new(images, [len, c, h, w]), &device);
-                    let scored = Tensor::<2>::from_data(TensorData::new(scored, [len, n]), &device);
-                    let replaced = Tensor::<2>::from_data(TensorData::new(replaced, [len, n]), &device);
-                    let target = model.patchify(images.clone());
-                    let pred =
-                        model.forward(images, replaced, &descent, Observe::Nothing).map_err(|e| e.to_string())?;
-                    Ok(masked_patch_mse(pred.patches, target, scored) * share)
+                    let loss =
+                        masked_loss(model, &cfg, images, scored, replaced, &device).map_err(|e| e.to_string())?;
+                    Ok(loss * share)
                 });
                 Shard { index, loss }
             })
@@ -356,17 +370,12 @@ impl Task for MaskedImage<'_> {
         rng: &mut ChaCha8Rng,
         at: Iteration,
     ) -> Result<(EtState, StepResult)> {
-        let (device, n) = (&self.autodiff, self.cfg.model.patches());
-        let (scored, replaced) = self.spec.sample(rng, batch.len(), n);
+        let (scored, replaced) = self.spec.sample(rng, batch.len(), self.cfg.model.patches());
         if let Some(parallel) = &self.parallel {
             return self.parallel_step(parallel, state, batch, (scored, replaced), at);
         }
-        let images = image_batch(&self.norm, self.train, batch, device);
-        let target = state.model.patchify(images.clone());
-        let scored = Tensor::<2>::from_data(TensorData::new(scored, [batch.len(), n]), device);
-        let replaced = Tensor::<2>::from_data(TensorData::new(replaced, [batch.len(), n]), device);
-        let pred = state.model.forward(images, replaced, &self.cfg.model.descent, Observe::Nothing)?.patches;
-        let loss = masked_patch_mse(pred, target, scored);
+        let images = self.norm.values(self.train, batch);
+        let loss = masked_loss(&state.model, &self.cfg.model, images, scored, replaced, &self.autodiff)?;
         let value;
         (state.model, value) = state.optim.step_if_finite(state.model, loss, at);
         Ok((state, StepResult { loss: value, wrong: 0 }))

@@ -183,21 +183,14 @@ fn run(
     settings: StepSettings,
     keep: bool,
 ) -> (FlexTensor, Option<SavedAny>) {
-    fn typed<T: FlexReal>(
-        p: [FlexTensor; 6],
-        real: Option<FlexTensor>,
-        pairs: Option<FlexTensor>,
-        settings: StepSettings,
-        keep: bool,
-    ) -> (FlexTensor, Option<SavedAny>) {
-        let plain = read_inputs::<T>(p, real, pairs, settings);
+    fn typed<T: FlexReal>(plain: Plain<T>, keep: bool) -> (FlexTensor, Option<SavedAny>) {
         let (out, work) = forward(&plain);
         (out, keep.then(|| T::saved(Arc::new(Saved { plain, work }))))
     }
     if p[0].dtype() == DType::F64 {
-        typed::<f64>(p, real, pairs, settings, keep)
+        typed(read_inputs::<f64>(p, real, pairs, settings), keep)
     } else {
-        typed::<f32>(p, real, pairs, settings, keep)
+        typed(read_inputs::<f32>(p, real, pairs, settings), keep)
     }
 }
 
