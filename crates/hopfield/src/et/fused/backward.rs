@@ -21,7 +21,7 @@
 
 use rayon::prelude::*;
 
-use super::{matmul, pool, FusedBlock, FusedMask, Real, View, Work};
+use super::{lanes, matmul, pool, FusedBlock, FusedMask, Real, View, Work};
 
 /// The gradients of one step.
 #[derive(Debug, Clone)]
@@ -69,7 +69,7 @@ pub(crate) fn backward<T: Real>(
         None => dr.iter_mut().zip(ar).for_each(|(dv, &a)| *dv = if a > T::zero() { *dv } else { T::zero() }),
         // act = real · p, p = softmax(β h): d h = β act ⊙ (d act − Σ act d act) (0 at padding).
         Some(beta) => {
-            let dot = dr.iter().zip(ar).map(|(&dv, &a)| dv * a).sum::<T>();
+            let dot = lanes::dot(dr, ar);
             dr.iter_mut().zip(ar).for_each(|(dv, &a)| *dv = beta * a * (*dv - dot));
         }
     });
@@ -116,7 +116,7 @@ pub(crate) fn backward<T: Real>(
                     matmul(&mut dqb[col..], hy, (n, y, n), false, sv, dsqh, T::one(), false);
                     // dL = S ⊙ (dS − rowsum(S ⊙ dS)), in place of dS.
                     for (dr, sr) in ds.chunks_mut(n).zip(sv.data.chunks(n)) {
-                        let dot = dr.iter().zip(sr).map(|(&a, &b)| a * b).sum::<T>();
+                        let dot = lanes::dot(dr, sr);
                         dr.iter_mut().zip(sr).for_each(|(dv, &sv)| *dv = sv * (*dv - dot));
                     }
                     if pairs_grad {
@@ -162,24 +162,19 @@ pub(crate) fn backward<T: Real>(
             .into_par_iter()
             .enumerate()
             .map(|(c, (dxc, dgc, xc, gc))| {
-                let (mut dgamma, mut ddelta) = (T::zero(), vec![T::zero(); d]);
+                let (mut dgamma, mut ddelta, mut xh) = (T::zero(), vec![T::zero(); d], vec![T::zero(); d]);
                 for (j, (((dxr, dgr), xr), gr)) in
                     dxc.chunks_mut(d).zip(dgc.chunks(d)).zip(xc.chunks(d)).zip(gc.chunks(d)).enumerate()
                 {
                     let t = c * CHUNK + j;
                     let (mu, r) = (saved.mean[t], saved.rstd[t]);
-                    let (mut mean_dxh, mut mean_dxh_xh) = (T::zero(), T::zero());
-                    for ((&dgv, &xv), dd) in dgr.iter().zip(xr).zip(ddelta.iter_mut()) {
-                        let xh = (xv - mu) * r;
-                        dgamma = dgamma + dgv * xh;
-                        *dd = *dd + dgv;
-                        mean_dxh = mean_dxh + w.gamma * dgv;
-                        mean_dxh_xh = mean_dxh_xh + w.gamma * dgv * xh;
-                    }
-                    (mean_dxh, mean_dxh_xh) = (mean_dxh / dn, mean_dxh_xh / dn);
-                    for (((dv, &dgv), &xv), &gv) in dxr.iter_mut().zip(dgr).zip(xr).zip(gr) {
-                        let xh = (xv - mu) * r;
-                        *dv = gv + r * (w.gamma * dgv - mean_dxh - xh * mean_dxh_xh);
+                    xh.iter_mut().zip(xr).for_each(|(h, &xv)| *h = (xv - mu) * r);
+                    let (sum_dg, sum_dg_xh) = (lanes::sum(dgr), lanes::dot(dgr, &xh));
+                    dgamma = dgamma + sum_dg_xh;
+                    ddelta.iter_mut().zip(dgr).for_each(|(dd, &dgv)| *dd = *dd + dgv);
+                    let (mean_dxh, mean_dxh_xh) = (w.gamma * sum_dg / dn, w.gamma * sum_dg_xh / dn);
+                    for (((dv, &dgv), &h), &gv) in dxr.iter_mut().zip(dgr).zip(&xh).zip(gr) {
+                        *dv = gv + r * (w.gamma * dgv - mean_dxh - h * mean_dxh_xh);
                     }
                 }
                 (dgamma, ddelta)

@@ -19,6 +19,7 @@
 
 pub(crate) mod backward;
 mod exp;
+mod lanes;
 pub(crate) mod op;
 pub(crate) mod pool;
 
@@ -289,8 +290,8 @@ impl<T: Real> Work<T> {
                 let rows = xb.len() / d;
                 // g = γ (x − mean) / √(var + ε) + δ, per token.
                 for (((gr, xr), mean), rstd) in gb.chunks_mut(d).zip(xb.chunks(d)).zip(meanb.iter_mut()).zip(rstdb) {
-                    let mu = xr.iter().copied().sum::<T>() / dn;
-                    let var = xr.iter().map(|&v| (v - mu) * (v - mu)).sum::<T>() / dn;
+                    let mu = lanes::sum(xr) / dn;
+                    let var = lanes::sum_sq_dev(xr, mu) / dn;
                     let r = T::one() / (var + w.eps).sqrt();
                     (*mean, *rstd) = (mu, r);
                     for ((gv, &xv), &dv) in gr.iter_mut().zip(xr).zip(&w.delta) {
@@ -337,12 +338,12 @@ impl<T: Real> Work<T> {
 /// `softmax_beta` is given; scaled by `keep` (0 at a padded token).
 fn activate<T: Real>(row: &mut [T], keep: T, softmax_beta: Option<T>) {
     match softmax_beta {
-        None => row.iter_mut().for_each(|v| *v = v.max(T::zero()) * keep),
+        None => row.iter_mut().for_each(|v| *v = if *v > T::zero() { *v * keep } else { T::zero() }),
         Some(beta) => {
-            let max = row.iter().copied().fold(T::neg_infinity(), T::max);
+            let max = lanes::max(row);
             row.iter_mut().for_each(|v| *v = beta * (*v - max));
             T::exp_in_place(row);
-            let scale = keep / row.iter().copied().sum::<T>();
+            let scale = keep / lanes::sum(row);
             row.iter_mut().for_each(|v| *v = *v * scale);
         }
     }
@@ -380,10 +381,10 @@ fn masked_softmax<T: Real>(
     let masked = real.is_some() || pairs.is_some() || exclude_self;
     for (c, row) in s.chunks_mut(n).enumerate() {
         if !masked {
-            let max = row.iter().copied().fold(T::neg_infinity(), T::max);
+            let max = lanes::max(row);
             row.iter_mut().for_each(|v| *v = *v - max);
             T::exp_in_place(row);
-            let inv = T::one() / row.iter().copied().sum::<T>();
+            let inv = T::one() / lanes::sum(row);
             row.iter_mut().for_each(|v| *v = *v * inv);
             continue;
         }
@@ -407,11 +408,8 @@ fn masked_softmax<T: Real>(
             .zip(weights.iter())
             .for_each(|(l, &wv)| *l = if wv != T::zero() { *l - max } else { T::neg_infinity() });
         T::exp_in_place(row);
-        let mut sum = T::zero();
-        row.iter_mut().zip(weights.iter()).for_each(|(l, &wv)| {
-            *l = *l * wv;
-            sum = sum + *l;
-        });
+        row.iter_mut().zip(weights.iter()).for_each(|(l, &wv)| *l = *l * wv);
+        let sum = lanes::sum(row);
         let inv = if sum > T::zero() { T::one() / sum } else { T::zero() };
         row.iter_mut().for_each(|v| *v = *v * inv);
     }
