@@ -174,6 +174,16 @@ def main():
             rs, js, ts = r["rust"][what + "_ms"], r["jax"][what + "_ms"], r["torch"][what + "_ms"]
             print(f"{name:<8} {what:>12} {rs:>10.2f} {js:>10.2f} {ts:>11.2f} {rs / js:>9.2f} {rs / ts:>13.2f} "
                   f"{rs / min(js, ts):>13.2f}")
+    # The spread of each program's runs: a slow spell of the machine that falls on one program's
+    # round shows as a maximum far from its minimum (and moves its median).
+    print("\nspread of the runs, ms (min / median / max):")
+    for name, r in results.items():
+        for what in ["forward", "train_step"]:
+            parts = []
+            for key, label in (("rust", "Rust"), ("jax", "JAX"), ("torch", "PyTorch")):
+                runs = r[key]["forward_all" if what == "forward" else "train_all"]
+                parts.append(f"{label} {min(runs):.1f} / {statistics.median(runs):.1f} / {max(runs):.1f}")
+            print(f"  {name:<8} {what:>12}: " + "; ".join(parts))
     print()
     for name, r in results.items():
         print(f"{name}: loss Rust {r['rust']['loss']:.6f} JAX {r['jax']['loss']:.6f} PyTorch {r['torch']['loss']:.6f}; "
