@@ -47,17 +47,22 @@ impl ModernHopfield<f32> {
                     energy[q].push(e[q] as f64);
                 }
             }
+            let mut converged = false;
             for q in 0..b {
                 if active[q] && moved[q] as f64 <= opts.tolerance {
                     iterations[q] = it;
                     active[q] = false;
+                    converged = true;
                 }
             }
             if !active.contains(&true) {
                 break;
             }
-            let mask: Vec<bool> = active.iter().map(|a| !a).collect();
-            frozen = Some(Tensor::from_data(TensorData::new(mask, [1, b, 1]), device));
+            // The mask goes to the device only when it changed.
+            if converged {
+                let mask: Vec<bool> = active.iter().map(|a| !a).collect();
+                frozen = Some(Tensor::from_data(TensorData::new(mask, [1, b, 1]), device));
+            }
         }
         let states = read(states.into_data(), "the final states")?;
         Ok(Retrieval { states, iterations, converged: !active.contains(&true), energy })

@@ -310,11 +310,12 @@ impl<T: Real> Work<T> {
                 matmul(xb, d, (rows, d, m), true, View::rows(actb, m), View::rows(&w.xi, d), alpha, false);
                 // Per example and head: the logits Q'_h K_hᵀ, the masked softmax, Σ_B S_CB K_B and
                 // Σ_C S_CB Q'_C into the head's columns of sk and sq.
-                for e in 0..rows / n {
+                let examples = qb.chunks(n * hy).zip(kb.chunks(n * hy)).zip(skb.chunks_mut(n * hy));
+                for (e, (((qe, ke), ske), (sqe, se))) in
+                    examples.zip(sqb.chunks_mut(n * hy).zip(sb.chunks_mut(h * n * n))).enumerate()
+                {
                     let b = blk * per + e;
-                    let (qe, ke) = (&qb[e * n * hy..(e + 1) * n * hy], &kb[e * n * hy..(e + 1) * n * hy]);
-                    let (ske, sqe) = (&mut skb[e * n * hy..(e + 1) * n * hy], &mut sqb[e * n * hy..(e + 1) * n * hy]);
-                    for (hh, s) in sb[e * h * n * n..(e + 1) * h * n * n].chunks_mut(n * n).enumerate() {
+                    for (hh, s) in se.chunks_mut(n * n).enumerate() {
                         let col = hh * y;
                         let (qh, kh) = (View::rows(&qe[col..], hy), View::rows(&ke[col..], hy));
                         matmul(s, n, (n, n, y), false, qh, kh.t(), T::one(), false);
@@ -339,14 +340,17 @@ impl<T: Real> Work<T> {
 fn activate<T: Real>(row: &mut [T], keep: T, softmax_beta: Option<T>) {
     match softmax_beta {
         None => row.iter_mut().for_each(|v| *v = if *v > T::zero() { *v * keep } else { T::zero() }),
-        Some(beta) => {
-            let max = lanes::max(row);
-            row.iter_mut().for_each(|v| *v = beta * (*v - max));
-            T::exp_in_place(row);
-            let scale = keep / lanes::sum(row);
-            row.iter_mut().for_each(|v| *v = *v * scale);
-        }
+        Some(beta) => softmax_in_place(row, beta, keep),
     }
+}
+
+/// `scale` · softmax(β v) of one row in place (the max subtracted first).
+fn softmax_in_place<T: Real>(row: &mut [T], beta: T, scale: T) {
+    let max = lanes::max(row);
+    row.iter_mut().for_each(|v| *v = beta * (*v - max));
+    T::exp_in_place(row);
+    let scale = scale / lanes::sum(row);
+    row.iter_mut().for_each(|v| *v = *v * scale);
 }
 
 impl<T: Real> Drop for Work<T> {
@@ -381,11 +385,7 @@ fn masked_softmax<T: Real>(
     let masked = real.is_some() || pairs.is_some() || exclude_self;
     for (c, row) in s.chunks_mut(n).enumerate() {
         if !masked {
-            let max = lanes::max(row);
-            row.iter_mut().for_each(|v| *v = *v - max);
-            T::exp_in_place(row);
-            let inv = T::one() / lanes::sum(row);
-            row.iter_mut().for_each(|v| *v = *v * inv);
+            softmax_in_place(row, T::one(), T::one());
             continue;
         }
         let rc = real.map_or(T::one(), |r| r[c]);
