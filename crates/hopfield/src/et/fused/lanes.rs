@@ -2,7 +2,10 @@
 //! `iter().sum()` over floats is one chain of dependent additions — the compiler may not reorder
 //! them — so a row of 128 values costs 128 × the add latency; with independent lanes the
 //! additions vectorise and overlap. The order of the additions differs from a left-to-right sum
-//! (rounding within a few ulp of it); it is fixed, so results do not depend on the thread count.
+//! (rounding within a few ulp of it); it is fixed, so results do not depend on the thread count:
+//! lane l gathers elements l, l + 16, … of the whole chunks of 16, the 16 lanes are halved as a
+//! tree (l + 8 into l, then l + 4, l + 2, l + 1), and the tail is added one by one — the order an
+//! AVX-512 register reduction takes (the attention kernels in `head` rely on it).
 
 use super::Real;
 
@@ -20,11 +23,20 @@ fn reduce<T: Real>(v: &[T], f: impl Fn(T) -> T, join: impl Fn(T, T) -> T, init: 
             *a = join(*a, f(x));
         }
     }
-    let mut r = tail.iter().fold(init, |a, &x| join(a, f(x)));
-    for a in acc {
-        r = join(r, a);
+    tail.iter().fold(tree(acc, &join), |a, &x| join(a, f(x)))
+}
+
+/// The 16 lanes joined as a tree: l + 8 into l, then l + 4, l + 2, l + 1.
+#[inline(always)]
+fn tree<T: Copy>(mut acc: [T; LANES], join: impl Fn(T, T) -> T) -> T {
+    let mut half = LANES / 2;
+    while half > 0 {
+        for l in 0..half {
+            acc[l] = join(acc[l], acc[l + half]);
+        }
+        half /= 2;
     }
-    r
+    acc[0]
 }
 
 /// Σ vᵢ.
@@ -57,11 +69,7 @@ pub(crate) fn dot<T: Real>(a: &[T], b: &[T]) -> T {
             *s = *s + p * q;
         }
     }
-    let mut r = ta.iter().zip(tb).fold(T::zero(), |s, (&p, &q)| s + p * q);
-    for s in acc {
-        r = r + s;
-    }
-    r
+    ta.iter().zip(tb).fold(tree(acc, |a, b| a + b), |s, (&p, &q)| s + p * q)
 }
 
 #[cfg(test)]
