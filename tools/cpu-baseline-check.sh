@@ -5,7 +5,8 @@
 # user-mode emulation of two CPU models, so each of the slower kernels is the one chosen:
 #
 #   Nehalem: SSE4.2, no AVX (gemm's SSE kernels, the SSE2 exp);
-#   Haswell: AVX2 + FMA, no AVX-512.
+#   Haswell: AVX2 + FMA, no AVX-512 (so also without the per-head attention kernels of
+#            et/fused/head.rs, which need AVX-512F: the step takes the gemm path).
 #
 # Usage, from the repository root (needs qemu-user: `apt-get install qemu-user`; ≈ 1 minute after
 # the test build):

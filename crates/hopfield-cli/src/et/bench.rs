@@ -67,9 +67,7 @@ pub struct EtBenchArgs {
 
 /// Runs `et bench`.
 pub fn run(a: &EtBenchArgs, device: &burn::tensor::Device) -> Result<()> {
-    use hopfield_train::bench::et::{
-        bench_et, descent_flops, device_gemm_gflops, gemm_gflops, peak_memory_bytes, EtBenchInputs,
-    };
+    use hopfield_train::bench::et::{bench_et, descent_flops, peak_memory_bytes, EtBenchInputs, ReferenceGemm};
     use hopfield_train::checkpoint::with_stable_ids;
     let train_device = device.clone().autodiff();
     let (model, cfg) = match &a.checkpoint {
@@ -125,7 +123,11 @@ pub fn run(a: &EtBenchArgs, device: &burn::tensor::Device) -> Result<()> {
         }
     };
     let x = EtBenchInputs { images, batch, mask, descent: hopfield::et::Descent::new(a.steps, a.alpha) };
-    let r = bench_et(model, &x, a.warmup, a.reps, device)?;
+    let (e, tokens) = (&cfg.et, n + 1);
+    // The device's rate for the descent's largest product (the Hopfield module's [B·N, D]·[D, M]),
+    // timed after each forward pass, so that both sample the machine over the same seconds.
+    let mut reference = ReferenceGemm::new(batch * tokens, e.dim, e.memories, device);
+    let r = bench_et(model, &x, a.warmup, a.reps, device, &mut reference)?;
     println!(
         "ET {c}×{h}×{w}, patch {}: {} tokens, D = {}, {} heads × {}, M = {}, T = {}, batch {batch}",
         cfg.patch,
@@ -136,23 +138,15 @@ pub fn run(a: &EtBenchArgs, device: &burn::tensor::Device) -> Result<()> {
         cfg.et.memories,
         a.steps
     );
-    let (e, tokens) = (&cfg.et, n + 1);
     let flops = descent_flops(batch, tokens, e.dim, e.heads, e.head_dim, e.memories, a.steps);
     let forward_gflops = flops / (r.forward_ms / 1e3) / 1e9;
-    // The device's rate for the descent's largest product (the Hopfield module's [B·N, D]·[D, M]):
-    // on the CPU the gemm crate the fused descent calls, elsewhere the backend's own product.
-    let on_cpu = device.clone().inner() == burn::tensor::Device::flex();
-    let gemm = if on_cpu {
-        gemm_gflops(batch * tokens, e.dim, e.memories, a.reps)
-    } else {
-        device_gemm_gflops(batch * tokens, e.dim, e.memories, a.reps, device)
-    };
+    let gemm = r.reference_gflops;
     let peak = peak_memory_bytes();
     println!("  forward    {:>9.2} ms (median of {})", r.forward_ms, a.reps);
     println!("  train step {:>9.2} ms (median of {})", r.train_step_ms, a.reps);
     println!(
         "  descent {:.1} GFLOP a forward pass: {forward_gflops:.0} GFLOP/s, {:.0}% of a plain GEMM [{}×{}]·[{}×{}] \
-         on this device ({gemm:.0} GFLOP/s, same run); peak host memory {}",
+         on this device ({gemm:.0} GFLOP/s, timed after each forward pass); peak host memory {}",
         flops / 1e9,
         100.0 * forward_gflops / gemm,
         batch * tokens,
@@ -168,6 +162,7 @@ pub fn run(a: &EtBenchArgs, device: &burn::tensor::Device) -> Result<()> {
             "peak_memory_bytes": peak,
             "forward_ms": r.forward_ms, "train_step_ms": r.train_step_ms, "loss": r.loss,
             "energies": r.energies, "forward_all": r.forward_all, "train_all": r.train_all,
+            "gemm_all": r.reference_all,
             "threads": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
             "device": format!("{device:?}"),
         });

@@ -43,6 +43,11 @@ pub struct EtBenchReport {
     pub forward_all: Vec<f64>,
     /// Every timed training step, ms.
     pub train_all: Vec<f64>,
+    /// The reference GEMM, timed once after every forward pass (warm-ups included, untimed), ms:
+    /// the machine's rate sampled over the same seconds as the forward passes.
+    pub reference_all: Vec<f64>,
+    /// Its GFLOP/s, from the median of `reference_all`.
+    pub reference_gflops: f64,
 }
 
 fn median(v: &[f64]) -> f64 {
@@ -59,6 +64,7 @@ pub fn bench_et(
     warmup: usize,
     reps: usize,
     device: &Device,
+    reference: &mut ReferenceGemm,
 ) -> Result<EtBenchReport> {
     if reps == 0 {
         return Err(invalid("reps", 0, "at least 1"));
@@ -98,12 +104,15 @@ pub fn bench_et(
     // energies from the recording path.
     let (loss, _) = forward(false)?;
     let (_, energies) = forward(true)?;
-    let mut forward_all = Vec::new();
+    let (mut forward_all, mut reference_all) = (Vec::new(), Vec::new());
     for i in 0..warmup + reps {
         let t = Instant::now();
         forward(false)?;
+        let forward_ms = t.elapsed().as_secs_f64() * 1e3;
+        let reference_ms = reference.time_once() * 1e3;
         if i >= warmup {
-            forward_all.push(t.elapsed().as_secs_f64() * 1e3);
+            forward_all.push(forward_ms);
+            reference_all.push(reference_ms);
         }
     }
 
@@ -137,6 +146,8 @@ pub fn bench_et(
         energies,
         forward_all,
         train_all,
+        reference_gflops: reference.flops() / (median(&reference_all) / 1e3) / 1e9,
+        reference_all,
     })
 }
 
@@ -150,41 +161,56 @@ pub fn descent_flops(b: usize, n: usize, d: usize, h: usize, y: usize, m: usize,
     t * (4.0 * b * n * d * hy + 6.0 * b * h * n * n * y + 4.0 * b * n * hy * d + 4.0 * b * n * d * m)
 }
 
-/// GFLOP/s of a plain f32 GEMM [rows, k] · [k, cols] (random values, `gemm` on all cores), the
-/// median of `reps` after one warm-up: the machine's reference rate for the same shapes.
-pub fn gemm_gflops(rows: usize, k: usize, cols: usize, reps: usize) -> f64 {
-    let a = hopfield::init::normal_values(1, rows * k);
-    let bm = hopfield::init::normal_values(2, k * cols);
-    let mut c = vec![0f32; rows * cols];
-    let seconds = median_seconds(reps, || {
-        hopfield::linalg::matmul(rows, cols, k, &a, hopfield::linalg::Op::N, &bm, hopfield::linalg::Op::N, &mut c, 1.0);
-        std::hint::black_box(&c);
-    });
-    2.0 * (rows * k * cols) as f64 / seconds / 1e9
+/// A plain f32 GEMM [rows, k] · [k, cols] of random values: the machine's reference rate for the
+/// descent's largest product. On the CPU backend the `gemm` crate on all cores (what the fused
+/// descent calls); on another device the backend's own product, each waited for by reading one
+/// value back.
+pub struct ReferenceGemm {
+    dims: (usize, usize, usize),
+    on: Operands,
 }
 
-/// The median time of `reps` calls of `f` (at least one), after one untimed call.
-fn median_seconds(reps: usize, mut f: impl FnMut()) -> f64 {
-    let mut times = Vec::new();
-    for r in 0..=reps.max(1) {
-        let t = Instant::now();
-        f();
-        if r > 0 {
-            times.push(t.elapsed().as_secs_f64());
-        }
+enum Operands {
+    Host { a: Vec<f32>, b: Vec<f32>, c: Vec<f32> },
+    Device(Box<(Tensor<2>, Tensor<2>)>),
+}
+
+impl ReferenceGemm {
+    /// The product [rows, k] · [k, cols] on `device`.
+    pub fn new(rows: usize, k: usize, cols: usize, device: &Device) -> Self {
+        let (a, b) = (hopfield::init::normal_values(1, rows * k), hopfield::init::normal_values(2, k * cols));
+        let on = if device.clone().inner() == Device::flex() {
+            Operands::Host { a, b, c: vec![0.0; rows * cols] }
+        } else {
+            let a = Tensor::<2>::from_data(TensorData::new(a, [rows, k]), device);
+            Operands::Device(Box::new((a, Tensor::<2>::from_data(TensorData::new(b, [k, cols]), device))))
+        };
+        ReferenceGemm { dims: (rows, k, cols), on }
     }
-    median(&times)
-}
 
-/// As [`gemm_gflops`], as a burn tensor product on `device` (for a GPU: the device's own rate, each
-/// product waited for by reading one value back).
-pub fn device_gemm_gflops(rows: usize, k: usize, cols: usize, reps: usize, device: &Device) -> f64 {
-    let a = Tensor::<2>::from_data(TensorData::new(hopfield::init::normal_values(1, rows * k), [rows, k]), device);
-    let b = Tensor::<2>::from_data(TensorData::new(hopfield::init::normal_values(2, k * cols), [k, cols]), device);
-    let seconds = median_seconds(reps, || {
-        std::hint::black_box(a.clone().matmul(b.clone()).slice([0..1, 0..1]).into_data());
-    });
-    2.0 * (rows * k * cols) as f64 / seconds / 1e9
+    /// Its floating-point operations (2 per multiply-add).
+    pub fn flops(&self) -> f64 {
+        let (rows, k, cols) = self.dims;
+        2.0 * (rows * k * cols) as f64
+    }
+
+    /// Seconds of one product.
+    pub fn time_once(&mut self) -> f64 {
+        let (rows, k, cols) = self.dims;
+        let t = Instant::now();
+        match &mut self.on {
+            Operands::Host { a, b, c } => {
+                use hopfield::linalg::{matmul, Op};
+                matmul(rows, cols, k, a, Op::N, b, Op::N, c, 1.0);
+                std::hint::black_box(&c);
+            }
+            Operands::Device(ab) => {
+                let (a, b) = &**ab;
+                std::hint::black_box(a.clone().matmul(b.clone()).slice([0..1, 0..1]).into_data());
+            }
+        }
+        t.elapsed().as_secs_f64()
+    }
 }
 
 /// The process's peak resident memory in bytes (VmHWM), where /proc tells it.
