@@ -341,6 +341,10 @@ fn et_bench_times_and_reports() {
     // One reference GEMM after each of the 2 timed forward passes.
     let gemm_all = j["gemm_all"].as_array().unwrap();
     assert!(gemm_all.len() == 2 && gemm_all.iter().all(|t| t.as_f64().unwrap() > 0.0), "{j}");
+    let fastest = gemm_all.iter().map(|t| t.as_f64().unwrap()).fold(f64::INFINITY, f64::min);
+    let best = j["gemm_best_gflops"].as_f64().unwrap();
+    assert!((best - 2.0 * 15.0 * 8.0 * 16.0 / (fastest / 1e3) / 1e9).abs() <= 1e-9 * best, "{j}");
+    assert!(best >= j["gemm_gflops"].as_f64().unwrap(), "{j}");
     let again: serde_json::Value = serde_json::from_str(ok(&args, d).lines().last().unwrap()).unwrap();
     assert_eq!(j["loss"], again["loss"]);
     let x = d.join("x.npy");
