@@ -154,21 +154,7 @@ struct Tile {
 #[inline]
 unsafe fn logits_tile<const V: usize>(t: Tile) {
     let Tile { s, n, i0, c0, q, qs, kt, np, y, softmax } = t;
-    let mut acc = [[_mm512_setzero_ps(); V]; LOGIT_ROWS];
-    // Rows past n repeat the last one and are not stored.
-    let rows: [*const f32; LOGIT_ROWS] = std::array::from_fn(|r| q.add((i0 + r).min(n - 1) * qs));
-    for f in 0..y {
-        let mut keys = [_mm512_setzero_ps(); V];
-        for (v, key) in keys.iter_mut().enumerate() {
-            *key = _mm512_loadu_ps(kt.add(f * np + c0 + v * L));
-        }
-        for (acc, row) in acc.iter_mut().zip(rows) {
-            let a = _mm512_set1_ps(*row.add(f));
-            for (acc, &key) in acc.iter_mut().zip(&keys) {
-                *acc = _mm512_fmadd_ps(a, key, *acc);
-            }
-        }
-    }
+    let mut acc = fma_tile::<V, LOGIT_ROWS>(tile_rows(q, qs, i0, n), 1, kt.add(c0), np, y);
     // Keys in the tile's last vector: 1..=16.
     let last = (n - c0 - (V - 1) * L).min(L);
     let last_mask = ((1u32 << last) - 1) as u16;
@@ -286,10 +272,27 @@ unsafe fn product_tile<const V: usize, const R: usize>(p: Product, i0: usize) {
     if i0 >= n {
         return;
     }
+    let acc = fma_tile::<V, R>(tile_rows(a, ars, i0, n), acs, b, bs, n);
+    for (r, acc) in acc.iter().enumerate().take(n - i0) {
+        for (v, &x) in acc.iter().enumerate() {
+            _mm512_storeu_ps(out.add((i0 + r) * os + v * L), x);
+        }
+    }
+}
+
+/// The register tile every product here is made of: acc[r][v] = Σ_j a_r[j·acs] · b[j·bs + 16v ..
+/// + 16] over j = 0..inner, one FMA per term in order from j = 0 (as `gemm`'s microkernels sum).
+#[target_feature(enable = "avx512f")]
+#[inline]
+unsafe fn fma_tile<const V: usize, const R: usize>(
+    rows: [*const f32; R],
+    acs: usize,
+    b: *const f32,
+    bs: usize,
+    inner: usize,
+) -> [[__m512; V]; R] {
     let mut acc = [[_mm512_setzero_ps(); V]; R];
-    // Rows past n repeat the last one and are not stored.
-    let rows: [*const f32; R] = std::array::from_fn(|r| a.add((i0 + r).min(n - 1) * ars));
-    for j in 0..n {
+    for j in 0..inner {
         let mut bv = [_mm512_setzero_ps(); V];
         for (v, x) in bv.iter_mut().enumerate() {
             *x = _mm512_loadu_ps(b.add(j * bs + v * L));
@@ -301,11 +304,13 @@ unsafe fn product_tile<const V: usize, const R: usize>(p: Product, i0: usize) {
             }
         }
     }
-    for (r, acc) in acc.iter().enumerate().take(n - i0) {
-        for (v, &x) in acc.iter().enumerate() {
-            _mm512_storeu_ps(out.add((i0 + r) * os + v * L), x);
-        }
-    }
+    acc
+}
+
+/// Pointers to rows i0..i0 + R of a matrix with rows `stride` apart; rows past n repeat the last
+/// one (the tiles compute them and do not store them).
+unsafe fn tile_rows<const R: usize>(a: *const f32, stride: usize, i0: usize, n: usize) -> [*const f32; R] {
+    std::array::from_fn(|r| a.add((i0 + r).min(n - 1) * stride))
 }
 
 #[cfg(test)]
