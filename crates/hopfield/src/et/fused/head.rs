@@ -2,7 +2,7 @@
 //! taken while a tile of rows is still in registers, then S K_h and Sᵀ Q'_h. These products are
 //! small (N × N × Y, e.g. 65 × 65 × 32) and there are B·H of them per step; through `gemm`, each
 //! call packs both operands and pays a fixed cost, and the softmax was a separate pass over S —
-//! together three times the time of their FLOPs at the GEMM rate. Here K_h is transposed once
+//! together over three times the time of their FLOPs at the GEMM rate. Here K_h is transposed once
 //! into a zero-padded scratch (16 × 16 blocks in registers), and every product is a register tile
 //! of broadcast-FMAs over whole rows.
 //!
@@ -10,7 +10,7 @@
 //! `gemm` runs its microkernels (beyond 16 tokens; tested): each entry is summed over k in order
 //! from 0 with one FMA per term, as those do; the exponential repeats [`super::exp`]'s operations
 //! one by one; the softmax's max and sum follow [`super::lanes`]' order (16 lanes, halved as a
-//! tree, then the tail). So a machine without AVX-512 computes the same step.
+//! tree, then the tail). So on a given CPU the kernels change the step's speed, not its values.
 //!
 //! Used where [`applies`]: a CPU with AVX-512F (checked at run time; the binary stays baseline
 //! x86-64) and a head width Y that is a multiple of 16 up to 64. Elsewhere the portable path runs.
