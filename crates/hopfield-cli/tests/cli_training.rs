@@ -454,6 +454,8 @@ fn settings_that_compute_nonsense_are_refused() {
         (vec!["dam", "train", "--data", "digits", "--n", "100000000", "--out", o], "n = 100000000"),
         (vec!["capacity", "--memory", "poly", "--n", "100000000", "--out", o], "n = 100000000"),
         (vec!["recall", "--memory", "poly", "--n", "100000000", "--out", o], "n = 100000000"),
+        // T = 0: no descent to time, no energies to print (it panicked before).
+        (vec!["et", "bench", "--steps", "0", "--reps", "1", "--warmup", "0"], "steps = 0"),
     ] {
         let e = fails(&args, d);
         assert!(e.contains(needle), "{args:?}: {e}");

@@ -71,6 +71,9 @@ pub fn bench_et(
     if reps == 0 {
         return Err(invalid("reps", 0, "at least 1"));
     }
+    if x.descent.steps == 0 {
+        return Err(invalid("steps", 0, "at least 1: the benchmark times the descent and reports its energies"));
+    }
     if x.batch == 0 {
         return Err(invalid("batch", 0, "at least one image"));
     }
