@@ -32,35 +32,41 @@ pub(crate) fn applies(y: usize) -> bool {
 }
 
 /// S = softmax(Q'_h K_hᵀ) row by row when `softmax`; else S = the logits, which `mask` turns
-/// into the masked softmax; then S K_h and Sᵀ Q'_h. `kt` is scratch.
+/// into the masked softmax; then S K_h and Sᵀ Q'_h. `kt` is scratch. False, with nothing done,
+/// where the kernels do not [`applies`].
 ///
 /// # Panics
-/// Where the kernels do not [`applies`], or a buffer is shorter than the shapes say (both are
-/// programming errors: the step checks the first and derives the shapes from the buffers).
-pub(crate) fn attention(h: Head<'_, f32>, kt: &mut Vec<f32>, softmax: bool, mask: &mut dyn FnMut(&mut [f32])) {
+/// A buffer shorter than the shapes say (a programming error: the step derives the shapes from
+/// the buffers).
+pub(crate) fn attention(h: Head<'_, f32>, kt: &mut Vec<f32>, softmax: bool, mask: &mut dyn FnMut(&mut [f32])) -> bool {
     let Head { q, k, s, sk, sq, n, y, stride } = h;
-    assert!(applies(y), "the AVX-512 attention kernels do not apply to Y = {y} on this CPU");
+    if !applies(y) {
+        return false;
+    }
     if n == 0 {
-        return;
+        return true;
     }
     let rows_fit = |len: usize| (n - 1) * stride + y <= len && stride >= y;
     assert!(rows_fit(q.len()) && rows_fit(k.len()) && rows_fit(sk.len()) && rows_fit(sq.len()) && s.len() >= n * n);
     let np = n.div_ceil(L) * L;
     kt.resize(y * np, 0.0);
+    // Rows of up to 80 keys are softmaxed in registers; longer ones after the logits are stored.
+    let in_registers = softmax && np / L <= MAX_KEY_VECTORS;
     // SAFETY: the CPU has AVX-512F (`applies`); every pointer the kernels form stays inside the
     // buffers asserted above: rows < n of `y` values `stride` apart, S's n × n, K_hᵀ's y × np.
     unsafe {
         transpose(kt.as_mut_ptr(), np, k.as_ptr(), stride, n, y);
-        logits(s.as_mut_ptr(), n, q.as_ptr(), stride, kt.as_ptr(), np, y, softmax);
+        logits(s.as_mut_ptr(), n, q.as_ptr(), stride, kt.as_ptr(), np, y, in_registers);
         if !softmax {
             mask(&mut s[..n * n]);
-        } else if np / L > MAX_KEY_VECTORS {
+        } else if !in_registers {
             s[..n * n].chunks_mut(n).for_each(|row| super::softmax_in_place(row, 1.0, 1.0));
         }
         // S K_h: row i = Σ_j S_ij K_j; Sᵀ Q'_h: row j = Σ_i S_ij Q'_i.
         products(sk.as_mut_ptr(), stride, n, s.as_ptr(), n, 1, k.as_ptr(), y);
         products(sq.as_mut_ptr(), stride, n, s.as_ptr(), 1, n, q.as_ptr(), y);
     }
+    true
 }
 
 /// kt[f·np + j] = k[j·ks + f] for j < n, 0 for n ≤ j < np; by 16 × 16 blocks in registers.
@@ -115,16 +121,15 @@ fn transpose16(r: [__m512; L]) -> [__m512; L] {
 }
 
 /// s = Q'_h K_hᵀ (n × n) from K_hᵀ zero-padded to `np` columns, by tiles of [`LOGIT_ROWS`] rows
-/// × up to [`MAX_KEY_VECTORS`] vectors of keys; with `softmax`, and rows that fit one tile, each
-/// row is softmaxed before it is stored.
+/// × up to [`MAX_KEY_VECTORS`] vectors of keys; with `softmax` (only for rows that fit one tile),
+/// each row is softmaxed before it is stored.
 #[target_feature(enable = "avx512f")]
 #[allow(clippy::too_many_arguments)]
 unsafe fn logits(s: *mut f32, n: usize, q: *const f32, qs: usize, kt: *const f32, np: usize, y: usize, softmax: bool) {
     let nv = np / L;
-    let in_registers = softmax && nv <= MAX_KEY_VECTORS;
     for i0 in (0..n).step_by(LOGIT_ROWS) {
         for v0 in (0..nv).step_by(MAX_KEY_VECTORS) {
-            let t = Tile { s, n, i0, c0: v0 * L, q, qs, kt, np, y, softmax: in_registers };
+            let t = Tile { s, n, i0, c0: v0 * L, q, qs, kt, np, y, softmax };
             match (nv - v0).min(MAX_KEY_VECTORS) {
                 1 => logits_tile::<1>(t),
                 2 => logits_tile::<2>(t),
@@ -157,7 +162,7 @@ unsafe fn logits_tile<const V: usize>(t: Tile) {
     let mut acc = fma_tile::<V, LOGIT_ROWS>(tile_rows(q, qs, i0, n), 1, kt.add(c0), np, y);
     // Keys in the tile's last vector: 1..=16.
     let last = (n - c0 - (V - 1) * L).min(L);
-    let last_mask = ((1u32 << last) - 1) as u16;
+    let last_mask = first_lanes(last);
     for (r, acc) in acc.iter_mut().enumerate().take(n - i0) {
         if softmax {
             softmax_row(acc, last);
@@ -179,8 +184,7 @@ unsafe fn logits_tile<const V: usize>(t: Tile) {
 #[target_feature(enable = "avx512f")]
 #[inline]
 fn softmax_row<const V: usize>(row: &mut [__m512; V], last: usize) {
-    let last_mask = ((1u32 << last) - 1) as u16;
-    let mut m = _mm512_mask_mov_ps(_mm512_set1_ps(f32::NEG_INFINITY), last_mask, row[V - 1]);
+    let mut m = _mm512_mask_mov_ps(_mm512_set1_ps(f32::NEG_INFINITY), first_lanes(last), row[V - 1]);
     for &v in &row[..V - 1] {
         m = _mm512_max_ps(m, v);
     }
@@ -307,6 +311,11 @@ unsafe fn fma_tile<const V: usize, const R: usize>(
     acc
 }
 
+/// The mask of a vector's first `count` (1..=16) lanes.
+fn first_lanes(count: usize) -> u16 {
+    ((1u32 << count) - 1) as u16
+}
+
 /// Pointers to rows i0..i0 + R of a matrix with rows `stride` apart; rows past n repeat the last
 /// one (the tiles compute them and do not store them).
 unsafe fn tile_rows<const R: usize>(a: *const f32, stride: usize, i0: usize, n: usize) -> [*const f32; R] {
@@ -364,7 +373,7 @@ mod tests {
                         y,
                         stride,
                     };
-                    attention(head, &mut Vec::new(), !masked, &mut |s| mask(s, &mut weights));
+                    assert!(attention(head, &mut Vec::new(), !masked, &mut |s| mask(s, &mut weights)));
 
                     // (1) f64: L = Q' Kᵀ, S = (masked) softmax by rows, S K, Sᵀ Q'.
                     let at = |v: &[f32], i: usize, f: usize| v[i * stride + col + f] as f64;
