@@ -60,21 +60,60 @@ impl DeviceArg {
 
 #[cfg(feature = "cuda")]
 fn cuda(index: usize, flag: &str) -> Result<Device> {
-    // Listing the GPUs loads the CUDA driver; a machine without one must get an error, not a panic.
-    let listed = std::panic::catch_unwind(|| Device::enumerate(burn::tensor::DeviceType::Cuda).into_vec().len());
-    let count = match listed {
-        Ok(count) => count,
-        Err(_) => {
-            bail!("no CUDA device: the NVIDIA driver could not be loaded on this machine ({flag} cuda:{index})")
-        }
-    };
+    // cudarc panics when a library it needs is missing, and cubecl when it finds no toolkit: ask
+    // each question here first, so a machine without them gets an error naming what is missing.
+    let asked = format!("{flag} cuda:{index}");
+    if !loadable("cuda") {
+        bail!(
+            "no CUDA device: the NVIDIA driver library (libcuda.so.1) could not be loaded on this machine: \
+             install the NVIDIA driver ({asked})"
+        );
+    }
+    cudarc::driver::result::init()
+        .map_err(|e| anyhow::anyhow!("no CUDA device: the NVIDIA driver did not start: {e} ({asked})"))?;
+    let count = cudarc::driver::result::device::get_count()
+        .map_err(|e| anyhow::anyhow!("no CUDA device: the NVIDIA driver could not count the GPUs: {e} ({asked})"))?;
+    let count = usize::try_from(count).unwrap_or(0);
+    if count == 0 {
+        bail!("no CUDA device: the NVIDIA driver finds no GPU on this machine ({asked})");
+    }
     if index >= count {
         bail!(
             "no CUDA device {index}: this machine has {count} ({flag} cuda:0{})",
             if count > 1 { format!(" … cuda:{}", count - 1) } else { String::new() }
         );
     }
+    if !loadable("nvrtc") {
+        bail!(
+            "the CUDA runtime compiler NVRTC (libnvrtc.so.13) could not be loaded: install the CUDA 13 toolkit, \
+             or add the folder holding libnvrtc.so.13 (the toolkit's lib64, or a pip wheel's nvidia/cu13/lib) \
+             to LD_LIBRARY_PATH ({asked})"
+        );
+    }
+    // The kernels NVRTC compiles include the toolkit's headers (cuda_fp16.h and its kin).
+    match cubecl_cuda::install::cuda_path() {
+        None => bail!(
+            "the CUDA toolkit was not found (looked for $CUDA_PATH, /usr/local/cuda, /opt/cuda, /usr/bin/nvcc): \
+             its headers are needed to compile the GPU kernels; install it or set CUDA_PATH ({asked})"
+        ),
+        Some(path) if !path.join("include").join("cuda_fp16.h").is_file() => bail!(
+            "the CUDA toolkit at {} has no include/cuda_fp16.h: its headers are needed to compile the GPU \
+             kernels; install them or set CUDA_PATH to a full toolkit ({asked})",
+            path.display()
+        ),
+        Some(_) => {}
+    }
     Ok(Device::cuda(index))
+}
+
+/// Whether one of the file names cudarc tries for the CUDA library `name` (`cuda`, `nvrtc`) loads.
+#[cfg(feature = "cuda")]
+fn loadable(name: &str) -> bool {
+    cudarc::get_lib_name_candidates(name).iter().any(|file| {
+        // SAFETY: loading a system CUDA library runs its initialisers, as cudarc itself does on
+        // first use of the same file names; the handle is closed again at once.
+        unsafe { libloading::Library::new(file) }.is_ok()
+    })
 }
 
 #[cfg(not(feature = "cuda"))]

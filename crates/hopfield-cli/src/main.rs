@@ -26,11 +26,17 @@ use hopfield_data::source::default_data_dir;
 
 use crate::common::{DeviceArg, MemoryArg};
 
+/// `hopfield --version`: the version and whether this binary can use a GPU.
+#[cfg(feature = "cuda")]
+const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (CUDA: yes, kernels compiled by NVRTC, CUDA 13.0 API)");
+#[cfg(not(feature = "cuda"))]
+const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (CUDA: no, CPU only)");
+
 /// Associative memories (classical, dense and modern Hopfield networks) on real data.
 #[derive(Parser, Debug)]
 #[command(
     name = "hopfield",
-    version,
+    version = VERSION,
     about = "Associative memories on real data: classical, dense (polynomial, rectified, exponential) and \
              modern Hopfield networks. Start with `hopfield demo`.",
     long_about = None
