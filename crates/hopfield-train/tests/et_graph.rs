@@ -37,18 +37,17 @@ fn model(dev: &Device) -> GraphEnergyTransformer {
     c.init(3, dev).unwrap()
 }
 
-fn run(
-    m: &GraphEnergyTransformer,
-    graphs: &[(usize, Vec<(u32, u32)>, Vec<f32>)],
-    dev: &Device,
-) -> (Vec<f32>, Vec<Vec<f32>>) {
+/// A graph owned by the test: nodes, edges, node features (row-major).
+type OwnedGraph = (usize, Vec<(u32, u32)>, Vec<f32>);
+
+fn run(m: &GraphEnergyTransformer, graphs: &[OwnedGraph], dev: &Device) -> (Vec<f32>, Vec<Vec<f32>>) {
     let refs: Vec<hopfield::et::GraphInput> = graphs.iter().map(|(n, e, x)| (*n, e.as_slice(), x.as_slice())).collect();
     let (x, adj, nodes) = pad_graphs(&refs, 7, dev);
     let out = m.forward(GraphBatch::new(x, adj, nodes), &Descent::new(6, 0.1), Observe::Energy).unwrap();
     (to_vec(out.logits), out.energy.into_iter().map(to_vec).collect())
 }
 
-fn own(g: &Graph) -> (usize, Vec<(u32, u32)>, Vec<f32>) {
+fn own(g: &Graph) -> OwnedGraph {
     (g.nodes, g.edges.clone(), one_hot(g))
 }
 
@@ -195,7 +194,7 @@ fn edge_labels_weigh_each_edge_per_head_and_the_energy_still_falls() {
     let w: Vec<f32> = (0..8).map(|i| 0.4 * i as f32 - 1.3).collect(); // W [4 labels, 2 heads]
     m.edge_weight = Some(Param::from_tensor(Tensor::from_data(TensorData::new(w.clone(), [4, 2]), &dev)));
     let graphs: Vec<Graph> = mutag().into_iter().take(6).collect();
-    let refs: Vec<(usize, Vec<(u32, u32)>, Vec<f32>)> = graphs.iter().map(own).collect();
+    let refs: Vec<OwnedGraph> = graphs.iter().map(own).collect();
     let inputs: Vec<hopfield::et::GraphInput> = refs.iter().map(|(n, e, x)| (*n, e.as_slice(), x.as_slice())).collect();
     let (x, adj, nodes) = pad_graphs(&inputs, 7, &dev);
     let n = adj.dims()[1];
@@ -270,7 +269,7 @@ fn the_energy_falls_on_ego_graphs_of_a_big_graph() {
         feats.extend(one_hot(g));
     }
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
-    let egos: Vec<(usize, Vec<(u32, u32)>, Vec<f32>)> = (0..adj.len() as u32)
+    let egos: Vec<OwnedGraph> = (0..adj.len() as u32)
         .step_by(211)
         .map(|c| {
             let e = ego_graph(&adj, c, 3, 10, &mut rng);
