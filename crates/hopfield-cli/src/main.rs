@@ -137,6 +137,14 @@ fn run(cli: Cli) -> Result<()> {
             one
         );
     }
+    // burn makes some tensors on its default device — a resumed run's optimiser state, before the
+    // first step moves it to the parameters' device — and in a CUDA build that default is GPU 0:
+    // a CPU run would then need a GPU (and panic where there is none). Point it at the CPU.
+    #[cfg(feature = "cuda")]
+    if one == DeviceArg::Cpu && std::env::var_os("BURN_DEVICE").is_none() {
+        // Still one thread here: nothing else reads the environment concurrently.
+        std::env::set_var("BURN_DEVICE", "flex");
+    }
     let device = one.device(flag)?;
     // recall and bench compute on host arrays unless a GPU is asked for.
     let gpu = (one != DeviceArg::Cpu).then_some(&device);
