@@ -102,12 +102,9 @@ pub mod shared {
     }
 }
 
-/// LLVM compilation targets.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// LLVM compilation targets (cubecl-cuda names only this one).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LlvmTarget {
-    /// The host CPU.
-    #[default]
-    Cpu,
     /// NVIDIA PTX.
     Nvptx,
 }

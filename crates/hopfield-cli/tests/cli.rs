@@ -356,10 +356,10 @@ fn et_bench_times_and_reports() {
 #[test]
 fn the_device_flag_names_what_is_wrong() {
     let dir = tempfile::tempdir().unwrap();
-    // A GPU from a build without CUDA (the default build), or a GPU this machine lacks.
     // --version says which build this is.
     let v = ok(&["--version"], dir.path());
     assert!(v.contains(if cfg!(feature = "cuda") { "(CUDA: yes" } else { "(CUDA: no, CPU only)" }), "{v}");
+    // A GPU from a build without CUDA (the default build), or a GPU this machine lacks.
     let e = fails(&["--device", "cuda", "et", "bench", "--reps", "1"], dir.path());
     if cfg!(feature = "cuda") {
         // On a machine without a GPU (CI): what is missing is named, before cudarc or cubecl

@@ -292,6 +292,10 @@ impl<'a> MaskedImage<'a> {
     /// and metrics; returns the trained model (on the plain device) and the figures of the epochs
     /// run here. A resumed run gives bit for bit the weights of an uninterrupted one.
     ///
+    /// burn restores the optimiser state on its default device (the first step moves it to the
+    /// parameters'); with burn's `cuda` feature that default is GPU 0, so a program that resumes on
+    /// the CPU of such a build sets `BURN_DEVICE=flex` first, as the `hopfield` binary does.
+    ///
     /// # Errors
     /// Nothing left to train, a loss that becomes NaN/∞ (naming the iteration), outputs that
     /// cannot be written.
