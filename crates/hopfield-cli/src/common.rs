@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use burn::tensor::Device;
 use clap::{Args, ValueEnum};
 use hopfield::memory::Separation;
@@ -202,11 +202,6 @@ pub fn styled_bar(total: u64, template: &str) -> ProgressBar {
     pb
 }
 
-/// Writes `text` to `path` (a CSV of metrics), naming the file in the error.
-pub fn write_text(path: &Path, text: &str) -> Result<()> {
-    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
-}
-
 /// A training error for the command line: a divergence gets the flags that change it (`hint`).
 pub fn with_hint(e: hopfield_train::TrainError, hint: &str) -> anyhow::Error {
     let diverged = matches!(e, hopfield_train::TrainError::Diverged { .. });
@@ -240,4 +235,16 @@ pub fn data_error(e: hopfield_data::DataError, data: &hopfield_data::DataSource)
         _ => "",
     };
     anyhow::Error::new(e).context(format!("loading --data {data}{hint}"))
+}
+
+/// A library error about a setting that is one of `names` (the config's field names of this
+/// command's flags) with the flag's spelling: `invalid max_folds = 0: …` becomes
+/// `invalid --max-folds 0: …`. Other errors pass unchanged.
+pub fn flagged(e: hopfield_train::TrainError, names: &[&str]) -> anyhow::Error {
+    match e {
+        hopfield_train::TrainError::Invalid { name, value, expected } if names.contains(&name) => {
+            anyhow::anyhow!("invalid --{} {value}: {expected}", name.replace('_', "-"))
+        }
+        e => anyhow::Error::new(e),
+    }
 }

@@ -172,7 +172,8 @@ fn train_cmd(a: &DamTrainArgs, data_dir: &Path) -> Result<()> {
     let image = (tr.channels(), tr.height(), tr.width());
     let checkpoint = a.out.join("checkpoint");
     let csv_path = a.out.join("metrics.csv");
-    let trainer = Trainer { checkpoint: Some(checkpoint.clone()), metrics: Some(csv_path.clone()) };
+    let trainer =
+        Trainer { checkpoint: Some(checkpoint.clone()), metrics: Some(csv_path.clone()), ..Default::default() };
     let pb = styled_bar(cfg.epochs as u64, "[{bar:30}] epoch {pos}/{len} {msg} {elapsed_precise}");
     let started = std::time::Instant::now();
     let (dam, history) = train_dam(&tr, &te, &cfg, &data.to_string(), resume, &trainer, |e| {

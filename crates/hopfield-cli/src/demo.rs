@@ -10,8 +10,10 @@ use clap::Args;
 use hopfield::memory::{Separation, UpdateRule};
 use hopfield_data::{Builtin, DataSource, Split};
 use hopfield_train::experiments::capacity::CapacityConfig;
+use hopfield_train::experiments::graph_cv::{GraphCvConfig, GraphCvData};
 use hopfield_train::experiments::recall::{self, Corruption, MemoryKind, RecallConfig};
 use hopfield_train::pictures::{Corner, LinePlot, Mark, Series};
+use hopfield_train::tasks::graph::GraphSettings;
 
 use crate::capacity::run_capacity;
 use crate::recall::print_recall;
@@ -179,19 +181,10 @@ pub fn run(a: &DemoArgs, _data_dir: &Path, device: &burn::tensor::Device) -> Res
         "== 5. The Energy Transformer on graphs: MUTAG (188 molecules, bundled), 10-fold cross-validation\n   \
          beside a structure-blind MLP on the same folds\n"
     );
-    let graph = crate::graph::ClassifyArgs {
-        data: "MUTAG".into(),
-        folds: None,
-        max_folds: None,
-        features: crate::graph::FeaturesArg::Auto,
-        degree_cap: 32,
-        validation: 0.1,
-        epochs: 20,
-        seed: a.seed,
-        model: crate::graph::ModelArgs::default(),
-        out: a.out.join("graph"),
-    };
-    crate::graph::classify::run(&graph, Path::new("."), device)?;
+    let settings = GraphSettings { epochs: 20, seed: a.seed, ..GraphSettings::default() };
+    let graph = GraphCvConfig { settings, ..GraphCvConfig::default() };
+    let mutag = GraphCvData::new(hopfield_data::graph::tu::bundled_mutag()?, None, a.seed)?;
+    crate::graph::classify::execute(&graph, &mutag, &a.out.join("graph"), device)?;
     println!(
         "\n   Each molecule's atoms are tokens, a CLS token reads the graph; attention runs only along bonds\n   \
          (and to and from CLS). The epoch of each fold is chosen on 10% of its training part; the test fold\n   \

@@ -1,13 +1,14 @@
 //! `hopfield mil …`: multiple-instance learning on bags of digits with Hopfield pooling against
-//! mean pooling.
+//! mean pooling: flags into [`MilComparisonConfig`], the bags from [`MilData::draw`],
+//! [`mil::run`] with a progress bar per pooling, then the report's table and files.
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::{Args, Subcommand, ValueEnum};
-use hopfield_train::pictures::mil::write_instance_weights;
-use hopfield_train::pictures::{Corner, LinePlot, Mark, Series};
-use hopfield_train::tasks::mil::{make_bags, train_mil, BagSpec, MilConfig, MilEpoch, Pooling};
+use hopfield_train::experiments::mil::{self, MilComparisonConfig, MilData, PoolingResult};
+use hopfield_train::experiments::Progress;
+use hopfield_train::tasks::mil::{MilConfig, MilEpoch, Pooling};
 
 #[derive(Subcommand, Debug)]
 pub enum MilCommand {
@@ -39,43 +40,43 @@ pub struct MilTrainArgs {
     #[arg(long, value_enum, default_value = "both")]
     pub pooling: PoolingArg,
     /// Training bags.
-    #[arg(long, default_value_t = 2000)]
+    #[arg(long, default_value_t = MilComparisonConfig::default().train_bags)]
     pub train_bags: usize,
     /// Test bags.
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = MilComparisonConfig::default().test_bags)]
     pub test_bags: usize,
     /// Fewest images in a bag.
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = MilComparisonConfig::default().min_bag_size)]
     pub min_bag_size: usize,
     /// Most images in a bag.
-    #[arg(long, default_value_t = 15)]
+    #[arg(long, default_value_t = MilComparisonConfig::default().max_bag_size)]
     pub max_bag_size: usize,
     /// The label that makes a bag positive.
-    #[arg(long, default_value_t = 9)]
+    #[arg(long, default_value_t = MilComparisonConfig::default().target)]
     pub target: u8,
     /// Passes over the training bags.
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = MilConfig::default().epochs)]
     pub epochs: usize,
     /// Bags per Adam step.
-    #[arg(long, default_value_t = 16)]
+    #[arg(long, default_value_t = MilConfig::default().batch_size)]
     pub batch_size: usize,
     /// Adam's learning rate.
-    #[arg(long, default_value_t = 1e-3, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = MilConfig::default().lr, allow_negative_numbers = true)]
     pub lr: f64,
     /// Width of the instance encoder's hidden layer.
-    #[arg(long, default_value_t = 128)]
+    #[arg(long, default_value_t = MilConfig::default().hidden)]
     pub hidden: usize,
     /// Dimension of the instance embeddings.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = MilConfig::default().embed)]
     pub embed: usize,
     /// Association dimension d_K of the Hopfield pooling.
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = MilConfig::default().assoc)]
     pub assoc: usize,
     /// β of the Hopfield pooling (default 1/√d_K).
     #[arg(long, allow_negative_numbers = true)]
     pub beta: Option<f64>,
     /// Seed of the bags (train: seed, test: seed + 1), the initial weights and the batch order.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = MilConfig::default().seed)]
     pub seed: u64,
 }
 
@@ -86,60 +87,54 @@ pub fn run(cmd: &MilCommand, data_dir: &Path, device: &burn::tensor::Device) -> 
     }
 }
 
-fn train_cmd(a: &MilTrainArgs, data_dir: &Path, device: &burn::tensor::Device) -> Result<()> {
-    let cfg = MilConfig {
-        hidden: a.hidden,
-        embed: a.embed,
-        assoc: a.assoc,
-        beta: a.beta,
-        epochs: a.epochs,
-        batch_size: a.batch_size,
-        lr: a.lr,
-        seed: a.seed,
-    };
-    cfg.validate()?;
-    let spec = |bags| BagSpec { bags, min_size: a.min_bag_size, max_size: a.max_bag_size, target: a.target };
-    let load = |split| crate::common::load_split(&a.data, split, data_dir);
-    let (tr, te) = (load(hopfield_data::Split::Train)?, load(hopfield_data::Split::Test)?);
-    let train_bags = make_bags(&tr, &spec(a.train_bags), a.seed).context("drawing the training bags")?;
-    let test_bags = make_bags(&te, &spec(a.test_bags), a.seed.wrapping_add(1)).context("drawing the test bags")?;
-    std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
-    println!(
-        "MIL on {}: {} training bags ({:.1}% positive) from {} images, {} test bags ({:.1}% positive) from {}; \
-         {}–{} images a bag, positive with a {}",
-        a.data,
-        train_bags.len(),
-        100.0 * train_bags.positive_fraction(),
-        tr.len(),
-        test_bags.len(),
-        100.0 * test_bags.positive_fraction(),
-        te.len(),
-        a.min_bag_size,
-        a.max_bag_size,
-        a.target
-    );
-    let poolings = match a.pooling {
-        PoolingArg::Both => vec![Pooling::Hopfield, Pooling::Mean],
-        PoolingArg::Hopfield => vec![Pooling::Hopfield],
-        PoolingArg::Mean => vec![Pooling::Mean],
-    };
-    let mut csv = String::from("pooling,epoch,train_loss,test_accuracy,test_auc,seconds\n");
-    let mut results: Vec<(Pooling, MilEpoch, f64)> = Vec::new();
-    let (mut curves, mut written) = (Vec::new(), Vec::new());
-    for pooling in poolings {
-        let pb = crate::common::styled_bar(
-            cfg.epochs as u64,
-            "[{bar:30}] {prefix} epoch {pos}/{len} {msg} {elapsed_precise}",
-        );
-        pb.set_prefix(pooling.to_string());
-        let started = std::time::Instant::now();
-        let (model, history) = train_mil((&tr, &train_bags), (&te, &test_bags), pooling, &cfg, device, |e| {
+impl MilTrainArgs {
+    /// The protocol's config these flags give.
+    pub fn config(&self) -> MilComparisonConfig {
+        MilComparisonConfig {
+            poolings: match self.pooling {
+                PoolingArg::Both => vec![Pooling::Hopfield, Pooling::Mean],
+                PoolingArg::Hopfield => vec![Pooling::Hopfield],
+                PoolingArg::Mean => vec![Pooling::Mean],
+            },
+            train_bags: self.train_bags,
+            test_bags: self.test_bags,
+            min_bag_size: self.min_bag_size,
+            max_bag_size: self.max_bag_size,
+            target: self.target,
+            model: MilConfig {
+                hidden: self.hidden,
+                embed: self.embed,
+                assoc: self.assoc,
+                beta: self.beta,
+                epochs: self.epochs,
+                batch_size: self.batch_size,
+                lr: self.lr,
+                seed: self.seed,
+            },
+        }
+    }
+}
+
+/// The bar over a pooling's epochs, and a line at epoch 1, every fifth and the last.
+fn on_event(pb: &mut Option<indicatif::ProgressBar>, e: Progress<'_, MilEpoch, PoolingResult>) {
+    match e {
+        Progress::Started(run) => {
+            let bar = crate::common::styled_bar(
+                run.epochs as u64,
+                "[{bar:30}] {prefix} epoch {pos}/{len} {msg} {elapsed_precise}",
+            );
+            bar.set_prefix(run.model.clone());
+            *pb = Some(bar);
+        }
+        Progress::Epoch(run, e) => {
+            let Some(pb) = pb else { return };
             pb.set_position(e.epoch as u64);
             pb.set_message(format!("accuracy {:.2}%, AUC {:.4}", 100.0 * e.test_accuracy, e.test_auc));
-            if e.epoch == 1 || e.epoch % 5 == 0 || e.epoch == cfg.epochs {
+            if e.epoch == 1 || e.epoch % 5 == 0 || e.epoch == run.epochs {
                 pb.suspend(|| {
                     println!(
-                        "{pooling:>8} epoch {:>3}: train loss {:.4} | test accuracy {:.2}% | AUC {:.4} | {:.2} s",
+                        "{:>8} epoch {:>3}: train loss {:.4} | test accuracy {:.2}% | AUC {:.4} | {:.2} s",
+                        run.model,
                         e.epoch,
                         e.train_loss,
                         100.0 * e.test_accuracy,
@@ -148,50 +143,28 @@ fn train_cmd(a: &MilTrainArgs, data_dir: &Path, device: &burn::tensor::Device) -
                     )
                 });
             }
-        })
+        }
+        Progress::Step { .. } => {}
+        Progress::Finished(..) => {
+            if let Some(pb) = pb.take() {
+                pb.finish_and_clear();
+            }
+        }
+    }
+}
+
+fn train_cmd(a: &MilTrainArgs, data_dir: &Path, device: &burn::tensor::Device) -> Result<()> {
+    let config = a.config();
+    config.validate()?;
+    let load = |split| crate::common::load_split(&a.data, split, data_dir);
+    let (tr, te) = (load(hopfield_data::Split::Train)?, load(hopfield_data::Split::Test)?);
+    let data = MilData::draw(&config, &a.data.to_string(), tr, te)?;
+    println!("{}", data.describe(&config));
+    let mut pb = None;
+    let report = mil::run(&config, &data, device, |e: Progress<'_, _, _>| on_event(&mut pb, e))
         .map_err(|e| crate::common::with_hint(e, "lower --lr"))?;
-        pb.finish_and_clear();
-        for e in &history {
-            csv += &format!(
-                "{pooling},{},{:.6},{:.6},{:.6},{:.3}\n",
-                e.epoch, e.train_loss, e.test_accuracy, e.test_auc, e.seconds
-            );
-        }
-        let last = *history.last().expect("at least one epoch");
-        results.push((pooling, last, started.elapsed().as_secs_f64()));
-        if pooling == Pooling::Hopfield {
-            let png = a.out.join("attention.png");
-            write_instance_weights(&model, &te, &test_bags, 8, &png, device)?;
-            written.push(png);
-        }
-        curves.push(Series {
-            name: format!("{pooling} pooling"),
-            points: history.iter().map(|e| (e.epoch as f64, e.test_auc)).collect(),
-            color: curves.len(),
-            mark: Mark::LinePoints,
-        });
-    }
-    let auc_png = a.out.join("auc.png");
-    LinePlot {
-        title: format!("MIL on {}: test AUC ({} bags)", a.data, test_bags.len()),
-        x_label: "epoch".into(),
-        y_label: "test AUC".into(),
-        log_x: false,
-        log_y: false,
-        series: curves,
-        vlines: vec![],
-        legend: Corner::LowerRight,
-    }
-    .write(&auc_png, (720, 480))?;
-    written.push(auc_png);
-    let csv_path = a.out.join("metrics.csv");
-    crate::common::write_text(&csv_path, &csv)?;
-    println!("after {} epochs, on the {} test bags:", cfg.epochs, test_bags.len());
-    println!("  pooling   test accuracy   test AUC   seconds");
-    for (pooling, e, seconds) in &results {
-        println!("  {pooling:<8}  {:>12.2}%   {:>8.4}   {:>7.1}", 100.0 * e.test_accuracy, e.test_auc, seconds);
-    }
-    written.push(csv_path);
+    let written = report.write(&a.out, device)?;
+    println!("{}", report.table().trim_end());
     for f in written {
         println!("  wrote {}", f.display());
     }

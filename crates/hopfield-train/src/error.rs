@@ -17,6 +17,18 @@ pub enum TrainError {
     /// From the data layer.
     #[error(transparent)]
     Data(#[from] hopfield_data::DataError),
+    /// A data set named by a protocol is neither a folder nor under the data folder.
+    #[error("{what} '{name}' not found: it is not a folder, and {} does not exist; {hint}", looked.display())]
+    NotFound {
+        /// What was looked for ("graph set", "anomaly graph").
+        what: &'static str,
+        /// The name given.
+        name: String,
+        /// Where it was looked for under the data folder.
+        looked: PathBuf,
+        /// What to give instead.
+        hint: &'static str,
+    },
     /// A setting outside its valid range.
     #[error("invalid {name} = {value}: {expected}")]
     Invalid {
@@ -41,6 +53,17 @@ pub enum TrainError {
         epoch: usize,
         /// What was being trained, e.g. " with mean pooling" (may be empty).
         context: String,
+    },
+    /// The run's cancel flag was set: it stopped before iteration `iteration`. The checkpoint and
+    /// `metrics.csv` (when the run keeps them) hold the `epochs_done` complete epochs.
+    #[error("cancelled at iteration {iteration} (epoch {epoch}), before its step; the {epochs_done} epochs finished before it are kept")]
+    Cancelled {
+        /// 1-based epoch the run was in.
+        epoch: usize,
+        /// 0-based optimiser step that did not run.
+        iteration: usize,
+        /// Epochs finished (and checkpointed, when the run has a checkpoint folder) before it stopped.
+        epochs_done: usize,
     },
     /// Work whose memory does not fit in the machine, refused before allocating.
     #[error("{what} needs {needs}, more than the {available} of this machine's memory")]

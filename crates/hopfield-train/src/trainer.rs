@@ -10,6 +10,8 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 use burn::module::Module;
@@ -134,13 +136,40 @@ pub enum Event<'a, E> {
     Epoch(&'a E),
 }
 
-/// The run's bookkeeping: where the checkpoint and `metrics.csv` go (neither by default).
+/// A flag that stops a run between two batches: clone it, hand one copy to the run and set the
+/// other from anywhere (another thread, a signal handler's poll, a Python callback). The run then
+/// stops before its next step with [`TrainError::Cancelled`]; what it wrote after its last complete
+/// epoch (checkpoint, `metrics.csv` line) stays, so the run can be resumed from there.
+#[derive(Debug, Clone, Default)]
+pub struct Cancel(Arc<AtomicBool>);
+
+impl Cancel {
+    /// A flag not yet set.
+    pub fn new() -> Self {
+        Cancel::default()
+    }
+
+    /// Asks every run holding a copy to stop before its next step.
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether [`Cancel::cancel`] was called on any copy.
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// The run's bookkeeping: where the checkpoint and `metrics.csv` go (neither by default), and the
+/// flag that cancels it.
 #[derive(Debug, Clone, Default)]
 pub struct Trainer {
     /// Checkpoint folder, written after every epoch.
     pub checkpoint: Option<PathBuf>,
     /// `metrics.csv`, a line appended after every epoch.
     pub metrics: Option<PathBuf>,
+    /// Checked before every step: once set, the run stops with [`TrainError::Cancelled`].
+    pub cancel: Cancel,
 }
 
 impl Trainer {
@@ -150,7 +179,7 @@ impl Trainer {
     ///
     /// # Errors
     /// Nothing left to train; a loss that becomes NaN or infinite ([`TrainError::Diverged`], naming
-    /// the iteration); the task's own errors; a checkpoint or `metrics.csv` that cannot be written
+    /// the iteration); the cancel flag set ([`TrainError::Cancelled`]); the task's own errors; a checkpoint or `metrics.csv` that cannot be written
     /// (the run stops at once).
     pub fn run<T: Task>(
         &self,
@@ -199,6 +228,9 @@ impl Trainer {
                 ));
             }
             for batch in &batches {
+                if self.cancel.is_cancelled() {
+                    return Err(TrainError::Cancelled { epoch, iteration: index, epochs_done: epoch - 1 });
+                }
                 let (next, r) = task.step(state, batch, &mut rng, Iteration { epoch, index, total })?;
                 state = next;
                 if !r.loss.is_finite() {

@@ -164,7 +164,7 @@ fn a_resumed_dam_run_gives_the_same_memories_as_an_uninterrupted_one() {
     let (straight, _) = train_dam(&tr, &te, &cfg, "digits", None, &Trainer::default(), |_| {}).unwrap();
     let ck = dir.path().join("ck");
     let csv = dir.path().join("metrics.csv");
-    let trainer = Trainer { checkpoint: Some(ck.clone()), metrics: Some(csv.clone()) };
+    let trainer = Trainer { checkpoint: Some(ck.clone()), metrics: Some(csv.clone()), ..Default::default() };
     let first = DamTrainConfig { epochs: 3, ..cfg.clone() };
     train_dam(&tr, &te, &first, "digits", None, &trainer, |_| {}).unwrap();
     assert_eq!(std::fs::read_to_string(&csv).unwrap().lines().count(), 4);

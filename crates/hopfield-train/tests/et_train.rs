@@ -155,7 +155,7 @@ fn a_resumed_run_gives_the_same_weights_as_an_uninterrupted_one() {
     let dir = tempfile::tempdir().unwrap();
     let (straight, halfway) = (dir.path().join("straight"), dir.path().join("halfway"));
     // The trainer checkpoints after every epoch; the one after epoch 1 is copied aside.
-    let trainer = Trainer { checkpoint: Some(straight.clone()), metrics: None };
+    let trainer = Trainer { checkpoint: Some(straight.clone()), metrics: None, ..Default::default() };
     train(&tr, &te, &cfg, None, &trainer, |m| {
         if m.epoch == 1 {
             std::fs::create_dir_all(&halfway).unwrap();
@@ -169,7 +169,7 @@ fn a_resumed_run_gives_the_same_weights_as_an_uninterrupted_one() {
     let (resume, meta) = load_for_resume(&halfway, &dev).unwrap();
     assert_eq!(resume.epochs_done, 1);
     let resumed = dir.path().join("resumed");
-    let trainer = Trainer { checkpoint: Some(resumed.clone()), metrics: None };
+    let trainer = Trainer { checkpoint: Some(resumed.clone()), metrics: None, ..Default::default() };
     let (_, m) = train(&tr, &te, &meta.train, Some(resume), &trainer, |_| {}).unwrap();
     assert_eq!(m.len(), 1);
     assert_eq!(m[0].epoch, 2);

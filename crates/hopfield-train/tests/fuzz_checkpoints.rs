@@ -84,7 +84,8 @@ fn damaged_checkpoints_are_errors_never_panics() {
     cfg.batch_size = 16;
     let et = dir.path().join("et");
     let task = hopfield_train::tasks::masked_image::MaskedImage::new(&tr, &te, &cfg, "digits", &dev).unwrap();
-    let trainer = hopfield_train::trainer::Trainer { checkpoint: Some(et.clone()), metrics: None };
+    let trainer =
+        hopfield_train::trainer::Trainer { checkpoint: Some(et.clone()), metrics: None, ..Default::default() };
     task.train(None, &trainer, |_| {}).unwrap();
     assert!(load_for_resume(&et, &dev).is_ok());
     for (i, file) in ["model.safetensors", "config.json", "optimizer.bpk"].into_iter().enumerate() {
@@ -99,7 +100,8 @@ fn damaged_checkpoints_are_errors_never_panics() {
     let dam_cfg = DamTrainConfig { memories: 5, epochs: 1, batch_size: 16, ..DamTrainConfig::default() };
     let dam = dir.path().join("dam");
     let dam_task = DamClassifierTask::new(&tr, &te, &dam_cfg, "digits").unwrap();
-    let trainer = hopfield_train::trainer::Trainer { checkpoint: Some(dam.clone()), metrics: None };
+    let trainer =
+        hopfield_train::trainer::Trainer { checkpoint: Some(dam.clone()), metrics: None, ..Default::default() };
     trainer.run(&dam_task, dam_task.initial_state().unwrap(), 0, |_| {}).unwrap();
     assert!(load_dam_for_resume(&dam).is_ok());
     for (i, file) in ["memories.npy", "velocity.npy", "config.json"].into_iter().enumerate() {

@@ -7,8 +7,9 @@ use burn::tensor::Device;
 use hopfield_data::graph::tu::{bundled_mutag, stratified_folds};
 use hopfield_train::metrics::{average_precision, best_f1_threshold, macro_f1};
 use hopfield_train::tasks::graph::anomaly::split_nodes;
-use hopfield_train::tasks::graph::classify::{run_fold, validation_split, GraphData};
+use hopfield_train::tasks::graph::classify::{run_fold, validation_split, FoldParts, GraphData};
 use hopfield_train::tasks::graph::{GraphSettings, ModelKind};
+use hopfield_train::trainer::Trainer;
 
 #[test]
 fn no_graph_is_in_training_or_validation_and_in_its_test_fold() {
@@ -45,7 +46,17 @@ fn overlapping_parts_are_refused() {
     let fit: Vec<usize> = (0..100).collect();
     let val: Vec<usize> = (100..120).collect();
     let test: Vec<usize> = (115..188).collect(); // 115..120 also in validation
-    let e = run_fold(&data, &fit, &val, &test, ModelKind::Mlp, &s, &dev, |_| {}).err().expect("overlap refused");
+    let e = run_fold(
+        &data,
+        &FoldParts { fit: &fit, val: &val, test: &test },
+        ModelKind::Mlp,
+        &s,
+        &dev,
+        &Trainer::default(),
+        |_| {},
+    )
+    .err()
+    .expect("overlap refused");
     assert!(e.to_string().contains("each graph in at most one of training, validation and test"), "{e}");
 }
 
@@ -61,7 +72,16 @@ fn a_short_cross_validation_on_mutag_beats_the_majority_class() {
     for k in 0..3 {
         let train = folds.train(k, set.graphs.len());
         let (fit, val) = validation_split(&train, &set.labels, 0.1, k as u64);
-        let o = run_fold(&data, &fit, &val, &folds.test[k], ModelKind::Et, &s, &dev, |_| {}).unwrap();
+        let o = run_fold(
+            &data,
+            &FoldParts { fit: &fit, val: &val, test: &folds.test[k] },
+            ModelKind::Et,
+            &s,
+            &dev,
+            &Trainer::default(),
+            |_| {},
+        )
+        .unwrap();
         right += o.test_accuracy * folds.test[k].len() as f64;
         tested += folds.test[k].len();
     }

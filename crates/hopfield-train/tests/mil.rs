@@ -7,6 +7,7 @@ use burn::tensor::Device;
 use hopfield_data::{Builtin, DataSource, Split};
 use hopfield_train::metrics::auc;
 use hopfield_train::tasks::mil::{batch, make_bags, train_mil, BagSpec, Bags, MilConfig, MilModel, Pooling};
+use hopfield_train::trainer::{Event, Trainer};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -129,9 +130,19 @@ fn both_poolings_learn_bags_of_digits() {
     let mut last = Vec::new();
     for pooling in [Pooling::Hopfield, Pooling::Mean] {
         let t = std::time::Instant::now();
-        let (_, h) = train_mil((&tr, &train_bags), (&te, &test_bags), pooling, &cfg, &Device::flex(), |e| {
-            eprintln!("{pooling} {e:?}")
-        })
+        let (_, h) = train_mil(
+            (&tr, &train_bags),
+            (&te, &test_bags),
+            pooling,
+            &cfg,
+            &Device::flex(),
+            &Trainer::default(),
+            |e| {
+                if let Event::Epoch(e) = e {
+                    eprintln!("{pooling} {e:?}")
+                }
+            },
+        )
         .unwrap();
         eprintln!("{pooling}: {:.1} s, test positives {:.3}", t.elapsed().as_secs_f64(), test_bags.positive_fraction());
         assert!(h.last().unwrap().train_loss < 0.5 * h[0].train_loss, "{pooling}: {h:?}");

@@ -172,7 +172,8 @@ pub fn train_and_report(
     }
     let pb = styled_bar(tr.len() as u64, "epoch {prefix} [{bar:30}] {pos}/{len} {msg} {elapsed_precise}");
     let csv_path = out.join("metrics.csv");
-    let trainer = Trainer { checkpoint: Some(checkpoint.to_path_buf()), metrics: Some(csv_path.clone()) };
+    let trainer =
+        Trainer { checkpoint: Some(checkpoint.to_path_buf()), metrics: Some(csv_path.clone()), ..Default::default() };
     let started = std::time::Instant::now();
     let (model, metrics) = task
         .train(resume, &trainer, |e| match e {

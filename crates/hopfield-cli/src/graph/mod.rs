@@ -6,16 +6,14 @@
 pub mod anomaly;
 pub mod classify;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::Result;
 use burn::tensor::Device;
 use clap::{Args, Subcommand, ValueEnum};
 use hopfield::et::Descent;
+use hopfield_train::experiments::Progress;
 use hopfield_train::tasks::graph::{GraphSettings, ModelKind};
-use hopfield_train::trainer::Event;
-
-pub use classify::{ClassifyArgs, FeaturesArg};
 
 #[derive(Subcommand, Debug)]
 pub enum GraphCommand {
@@ -39,7 +37,7 @@ pub enum ModelsArg {
 }
 
 impl ModelsArg {
-    fn kinds(self) -> Vec<ModelKind> {
+    pub(crate) fn kinds(self) -> Vec<ModelKind> {
         match self {
             ModelsArg::Both => vec![ModelKind::Et, ModelKind::Mlp],
             ModelsArg::Et => vec![ModelKind::Et],
@@ -116,8 +114,9 @@ impl Default for ModelArgs {
 }
 
 impl ModelArgs {
-    pub(crate) fn settings(&self, epochs: usize, seed: u64) -> Result<GraphSettings> {
-        let s = GraphSettings {
+    /// The settings these flags give (validated with the protocol's config).
+    pub(crate) fn settings(&self, epochs: usize, seed: u64) -> GraphSettings {
+        GraphSettings {
             dim: self.dim,
             heads: self.heads,
             head_dim: self.head_dim,
@@ -131,40 +130,53 @@ impl ModelArgs {
             lr: self.lr,
             weight_decay: self.weight_decay,
             seed,
-        };
-        s.validate()?;
-        Ok(s)
-    }
-}
-
-/// A progress bar over a run's training examples with the epoch, the loss and the examples a second.
-pub(crate) struct RateBar {
-    pb: indicatif::ProgressBar,
-    started: std::time::Instant,
-    steps: u64,
-    unit: &'static str,
-}
-
-impl RateBar {
-    pub(crate) fn new(total: u64, prefix: String, unit: &'static str) -> Self {
-        let pb = crate::common::styled_bar(total, "[{bar:30}] {prefix} {msg} {elapsed_precise}");
-        pb.set_prefix(prefix);
-        RateBar { pb, started: std::time::Instant::now(), steps: 0, unit }
-    }
-
-    pub(crate) fn on<E>(&mut self, e: Event<'_, E>) {
-        if let Event::Batch { epoch, done, total, loss } = e {
-            self.steps += 1;
-            self.pb.set_position(((epoch - 1) * total + done) as u64);
-            if self.steps % 4 == 1 {
-                let rate = self.pb.position() as f64 / self.started.elapsed().as_secs_f64().max(1e-9);
-                self.pb.set_message(format!("epoch {epoch}, loss {loss:.3}, {rate:.0} {}", self.unit));
-            }
         }
     }
+}
 
-    pub(crate) fn finish(self) {
-        self.pb.finish_and_clear();
+/// The progress bar of each run of a protocol: the epoch, the loss and the examples a second;
+/// when a run finishes, its line (from `line`) is printed.
+pub(crate) struct RunBars<R> {
+    pb: Option<indicatif::ProgressBar>,
+    steps: u64,
+    line: fn(&R) -> String,
+}
+
+impl<R> RunBars<R> {
+    pub(crate) fn new(line: fn(&R) -> String) -> Self {
+        RunBars { pb: None, steps: 0, line }
+    }
+
+    pub(crate) fn on<E>(&mut self, e: Progress<'_, E, R>) {
+        match e {
+            Progress::Started(run) => {
+                let pb = crate::common::styled_bar(
+                    (run.epochs * run.examples) as u64,
+                    "[{bar:30}] {prefix} {msg} {elapsed_precise}",
+                );
+                pb.set_prefix(format!("{} {}/{} {}", run.unit, run.index, run.of, run.model));
+                (self.pb, self.steps) = (Some(pb), 0);
+            }
+            Progress::Step { run, epoch, done, loss, per_second } => {
+                self.steps += 1;
+                if let Some(pb) = &self.pb {
+                    pb.set_position(((epoch - 1) * run.examples + done) as u64);
+                    if self.steps % 4 == 1 {
+                        pb.set_message(format!(
+                            "epoch {epoch}, loss {loss:.3}, {per_second:.0} {}/s",
+                            run.example_unit
+                        ));
+                    }
+                }
+            }
+            Progress::Epoch(..) => {}
+            Progress::Finished(_, result) => {
+                if let Some(pb) = self.pb.take() {
+                    pb.finish_and_clear();
+                }
+                println!("{}", (self.line)(result));
+            }
+        }
     }
 }
 
@@ -174,21 +186,4 @@ pub fn run(cmd: &GraphCommand, data_dir: &Path, device: &Device) -> Result<()> {
         GraphCommand::Classify(a) => classify::run(a, data_dir, device),
         GraphCommand::Anomaly(a) => anomaly::run(a, data_dir, device),
     }
-}
-
-/// The folder `data` names: itself when it is one, else `<data_dir>/<kind>/<data>` when that is one.
-pub(crate) fn find(data: &str, data_dir: &Path, kind: &str) -> Option<PathBuf> {
-    let as_path = Path::new(data);
-    if as_path.is_dir() {
-        return Some(as_path.to_path_buf());
-    }
-    Some(data_dir.join(kind).join(data)).filter(|p| p.is_dir())
-}
-
-/// Mean and sample standard deviation (0 for a single value).
-pub(crate) fn mean_std(v: &[f64]) -> (f64, f64) {
-    let n = v.len().max(1) as f64;
-    let m = v.iter().sum::<f64>() / n;
-    let var = if v.len() > 1 { v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0) } else { 0.0 };
-    (m, var.sqrt())
 }

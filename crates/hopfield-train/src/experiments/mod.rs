@@ -1,5 +1,141 @@
-//! Experiments on the memories: [`recall`] of stored images from corrupted cues, and [`capacity`]
-//! sweeps of the load against the theory.
+//! The protocols: each a validated config, a `run(config, data, &device, observer)` and a typed
+//! report that prints its table and writes its CSVs and pictures into a folder. The command line
+//! and the Python package are front ends over these calls.
+//!
+//! | module | protocol |
+//! |---|---|
+//! | [`recall`] | recall of stored images from corrupted cues |
+//! | [`capacity`] | capacity sweeps of the load against the theory |
+//! | [`graph_cv`] | graph classification by k-fold cross-validation, ET beside the MLP |
+//! | [`node_anomaly`] | supervised node anomaly detection over several seeds, ET beside the MLP |
+//! | [`mil`] | multiple-instance learning: Hopfield pooling against mean pooling on the same bags |
+//!
+//! The training protocols report while they run through one event type, [`Progress`], and stop
+//! between two batches when their [`Observer`]'s [`Cancel`] flag is set.
 
 pub mod capacity;
+pub mod graph_cv;
+pub mod mil;
+pub mod node_anomaly;
 pub mod recall;
+
+use std::path::Path;
+
+pub use crate::trainer::Cancel;
+use crate::trainer::Event;
+
+/// One training run inside a protocol: which fold (or seed, or pooling) and which model.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RunId {
+    /// What the protocol repeats over: "fold", "seed" or "pooling".
+    pub unit: &'static str,
+    /// 1-based position among the repetitions.
+    pub index: usize,
+    /// Repetitions in all.
+    pub of: usize,
+    /// The model trained, as its report names it ("ET", "MLP", "hopfield", "mean").
+    pub model: String,
+    /// Training examples an epoch.
+    pub examples: usize,
+    /// Epochs of the run.
+    pub epochs: usize,
+    /// What an example is: "graphs", "nodes", "bags".
+    pub example_unit: &'static str,
+}
+
+/// What a protocol reports while it runs: `E` is its epoch figures, `R` one run's result.
+#[derive(Debug)]
+pub enum Progress<'a, E, R> {
+    /// A run starts.
+    Started(&'a RunId),
+    /// One optimiser step of a run finished.
+    Step {
+        /// The run.
+        run: &'a RunId,
+        /// 1-based epoch.
+        epoch: usize,
+        /// Examples seen in this epoch.
+        done: usize,
+        /// This step's loss.
+        loss: f64,
+        /// Training examples a second since the run started.
+        per_second: f64,
+    },
+    /// An epoch of a run finished and was evaluated.
+    Epoch(&'a RunId, &'a E),
+    /// A run finished: its result.
+    Finished(&'a RunId, &'a R),
+}
+
+/// Who watches a protocol: sees each [`Progress`] event, and may hold the flag that cancels it.
+/// Any `FnMut(Progress<'_, E, R>)` closure is an observer that never cancels (write its argument's
+/// type, `|e: Progress<'_, _, _>| …`, so that it takes events of any lifetime); [`Silent`] sees
+/// nothing.
+pub trait Observer<E, R> {
+    /// Called for every event, in order.
+    fn on(&mut self, event: Progress<'_, E, R>);
+    /// The flag checked before every step (by default one nobody sets).
+    fn cancel(&self) -> Cancel {
+        Cancel::default()
+    }
+}
+
+impl<E, R, F: FnMut(Progress<'_, E, R>)> Observer<E, R> for F {
+    fn on(&mut self, event: Progress<'_, E, R>) {
+        self(event)
+    }
+}
+
+/// An observer that ignores every event and never cancels.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Silent;
+
+impl<E, R> Observer<E, R> for Silent {
+    fn on(&mut self, _: Progress<'_, E, R>) {}
+}
+
+/// An observer (a closure) with a cancel flag.
+pub struct Cancellable<F> {
+    /// Sees the events.
+    pub on: F,
+    /// Stops the run once set.
+    pub cancel: Cancel,
+}
+
+impl<E, R, F: FnMut(Progress<'_, E, R>)> Observer<E, R> for Cancellable<F> {
+    fn on(&mut self, event: Progress<'_, E, R>) {
+        (self.on)(event)
+    }
+    fn cancel(&self) -> Cancel {
+        self.cancel.clone()
+    }
+}
+
+/// Turns the training loop's events of `run` into the protocol's [`Progress`] for `observer`.
+pub(crate) fn relay<'o, E, R>(run: &'o RunId, observer: &'o mut impl Observer<E, R>) -> impl FnMut(Event<'_, E>) + 'o {
+    let started = std::time::Instant::now();
+    move |e| match e {
+        Event::Batch { epoch, done, total, loss } => {
+            let seen = (epoch - 1) * total + done;
+            let per_second = seen as f64 / started.elapsed().as_secs_f64().max(1e-9);
+            observer.on(Progress::Step { run, epoch, done, loss, per_second });
+        }
+        Event::Epoch(figures) => observer.on(Progress::Epoch(run, figures)),
+    }
+}
+
+/// Mean and sample standard deviation (0 for a single value).
+pub fn mean_std(v: &[f64]) -> (f64, f64) {
+    let n = v.len().max(1) as f64;
+    let m = v.iter().sum::<f64>() / n;
+    let var = if v.len() > 1 { v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0) } else { 0.0 };
+    (m, var.sqrt())
+}
+
+/// Creates `dir` and writes `text` to `dir/name`; returns the path.
+pub(crate) fn write_file(dir: &Path, name: &str, text: &str) -> crate::Result<std::path::PathBuf> {
+    std::fs::create_dir_all(dir).map_err(|e| crate::TrainError::write(dir, e))?;
+    let path = dir.join(name);
+    std::fs::write(&path, text).map_err(|e| crate::TrainError::write(&path, e))?;
+    Ok(path)
+}

@@ -65,7 +65,7 @@ pub fn split_nodes(anomalous: &[bool], train_fraction: f64, seed: u64) -> Result
 }
 
 /// How ego-graphs are drawn.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EgoSettings {
     /// Hops from the centre.
     pub hops: usize,
@@ -282,10 +282,10 @@ pub struct AnomalyOutcome {
 }
 
 /// Trains `kind` on the split's training nodes of `graph`; picks epoch and threshold on validation;
-/// scores the test nodes once.
+/// scores the test nodes once. `trainer` holds the cancel flag.
 ///
 /// # Errors
-/// Invalid settings; a loss that becomes NaN/∞.
+/// Invalid settings; a loss that becomes NaN/∞; the trainer's cancel flag.
 #[allow(clippy::too_many_arguments)]
 pub fn run_anomaly(
     graph: &AnomalyGraph,
@@ -294,6 +294,7 @@ pub fn run_anomaly(
     ego: EgoSettings,
     settings: &GraphSettings,
     device: &Device,
+    trainer: &Trainer,
     on_event: impl FnMut(Event<'_, AnomalyEpoch>),
 ) -> Result<(AnomalyOutcome, AnomalyData)> {
     let started = std::time::Instant::now();
@@ -330,7 +331,7 @@ pub fn run_anomaly(
     };
     let model = GraphModel::new(kind, settings, data.dim, 2, 1, &task.autodiff)?;
     let optim = Optimizer::adamw((0.9, 0.999), settings.weight_decay, 1.0, Schedule::Constant(settings.lr));
-    let (state, history) = Trainer::default().run(&task, AnomalyState { model, optim, best: None }, 0, on_event)?;
+    let (state, history) = trainer.run(&task, AnomalyState { model, optim, best: None }, 0, on_event)?;
     let (best_epoch, _, model) = state.best.expect("at least one epoch was evaluated");
     let val_scores = scores(&model, &val, data.dim, k, settings, device)?;
     let (threshold, _) = best_f1_threshold(&val_scores, &task.val_labels);

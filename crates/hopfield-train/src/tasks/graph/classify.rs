@@ -311,22 +311,34 @@ pub struct FoldOutcome {
     pub seconds: f64,
 }
 
-/// Trains `kind` on `fit`, picks the epoch on `val`, then tests on `test`. `data` is standardised
-/// on `fit` first. `on_event` sees every step and epoch.
+/// The three disjoint parts of one fold: trained on, choosing the epoch, measured once.
+#[derive(Debug, Clone, Copy)]
+pub struct FoldParts<'a> {
+    /// Graphs trained on.
+    pub fit: &'a [usize],
+    /// Graphs that choose the epoch.
+    pub val: &'a [usize],
+    /// Graphs the chosen model is measured on, once.
+    pub test: &'a [usize],
+}
+
+/// Trains `kind` on `parts.fit`, picks the epoch on `parts.val`, then tests on `parts.test`.
+/// `data` is standardised on the training graphs first. `trainer` holds the cancel flag;
+/// `on_event` sees every step and epoch.
 ///
 /// # Errors
-/// Parts that overlap or are empty; invalid settings; a loss that becomes NaN/∞.
-#[allow(clippy::too_many_arguments)]
+/// Parts that overlap or are empty; invalid settings; a loss that becomes NaN/∞; the trainer's
+/// cancel flag.
 pub fn run_fold(
     data: &GraphData,
-    fit: &[usize],
-    val: &[usize],
-    test: &[usize],
+    parts: &FoldParts<'_>,
     kind: ModelKind,
     settings: &GraphSettings,
     device: &Device,
+    trainer: &Trainer,
     on_event: impl FnMut(Event<'_, ClassifyEpoch>),
 ) -> Result<FoldOutcome> {
+    let FoldParts { fit, val, test } = *parts;
     let started = std::time::Instant::now();
     let mut owner = vec![0u8; data.graphs.len()];
     for (part, idx) in [(1u8, fit), (2, val), (3, test)] {
@@ -354,7 +366,7 @@ pub fn run_fold(
     };
     let model = GraphModel::new(kind, settings, data.width, data.classes, data.edge_labels, &task.autodiff)?;
     let optim = Optimizer::adamw((0.9, 0.999), settings.weight_decay, 1.0, Schedule::Constant(settings.lr));
-    let (state, history) = Trainer::default().run(&task, ClassifyState { model, optim, best: None }, 0, on_event)?;
+    let (state, history) = trainer.run(&task, ClassifyState { model, optim, best: None }, 0, on_event)?;
     let (best_epoch, val_accuracy, _, model) = state.best.expect("at least one epoch was evaluated");
     let (test_accuracy, _) = evaluate(&model, &data, test, settings, device)?;
     Ok(FoldOutcome {

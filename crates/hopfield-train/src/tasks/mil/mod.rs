@@ -351,26 +351,25 @@ impl EpochFigures for MilEpoch {
     }
 }
 
-/// Trains one model with `pooling` on the training bags and tests it after every epoch; calls
-/// `on_epoch` each time. Returns the trained model (plain device) and the epochs' figures.
+/// Trains one model with `pooling` on the training bags and tests it after every epoch; `trainer`
+/// holds the cancel flag, `on_event` sees every step and epoch. Returns the trained model (plain
+/// device) and the epochs' figures.
 ///
 /// # Errors
-/// Invalid settings, images of another size than the model's, or a loss that becomes NaN/∞.
+/// Invalid settings, images of another size than the model's, a loss that becomes NaN/∞, the
+/// trainer's cancel flag.
 pub fn train_mil(
     train: (&Dataset, &Bags),
     test: (&Dataset, &Bags),
     pooling: Pooling,
     cfg: &MilConfig,
     device: &Device,
-    mut on_epoch: impl FnMut(&MilEpoch),
+    trainer: &Trainer,
+    on_event: impl FnMut(Event<'_, MilEpoch>),
 ) -> Result<(MilModel, Vec<MilEpoch>)> {
     let task = MilTask::new(train, test, pooling, cfg, device)?;
     let model = MilModel::new(train.0.image_len(), pooling, cfg, &task.autodiff)?;
     let state = MilState { model, optim: Optimizer::adam(Schedule::Constant(cfg.lr)) };
-    let (state, history) = Trainer::default().run(&task, state, 0, |e| {
-        if let Event::Epoch(e) = e {
-            on_epoch(e)
-        }
-    })?;
+    let (state, history) = trainer.run(&task, state, 0, on_event)?;
     Ok((state.model.valid(), history))
 }

@@ -1,0 +1,467 @@
+//! Graph classification by k-fold cross-validation: on each fold, every model is trained on the
+//! training part less a stratified validation part, its epoch chosen on the validation part, and
+//! the chosen model measured once on the test part; mean ± std of the test accuracy over the folds.
+//! The ET and the structure-blind MLP see the same folds and validation parts.
+//!
+//! ```no_run
+//! use hopfield_train::experiments::graph_cv::{self, GraphCvConfig, GraphCvData};
+//! use hopfield_train::experiments::Silent;
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let data = GraphCvData::named("MUTAG", std::path::Path::new("data"), None, 0)?;
+//! let config = GraphCvConfig { max_folds: Some(2), ..GraphCvConfig::default() };
+//! let report = graph_cv::run(&config, &data, &burn::tensor::Device::flex(), Silent)?;
+//! println!("{}", report.table());
+//! # Ok(()) }
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use burn::tensor::Device;
+use hopfield_data::graph::tu::{self, read_folds, stratified_folds, write_folds, Folds, GraphSet, NodeFeatures};
+
+use super::{mean_std, relay, write_file, Observer, Progress, RunId};
+use crate::error::{invalid, Result};
+use crate::pictures::graph::write_fold_attention;
+use crate::tasks::graph::classify::{run_fold, validation_split, ClassifyEpoch, FoldParts, GraphData};
+use crate::tasks::graph::{GraphModel, GraphSettings, ModelKind};
+use crate::trainer::{EpochFigures, Trainer};
+
+/// Which node features a model reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FeatureChoice {
+    /// Labels and attributes when the set has both, else whichever it has, else degrees.
+    Auto,
+    /// One-hot node labels.
+    Labels,
+    /// Node attributes.
+    Attributes,
+    /// Labels one-hot, then attributes.
+    Both,
+    /// One-hot degree capped at the config's `degree_cap`.
+    Degree,
+}
+
+/// The settings of a cross-validation.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct GraphCvConfig {
+    /// The models, trained in this order on every fold.
+    pub models: Vec<ModelKind>,
+    /// Node features.
+    pub features: FeatureChoice,
+    /// The largest degree with its own column for [`FeatureChoice::Degree`].
+    pub degree_cap: usize,
+    /// Share of each training part held out (stratified) to choose the epoch, in (0, 0.5].
+    pub validation: f64,
+    /// Run only the first folds (None: all).
+    pub max_folds: Option<usize>,
+    /// Both models' sizes and training; its seed also draws the validation parts (and the folds
+    /// when the data has none).
+    pub settings: GraphSettings,
+}
+
+impl Default for GraphCvConfig {
+    fn default() -> Self {
+        GraphCvConfig {
+            models: vec![ModelKind::Et, ModelKind::Mlp],
+            features: FeatureChoice::Auto,
+            degree_cap: 32,
+            validation: 0.1,
+            max_folds: None,
+            settings: GraphSettings::default(),
+        }
+    }
+}
+
+impl GraphCvConfig {
+    /// Checks every setting; an error names the setting and the value.
+    pub fn validate(&self) -> Result<()> {
+        if self.models.is_empty() {
+            return Err(invalid("models", "none", "at least one model"));
+        }
+        if !(self.validation > 0.0 && self.validation <= 0.5) {
+            return Err(invalid("validation", self.validation, "a share of the training part in (0, 0.5]"));
+        }
+        if self.max_folds == Some(0) {
+            return Err(invalid("max_folds", 0, "at least one fold"));
+        }
+        if self.degree_cap == 0 {
+            return Err(invalid("degree_cap", 0, "the largest degree with its own column is at least 1"));
+        }
+        self.settings.validate()
+    }
+
+    fn node_features(&self, set: &GraphSet) -> NodeFeatures {
+        match self.features {
+            FeatureChoice::Auto => set.default_features(),
+            FeatureChoice::Labels => NodeFeatures::Labels,
+            FeatureChoice::Attributes => NodeFeatures::Attributes,
+            FeatureChoice::Both => NodeFeatures::LabelsAndAttributes,
+            FeatureChoice::Degree => NodeFeatures::Degree { max: self.degree_cap },
+        }
+    }
+}
+
+/// Where the folds came from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FoldOrigin {
+    /// Read from this file.
+    File(PathBuf),
+    /// Drawn: 10 stratified folds from this seed.
+    Drawn(u64),
+}
+
+/// A graph set and its folds, ready for [`run`].
+#[derive(Debug, Clone)]
+pub struct GraphCvData {
+    /// The graphs, with node features, edges and labels.
+    pub set: GraphSet,
+    /// The test part of each fold.
+    pub folds: Folds,
+    /// Where they came from.
+    pub origin: FoldOrigin,
+}
+
+impl GraphCvData {
+    /// `set` with the folds of `fold_file` when given, else 10 stratified folds drawn from `seed`.
+    ///
+    /// # Errors
+    /// A fold file that cannot be read or does not fit the set.
+    pub fn new(set: GraphSet, fold_file: Option<&Path>, seed: u64) -> Result<GraphCvData> {
+        let (folds, origin) = match fold_file {
+            Some(p) => (read_folds(p, set.graphs.len())?, FoldOrigin::File(p.to_path_buf())),
+            None => (stratified_folds(&set.labels, 10, seed), FoldOrigin::Drawn(seed)),
+        };
+        Ok(GraphCvData { set, folds, origin })
+    }
+
+    /// The set `name` names: a folder of TU files, else `<data_dir>/tu/<name>`, else the bundled
+    /// MUTAG for "MUTAG"; folds from `fold_file`, else the set's own `DS_10fold_test_idx.txt`,
+    /// else drawn from `seed`.
+    ///
+    /// # Errors
+    /// A set that is not found or does not read; folds that do not fit it.
+    pub fn named(name: &str, data_dir: &Path, fold_file: Option<&Path>, seed: u64) -> Result<GraphCvData> {
+        let dir = [PathBuf::from(name), data_dir.join("tu").join(name)].into_iter().find(|p| p.is_dir());
+        let set =
+            match &dir {
+                Some(d) => tu::load(d, None)?,
+                None if name.eq_ignore_ascii_case("MUTAG") => tu::bundled_mutag()?,
+                None => return Err(crate::TrainError::NotFound {
+                    what: "graph set",
+                    name: name.to_string(),
+                    looked: data_dir.join("tu").join(name),
+                    hint:
+                        "give the folder of its TU files (DS_A.txt, DS_graph_indicator.txt, DS_graph_labels.txt, …), \
+                           or MUTAG for the bundled set",
+                }),
+            };
+        let standard = dir.map(|d| d.join(format!("{}_10fold_test_idx.txt", set.name))).filter(|p| p.is_file());
+        GraphCvData::new(set, fold_file.or(standard.as_deref()), seed)
+    }
+
+    /// Writes drawn folds to `dir/folds.txt` in the format fold files are read in (given folds are
+    /// not written again); returns the file written.
+    ///
+    /// # Errors
+    /// The folder or file cannot be written.
+    pub fn write_drawn_folds(&self, dir: &Path) -> Result<Option<PathBuf>> {
+        if !matches!(self.origin, FoldOrigin::Drawn(_)) {
+            return Ok(None);
+        }
+        std::fs::create_dir_all(dir).map_err(|e| crate::TrainError::write(dir, e))?;
+        let path = dir.join("folds.txt");
+        write_folds(&path, &self.folds)?;
+        Ok(Some(path))
+    }
+
+    /// Graphs of the most common class, as a share of all.
+    pub fn majority(&self) -> f64 {
+        let counts = self.set.class_counts();
+        *counts.iter().max().unwrap_or(&0) as f64 / self.set.graphs.len().max(1) as f64
+    }
+
+    /// One line: the set's size, classes and the majority share.
+    pub fn describe(&self) -> String {
+        let set = &self.set;
+        format!(
+            "{}: {} graphs, {} nodes ({:.1} a graph, at most {}), classes {:?} ({:?} graphs; majority {:.1}%)",
+            set.name,
+            set.graphs.len(),
+            set.node_count(),
+            set.node_count() as f64 / set.graphs.len().max(1) as f64,
+            set.graphs.iter().map(|g| g.nodes).max().unwrap_or(0),
+            set.class_values,
+            set.class_counts(),
+            100.0 * self.majority()
+        )
+    }
+}
+
+/// "features Labels (7 per node), 8 Laplacian encodings": what the models of `config` read.
+///
+/// # Errors
+/// Features the set lacks.
+pub fn describe_features(config: &GraphCvConfig, data: &GraphCvData) -> Result<String> {
+    let kind = config.node_features(&data.set);
+    let (_, width) = data.set.node_features(kind)?;
+    Ok(format!("features {kind:?} ({width} per node), {} Laplacian encodings", config.settings.encodings))
+}
+
+/// One model on one fold.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FoldResult {
+    /// 1-based fold.
+    pub fold: usize,
+    /// The model.
+    pub model: ModelKind,
+    /// Graphs trained on, in the validation part, in the test part.
+    pub train_graphs: usize,
+    /// Graphs in the validation part.
+    pub val_graphs: usize,
+    /// Graphs in the test part.
+    pub test_graphs: usize,
+    /// The epoch validation chose.
+    pub best_epoch: usize,
+    /// Its validation accuracy.
+    pub val_accuracy: f64,
+    /// The chosen model's test accuracy, measured once.
+    pub test_accuracy: f64,
+    /// Seconds of training and evaluation.
+    pub seconds: f64,
+    /// Training graphs a second over the training steps.
+    pub graphs_per_second: f64,
+    /// Every epoch's figures.
+    pub history: Vec<ClassifyEpoch>,
+}
+
+/// A model's figures over the folds.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct ModelSummary {
+    /// The model.
+    pub model: ModelKind,
+    /// Mean test accuracy.
+    pub mean: f64,
+    /// Its sample standard deviation.
+    pub std: f64,
+    /// Folds run.
+    pub folds: usize,
+    /// Seconds in all.
+    pub seconds: f64,
+}
+
+/// The ET of fold 1 with the data as it saw it, for the attention picture.
+struct Picture {
+    model: GraphModel,
+    data: GraphData,
+    test: Vec<usize>,
+}
+
+/// What a cross-validation gives.
+pub struct GraphCvReport {
+    /// The set's name.
+    pub set: String,
+    /// Its class values (for the picture's labels).
+    pub class_values: Vec<i64>,
+    /// Graphs of the most common class, as a share.
+    pub majority: f64,
+    /// Folds run, and folds the data has.
+    pub folds_run: usize,
+    /// Every model on every fold, fold by fold.
+    pub runs: Vec<FoldResult>,
+    /// Seconds in all.
+    pub seconds: f64,
+    settings: GraphSettings,
+    picture: Option<Picture>,
+}
+
+/// Runs the cross-validation of `config` on `data` on `device`, telling `observer` as it goes.
+///
+/// # Errors
+/// Invalid settings or features the set lacks; sizes that cannot fit; a loss that becomes NaN/∞;
+/// the observer's cancel flag ([`crate::TrainError::Cancelled`]).
+pub fn run(
+    config: &GraphCvConfig,
+    data: &GraphCvData,
+    device: &Device,
+    mut observer: impl Observer<ClassifyEpoch, FoldResult>,
+) -> Result<GraphCvReport> {
+    config.validate()?;
+    let started = std::time::Instant::now();
+    let (set, folds, settings) = (&data.set, &data.folds, &config.settings);
+    let prepared = GraphData::new(set, config.node_features(set), settings.encodings, settings.edge_weights)?;
+    let n_folds = config.max_folds.map_or(folds.test.len(), |m| m.clamp(1, folds.test.len()));
+    let trainer = Trainer { cancel: observer.cancel(), ..Trainer::default() };
+    let (mut runs, mut picture) = (Vec::new(), None);
+    for k in 0..n_folds {
+        let train = folds.train(k, set.graphs.len());
+        let (fit, val) = validation_split(&train, &set.labels, config.validation, settings.seed.wrapping_add(k as u64));
+        let parts = FoldParts { fit: &fit, val: &val, test: &folds.test[k] };
+        for &model in &config.models {
+            let id = RunId {
+                unit: "fold",
+                index: k + 1,
+                of: n_folds,
+                model: model.to_string(),
+                examples: fit.len(),
+                epochs: settings.epochs,
+                example_unit: "graphs",
+            };
+            observer.on(Progress::Started(&id));
+            let outcome = run_fold(&prepared, &parts, model, settings, device, &trainer, relay(&id, &mut observer))?;
+            let trained = outcome.history.iter().map(|h| h.seconds).sum::<f64>();
+            let result = FoldResult {
+                fold: k + 1,
+                model,
+                train_graphs: fit.len(),
+                val_graphs: val.len(),
+                test_graphs: parts.test.len(),
+                best_epoch: outcome.best_epoch,
+                val_accuracy: outcome.val_accuracy,
+                test_accuracy: outcome.test_accuracy,
+                seconds: outcome.seconds,
+                graphs_per_second: (settings.epochs * fit.len()) as f64 / trained.max(1e-9),
+                history: outcome.history,
+            };
+            observer.on(Progress::Finished(&id, &result));
+            runs.push(result);
+            if k == 0 && model == ModelKind::Et {
+                picture = Some(Picture { model: outcome.model, data: outcome.data, test: parts.test.to_vec() });
+            }
+        }
+    }
+    Ok(GraphCvReport {
+        set: set.name.clone(),
+        class_values: set.class_values.clone(),
+        majority: data.majority(),
+        folds_run: n_folds,
+        runs,
+        seconds: started.elapsed().as_secs_f64(),
+        settings: settings.clone(),
+        picture,
+    })
+}
+
+impl FoldResult {
+    /// One line for a log: the chosen epoch, the accuracies, the time.
+    pub fn line(&self) -> String {
+        format!(
+            "fold {:>2} {:<3}: epoch {:>3} chosen on validation ({:.1}% of {}), test accuracy {:.1}% of {} graphs, \
+             {:.1} s ({:.0} graphs/s)",
+            self.fold,
+            self.model,
+            self.best_epoch,
+            100.0 * self.val_accuracy,
+            self.val_graphs,
+            100.0 * self.test_accuracy,
+            self.test_graphs,
+            self.seconds,
+            self.graphs_per_second
+        )
+    }
+}
+
+impl GraphCvReport {
+    /// Each model's mean ± std over the folds, in the order the models ran.
+    pub fn summary(&self) -> Vec<ModelSummary> {
+        let mut models: Vec<ModelKind> = Vec::new();
+        self.runs.iter().for_each(|r| {
+            if !models.contains(&r.model) {
+                models.push(r.model)
+            }
+        });
+        models
+            .into_iter()
+            .map(|model| {
+                let of: Vec<&FoldResult> = self.runs.iter().filter(|r| r.model == model).collect();
+                let (mean, std) = mean_std(&of.iter().map(|r| r.test_accuracy).collect::<Vec<_>>());
+                ModelSummary { model, mean, std, folds: of.len(), seconds: of.iter().map(|r| r.seconds).sum() }
+            })
+            .collect()
+    }
+
+    /// The table of mean ± std test accuracy per model.
+    pub fn table(&self) -> String {
+        let mut t = format!(
+            "{} {}-fold test accuracy (model chosen on validation; majority class {:.1}%), {:.0} s in all:\n",
+            self.set,
+            self.folds_run,
+            100.0 * self.majority,
+            self.seconds
+        );
+        t += "  model   mean ± std (%)   folds   seconds\n";
+        for s in self.summary() {
+            t += &format!(
+                "  {:<5}  {:>6.1} ± {:<6.1}   {:>5}   {:>7.1}\n",
+                s.model,
+                100.0 * s.mean,
+                100.0 * s.std,
+                s.folds,
+                s.seconds
+            );
+        }
+        t
+    }
+
+    /// `folds.csv`: a line per fold and model.
+    pub fn folds_csv(&self) -> String {
+        let mut csv = String::from(
+            "fold,model,train_graphs,val_graphs,test_graphs,best_epoch,val_accuracy,test_accuracy,seconds\n",
+        );
+        for r in &self.runs {
+            csv += &format!(
+                "{},{},{},{},{},{},{:.6},{:.6},{:.2}\n",
+                r.fold,
+                r.model,
+                r.train_graphs,
+                r.val_graphs,
+                r.test_graphs,
+                r.best_epoch,
+                r.val_accuracy,
+                r.test_accuracy,
+                r.seconds
+            );
+        }
+        csv
+    }
+
+    /// `metrics.csv`: every epoch of every run.
+    pub fn metrics_csv(&self) -> String {
+        let mut csv = format!("model,fold,{}\n", ClassifyEpoch::csv_header());
+        for r in &self.runs {
+            for h in &r.history {
+                csv += &format!("{},{},{}\n", r.model, r.fold, h.csv_row());
+            }
+        }
+        csv
+    }
+
+    /// Writes `folds.csv`, `metrics.csv` and (when the ET ran) `attention.png` into `dir` (created
+    /// if missing); returns the files written. The picture runs the fold-1 ET on `device`.
+    ///
+    /// # Errors
+    /// A file that cannot be written; the picture's model failing on its graphs.
+    pub fn write(&self, dir: &Path, device: &Device) -> Result<Vec<PathBuf>> {
+        let mut written = vec![write_file(dir, "folds.csv", &self.folds_csv())?];
+        written.push(write_file(dir, "metrics.csv", &self.metrics_csv())?);
+        if let Some(p) = &self.picture {
+            let png = dir.join("attention.png");
+            let title =
+                format!("{}: attention of the CLS token to each node (dark = most), fold 1 test graphs", self.set);
+            if write_fold_attention(
+                &p.model,
+                &p.data,
+                &p.test,
+                &self.class_values,
+                &self.settings,
+                &title,
+                &png,
+                device,
+            )? {
+                written.push(png);
+            }
+        }
+        Ok(written)
+    }
+}

@@ -1,0 +1,260 @@
+//! Multiple-instance learning on bags of images: one model per pooling (Hopfield pooling against
+//! mean pooling) trained on the same bags with the same seeds, tested after every epoch (accuracy
+//! and ROC-AUC of the bag labels).
+
+use std::path::{Path, PathBuf};
+
+use burn::tensor::Device;
+use hopfield_data::Dataset;
+
+use super::{relay, write_file, Observer, Progress, RunId};
+use crate::error::Result;
+use crate::pictures::mil::write_instance_weights;
+use crate::pictures::{Corner, LinePlot, Mark, Series};
+use crate::tasks::mil::{make_bags, train_mil, BagSpec, Bags, MilConfig, MilEpoch, MilModel, Pooling};
+use crate::trainer::{EpochFigures, Trainer};
+
+/// The settings of a pooling comparison.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct MilComparisonConfig {
+    /// The poolings, trained in this order.
+    pub poolings: Vec<Pooling>,
+    /// Training bags.
+    pub train_bags: usize,
+    /// Test bags.
+    pub test_bags: usize,
+    /// Fewest images in a bag.
+    pub min_bag_size: usize,
+    /// Most images in a bag.
+    pub max_bag_size: usize,
+    /// The label that makes a bag positive.
+    pub target: u8,
+    /// The models' sizes and training; its seed also draws the bags (training: seed, test: seed + 1).
+    pub model: MilConfig,
+}
+
+impl Default for MilComparisonConfig {
+    fn default() -> Self {
+        MilComparisonConfig {
+            poolings: vec![Pooling::Hopfield, Pooling::Mean],
+            train_bags: 2000,
+            test_bags: 1000,
+            min_bag_size: 5,
+            max_bag_size: 15,
+            target: 9,
+            model: MilConfig::default(),
+        }
+    }
+}
+
+impl MilComparisonConfig {
+    /// Checks the settings that do not depend on the data (the bags' sizes are checked against the
+    /// images when they are drawn); an error names the setting and the value.
+    pub fn validate(&self) -> Result<()> {
+        if self.poolings.is_empty() {
+            return Err(crate::error::invalid("poolings", "none", "at least one pooling"));
+        }
+        self.model.validate()
+    }
+
+    fn spec(&self, bags: usize) -> BagSpec {
+        BagSpec { bags, min_size: self.min_bag_size, max_size: self.max_bag_size, target: self.target }
+    }
+}
+
+/// Images and the bags drawn from them.
+#[derive(Debug, Clone)]
+pub struct MilData {
+    /// What the data is called in titles.
+    pub name: String,
+    /// Images the training bags index.
+    pub train: Dataset,
+    /// Images the test bags index.
+    pub test: Dataset,
+    /// Training bags.
+    pub train_bags: Bags,
+    /// Test bags.
+    pub test_bags: Bags,
+}
+
+impl MilData {
+    /// Draws `config`'s bags from `train` (seed) and `test` (seed + 1).
+    ///
+    /// # Errors
+    /// Bag sizes or a target the images cannot give.
+    pub fn draw(config: &MilComparisonConfig, name: &str, train: Dataset, test: Dataset) -> Result<MilData> {
+        let seed = config.model.seed;
+        let train_bags = make_bags(&train, &config.spec(config.train_bags), seed)?;
+        let test_bags = make_bags(&test, &config.spec(config.test_bags), seed.wrapping_add(1))?;
+        Ok(MilData { name: name.to_string(), train, test, train_bags, test_bags })
+    }
+
+    /// One line: the bags, their positive shares and sizes.
+    pub fn describe(&self, config: &MilComparisonConfig) -> String {
+        format!(
+            "MIL on {}: {} training bags ({:.1}% positive) from {} images, {} test bags ({:.1}% positive) from {}; \
+             {}–{} images a bag, positive with a {}",
+            self.name,
+            self.train_bags.len(),
+            100.0 * self.train_bags.positive_fraction(),
+            self.train.len(),
+            self.test_bags.len(),
+            100.0 * self.test_bags.positive_fraction(),
+            self.test.len(),
+            config.min_bag_size,
+            config.max_bag_size,
+            config.target
+        )
+    }
+}
+
+/// One pooling's run.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PoolingResult {
+    /// The pooling.
+    pub pooling: Pooling,
+    /// Every epoch's figures.
+    pub history: Vec<MilEpoch>,
+    /// Seconds of the run.
+    pub seconds: f64,
+}
+
+impl PoolingResult {
+    /// The last epoch's figures.
+    pub fn last(&self) -> Option<&MilEpoch> {
+        self.history.last()
+    }
+}
+
+/// What a pooling comparison gives.
+pub struct MilReport {
+    /// What the data is called.
+    pub data: String,
+    /// Test bags.
+    pub test_bags: usize,
+    /// Epochs of each run.
+    pub epochs: usize,
+    /// The runs, in the order of the config's poolings.
+    pub runs: Vec<PoolingResult>,
+    hopfield: Option<MilModel>,
+    pictures: Option<(Dataset, Bags)>,
+}
+
+/// Runs `config` on `data` on `device`, telling `observer` as it goes.
+///
+/// # Errors
+/// Invalid settings, images of another size than the model's, a loss that becomes NaN/∞; the
+/// observer's cancel flag ([`crate::TrainError::Cancelled`]).
+pub fn run(
+    config: &MilComparisonConfig,
+    data: &MilData,
+    device: &Device,
+    mut observer: impl Observer<MilEpoch, PoolingResult>,
+) -> Result<MilReport> {
+    config.validate()?;
+    let trainer = Trainer { cancel: observer.cancel(), ..Trainer::default() };
+    let (mut runs, mut hopfield) = (Vec::new(), None);
+    for (i, &pooling) in config.poolings.iter().enumerate() {
+        let id = RunId {
+            unit: "pooling",
+            index: i + 1,
+            of: config.poolings.len(),
+            model: pooling.to_string(),
+            examples: data.train_bags.len(),
+            epochs: config.model.epochs,
+            example_unit: "bags",
+        };
+        observer.on(Progress::Started(&id));
+        let started = std::time::Instant::now();
+        let train = (&data.train, &data.train_bags);
+        let test = (&data.test, &data.test_bags);
+        let (model, history) =
+            train_mil(train, test, pooling, &config.model, device, &trainer, relay(&id, &mut observer))?;
+        let result = PoolingResult { pooling, history, seconds: started.elapsed().as_secs_f64() };
+        observer.on(Progress::Finished(&id, &result));
+        runs.push(result);
+        if pooling == Pooling::Hopfield {
+            hopfield = Some(model);
+        }
+    }
+    Ok(MilReport {
+        data: data.name.clone(),
+        test_bags: data.test_bags.len(),
+        epochs: config.model.epochs,
+        runs,
+        hopfield,
+        pictures: Some((data.test.clone(), data.test_bags.clone())),
+    })
+}
+
+impl MilReport {
+    /// The table of the last epoch's test figures per pooling.
+    pub fn table(&self) -> String {
+        let mut t = format!("after {} epochs, on the {} test bags:\n", self.epochs, self.test_bags);
+        t += "  pooling   test accuracy   test AUC   seconds\n";
+        for r in &self.runs {
+            if let Some(e) = r.last() {
+                t += &format!(
+                    "  {:<8}  {:>12.2}%   {:>8.4}   {:>7.1}\n",
+                    r.pooling.to_string(),
+                    100.0 * e.test_accuracy,
+                    e.test_auc,
+                    r.seconds
+                );
+            }
+        }
+        t
+    }
+
+    /// `metrics.csv`: every epoch of every pooling.
+    pub fn metrics_csv(&self) -> String {
+        let mut csv = format!("pooling,{}\n", MilEpoch::csv_header());
+        for r in &self.runs {
+            for e in &r.history {
+                csv += &format!("{},{}\n", r.pooling, e.csv_row());
+            }
+        }
+        csv
+    }
+
+    /// Writes `attention.png` (when Hopfield pooling ran: its weights on 8 test bags), `auc.png`
+    /// (test AUC per epoch) and `metrics.csv` into `dir` (created if missing); returns the files.
+    ///
+    /// # Errors
+    /// A file that cannot be written; the model failing on the test bags.
+    pub fn write(&self, dir: &Path, device: &Device) -> Result<Vec<PathBuf>> {
+        std::fs::create_dir_all(dir).map_err(|e| crate::TrainError::write(dir, e))?;
+        let mut written = Vec::new();
+        if let (Some(model), Some((test, bags))) = (&self.hopfield, &self.pictures) {
+            let png = dir.join("attention.png");
+            write_instance_weights(model, test, bags, 8, &png, device)?;
+            written.push(png);
+        }
+        let auc_png = dir.join("auc.png");
+        LinePlot {
+            title: format!("MIL on {}: test AUC ({} bags)", self.data, self.test_bags),
+            x_label: "epoch".into(),
+            y_label: "test AUC".into(),
+            log_x: false,
+            log_y: false,
+            series: self
+                .runs
+                .iter()
+                .enumerate()
+                .map(|(i, r)| Series {
+                    name: format!("{} pooling", r.pooling),
+                    points: r.history.iter().map(|e| (e.epoch as f64, e.test_auc)).collect(),
+                    color: i,
+                    mark: Mark::LinePoints,
+                })
+                .collect(),
+            vlines: vec![],
+            legend: Corner::LowerRight,
+        }
+        .write(&auc_png, (720, 480))?;
+        written.push(auc_png);
+        written.push(write_file(dir, "metrics.csv", &self.metrics_csv())?);
+        Ok(written)
+    }
+}
