@@ -1,12 +1,12 @@
 //! `hopfield capacity`: sweep the load on random patterns against the theory.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{bail, Result};
 use clap::Args;
 use hopfield_train::experiments::capacity::{self, CapacityConfig};
 
-use crate::common::{bar, separation, MemoryArg};
+use crate::common::{separation, MemoryArg};
 
 #[derive(Args, Debug)]
 pub struct CapacityArgs {
@@ -62,56 +62,9 @@ pub fn capacity_config(a: &CapacityArgs) -> Result<CapacityConfig> {
     Ok(cfg)
 }
 
-/// Runs a capacity sweep with a progress bar and prints its table; returns the points and files.
-pub fn run_capacity(cfg: &CapacityConfig, out: &Path) -> Result<(Vec<capacity::CapacityPoint>, Vec<PathBuf>)> {
-    let total: usize = cfg
-        .separations
-        .iter()
-        .map(|&s| cfg.loads.as_ref().map(|l| l.len()).unwrap_or_else(|| capacity::auto_loads(s, cfg.neurons).len()))
-        .sum();
-    let pb = bar(total as u64, "capacity");
-    let points = capacity::sweep(cfg, |done, _| pb.set_position(done as u64))?;
-    pb.finish_and_clear();
-    println!(
-        "{:<16} {:>7} {:>7} {:>11} {:>11} {:>9} {:>9}",
-        "memory", "K", "K/N", "P(flip)", "theory", "exact", "≥97%"
-    );
-    for p in &points {
-        println!(
-            "{:<16} {:>7} {:>7.3} {:>11.3e} {:>11} {:>9.3} {:>9.3}",
-            capacity::label(p.separation),
-            p.memories,
-            p.memories as f64 / p.neurons as f64,
-            p.flip_probability,
-            p.flip_theory.map(|t| format!("{t:.3e}")).unwrap_or_else(|| "-".into()),
-            p.retrieved_exact,
-            p.retrieved_approx
-        );
-    }
-    for &s in &cfg.separations {
-        let pts: Vec<_> = points.iter().filter(|p| p.separation == s).cloned().collect();
-        match capacity::estimated_capacity(&pts) {
-            Some(k) => println!(
-                "{}: half the patterns stay within 97% overlap up to K ≈ {k:.1} = {:.3} N",
-                capacity::label(s),
-                k / cfg.neurons as f64
-            ),
-            None => println!(
-                "{}: every measured load was retrieved (raise --loads to find the capacity)",
-                capacity::label(s)
-            ),
-        }
-    }
-    let files = capacity::write_outputs(&points, cfg, out)?;
-    for f in &files {
-        println!("  wrote {}", f.display());
-    }
-    Ok((points, files))
-}
-
 /// Runs `capacity`.
 pub fn run(a: &CapacityArgs) -> Result<()> {
     let cfg = capacity_config(a)?;
-    run_capacity(&cfg, &a.out)?;
+    crate::runs::capacity(&cfg, &a.out)?;
     Ok(())
 }

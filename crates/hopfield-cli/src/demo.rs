@@ -10,13 +10,13 @@ use clap::Args;
 use hopfield::memory::{Separation, UpdateRule};
 use hopfield_data::{Builtin, DataSource, Split};
 use hopfield_train::experiments::capacity::CapacityConfig;
+use hopfield_train::experiments::et_image::{ImageData, RunFiles};
 use hopfield_train::experiments::graph_cv::{GraphCvConfig, GraphCvData};
 use hopfield_train::experiments::recall::{self, Corruption, MemoryKind, RecallConfig};
 use hopfield_train::pictures::{Corner, LinePlot, Mark, Series};
 use hopfield_train::tasks::graph::GraphSettings;
 
-use crate::capacity::run_capacity;
-use crate::recall::print_recall;
+use crate::runs::{self, print_recall};
 
 #[derive(Args, Debug)]
 pub struct DemoArgs {
@@ -121,7 +121,7 @@ pub fn run(a: &DemoArgs, _data_dir: &Path, device: &burn::tensor::Device) -> Res
         probes: 24,
         seed: a.seed,
     };
-    run_capacity(&cfg, &a.out.join("capacity-classical"))?;
+    runs::capacity(&cfg, &a.out.join("capacity-classical"))?;
     println!(
         "\n   capacity-classical/retrieval.png: the fraction of stored patterns that stay retrieved (at most\n   \
          1.5% of bits wrong) collapses just above the theoretical 0.138 N (finite N shifts it up a little:\n   \
@@ -141,7 +141,7 @@ pub fn run(a: &DemoArgs, _data_dir: &Path, device: &burn::tensor::Device) -> Res
         probes: 12,
         seed: a.seed,
     };
-    run_capacity(&cfg, &a.out.join("capacity-polynomial"))?;
+    runs::capacity(&cfg, &a.out.join("capacity-polynomial"))?;
     println!(
         "\n   capacity-polynomial/capacity.png: each degree moves the error curve right by a factor of\n   \
          about N/(2n−1): capacity grows like N^(n−1), on the theory's lines ½ erfc(√(N^(n−1)/(2(2n−3)!!K))).\n"
@@ -158,15 +158,10 @@ pub fn run(a: &DemoArgs, _data_dir: &Path, device: &burn::tensor::Device) -> Res
     cfg.warmup = 10;
     cfg.model.descent.steps = 6;
     cfg.seed = a.seed;
-    let metrics = crate::et::train_and_report(
-        &cfg,
-        &DataSource::Builtin(Builtin::MnistSample),
-        Path::new("."),
-        &a.out.join("et"),
-        &a.out.join("et").join("checkpoint"),
-        None,
-        std::slice::from_ref(device),
-    )?;
+    let mnist = |split| hopfield_data::load(&DataSource::Builtin(Builtin::MnistSample), split, Path::new("."));
+    let data = ImageData { name: "mnist-sample".into(), train: mnist(Split::Train)?, test: mnist(Split::Test)? };
+    let files = RunFiles { dir: a.out.join("et"), checkpoint: a.out.join("et").join("checkpoint") };
+    let metrics = runs::et_image(&cfg, &data, std::slice::from_ref(device), &files, None)?;
     let (first, last) = (metrics[0].eval, metrics[metrics.len() - 1].eval);
     println!(
         "\n   Half of each test digit's 16 patches (7×7) are hidden (90% replaced by the MASK token, 10% left\n   \
@@ -184,7 +179,7 @@ pub fn run(a: &DemoArgs, _data_dir: &Path, device: &burn::tensor::Device) -> Res
     let settings = GraphSettings { epochs: 20, seed: a.seed, ..GraphSettings::default() };
     let graph = GraphCvConfig { settings, ..GraphCvConfig::default() };
     let mutag = GraphCvData::new(hopfield_data::graph::tu::bundled_mutag()?, None, a.seed)?;
-    crate::graph::classify::execute(&graph, &mutag, &a.out.join("graph"), device)?;
+    runs::graph_cv(&graph, &mutag, &a.out.join("graph"), device)?;
     println!(
         "\n   Each molecule's atoms are tokens, a CLS token reads the graph; attention runs only along bonds\n   \
          (and to and from CLS). The epoch of each fold is chosen on 10% of its training part; the test fold\n   \

@@ -17,6 +17,7 @@ mod et;
 mod graph;
 mod mil;
 mod recall;
+mod runs;
 
 use std::path::PathBuf;
 

@@ -6,7 +6,7 @@ use std::time::Instant;
 use anyhow::Result;
 use clap::Args;
 use hopfield::memory::UpdateRule;
-use hopfield_train::experiments::recall::{self, Corruption, MemoryKind, RecallConfig, RecallReport};
+use hopfield_train::experiments::recall::{self, Corruption, MemoryKind, RecallConfig};
 
 use crate::common::{load, separation, DataArgs, MemoryArg, RuleArg};
 
@@ -73,26 +73,6 @@ fn recall_config(a: &RecallArgs) -> Result<RecallConfig> {
     })
 }
 
-/// Prints the summary of a recall run.
-pub fn print_recall(r: &RecallReport, files: &[PathBuf], secs: f64) {
-    println!(
-        "{}: N = {}, K = {}, {} queries: retrieved exactly {}/{} = {:.3}; mean overlap {:.4} (cues {:.4}); {:.1} s",
-        r.memory,
-        r.neurons,
-        r.patterns,
-        r.results.len(),
-        r.results.iter().filter(|q| q.exact).count(),
-        r.results.len(),
-        r.exact_fraction(),
-        r.mean_overlap(),
-        r.mean_cue_overlap(),
-        secs
-    );
-    for f in files {
-        println!("  wrote {}", f.display());
-    }
-}
-
 /// Runs `recall`.
 ///
 /// `device`: where the modern network retrieves (`None`: host arrays on the CPU).
@@ -103,6 +83,6 @@ pub fn run(a: &RecallArgs, data_dir: &Path, device: Option<&burn::tensor::Device
     let t = Instant::now();
     let report = recall::recall_on(&ds, &cfg, device)?;
     let files = recall::write_outputs(&report, &a.out, "")?;
-    print_recall(&report, &files, t.elapsed().as_secs_f64());
+    crate::runs::print_recall(&report, &files, t.elapsed().as_secs_f64());
     Ok(())
 }

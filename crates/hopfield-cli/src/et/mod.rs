@@ -20,7 +20,7 @@ pub use check::EtCheckArgs;
 pub use eval::EtEvalArgs;
 pub use import::EtImportArgs;
 pub use reconstruct::EtReconstructArgs;
-pub use train::{train_and_report, EtTrainArgs};
+pub use train::EtTrainArgs;
 
 #[derive(Subcommand, Debug)]
 pub enum EtCommand {

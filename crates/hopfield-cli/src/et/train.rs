@@ -6,13 +6,11 @@ use anyhow::{Context, Result};
 use burn::tensor::Device;
 use clap::Args;
 use hopfield::et::{EtConfig, ImageEtConfig};
-use hopfield_train::pictures::et::write_et_pictures;
-use hopfield_train::tasks::masked_image::checkpoint::load_for_resume;
-use hopfield_train::tasks::masked_image::checkpoint::Resume;
-use hopfield_train::tasks::masked_image::{EpochMetrics, EtTrainConfig, MaskedImage};
-use hopfield_train::trainer::{Event, Trainer};
+use hopfield_train::experiments::et_image::{ImageData, RunFiles};
+use hopfield_train::tasks::masked_image::checkpoint::{load_for_resume, Resume};
+use hopfield_train::tasks::masked_image::EtTrainConfig;
 
-use crate::common::{describe_splits, load_split, styled_bar, with_hint, DeviceArg};
+use crate::common::{load_split, DeviceArg};
 
 #[derive(Args, Debug)]
 pub struct EtTrainArgs {
@@ -120,85 +118,20 @@ pub fn config(a: &EtTrainArgs, image: (usize, usize, usize)) -> EtTrainConfig {
     c
 }
 
-/// Prints one epoch's line.
-pub fn print_epoch(m: &EpochMetrics) {
-    println!(
-        "epoch {:>3}: train loss {:.4} | test masked-patch MSE {:.4} (mean-patch baseline {:.4}, T = 0 {:.4}) | {:.0} images/s",
-        m.epoch, m.train_loss, m.eval.mse, m.eval.mse_mean_patch, m.eval.mse_no_dynamics, m.images_per_second
-    );
-}
-
-/// Trains with a progress bar through the one training loop (which writes metrics.csv and the
-/// checkpoint after every epoch), then the pictures; returns the metrics of the epochs run here.
-#[allow(clippy::too_many_arguments)]
-pub fn train_and_report(
+/// Loads both splits of `data` and trains through [`crate::runs::et_image`].
+fn train_and_report(
     cfg: &EtTrainConfig,
     data: &hopfield_data::DataSource,
     data_dir: &Path,
-    out: &Path,
-    checkpoint: &Path,
+    files: &RunFiles,
     resume: Option<Resume>,
     devices: &[Device],
-) -> Result<Vec<EpochMetrics>> {
-    let device = devices.first().context("no device to train on")?;
-    let tr = load_split(data, hopfield_data::Split::Train, data_dir)?;
-    let te = load_split(data, hopfield_data::Split::Test, data_dir)?;
-    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-    println!(
-        "training on {}, {} patches of {}, T = {}, α = {}",
-        describe_splits(data, &tr, &te),
-        cfg.model.patches(),
-        cfg.model.patch_elements(),
-        cfg.model.descent.steps,
-        cfg.model.descent.step_size
-    );
-    if let Some(r) = &resume {
-        println!("resuming after epoch {} of {}", r.epochs_done, cfg.epochs);
-    }
-    let task = MaskedImage::new(&tr, &te, cfg, &data.to_string(), device)
-        .and_then(|t| t.with_devices(devices))
-        .map_err(|e| with_hint(e, "lower --lr or --alpha"))?;
-    if devices.len() > 1 {
-        println!(
-            "data-parallel on {} devices: {} images a step split {}",
-            devices.len(),
-            cfg.batch_size,
-            hopfield_train::parallel::split(cfg.batch_size, devices.len())
-                .iter()
-                .map(|r| r.len().to_string())
-                .collect::<Vec<_>>()
-                .join(" + ")
-        );
-    }
-    let pb = styled_bar(tr.len() as u64, "epoch {prefix} [{bar:30}] {pos}/{len} {msg} {elapsed_precise}");
-    let csv_path = out.join("metrics.csv");
-    let trainer =
-        Trainer { checkpoint: Some(checkpoint.to_path_buf()), metrics: Some(csv_path.clone()), ..Default::default() };
-    let started = std::time::Instant::now();
-    let (model, metrics) = task
-        .train(resume, &trainer, |e| match e {
-            Event::Batch { epoch, done, loss, .. } => {
-                pb.set_prefix(epoch.to_string());
-                pb.set_position(done as u64);
-                let rate = done as f64 / pb.elapsed().as_secs_f64().max(1e-9);
-                pb.set_message(format!("loss {loss:.4}, {rate:.0} images/s"));
-            }
-            Event::Epoch(m) => {
-                pb.suspend(|| print_epoch(m));
-                pb.reset();
-            }
-        })
-        .map_err(|e| with_hint(e, "lower --lr or --alpha"))?;
-    pb.finish_and_clear();
-    let norm = task.normalization();
-    let files = write_et_pictures(&model, &te, norm, task.mask_spec(), &cfg.model.descent, 6, cfg.seed, out, device)?;
-    println!("trained in {:.0} s", started.elapsed().as_secs_f64());
-    println!("  wrote {} (model.safetensors, config.json, optimizer.bpk; after every epoch)", checkpoint.display());
-    println!("  wrote {}", csv_path.display());
-    for f in files {
-        println!("  wrote {}", f.display());
-    }
-    Ok(metrics)
+) -> Result<()> {
+    let train = load_split(data, hopfield_data::Split::Train, data_dir)?;
+    let test = load_split(data, hopfield_data::Split::Test, data_dir)?;
+    let data = ImageData { name: data.to_string(), train, test };
+    crate::runs::et_image(cfg, &data, devices, files, resume)?;
+    Ok(())
 }
 
 /// Reads `--config`: a checkpoint's config.json or its "train" object alone.
@@ -229,7 +162,8 @@ pub fn run(a: &EtTrainArgs, data_dir: &Path, device: &Device) -> Result<()> {
             None => meta.data.parse().map_err(anyhow::Error::msg)?,
         };
         let checkpoint = a.checkpoint.clone().unwrap_or_else(|| dir.clone());
-        train_and_report(&cfg, &data, data_dir, &a.out, &checkpoint, Some(resume), &devices)?;
+        let files = RunFiles { dir: a.out.clone(), checkpoint };
+        train_and_report(&cfg, &data, data_dir, &files, Some(resume), &devices)?;
         return Ok(());
     }
     let data = a.data.clone().unwrap_or_else(default_data);
@@ -245,6 +179,6 @@ pub fn run(a: &EtTrainArgs, data_dir: &Path, device: &Device) -> Result<()> {
         }
     };
     cfg.validate()?;
-    train_and_report(&cfg, &data, data_dir, &a.out, &checkpoint, None, &devices)?;
-    Ok(())
+    let files = RunFiles { dir: a.out.clone(), checkpoint };
+    train_and_report(&cfg, &data, data_dir, &files, None, &devices)
 }

@@ -12,7 +12,8 @@ use hopfield_train::tasks::graph::anomaly::EgoSettings;
 
 use hopfield_train::experiments::Progress;
 
-use super::{ModelArgs, RunBars};
+use super::ModelArgs;
+use crate::runs::RunBars;
 use crate::common::{flagged, with_hint};
 
 #[derive(Args, Debug)]

@@ -7,12 +7,10 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use burn::tensor::Device;
 use clap::{Args, ValueEnum};
-use hopfield_train::experiments::graph_cv::{self, FeatureChoice, FoldOrigin, FoldResult, GraphCvConfig, GraphCvData};
+use hopfield_train::experiments::graph_cv::{FeatureChoice, GraphCvConfig, GraphCvData};
 
-use hopfield_train::experiments::Progress;
-
-use super::{ModelArgs, RunBars};
-use crate::common::{flagged, with_hint};
+use super::ModelArgs;
+use crate::common::flagged;
 
 /// Node features of a TU set.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -92,30 +90,5 @@ pub fn run(a: &ClassifyArgs, data_dir: &Path, device: &Device) -> Result<()> {
     let config = a.config();
     config.validate().map_err(|e| flagged(e, &FLAGS))?;
     let data = GraphCvData::named(&a.data, data_dir, a.folds.as_deref(), a.seed)?;
-    execute(&config, &data, &a.out, device)
-}
-
-/// Runs a cross-validation with a progress bar per fold and model, prints what it does and its
-/// table, and writes its files (and drawn folds) into `out`.
-pub fn execute(config: &GraphCvConfig, data: &GraphCvData, out: &Path, device: &Device) -> Result<()> {
-    println!("{}; {}", data.describe(), graph_cv::describe_features(config, data)?);
-    let drawn = data.write_drawn_folds(out)?;
-    let origin = match (&data.origin, drawn) {
-        (FoldOrigin::Drawn(seed), Some(p)) => {
-            format!("10 stratified folds from seed {seed} (written to {})", p.display())
-        }
-        (FoldOrigin::Drawn(seed), None) => format!("10 stratified folds from seed {seed}"),
-        (FoldOrigin::File(p), _) => p.display().to_string(),
-    };
-    let total = data.folds.test.len();
-    println!("folds: {origin}; running {} of {total}", config.max_folds.map_or(total, |m| m.min(total)));
-    let mut bars = RunBars::new(FoldResult::line);
-    let report = graph_cv::run(config, data, device, |e: Progress<'_, _, _>| bars.on(e))
-        .map_err(|e| with_hint(e, "lower --lr or --step-size"))?;
-    let written = report.write(out, device)?;
-    println!("\n{}", report.table().trim_end());
-    for f in written {
-        println!("  wrote {}", f.display());
-    }
-    Ok(())
+    crate::runs::graph_cv(&config, &data, &a.out, device)
 }

@@ -12,7 +12,6 @@ use anyhow::Result;
 use burn::tensor::Device;
 use clap::{Args, Subcommand, ValueEnum};
 use hopfield::et::Descent;
-use hopfield_train::experiments::Progress;
 use hopfield_train::tasks::graph::{GraphSettings, ModelKind};
 
 #[derive(Subcommand, Debug)]
@@ -130,52 +129,6 @@ impl ModelArgs {
             lr: self.lr,
             weight_decay: self.weight_decay,
             seed,
-        }
-    }
-}
-
-/// The progress bar of each run of a protocol: the epoch, the loss and the examples a second;
-/// when a run finishes, its line (from `line`) is printed.
-pub(crate) struct RunBars<R> {
-    pb: Option<indicatif::ProgressBar>,
-    steps: u64,
-    line: fn(&R) -> String,
-}
-
-impl<R> RunBars<R> {
-    pub(crate) fn new(line: fn(&R) -> String) -> Self {
-        RunBars { pb: None, steps: 0, line }
-    }
-
-    pub(crate) fn on<E>(&mut self, e: Progress<'_, E, R>) {
-        match e {
-            Progress::Started(run) => {
-                let pb = crate::common::styled_bar(
-                    (run.epochs * run.examples) as u64,
-                    "[{bar:30}] {prefix} {msg} {elapsed_precise}",
-                );
-                pb.set_prefix(format!("{} {}/{} {}", run.unit, run.index, run.of, run.model));
-                (self.pb, self.steps) = (Some(pb), 0);
-            }
-            Progress::Step { run, epoch, done, loss, per_second } => {
-                self.steps += 1;
-                if let Some(pb) = &self.pb {
-                    pb.set_position(((epoch - 1) * run.examples + done) as u64);
-                    if self.steps % 4 == 1 {
-                        pb.set_message(format!(
-                            "epoch {epoch}, loss {loss:.3}, {per_second:.0} {}/s",
-                            run.example_unit
-                        ));
-                    }
-                }
-            }
-            Progress::Epoch(..) => {}
-            Progress::Finished(_, result) => {
-                if let Some(pb) = self.pb.take() {
-                    pb.finish_and_clear();
-                }
-                println!("{}", (self.line)(result));
-            }
         }
     }
 }

@@ -1,0 +1,220 @@
+//! Running a protocol with progress bars and printing its report: what several subcommands and
+//! the demo share. Imports no subcommand.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+use burn::tensor::Device;
+use hopfield_train::experiments::capacity::{self, CapacityConfig};
+use hopfield_train::experiments::et_image::{self, ImageData, RunFiles};
+use hopfield_train::experiments::graph_cv::{self, FoldOrigin, FoldResult, GraphCvConfig, GraphCvData};
+use hopfield_train::experiments::recall::RecallReport;
+use hopfield_train::experiments::Progress;
+use hopfield_train::tasks::masked_image::checkpoint::Resume;
+use hopfield_train::tasks::masked_image::{EpochMetrics, EtTrainConfig};
+
+use crate::common::{bar, with_hint};
+
+/// The progress bar of each run of a protocol: the epoch, the loss and the examples a second;
+/// when a run finishes, its line (from `line`) is printed.
+pub(crate) struct RunBars<R> {
+    pb: Option<indicatif::ProgressBar>,
+    steps: u64,
+    line: fn(&R) -> String,
+}
+
+impl<R> RunBars<R> {
+    pub(crate) fn new(line: fn(&R) -> String) -> Self {
+        RunBars { pb: None, steps: 0, line }
+    }
+
+    pub(crate) fn on<E>(&mut self, e: Progress<'_, E, R>) {
+        match e {
+            Progress::Started(run) => {
+                let pb = crate::common::styled_bar(
+                    (run.epochs * run.examples) as u64,
+                    "[{bar:30}] {prefix} {msg} {elapsed_precise}",
+                );
+                pb.set_prefix(format!("{} {}/{} {}", run.unit, run.index, run.of, run.model));
+                (self.pb, self.steps) = (Some(pb), 0);
+            }
+            Progress::Step { run, epoch, done, loss, per_second } => {
+                self.steps += 1;
+                if let Some(pb) = &self.pb {
+                    pb.set_position(((epoch - 1) * run.examples + done) as u64);
+                    if self.steps % 4 == 1 {
+                        pb.set_message(format!(
+                            "epoch {epoch}, loss {loss:.3}, {per_second:.0} {}/s",
+                            run.example_unit
+                        ));
+                    }
+                }
+            }
+            Progress::Epoch(..) => {}
+            Progress::Finished(_, result) => {
+                if let Some(pb) = self.pb.take() {
+                    pb.finish_and_clear();
+                }
+                println!("{}", (self.line)(result));
+            }
+        }
+    }
+}
+
+/// Runs a cross-validation with a progress bar per fold and model, prints what it does and its
+/// table, and writes its files (and drawn folds) into `out`.
+pub fn graph_cv(config: &GraphCvConfig, data: &GraphCvData, out: &Path, device: &Device) -> Result<()> {
+    println!("{}; {}", data.describe(), graph_cv::describe_features(config, data)?);
+    let drawn = data.write_drawn_folds(out)?;
+    let origin = match (&data.origin, drawn) {
+        (FoldOrigin::Drawn(seed), Some(p)) => {
+            format!("10 stratified folds from seed {seed} (written to {})", p.display())
+        }
+        (FoldOrigin::Drawn(seed), None) => format!("10 stratified folds from seed {seed}"),
+        (FoldOrigin::File(p), _) => p.display().to_string(),
+    };
+    let total = data.folds.test.len();
+    println!("folds: {origin}; running {} of {total}", config.max_folds.map_or(total, |m| m.min(total)));
+    let mut bars = RunBars::new(FoldResult::line);
+    let report = graph_cv::run(config, data, device, |e: Progress<'_, _, _>| bars.on(e))
+        .map_err(|e| with_hint(e, "lower --lr or --step-size"))?;
+    let written = report.write(out, device)?;
+    println!("\n{}", report.table().trim_end());
+    for f in written {
+        println!("  wrote {}", f.display());
+    }
+    Ok(())
+}
+
+/// Prints the summary of a recall run.
+pub fn print_recall(r: &RecallReport, files: &[PathBuf], secs: f64) {
+    println!(
+        "{}: N = {}, K = {}, {} queries: retrieved exactly {}/{} = {:.3}; mean overlap {:.4} (cues {:.4}); {:.1} s",
+        r.memory,
+        r.neurons,
+        r.patterns,
+        r.results.len(),
+        r.results.iter().filter(|q| q.exact).count(),
+        r.results.len(),
+        r.exact_fraction(),
+        r.mean_overlap(),
+        r.mean_cue_overlap(),
+        secs
+    );
+    for f in files {
+        println!("  wrote {}", f.display());
+    }
+}
+
+/// Runs a capacity sweep with a progress bar and prints its table; returns the points and files.
+pub fn capacity(cfg: &CapacityConfig, out: &Path) -> Result<(Vec<capacity::CapacityPoint>, Vec<PathBuf>)> {
+    let total: usize = cfg
+        .separations
+        .iter()
+        .map(|&s| cfg.loads.as_ref().map(|l| l.len()).unwrap_or_else(|| capacity::auto_loads(s, cfg.neurons).len()))
+        .sum();
+    let pb = bar(total as u64, "capacity");
+    let points = capacity::sweep(cfg, |done, _| pb.set_position(done as u64))?;
+    pb.finish_and_clear();
+    println!(
+        "{:<16} {:>7} {:>7} {:>11} {:>11} {:>9} {:>9}",
+        "memory", "K", "K/N", "P(flip)", "theory", "exact", "≥97%"
+    );
+    for p in &points {
+        println!(
+            "{:<16} {:>7} {:>7.3} {:>11.3e} {:>11} {:>9.3} {:>9.3}",
+            capacity::label(p.separation),
+            p.memories,
+            p.memories as f64 / p.neurons as f64,
+            p.flip_probability,
+            p.flip_theory.map(|t| format!("{t:.3e}")).unwrap_or_else(|| "-".into()),
+            p.retrieved_exact,
+            p.retrieved_approx
+        );
+    }
+    for &s in &cfg.separations {
+        let pts: Vec<_> = points.iter().filter(|p| p.separation == s).cloned().collect();
+        match capacity::estimated_capacity(&pts) {
+            Some(k) => println!(
+                "{}: half the patterns stay within 97% overlap up to K ≈ {k:.1} = {:.3} N",
+                capacity::label(s),
+                k / cfg.neurons as f64
+            ),
+            None => println!(
+                "{}: every measured load was retrieved (raise --loads to find the capacity)",
+                capacity::label(s)
+            ),
+        }
+    }
+    let files = capacity::write_outputs(&points, cfg, out)?;
+    for f in &files {
+        println!("  wrote {}", f.display());
+    }
+    Ok((points, files))
+}
+
+
+/// Prints one epoch's line of an ET image run.
+pub fn print_epoch(m: &EpochMetrics) {
+    println!(
+        "epoch {:>3}: train loss {:.4} | test masked-patch MSE {:.4} (mean-patch baseline {:.4}, T = 0 {:.4}) | {:.0} images/s",
+        m.epoch, m.train_loss, m.eval.mse, m.eval.mse_mean_patch, m.eval.mse_no_dynamics, m.images_per_second
+    );
+}
+
+/// Trains the image ET with a progress bar per epoch (the library writes metrics.csv and the
+/// checkpoint after every epoch, then the pictures); prints what it does and the files; returns
+/// the figures of the epochs run here.
+pub fn et_image(
+    config: &EtTrainConfig,
+    data: &ImageData,
+    devices: &[Device],
+    files: &RunFiles,
+    resume: Option<Resume>,
+) -> Result<Vec<EpochMetrics>> {
+    let (tr, te) = (&data.train, &data.test);
+    println!(
+        "training on {} ({} train / {} test images of {}×{}×{}), {} patches of {}, T = {}, α = {}",
+        data.name,
+        tr.len(),
+        te.len(),
+        tr.channels(),
+        tr.height(),
+        tr.width(),
+        config.model.patches(),
+        config.model.patch_elements(),
+        config.model.descent.steps,
+        config.model.descent.step_size
+    );
+    if let Some(r) = &resume {
+        println!("resuming after epoch {} of {}", r.epochs_done, config.epochs);
+    }
+    if devices.len() > 1 {
+        let shares = hopfield_train::parallel::split(config.batch_size, devices.len());
+        let shares: Vec<String> = shares.iter().map(|r| r.len().to_string()).collect();
+        println!("data-parallel on {} devices: {} images a step split {}", devices.len(), config.batch_size, shares.join(" + "));
+    }
+    let pb = crate::common::styled_bar(tr.len() as u64, "epoch {prefix} [{bar:30}] {pos}/{len} {msg} {elapsed_precise}");
+    let on = |e: Progress<'_, EpochMetrics, _>| match e {
+        Progress::Step { epoch, done, loss, .. } => {
+            pb.set_prefix(epoch.to_string());
+            pb.set_position(done as u64);
+            let rate = done as f64 / pb.elapsed().as_secs_f64().max(1e-9);
+            pb.set_message(format!("loss {loss:.4}, {rate:.0} images/s"));
+        }
+        Progress::Epoch(_, m) => {
+            pb.suspend(|| print_epoch(m));
+            pb.reset();
+        }
+        Progress::Started(_) | Progress::Finished(..) => {}
+    };
+    let report =
+        et_image::run(config, data, devices, files, resume, on).map_err(|e| with_hint(e, "lower --lr or --step-size"))?;
+    pb.finish_and_clear();
+    println!("trained in {:.0} s", report.seconds);
+    println!("  wrote {} (model.safetensors, config.json, optimizer.bpk; after every epoch)", files.checkpoint.display());
+    for f in &report.files {
+        println!("  wrote {}", f.display());
+    }
+    Ok(report.metrics)
+}

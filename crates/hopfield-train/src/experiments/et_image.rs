@@ -1,0 +1,91 @@
+//! The Energy Transformer on images: masked patch reconstruction trained through the one training
+//! loop (metrics.csv and a checkpoint after every epoch, resumable), evaluated after every epoch
+//! beside both baselines (each position's mean training patch, and the same model without its
+//! descent, T = 0), then its pictures (reconstructions, the image after each descent step, the
+//! energy over the steps).
+
+use std::path::PathBuf;
+
+use burn::tensor::Device;
+use hopfield::et::ImageEnergyTransformer;
+use hopfield_data::Dataset;
+
+use super::{relay, Observer, Progress, RunId};
+use crate::error::{invalid, Result};
+use crate::pictures::et::write_et_pictures;
+use crate::tasks::masked_image::checkpoint::Resume;
+use crate::tasks::masked_image::{EpochMetrics, EtTrainConfig, MaskedImage};
+use crate::trainer::Trainer;
+
+/// Training and test images, and what they are called (in the checkpoint and in titles).
+#[derive(Debug, Clone)]
+pub struct ImageData {
+    /// The data's name, e.g. "mnist-sample".
+    pub name: String,
+    /// Trained on.
+    pub train: Dataset,
+    /// Evaluated on after every epoch, and drawn in the pictures.
+    pub test: Dataset,
+}
+
+/// Where a run writes: `metrics.csv` and the pictures into `dir`, the checkpoint into `checkpoint`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunFiles {
+    /// Folder for metrics.csv and the pictures (created if missing).
+    pub dir: PathBuf,
+    /// Checkpoint folder, written after every epoch.
+    pub checkpoint: PathBuf,
+}
+
+/// What a run gives.
+pub struct EtImageReport {
+    /// The trained model (plain device).
+    pub model: ImageEnergyTransformer,
+    /// The figures of the epochs run here.
+    pub metrics: Vec<EpochMetrics>,
+    /// The files written: metrics.csv, then the pictures.
+    pub files: Vec<PathBuf>,
+    /// Seconds of training and pictures.
+    pub seconds: f64,
+}
+
+/// Trains `config` on `data` over `devices` (the first is the main one; more than one trains
+/// data-parallel), from `resume` when given, writing into `files`; tells `observer` as it goes.
+///
+/// # Errors
+/// Invalid settings; images of another shape than the model's; sizes that cannot fit; a loss that
+/// becomes NaN/∞; outputs that cannot be written; the observer's cancel flag (the checkpoint then
+/// holds the last finished epoch).
+pub fn run(
+    config: &EtTrainConfig,
+    data: &ImageData,
+    devices: &[Device],
+    files: &RunFiles,
+    resume: Option<Resume>,
+    mut observer: impl Observer<EpochMetrics, Vec<EpochMetrics>>,
+) -> Result<EtImageReport> {
+    config.validate()?;
+    let device = devices.first().ok_or_else(|| invalid("devices", "none", "at least one device"))?;
+    std::fs::create_dir_all(&files.dir).map_err(|e| crate::TrainError::write(&files.dir, e))?;
+    let started = std::time::Instant::now();
+    let task = MaskedImage::new(&data.train, &data.test, config, &data.name, device)?.with_devices(devices)?;
+    let csv = files.dir.join("metrics.csv");
+    let trainer =
+        Trainer { checkpoint: Some(files.checkpoint.clone()), metrics: Some(csv.clone()), cancel: observer.cancel() };
+    let id = RunId {
+        unit: "run",
+        index: 1,
+        of: 1,
+        model: "ET".into(),
+        examples: data.train.len(),
+        epochs: config.epochs,
+        example_unit: "images",
+    };
+    observer.on(Progress::Started(&id));
+    let (model, metrics) = task.train(resume, &trainer, relay(&id, &mut observer))?;
+    let (norm, spec, descent) = (task.normalization(), task.mask_spec(), &config.model.descent);
+    let pictures = write_et_pictures(&model, &data.test, norm, spec, descent, 6, config.seed, &files.dir, device)?;
+    observer.on(Progress::Finished(&id, &metrics));
+    let files = std::iter::once(csv).chain(pictures).collect();
+    Ok(EtImageReport { model, metrics, files, seconds: started.elapsed().as_secs_f64() })
+}
