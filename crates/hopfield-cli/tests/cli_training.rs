@@ -77,6 +77,11 @@ fn et_train_writes_metrics_and_pictures_and_rejects_bad_settings() {
     assert!(e.contains("steps = 0"), "{e}");
     let e = fails(&["et", "train", "--alpha", "-0.1", "--out", o], d);
     assert!(e.contains("alpha = -0.1"), "{e}");
+    // --step-size is the name on every command; --alpha stays as another name for it.
+    let e = fails(&["et", "train", "--step-size", "-0.2", "--out", o], d);
+    assert!(e.contains("alpha = -0.2"), "{e}");
+    let e = fails(&["graph", "classify", "--alpha", "-0.3", "--out", o], d);
+    assert!(e.contains("-0.3"), "{e}");
     let e = fails(&["et", "train", "--data", "digits", "--patch", "3", "--out", o], d);
     assert!(e.contains("height 8 and width 8"), "{e}");
 }

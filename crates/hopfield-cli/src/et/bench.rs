@@ -48,9 +48,9 @@ pub struct EtBenchArgs {
     /// T.
     #[arg(long, default_value_t = 12)]
     pub steps: usize,
-    /// α.
-    #[arg(long, default_value_t = 0.1, allow_negative_numbers = true)]
-    pub alpha: f64,
+    /// α: the descent's step size (> 0).
+    #[arg(long, visible_alias = "alpha", default_value_t = 0.1, allow_negative_numbers = true)]
+    pub step_size: f64,
     /// Untimed runs before timing.
     #[arg(long, default_value_t = 2)]
     pub warmup: usize,
@@ -80,7 +80,7 @@ pub fn run(a: &EtBenchArgs, device: &burn::tensor::Device) -> Result<()> {
             et.exclude_self = false;
             let cfg = ImageEtConfig::new(parse_image_shape(&a.image)?, a.patch, et);
             cfg.validate()?;
-            let estimate = ImageEtConfig { descent: hopfield::et::Descent::new(a.steps, a.alpha), ..cfg.clone() };
+            let estimate = ImageEtConfig { descent: hopfield::et::Descent::new(a.steps, a.step_size), ..cfg.clone() };
             hopfield_train::budget::check(
                 &format!("timing this model on {} images with T = {}", a.batch, a.steps),
                 hopfield_train::tasks::masked_image::memory_needed(&estimate, a.batch, true),
@@ -122,7 +122,7 @@ pub fn run(a: &EtBenchArgs, device: &burn::tensor::Device) -> Result<()> {
             random_masks(spec, a.seed, batch, n).1
         }
     };
-    let x = EtBenchInputs { images, batch, mask, descent: hopfield::et::Descent::new(a.steps, a.alpha) };
+    let x = EtBenchInputs { images, batch, mask, descent: hopfield::et::Descent::new(a.steps, a.step_size) };
     let (e, tokens) = (&cfg.et, n + 1);
     // The device's rate for the descent's largest product (the Hopfield module's [B·N, D]·[D, M]),
     // timed after each forward pass, so that both sample the machine over the same seconds.

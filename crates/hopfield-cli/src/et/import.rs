@@ -27,9 +27,9 @@ pub struct EtImportArgs {
     /// T: descent steps used by eval / reconstruct.
     #[arg(long, default_value_t = 12)]
     pub steps: usize,
-    /// α: descent step size.
-    #[arg(long, default_value_t = 0.1, allow_negative_numbers = true)]
-    pub alpha: f64,
+    /// α: the descent's step size (> 0).
+    #[arg(long, visible_alias = "alpha", default_value_t = 0.1, allow_negative_numbers = true)]
+    pub step_size: f64,
     /// Patches masked per image by eval / reconstruct (all get the MASK token).
     #[arg(long, default_value_t = 100)]
     pub masked: usize,
@@ -46,7 +46,7 @@ pub fn run(a: &EtImportArgs, device: &burn::tensor::Device) -> Result<()> {
     let mut opts = ImportOptions::official();
     opts.image = parse_image_shape(&a.image)?;
     opts.patch = a.patch;
-    opts.descent = hopfield::et::Descent::new(a.steps, a.alpha);
+    opts.descent = hopfield::et::Descent::new(a.steps, a.step_size);
     opts.masked = a.masked;
     opts.normalization = Normalization { mean: a.mean.clone(), std: a.std.clone() };
     let imported = import_npz(&a.npz, &opts, device).with_context(|| format!("importing {}", a.npz.display()))?;

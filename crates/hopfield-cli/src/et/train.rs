@@ -29,13 +29,13 @@ pub struct EtTrainArgs {
     /// (model, steps, step_size, epochs, batch_size, lr, warmup, weight_decay, clip,
     /// mask_fraction, replaced_share, seed). The model and training flags are then not allowed;
     /// --epochs overrides the file's.
-    #[arg(long, conflicts_with_all = ["batch_size", "lr", "warmup", "patch", "mask_fraction", "replaced_share", "steps", "alpha", "dim", "heads", "head_dim", "memories", "exclude_self", "weight_decay", "clip", "seed"])]
+    #[arg(long, conflicts_with_all = ["batch_size", "lr", "warmup", "patch", "mask_fraction", "replaced_share", "steps", "step_size", "dim", "heads", "head_dim", "memories", "exclude_self", "weight_decay", "clip", "seed"])]
     pub config: Option<PathBuf>,
     /// Continue the run saved in this checkpoint folder (weights, AdamW state, configuration) from
     /// its last finished epoch up to --epochs (default: the run's own). With the same total the
     /// result is bit for bit that of an uninterrupted run. The model and training flags are not
     /// allowed with it.
-    #[arg(long, conflicts_with_all = ["batch_size", "lr", "warmup", "patch", "mask_fraction", "replaced_share", "steps", "alpha", "dim", "heads", "head_dim", "memories", "exclude_self", "weight_decay", "clip", "seed", "config"])]
+    #[arg(long, conflicts_with_all = ["batch_size", "lr", "warmup", "patch", "mask_fraction", "replaced_share", "steps", "step_size", "dim", "heads", "head_dim", "memories", "exclude_self", "weight_decay", "clip", "seed", "config"])]
     pub resume: Option<PathBuf>,
     /// Images per optimiser step.
     #[arg(long, default_value_t = 32)]
@@ -59,9 +59,9 @@ pub struct EtTrainArgs {
     /// T: descent steps (≥ 1).
     #[arg(long, default_value_t = 6)]
     pub steps: usize,
-    /// α: descent step size (> 0).
-    #[arg(long, default_value_t = 0.1, allow_negative_numbers = true)]
-    pub alpha: f64,
+    /// α: the descent's step size (> 0).
+    #[arg(long, visible_alias = "alpha", default_value_t = 0.1, allow_negative_numbers = true)]
+    pub step_size: f64,
     /// D: token dimension.
     #[arg(long, default_value_t = 64)]
     pub dim: usize,
@@ -109,7 +109,7 @@ pub fn config(a: &EtTrainArgs, image: (usize, usize, usize)) -> EtTrainConfig {
     c.batch_size = a.batch_size;
     c.lr = a.lr;
     c.warmup = a.warmup;
-    c.model.descent = hopfield::et::Descent::new(a.steps, a.alpha);
+    c.model.descent = hopfield::et::Descent::new(a.steps, a.step_size);
     c.mask_fraction = a.mask_fraction;
     c.replaced_share = a.replaced_share;
     c.weight_decay = a.weight_decay;

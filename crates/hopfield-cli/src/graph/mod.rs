@@ -67,7 +67,7 @@ pub struct ModelArgs {
     #[arg(long, default_value_t = GraphSettings::default().descent.steps)]
     pub steps: usize,
     /// α, the descent's step size.
-    #[arg(long, default_value_t = GraphSettings::default().descent.step_size, allow_negative_numbers = true)]
+    #[arg(long, visible_alias = "alpha", default_value_t = GraphSettings::default().descent.step_size, allow_negative_numbers = true)]
     pub step_size: f64,
     /// k, Laplacian positional encodings per node (0: none).
     #[arg(long, default_value_t = GraphSettings::default().encodings)]
