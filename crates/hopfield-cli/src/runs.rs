@@ -153,7 +153,6 @@ pub fn capacity(cfg: &CapacityConfig, out: &Path) -> Result<(Vec<capacity::Capac
     Ok((points, files))
 }
 
-
 /// Prints one epoch's line of an ET image run.
 pub fn print_epoch(m: &EpochMetrics) {
     println!(
@@ -192,9 +191,15 @@ pub fn et_image(
     if devices.len() > 1 {
         let shares = hopfield_train::parallel::split(config.batch_size, devices.len());
         let shares: Vec<String> = shares.iter().map(|r| r.len().to_string()).collect();
-        println!("data-parallel on {} devices: {} images a step split {}", devices.len(), config.batch_size, shares.join(" + "));
+        println!(
+            "data-parallel on {} devices: {} images a step split {}",
+            devices.len(),
+            config.batch_size,
+            shares.join(" + ")
+        );
     }
-    let pb = crate::common::styled_bar(tr.len() as u64, "epoch {prefix} [{bar:30}] {pos}/{len} {msg} {elapsed_precise}");
+    let pb =
+        crate::common::styled_bar(tr.len() as u64, "epoch {prefix} [{bar:30}] {pos}/{len} {msg} {elapsed_precise}");
     let on = |e: Progress<'_, EpochMetrics, _>| match e {
         Progress::Step { epoch, done, loss, .. } => {
             pb.set_prefix(epoch.to_string());
@@ -208,11 +213,14 @@ pub fn et_image(
         }
         Progress::Started(_) | Progress::Finished(..) => {}
     };
-    let report =
-        et_image::run(config, data, devices, files, resume, on).map_err(|e| with_hint(e, "lower --lr or --step-size"))?;
+    let report = et_image::run(config, data, devices, files, resume, on)
+        .map_err(|e| with_hint(e, "lower --lr or --step-size"))?;
     pb.finish_and_clear();
     println!("trained in {:.0} s", report.seconds);
-    println!("  wrote {} (model.safetensors, config.json, optimizer.bpk; after every epoch)", files.checkpoint.display());
+    println!(
+        "  wrote {} (model.safetensors, config.json, optimizer.bpk; after every epoch)",
+        files.checkpoint.display()
+    );
     for f in &report.files {
         println!("  wrote {}", f.display());
     }

@@ -11,7 +11,7 @@ use hopfield_train::experiments::mil::{self, MilComparisonConfig, MilData};
 use hopfield_train::experiments::{Cancel, Cancellable, Progress};
 use hopfield_train::tasks::masked_image::checkpoint::load_for_resume;
 use hopfield_train::tasks::masked_image::{EtTrainConfig, MaskedImage};
-use hopfield_train::tasks::mil::{MilConfig, MilEpoch};
+use hopfield_train::tasks::mil::MilConfig;
 use hopfield_train::trainer::{Event, Trainer};
 use hopfield_train::TrainError;
 
@@ -92,7 +92,7 @@ fn a_protocol_stops_when_its_observer_cancels() {
 
     // Without cancelling, both poolings run to the end and report every epoch.
     let mut epochs = Vec::new();
-    let report = mil::run(&config, &data, &Device::flex(), |e: Progress<'_, MilEpoch, _>| {
+    let report = mil::run(&config, &data, &Device::flex(), |e: mil::Event<'_>| {
         if let Progress::Epoch(run, m) = e {
             epochs.push((run.model.clone(), m.epoch));
         }

@@ -46,7 +46,7 @@
 //! | W^Q, W^K ∈ R^(H×Y×D), β | attention weights, inverse temperature | [`et::EnergyAttention`] `wq`, `wk`, `beta` | |
 //! | M, ξ ∈ R^(M×D) | Hopfield memories | `memories`, [`et::HopfieldModule`] `xi` | `--memories` |
 //! | T | descent steps | [`et::Descent`] `steps` | `--steps` |
-//! | α | descent step size | [`et::Descent`] `step_size` | `--alpha` |
+//! | α | descent step size | [`et::Descent`] `step_size` | `--step-size` (or `--alpha`) |
 //! | w_hCB, real tokens | pair weights (adjacency), padding | [`et::TokenMask`] `pairs`, `real` | |
 //! | L(x), g = ∇L | Lagrangian, activation | [`lagrangian::Lagrangian`] | |
 //!

@@ -13,8 +13,8 @@ use hopfield_train::tasks::graph::anomaly::EgoSettings;
 use hopfield_train::experiments::Progress;
 
 use super::ModelArgs;
-use crate::runs::RunBars;
 use crate::common::{flagged, with_hint};
+use crate::runs::RunBars;
 
 #[derive(Args, Debug)]
 pub struct AnomalyArgs {

@@ -17,6 +17,9 @@ use crate::tasks::masked_image::checkpoint::Resume;
 use crate::tasks::masked_image::{EpochMetrics, EtTrainConfig, MaskedImage};
 use crate::trainer::Trainer;
 
+/// What this protocol reports while it runs (write a closure's argument as `|e: Event<'_>|`).
+pub type Event<'a> = Progress<'a, EpochMetrics, Vec<EpochMetrics>>;
+
 /// Training and test images, and what they are called (in the checkpoint and in titles).
 #[derive(Debug, Clone)]
 pub struct ImageData {

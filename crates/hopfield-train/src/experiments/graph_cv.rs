@@ -26,6 +26,9 @@ use crate::tasks::graph::classify::{run_fold, validation_split, ClassifyEpoch, F
 use crate::tasks::graph::{GraphModel, GraphSettings, ModelKind};
 use crate::trainer::{EpochFigures, Trainer};
 
+/// What this protocol reports while it runs (write a closure's argument as `|e: Event<'_>|`).
+pub type Event<'a> = Progress<'a, ClassifyEpoch, FoldResult>;
+
 /// Which node features a model reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -14,6 +14,9 @@ use crate::pictures::{Corner, LinePlot, Mark, Series};
 use crate::tasks::mil::{make_bags, train_mil, BagSpec, Bags, MilConfig, MilEpoch, MilModel, Pooling};
 use crate::trainer::{EpochFigures, Trainer};
 
+/// What this protocol reports while it runs (write a closure's argument as `|e: Event<'_>|`).
+pub type Event<'a> = Progress<'a, MilEpoch, PoolingResult>;
+
 /// The settings of a pooling comparison.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(default)]

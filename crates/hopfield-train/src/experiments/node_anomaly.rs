@@ -17,6 +17,9 @@ use crate::tasks::graph::anomaly::{
 use crate::tasks::graph::{GraphSettings, ModelKind};
 use crate::trainer::{EpochFigures, Trainer};
 
+/// What this protocol reports while it runs (write a closure's argument as `|e: Event<'_>|`).
+pub type Event<'a> = Progress<'a, AnomalyEpoch, SeedResult>;
+
 /// The settings of a node anomaly detection run.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
