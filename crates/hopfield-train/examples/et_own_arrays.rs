@@ -47,7 +47,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let idx = [0, 1, 2, 3];
     let norm = Normalization::of(&data.train);
     let images = Tensor::<4>::from_data(TensorData::new(norm.values(&data.test, &idx), [4, 1, 8, 8]), &device);
-    let replaced = Tensor::<2>::from_data(TensorData::new(vec![0f32, 1., 0., 0.].repeat(4), [4, 4]), &device);
+    let replaced = Tensor::<2>::from_data(TensorData::new([0f32, 1., 0., 0.].repeat(4), [4, 4]), &device);
     let r = report.model.forward(images, replaced, &config.model.descent, Observe::Energy)?;
     let energy: Vec<f32> = r.energy.iter().map(|e| e.clone().into_data().try_to_vec::<f32>().unwrap()[0]).collect();
     println!("energy of the first image at t = 0..={}: {energy:?}", config.model.descent.steps);
