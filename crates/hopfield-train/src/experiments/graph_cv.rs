@@ -19,12 +19,12 @@ use std::path::{Path, PathBuf};
 use burn::tensor::Device;
 use hopfield_data::graph::tu::{self, read_folds, stratified_folds, write_folds, Folds, GraphSet, NodeFeatures};
 
-use super::{mean_std, relay, write_file, Observer, Progress, RunId};
+use super::{by_model, history_csv, mean_std, relay, write_file, Observer, Progress, RunId};
 use crate::error::{invalid, Result};
 use crate::pictures::graph::write_fold_attention;
 use crate::tasks::graph::classify::{run_fold, validation_split, ClassifyEpoch, FoldParts, GraphData};
 use crate::tasks::graph::{GraphModel, GraphSettings, ModelKind};
-use crate::trainer::{EpochFigures, Trainer};
+use crate::trainer::Trainer;
 
 /// What this protocol reports while it runs (write a closure's argument as `|e: Event<'_>|`).
 pub type Event<'a> = Progress<'a, ClassifyEpoch, FoldResult>;
@@ -368,16 +368,9 @@ impl FoldResult {
 impl GraphCvReport {
     /// Each model's mean ± std over the folds, in the order the models ran.
     pub fn summary(&self) -> Vec<ModelSummary> {
-        let mut models: Vec<ModelKind> = Vec::new();
-        self.runs.iter().for_each(|r| {
-            if !models.contains(&r.model) {
-                models.push(r.model)
-            }
-        });
-        models
+        by_model(&self.runs, |r| r.model)
             .into_iter()
-            .map(|model| {
-                let of: Vec<&FoldResult> = self.runs.iter().filter(|r| r.model == model).collect();
+            .map(|(model, of)| {
                 let (mean, std) = mean_std(&of.iter().map(|r| r.test_accuracy).collect::<Vec<_>>());
                 ModelSummary { model, mean, std, folds: of.len(), seconds: of.iter().map(|r| r.seconds).sum() }
             })
@@ -431,13 +424,7 @@ impl GraphCvReport {
 
     /// `metrics.csv`: every epoch of every run.
     pub fn metrics_csv(&self) -> String {
-        let mut csv = format!("model,fold,{}\n", ClassifyEpoch::csv_header());
-        for r in &self.runs {
-            for h in &r.history {
-                csv += &format!("{},{},{}\n", r.model, r.fold, h.csv_row());
-            }
-        }
-        csv
+        history_csv("model,fold", self.runs.iter().map(|r| (format!("{},{}", r.model, r.fold), &r.history[..])))
     }
 
     /// Writes `folds.csv`, `metrics.csv` and (when the ET ran) `attention.png` into `dir` (created

@@ -7,12 +7,12 @@ use std::path::{Path, PathBuf};
 use burn::tensor::Device;
 use hopfield_data::Dataset;
 
-use super::{relay, write_file, Observer, Progress, RunId};
+use super::{history_csv, relay, write_file, Observer, Progress, RunId};
 use crate::error::Result;
 use crate::pictures::mil::write_instance_weights;
 use crate::pictures::{Corner, LinePlot, Mark, Series};
 use crate::tasks::mil::{make_bags, train_mil, BagSpec, Bags, MilConfig, MilEpoch, MilModel, Pooling};
-use crate::trainer::{EpochFigures, Trainer};
+use crate::trainer::Trainer;
 
 /// What this protocol reports while it runs (write a closure's argument as `|e: Event<'_>|`).
 pub type Event<'a> = Progress<'a, MilEpoch, PoolingResult>;
@@ -212,13 +212,7 @@ impl MilReport {
 
     /// `metrics.csv`: every epoch of every pooling.
     pub fn metrics_csv(&self) -> String {
-        let mut csv = format!("pooling,{}\n", MilEpoch::csv_header());
-        for r in &self.runs {
-            for e in &r.history {
-                csv += &format!("{},{}\n", r.pooling, e.csv_row());
-            }
-        }
-        csv
+        history_csv("pooling", self.runs.iter().map(|r| (r.pooling.to_string(), &r.history[..])))
     }
 
     /// Writes `attention.png` (when Hopfield pooling ran: its weights on 8 test bags), `auc.png`

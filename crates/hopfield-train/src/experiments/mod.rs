@@ -126,6 +126,31 @@ pub(crate) fn relay<'o, E, R>(run: &'o RunId, observer: &'o mut impl Observer<E,
     }
 }
 
+/// Every epoch of every run as one CSV: `keys` names the columns that say which run (e.g.
+/// "model,fold"), each run gives its key values (e.g. "ET,3") and its epochs.
+pub(crate) fn history_csv<'r, E: crate::trainer::EpochFigures + 'r>(
+    keys: &str,
+    runs: impl Iterator<Item = (String, &'r [E])>,
+) -> String {
+    let mut csv = format!("{keys},{}\n", E::csv_header());
+    for (key, history) in runs {
+        history.iter().for_each(|e| csv += &format!("{key},{}\n", e.csv_row()));
+    }
+    csv
+}
+
+/// The runs of each model in the order the models first ran: (model, its runs).
+pub(crate) fn by_model<R, M: PartialEq + Copy>(runs: &[R], model: impl Fn(&R) -> M) -> Vec<(M, Vec<&R>)> {
+    let mut out: Vec<(M, Vec<&R>)> = Vec::new();
+    for r in runs {
+        match out.iter_mut().find(|(m, _)| *m == model(r)) {
+            Some((_, of)) => of.push(r),
+            None => out.push((model(r), vec![r])),
+        }
+    }
+    out
+}
+
 /// Mean and sample standard deviation (0 for a single value).
 pub fn mean_std(v: &[f64]) -> (f64, f64) {
     let n = v.len().max(1) as f64;

@@ -8,14 +8,14 @@ use std::path::{Path, PathBuf};
 use burn::tensor::Device;
 use hopfield_data::graph::anomaly::{self, AnomalyGraph};
 
-use super::{mean_std, relay, write_file, Observer, Progress, RunId};
+use super::{by_model, history_csv, mean_std, relay, write_file, Observer, Progress, RunId};
 use crate::error::{invalid, Result};
 use crate::pictures::graph::write_anomaly_scores;
 use crate::tasks::graph::anomaly::{
     run_anomaly, split_nodes, AnomalyData, AnomalyEpoch, AnomalyOutcome, EgoSettings, NodeSplit,
 };
 use crate::tasks::graph::{GraphSettings, ModelKind};
-use crate::trainer::{EpochFigures, Trainer};
+use crate::trainer::Trainer;
 
 /// What this protocol reports while it runs (write a closure's argument as `|e: Event<'_>|`).
 pub type Event<'a> = Progress<'a, AnomalyEpoch, SeedResult>;
@@ -251,16 +251,9 @@ pub fn run(
 impl NodeAnomalyReport {
     /// Each model's mean ± std over the seeds, in the order the models ran.
     pub fn summary(&self) -> Vec<AnomalySummary> {
-        let mut models: Vec<ModelKind> = Vec::new();
-        self.runs.iter().for_each(|r| {
-            if !models.contains(&r.model) {
-                models.push(r.model)
-            }
-        });
-        models
+        by_model(&self.runs, |r| r.model)
             .into_iter()
-            .map(|model| {
-                let of: Vec<&SeedResult> = self.runs.iter().filter(|r| r.model == model).collect();
+            .map(|(model, of)| {
                 let col = |f: fn(&SeedResult) -> f64| mean_std(&of.iter().map(|r| f(r)).collect::<Vec<_>>());
                 AnomalySummary {
                     model,
@@ -318,13 +311,7 @@ impl NodeAnomalyReport {
 
     /// `metrics.csv`: every epoch of every run.
     pub fn metrics_csv(&self) -> String {
-        let mut csv = format!("model,seed,{}\n", AnomalyEpoch::csv_header());
-        for r in &self.runs {
-            for h in &r.history {
-                csv += &format!("{},{},{}\n", r.model, r.seed, h.csv_row());
-            }
-        }
-        csv
+        history_csv("model,seed", self.runs.iter().map(|r| (format!("{},{}", r.model, r.seed), &r.history[..])))
     }
 
     /// Writes `runs.csv`, `metrics.csv` and (when the ET ran) `scores.png` into `dir` (created if
