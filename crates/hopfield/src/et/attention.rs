@@ -28,15 +28,15 @@ pub struct EnergyAttention {
 }
 
 /// Intermediate results shared by the energy and its gradient.
-struct Scores {
+pub(in crate::et) struct Scores {
     /// Q: [B, H, N, Y].
-    q: Tensor<4>,
+    pub q: Tensor<4>,
     /// K: [B, H, N, Y].
-    k: Tensor<4>,
+    pub k: Tensor<4>,
     /// Softmax weights over allowed keys: [B, H, N(query), N(key)].
-    weights: Tensor<4>,
+    pub weights: Tensor<4>,
     /// Per-query log Σ w exp(β K·Q), 0 for queries that see nothing: [B, H, N, 1].
-    lse: Tensor<4>,
+    pub lse: Tensor<4>,
 }
 
 impl EnergyAttention {
@@ -51,7 +51,7 @@ impl EnergyAttention {
     }
 
     /// g [B, N, D] · W [H, Y, D] → [B, H, N, Y].
-    fn project(g: Tensor<3>, w: Tensor<3>) -> Tensor<4> {
+    pub(in crate::et) fn project(g: Tensor<3>, w: Tensor<3>) -> Tensor<4> {
         let [b, n, d] = g.dims();
         let [h, y, _] = w.dims();
         let w = w.reshape([h * y, d]).transpose(); // [D, HY]
@@ -66,7 +66,7 @@ impl EnergyAttention {
     }
 
     /// Softmax weights and log-sum-exp of the logits β K·Q [B, H, C, B'] over the allowed keys.
-    fn normalise(&self, q: Tensor<4>, k: Tensor<4>, logits: Tensor<4>, mask: &TokenMask) -> Scores {
+    pub(in crate::et) fn normalise(&self, q: Tensor<4>, k: Tensor<4>, logits: Tensor<4>, mask: &TokenMask) -> Scores {
         let [b, _, n, _] = logits.dims();
         let weights = mask.attention_weights(b, n, self.exclude_self, &logits.device());
         let (weights, lse) = masked_log_sum_exp(logits, weights);
@@ -93,21 +93,17 @@ impl EnergyAttention {
         (energy, -self.back_project(s.weights, s.q, s.k, 1.0, 1.0))
     }
 
-    /// The descent's step from this term, −α ∂E^ATT/∂g, with β and α folded into the small
-    /// weight matrices instead of full passes over [B, H, N, N] and [B, N, D]: with Q' = βQ,
-    /// −α ∂E/∂g_A = Σ_h [ (α W^Q_h)ᵀ Σ_B S_hAB K_hB + (α/β W^K_h)ᵀ Σ_C S_hCA Q'_hC ].
-    pub fn descent_step(&self, g: Tensor<3>, mask: &TokenMask, step_size: f64) -> Tensor<3> {
-        let q = Self::project(g.clone(), self.wq.val() * self.beta); // Q' = βQ
-        let k = Self::project(g, self.wk.val());
-        let logits = q.clone().matmul(k.clone().swap_dims(2, 3));
-        let s = self.normalise(q, k, logits, mask);
-        self.back_project(s.weights, s.q, s.k, step_size, step_size / self.beta)
-    }
-
     /// Σ_h [ (c_q W^Q_h)ᵀ Σ_B S_hAB K_hB + (c_k W^K_h)ᵀ Σ_C S_hCA Q_hC ] for every token A, from
     /// the weights S [B, H, N, N] and Q, K [B, H, N, Y]: [B, N, D]. With c_q = c_k = 1 it is
     /// −∂E/∂g.
-    fn back_project(&self, weights: Tensor<4>, q: Tensor<4>, k: Tensor<4>, cq: f64, ck: f64) -> Tensor<3> {
+    pub(in crate::et) fn back_project(
+        &self,
+        weights: Tensor<4>,
+        q: Tensor<4>,
+        k: Tensor<4>,
+        cq: f64,
+        ck: f64,
+    ) -> Tensor<3> {
         let [b, _, n, _] = weights.dims();
         let (h, y, d) = self.heads();
         // Σ_B S_CB K_B for each query C, and Σ_C S_CB Q_C for each key B: [B, H, N, Y].

@@ -34,24 +34,13 @@ impl HopfieldModule {
     }
 
     /// ξ g for every token: [B, N, D] → [B, N, M].
-    fn hidden(&self, g: Tensor<3>) -> Tensor<3> {
+    pub(in crate::et) fn hidden(&self, g: Tensor<3>) -> Tensor<3> {
         super::linear(g, self.xi.val().transpose())
     }
 
     /// E^HN for each example: [B, N, D] → [B].
     pub fn energy(&self, g: Tensor<3>, mask: &TokenMask) -> Tensor<1> {
         self.energy_and_grad(g, mask).0
-    }
-
-    /// The descent's step from this term, −α ∂E^HN/∂g = α ∇L(ξ g) ξ, with α folded into ξ:
-    /// [B, N, D] → [B, N, D] (0 at padded tokens).
-    pub fn descent_step(&self, g: Tensor<3>, mask: &TokenMask, step_size: f64) -> Tensor<3> {
-        let act = self.lagrangian().activation(self.hidden(g));
-        let act = match mask.real_column() {
-            Some(r) => act * r,
-            None => act,
-        };
-        super::linear(act, self.xi.val() * step_size)
     }
 
     /// E^HN and ∂E^HN/∂g: [B, N, D] → ([B], [B, N, D]).

@@ -47,11 +47,10 @@ pub(crate) fn backward<T: Real>(
     x: &[T],
     saved: &Work<T>,
     mask: &FusedMask<'_, T>,
-    alpha: T,
     grad: &[T],
     pairs_grad: bool,
 ) -> StepGrads<T> {
-    let (d, m, y, n, h) = (w.d, w.m, w.y, saved.n, w.h);
+    let (d, m, y, n, h, alpha) = (w.d, w.m, w.y, saved.n, w.h, w.alpha);
     let hy = h * y;
     let tokens = x.len() / d;
     // Every buffer from the pool is written in full before it is read, but ∂w (accumulated).

@@ -12,10 +12,11 @@
 //! and a softmax pass: the same values, in ≈ 70% of the time (≈ 60% with the attention placed
 //! before the Hopfield module, as [`Work::step`] does).
 //!
-//! - [`descend`]: inference, the T steps in one call (f32);
-//! - [`Work::step`] + [`backward::backward`]: one step whose buffers are kept for the
-//!   hand-written reverse pass; [`op`] makes that step a burn operation with its own backward,
-//!   which training records instead of the dozens of tensor ops of the folded step.
+//! - [`Work::step`]: one step on the block's buffers; inference runs the T steps on one `Work`;
+//! - [`backward::backward`]: the step's hand-written reverse pass over the buffers a training
+//!   step kept; [`op`] makes the steps a burn operation (T steps in one call for inference, one
+//!   recorded operation a step under autodiff), which training records instead of the dozens of
+//!   tensor ops of the folded step.
 //!
 //! Generic over f32 and f64 (the f64 form is what the finite-difference test checks).
 //! Padded tokens are no key and no query and move by exactly 0.
@@ -104,11 +105,13 @@ pub(crate) struct FusedBlock<T> {
     /// `None`: ReLU² memories; `Some(β)`: softmax memories.
     pub hopfield_beta: Option<T>,
     pub exclude_self: bool,
+    /// α, the step size: the step is x += α (…), and its backward scales by it.
+    pub alpha: T,
 }
 
 impl<T: Real> FusedBlock<T> {
     /// A block of H, Y, D, M from its weights W^Q, W^K ([H·Y, D]), ξ ([M, D]), δ ([D]), γ and the
-    /// step's constants.
+    /// step's constants (α among them: the one way the step size reaches the fused routines).
     pub fn new(
         [h, y, d, m]: [usize; 4],
         [wq, wk, xi, delta]: [Vec<T>; 4],
@@ -129,6 +132,7 @@ impl<T: Real> FusedBlock<T> {
             beta: T::of(settings.beta),
             hopfield_beta: settings.hopfield_beta.map(T::of),
             exclude_self: settings.exclude_self,
+            alpha: T::of(settings.alpha),
         }
     }
 }
@@ -237,25 +241,6 @@ pub(crate) fn matmul<T: Real>(
     }
 }
 
-/// Runs `steps` descent steps of size `alpha` on `x` ([B, N, D], changed in place).
-pub(crate) fn descend<T: Real>(
-    w: &FusedBlock<T>,
-    x: &mut [T],
-    n: usize,
-    mask: &FusedMask<'_, T>,
-    steps: usize,
-    alpha: T,
-) {
-    let d = w.d;
-    if n == 0 || d == 0 || x.is_empty() {
-        return;
-    }
-    let mut ws = Work::new(w, x.len() / d, n);
-    for _ in 0..steps {
-        ws.step(w, x, mask, alpha);
-    }
-}
-
 /// The buffers of a step over all B·N tokens: reused by every step of an inference call, and
 /// kept by a training step for its reverse pass.
 #[derive(Debug, Clone)]
@@ -305,8 +290,8 @@ impl<T: Real> Work<T> {
     /// and K = g W^Kᵀ, per example and head the attention (while Q' and K are still in cache:
     /// the Hopfield module's [rows, M] activations would push them out), the back-projections and
     /// then the Hopfield module, both accumulated straight into x.
-    pub fn step(&mut self, w: &FusedBlock<T>, x: &mut [T], mask: &FusedMask<'_, T>, alpha: T) {
-        let (d, m, y, n, h) = (w.d, w.m, w.y, self.n, w.h);
+    pub fn step(&mut self, w: &FusedBlock<T>, x: &mut [T], mask: &FusedMask<'_, T>) {
+        let (d, m, y, n, h, alpha) = (w.d, w.m, w.y, self.n, w.h, w.alpha);
         let hy = h * y;
         let examples = x.len() / d / n;
         let per = examples.div_ceil(2 * rayon::current_num_threads()).max(1);

@@ -1,6 +1,8 @@
-//! One descent step as a burn operation with a hand-written backward (issue 12, part 2): under
-//! autodiff the training graph records T of these instead of the dozens of tensor ops of a folded
-//! step, and the reverse pass is [`super::backward::backward`] over the buffers the forward kept.
+//! The fused descent as a burn operation with a hand-written backward (issue 12, part 2): without
+//! autodiff one call runs the T steps on one set of work buffers; under autodiff the training
+//! graph records one operation per step instead of the dozens of tensor ops of a folded step, and
+//! the reverse pass is [`super::backward::backward`] over the buffers the forward kept. This file
+//! is the one adapter between tensors and plain buffers, for inference and training alike.
 //!
 //! Saved per step (chosen on purpose): the input x (its values, read once for the forward), the
 //! layer norm's mean and 1/σ per token ([B·N] each; x̂ is rebuilt from x, cheaper than storing
@@ -50,9 +52,12 @@ pub enum MaskPart<B: Backend> {
     Absent,
 }
 
-/// The step's constants.
+/// The step's constants, and how many steps one call runs.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct StepSettings {
+    /// T of this call: the whole descent without autodiff; under autodiff each step is recorded
+    /// as its own operation.
+    pub steps: usize,
     /// α.
     pub alpha: f64,
     /// The attention's β.
@@ -68,7 +73,7 @@ pub struct StepSettings {
 /// The descent step as a backend operation.
 #[backend_extension(Autodiff, Flex)]
 pub trait EtStepOps: Backend {
-    /// x + step(x): [B, N, D] → [B, N, D].
+    /// x after `settings.steps` steps: [B, N, D] → [B, N, D].
     fn et_step(
         #[extension_type] inputs: StepInputs<Self>,
         #[extension_type] real: MaskPart<Self>,
@@ -77,8 +82,8 @@ pub trait EtStepOps: Backend {
     ) -> FloatTensor<Self>;
 }
 
-/// One step on tensors: the entry point the descent calls (Flex devices only).
-pub(crate) fn step(
+/// The steps on tensors: the entry point the descent calls (Flex devices only).
+pub(crate) fn descend(
     inputs: [Tensor<3>; 3],
     xi: Tensor<2>,
     norm: [Tensor<1>; 2],
@@ -131,7 +136,6 @@ struct Plain<T> {
     shape: [usize; 3],
     real: Option<Vec<T>>,
     pairs: Option<(Vec<T>, usize)>,
-    alpha: T,
 }
 
 impl<T: Real> Plain<T> {
@@ -161,21 +165,11 @@ fn read_inputs<T: FlexReal>(
         shape,
         real: real.map(T::read),
         pairs,
-        alpha: T::of(s.alpha),
     }
 }
 
-/// The forward step; returns x' and the work buffers.
-fn forward<T: FlexReal>(p: &Plain<T>) -> (FlexTensor, Work<T>) {
-    let mut out = p.x.clone();
-    let mut work = Work::new(&p.block, p.x.len() / p.block.d.max(1), p.shape[1]);
-    if !out.is_empty() {
-        work.step(&p.block, &mut out, &p.mask(), p.alpha);
-    }
-    (T::write(out, &p.shape), work)
-}
-
-/// The step in the tensors' float type (f32 or f64): x', and with `keep` what its backward reads.
+/// The steps in the tensors' float type (f32 or f64) on one set of work buffers: x after them,
+/// and with `keep` what a training step's backward reads (its input and the step's buffers).
 fn run(
     p: [FlexTensor; 6],
     real: Option<FlexTensor>,
@@ -183,14 +177,20 @@ fn run(
     settings: StepSettings,
     keep: bool,
 ) -> (FlexTensor, Option<SavedAny>) {
-    fn typed<T: FlexReal>(plain: Plain<T>, keep: bool) -> (FlexTensor, Option<SavedAny>) {
-        let (out, work) = forward(&plain);
+    fn typed<T: FlexReal>(mut plain: Plain<T>, steps: usize, keep: bool) -> (FlexTensor, Option<SavedAny>) {
+        // Inference moves the tokens through the steps; training keeps its input for the backward.
+        let mut out = if keep { plain.x.clone() } else { std::mem::take(&mut plain.x) };
+        let mut work = Work::new(&plain.block, out.len() / plain.block.d.max(1), plain.shape[1]);
+        if !out.is_empty() {
+            (0..steps).for_each(|_| work.step(&plain.block, &mut out, &plain.mask()));
+        }
+        let out = T::write(out, &plain.shape);
         (out, keep.then(|| T::saved(Arc::new(Saved { plain, work }))))
     }
     if p[0].dtype() == DType::F64 {
-        typed(read_inputs::<f64>(p, real, pairs, settings), keep)
+        typed(read_inputs::<f64>(p, real, pairs, settings), settings.steps, keep)
     } else {
-        typed(read_inputs::<f32>(p, real, pairs, settings), keep)
+        typed(read_inputs::<f32>(p, real, pairs, settings), settings.steps, keep)
     }
 }
 
@@ -209,6 +209,13 @@ impl EtStepOps for Flex {
 fn given<B: Backend>(part: MaskPart<B>) -> Option<FloatTensor<B>> {
     match part {
         MaskPart::Given(t) => Some(t),
+        MaskPart::Absent => None,
+    }
+}
+
+fn part<B: Backend>(part: &MaskPart<B>) -> Option<FloatTensor<B>> {
+    match part {
+        MaskPart::Given(t) => Some(t.clone()),
         MaskPart::Absent => None,
     }
 }
@@ -251,7 +258,7 @@ impl<const N: usize> Backward<Flex, N> for StepBackward {
 /// The gradients (x, W^Q, W^K, ξ, γ, δ, then the pair weights when asked) as Flex tensors.
 fn reverse<T: FlexReal>(s: &Saved<T>, grad: FlexTensor, pairs_grad: bool) -> Vec<FlexTensor> {
     let (p, b) = (&s.plain, &s.plain.block);
-    let g = backward(b, &p.x, &s.work, &p.mask(), p.alpha, &T::read(grad), pairs_grad);
+    let g = backward(b, &p.x, &s.work, &p.mask(), &T::read(grad), pairs_grad);
     let mut out = vec![
         T::write(g.x, &p.shape),
         T::write(g.wq, &[b.h, b.y, b.d]),
@@ -285,27 +292,34 @@ fn record<C: CheckpointStrategy, const N: usize>(
 }
 
 impl<C: CheckpointStrategy> EtStepOps for Autodiff<Flex, C> {
+    /// One recorded operation per step, each with its own saved buffers.
     fn et_step(
         inputs: StepInputs<Self>,
         real: MaskPart<Self>,
         pairs: MaskPart<Self>,
         settings: StepSettings,
     ) -> FloatTensor<Self> {
-        let StepInputs { x, wq, wk, xi, gamma, delta } = inputs;
-        let nodes = [x.node(), wq.node(), wk.node(), xi.node(), gamma.node(), delta.node()];
-        let pairs_node = match &pairs {
-            MaskPart::Given(t) => Some(t.node()),
-            MaskPart::Absent => None,
-        };
-        let p = [x, wq, wk, xi, gamma, delta].map(|t| t.into_primitive());
-        let real = given(real).map(|t| t.into_primitive());
-        let pairs = given(pairs).map(|t| t.into_primitive());
-        match pairs_node {
-            Some(pn) => {
-                let [a, b, c, d, e, f] = nodes;
-                record::<C, 7>([a, b, c, d, e, f, pn], p, real, pairs, settings)
-            }
-            None => record::<C, 6>(nodes, p, real, pairs, settings),
+        let StepInputs { mut x, wq, wk, xi, gamma, delta } = inputs;
+        let one = StepSettings { steps: 1, ..settings };
+        for _ in 0..settings.steps {
+            let weights = [wq.clone(), wk.clone(), xi.clone(), gamma.clone(), delta.clone()];
+            let [wq, wk, xi, gamma, delta] = weights;
+            let nodes = [x.node(), wq.node(), wk.node(), xi.node(), gamma.node(), delta.node()];
+            let pairs_node = match &pairs {
+                MaskPart::Given(t) => Some(t.node()),
+                MaskPart::Absent => None,
+            };
+            let p = [x, wq, wk, xi, gamma, delta].map(|t| t.into_primitive());
+            let real = part(&real).map(|t| t.into_primitive());
+            let pairs = part(&pairs).map(|t| t.into_primitive());
+            x = match pairs_node {
+                Some(pn) => {
+                    let [a, b, c, d, e, f] = nodes;
+                    record::<C, 7>([a, b, c, d, e, f, pn], p, real, pairs, one)
+                }
+                None => record::<C, 6>(nodes, p, real, pairs, one),
+            };
         }
+        x
     }
 }

@@ -1,22 +1,27 @@
-//! The Energy Transformer's forward pass as a value: T steps of `g = LN(x); x ← x − α ∂E/∂g` with
-//! the weights shared across steps. [`Descent`] holds the settings (part of every model's config),
-//! [`Observe`] says what the caller wants recorded, and [`super::EnergyTransformer::descend`] runs
-//! it, choosing the implementation inside:
+//! The Energy Transformer's forward pass: T steps of `g = LN(x); x ← x − α ∂E/∂g` with the
+//! weights shared across steps. [`Descent`] holds the settings (part of every model's config),
+//! [`Observe`] says what the caller wants recorded, and [`super::EnergyTransformer::descend`] (the
+//! one entry point) runs it, choosing the implementation in [`Implementation::choose`]:
 //!
-//! - [`Implementation::Reference`]: E and ∂E/∂g from the energy terms' explicit formulas, the
+//! - [`Implementation::Reference`] (`reference.rs`): E and ∂E/∂g from the energy terms' explicit formulas, the
 //!   energy recorded along the way — the path every other one is tested against;
-//! - [`Implementation::Folded`]: the step −α ∂E/∂g with α (and β) folded into the small weight
+//! - [`Implementation::Folded`] (`folded.rs`): the step −α ∂E/∂g with α (and β) folded into the small weight
 //!   matrices, no energy computed — the tensor-op path autodiff records where the fused one does
 //!   not apply (f64, other backends);
-//! - [`Implementation::Fused`]: the same steps on plain buffers and `gemm` — for inference the
+//! - [`Implementation::Fused`] (`fused.rs`): the same steps on plain buffers and `gemm` — for inference the
 //!   whole descent as one routine, under autodiff one operation per step whose backward is written
 //!   by hand — chosen when nothing is recorded, for f32 on the CPU (Flex) backend.
 //!
 //! A faster implementation is one more variant here, chosen where it applies and tested against
 //! the reference.
 
+mod folded;
+mod fused;
+mod reference;
+
 use burn::tensor::Tensor;
 
+use super::{EnergyTransformer, TokenMask};
 use crate::error::{invalid, Result};
 
 /// The largest step size α a [`Descent`] takes.
@@ -97,11 +102,73 @@ pub enum Implementation {
 }
 
 impl Implementation {
-    /// The implementation for what is to be recorded.
+    /// The implementation for what is to be recorded, on any tokens: the reference when energies
+    /// are asked for, else the folded step.
     pub fn for_observe(observe: Observe) -> Self {
         match observe {
             Observe::Nothing => Implementation::Folded,
             Observe::Energy | Observe::Trajectory => Implementation::Reference,
+        }
+    }
+
+    /// The implementation [`EnergyTransformer::descend`] runs for the tokens `x`: f32 on the CPU
+    /// backend takes the fused routines when nothing is recorded (inference: the whole descent;
+    /// autodiff: one operation per step with its hand-written backward); energies need the
+    /// reference; f64 and other backends keep the folded tensor path (what the finite-difference
+    /// checks of the whole models differentiate).
+    pub fn choose(observe: Observe, x: &Tensor<3>) -> Self {
+        match observe {
+            Observe::Nothing if fused::applies(x) => Implementation::Fused,
+            o => Implementation::for_observe(o),
+        }
+    }
+}
+
+impl EnergyTransformer {
+    /// Runs `descent` from the tokens `x` [B, N, D]: T steps of `g = LN(x); x ← x − α ∂E/∂g` with
+    /// the weights shared across steps, recording what `observe` asks for, by the implementation
+    /// [`Implementation::choose`] picks. Padded tokens (`mask.real`) never move.
+    ///
+    /// # Errors
+    /// α ≤ 0 or not finite; tokens or mask of the wrong shape.
+    pub fn descend(
+        &self,
+        x: Tensor<3>,
+        mask: &TokenMask,
+        descent: &Descent,
+        observe: Observe,
+    ) -> Result<DescentResult> {
+        self.descend_with(Implementation::choose(observe, &x), x, mask, descent, observe)
+    }
+
+    /// [`EnergyTransformer::descend`] by a given implementation (for tests and benchmarks).
+    ///
+    /// # Errors
+    /// As `descend`; an energy asked of an implementation that computes none (folded, fused);
+    /// the fused one off the CPU backend.
+    pub fn descend_with(
+        &self,
+        implementation: Implementation,
+        x: Tensor<3>,
+        mask: &TokenMask,
+        descent: &Descent,
+        observe: Observe,
+    ) -> Result<DescentResult> {
+        descent.validate()?;
+        self.check(&x, mask)?;
+        match implementation {
+            Implementation::Reference => Ok(reference::descend(self, x, mask, descent, observe)),
+            _ if observe != Observe::Nothing => Err(invalid(
+                "observe",
+                format!("{observe:?}"),
+                if implementation == Implementation::Fused {
+                    "nothing: the fused descent computes no energy"
+                } else {
+                    "nothing: the folded descent computes no energy"
+                },
+            )),
+            Implementation::Folded => Ok(folded::descend(self, x, mask, descent)),
+            Implementation::Fused => fused::descend(self, x, mask, descent),
         }
     }
 }
