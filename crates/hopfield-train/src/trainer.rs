@@ -103,8 +103,12 @@ pub trait Task {
     ) -> Result<(Self::State, StepResult)>;
     /// After the epoch's last step (`rng` as the steps left it): evaluate, and return the figures.
     fn finish_epoch(&self, state: &mut Self::State, summary: EpochSummary, rng: ChaCha8Rng) -> Result<Self::Epoch>;
-    /// Writes a checkpoint of `state` after the epoch `figures` describe into the folder `dir`.
-    fn save(&self, state: &Self::State, figures: &Self::Epoch, dir: &Path) -> Result<()>;
+    /// Writes a checkpoint of `state` after the epoch `figures` describe into the folder `dir`
+    /// (by default nothing: a task without checkpoints).
+    fn save(&self, state: &Self::State, figures: &Self::Epoch, dir: &Path) -> Result<()> {
+        let _ = (state, figures, dir);
+        Ok(())
+    }
     /// Groups an epoch's shuffled examples into the batches of its steps: by default consecutive
     /// chunks of `batch_size`. A task may regroup them (graphs of like size together, so a padded
     /// batch wastes little) but must return ⌈examples / batch_size⌉ batches that hold every example
@@ -368,6 +372,27 @@ impl Optimizer {
             (self.step(model, loss, at), value)
         } else {
             (model, value)
+        }
+    }
+}
+
+/// The epoch with the best score so far (higher is better; a tie keeps the earlier epoch), and
+/// what a task keeps of it (the model, to test after training).
+#[derive(Debug, Clone)]
+pub struct Best<S, M> {
+    /// 1-based epoch.
+    pub epoch: usize,
+    /// Its score.
+    pub score: S,
+    /// What was kept of it.
+    pub kept: M,
+}
+
+impl<S: PartialOrd, M> Best<S, M> {
+    /// Keeps (`epoch`, `score`, `kept`) in `slot` when the slot is empty or `score` beats its score.
+    pub fn offer(slot: &mut Option<Self>, epoch: usize, score: S, kept: M) {
+        if slot.as_ref().is_none_or(|b| score > b.score) {
+            *slot = Some(Best { epoch, score, kept });
         }
     }
 }

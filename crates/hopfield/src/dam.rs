@@ -14,12 +14,7 @@
 //! sums run in f64; the product h = V Ξᵀ and the gradient's Gᵀ V run through GEMM in `T`.
 
 use crate::error::{invalid, positive, shape, Result};
-use crate::linalg::{matmul, Op, Real};
-
-/// The index of the largest value, the first of equal ones: the predicted class of a row of outputs.
-pub fn argmax(row: &[f64]) -> usize {
-    (0..row.len()).fold(0, |best, a| if row[a] > row[best] { a } else { best })
-}
+use crate::linalg::{argmax, matmul, Op, Real};
 
 /// The classifier's settings and memories.
 #[derive(Debug, Clone, PartialEq)]

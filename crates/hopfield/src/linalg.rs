@@ -123,6 +123,11 @@ pub fn matmul<T: Real>(m: usize, n: usize, k: usize, a: &[T], op_a: Op, b: &[T],
     }
 }
 
+/// The index of the largest value, the first of equal ones: the predicted class of a row of outputs.
+pub fn argmax(row: &[f64]) -> usize {
+    (0..row.len()).fold(0, |best, a| if row[a] > row[best] { a } else { best })
+}
+
 /// In-place softmax of one row, shifted by its maximum so it never overflows.
 pub fn softmax_in_place<T: Real>(row: &mut [T]) {
     let mut max = row.first().copied().unwrap_or(T::ZERO);

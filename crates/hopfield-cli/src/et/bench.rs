@@ -5,7 +5,6 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::Args;
 use hopfield::et::{EtConfig, ImageEtConfig, MaskSpec};
-use hopfield_train::pictures::et::random_masks;
 use hopfield_train::tasks::masked_image::checkpoint::load;
 
 use super::common::{ensure_zero_one, parse_image_shape};
@@ -119,7 +118,7 @@ pub fn run(a: &EtBenchArgs, device: &burn::tensor::Device) -> Result<()> {
         None => {
             anyhow::ensure!(a.masked >= 1 && a.masked < n, "--masked {}: between 1 and {}", a.masked, n - 1);
             let spec = MaskSpec { masked: a.masked, replaced_share: 1.0 };
-            random_masks(spec, a.seed, batch, n).1
+            spec.from_seed(a.seed, batch, n).1
         }
     };
     let x = EtBenchInputs { images, batch, mask, descent: hopfield::et::Descent::new(a.steps, a.step_size) };

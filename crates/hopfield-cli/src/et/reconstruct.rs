@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use clap::Args;
-use hopfield_train::pictures::et::{random_masks, reconstruct};
+use hopfield_train::pictures::et::reconstruct;
 use hopfield_train::tasks::masked_image::checkpoint::CheckpointMeta;
 
 use super::common::{data_for, ensure_zero_one, load_checked, load_checkpoint};
@@ -88,7 +88,7 @@ pub fn run(a: &EtReconstructArgs, data_dir: &Path, device: &burn::tensor::Device
             let all: Vec<f32> = (0..count).flat_map(|_| mask.iter().copied()).collect();
             (all.clone(), all)
         }
-        None => random_masks(spec, a.seed, count, n),
+        None => spec.from_seed(a.seed, count, n),
     };
     let r = reconstruct(&model, &ds, &meta.normalization, &scored, &replaced, &cfg.model.descent, &a.out, device)?;
     let masked = scored.iter().filter(|v| **v == 1.0).count() / count;

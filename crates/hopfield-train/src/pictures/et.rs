@@ -6,8 +6,6 @@ use std::path::{Path, PathBuf};
 use burn::tensor::{Device, Tensor, TensorData};
 use hopfield::et::{Descent, ImageEnergyTransformer, MaskSpec};
 use hopfield_data::Dataset;
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 
 use crate::error::Result;
 use hopfield_data::batch::Normalization;
@@ -34,13 +32,8 @@ pub fn write_et_pictures(
     device: &Device,
 ) -> Result<Vec<PathBuf>> {
     let count = count.min(ds.len()).max(1);
-    let (scored, replaced) = random_masks(spec, seed, count, model.patches());
+    let (scored, replaced) = spec.from_seed(seed, count, model.patches());
     Ok(reconstruct(model, ds, norm, &scored, &replaced, descent, out, device)?.files)
-}
-
-/// (scored, replaced) 0/1 masks, [count, n] each, drawn as in training from `seed`.
-pub fn random_masks(spec: MaskSpec, seed: u64, count: usize, n: usize) -> (Vec<f32>, Vec<f32>) {
-    spec.sample(&mut ChaCha8Rng::seed_from_u64(seed), count, n)
 }
 
 /// What [`reconstruct`] computed, for comparison with other implementations.

@@ -5,8 +5,8 @@
 use std::path::Path;
 
 use burn::tensor::{Device, Tensor};
-use hopfield::dam::argmax;
 use hopfield::et::{GraphEnergyTransformer, GraphOutput, Observe};
+use hopfield::linalg::argmax;
 use plotters::prelude::*;
 
 use super::{register_font, save_rgb, write_err};

@@ -3,7 +3,8 @@
 //! the learning rate (the paper's Eq. 13), memories clipped to [−1, 1], the learning rate decayed
 //! per epoch.
 
-use hopfield::dam::{argmax, DamClassifier};
+use hopfield::dam::DamClassifier;
+use hopfield::linalg::argmax;
 use hopfield_data::Dataset;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;

@@ -311,6 +311,11 @@ impl MaskSpec {
         Ok(())
     }
 
+    /// (scored, replaced) 0/1 masks, [count, patches] each, drawn from `seed` as in training.
+    pub fn from_seed(&self, seed: u64, count: usize, patches: usize) -> (Vec<f32>, Vec<f32>) {
+        self.sample(&mut ChaCha8Rng::seed_from_u64(seed), count, patches)
+    }
+
     /// Draws (scored, replaced) 0/1 masks for `batch` images of `patches` patches, row-major [B, N].
     pub fn sample(&self, rng: &mut ChaCha8Rng, batch: usize, patches: usize) -> (Vec<f32>, Vec<f32>) {
         let replaced_count = (self.replaced_share * self.masked as f64).round() as usize;

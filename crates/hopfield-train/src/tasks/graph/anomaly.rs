@@ -20,7 +20,7 @@ use super::{
 use crate::error::{invalid, Result};
 use crate::metrics::{auc, average_precision, best_f1_threshold, macro_f1};
 use crate::trainer::{
-    EpochFigures, EpochSummary, Event, Iteration, Optimizer, Plan, Schedule, StepResult, Task, Trainer,
+    Best, EpochFigures, EpochSummary, Event, Iteration, Optimizer, Plan, Schedule, StepResult, Task, Trainer,
 };
 
 /// Training, validation and test nodes.
@@ -179,8 +179,8 @@ pub struct AnomalyState {
     pub model: GraphModel,
     /// AdamW.
     pub optim: Optimizer,
-    /// (epoch, validation AUPRC, model on the plain device).
-    pub best: Option<(usize, f64, GraphModel)>,
+    /// The epoch with the best validation AUPRC, its model on the plain device.
+    pub best: Option<Best<f64, GraphModel>>,
 }
 
 struct AnomalyTask<'a> {
@@ -237,9 +237,7 @@ impl Task for AnomalyTask<'_> {
         let model = s.model.valid();
         let sc = scores(&model, self.val, self.data.dim, self.k, &self.settings, &self.device)?;
         let (val_auc, val_auprc) = (auc(&sc, &self.val_labels), average_precision(&sc, &self.val_labels));
-        if s.best.as_ref().is_none_or(|b| val_auprc > b.1) {
-            s.best = Some((sum.epoch, val_auprc, model));
-        }
+        Best::offer(&mut s.best, sum.epoch, val_auprc, model);
         Ok(AnomalyEpoch {
             epoch: sum.epoch,
             train_loss: sum.loss_sum / sum.batches.max(1) as f64,
@@ -248,10 +246,6 @@ impl Task for AnomalyTask<'_> {
             seconds: sum.seconds,
             nodes_per_second: sum.examples as f64 / sum.seconds.max(1e-9),
         })
-    }
-
-    fn save(&self, _: &AnomalyState, _: &AnomalyEpoch, _: &std::path::Path) -> Result<()> {
-        Ok(())
     }
 
     fn describe(&self) -> String {
@@ -332,7 +326,7 @@ pub fn run_anomaly(
     let model = GraphModel::new(kind, settings, data.dim, 2, 1, &task.autodiff)?;
     let optim = Optimizer::adamw((0.9, 0.999), settings.weight_decay, 1.0, Schedule::Constant(settings.lr));
     let (state, history) = trainer.run(&task, AnomalyState { model, optim, best: None }, 0, on_event)?;
-    let (best_epoch, _, model) = state.best.expect("at least one epoch was evaluated");
+    let Best { epoch: best_epoch, kept: model, .. } = state.best.expect("at least one epoch was evaluated");
     let val_scores = scores(&model, &val, data.dim, k, settings, device)?;
     let (threshold, _) = best_f1_threshold(&val_scores, &task.val_labels);
     let test_scores = scores(&model, &fixed(&split.test), data.dim, k, settings, device)?;

@@ -5,8 +5,8 @@
 
 use burn::module::Module;
 use burn::tensor::Device;
-use hopfield::dam::argmax;
 use hopfield::et::GraphBatch;
+use hopfield::linalg::argmax;
 use hopfield_data::graph::encodings::laplacian_encodings;
 use hopfield_data::graph::tu::{stratified_folds, GraphSet, NodeFeatures};
 use rand::seq::SliceRandom;
@@ -19,7 +19,7 @@ use super::{
 };
 use crate::error::{invalid, Result};
 use crate::trainer::{
-    scalar, EpochFigures, EpochSummary, Event, Iteration, Optimizer, Plan, Schedule, StepResult, Task, Trainer,
+    scalar, Best, EpochFigures, EpochSummary, Event, Iteration, Optimizer, Plan, Schedule, StepResult, Task, Trainer,
 };
 
 /// A graph set ready for the models: raw features and encodings (computed once) and labels.
@@ -162,8 +162,8 @@ pub struct ClassifyState {
     pub model: GraphModel,
     /// AdamW.
     pub optim: Optimizer,
-    /// (epoch, validation accuracy, validation loss, the model on the plain device).
-    pub best: Option<(usize, f64, f64, GraphModel)>,
+    /// The epoch with the best (validation accuracy, −validation loss), its model on the plain device.
+    pub best: Option<Best<(f64, f64), GraphModel>>,
 }
 
 /// Training one model on one fold.
@@ -248,13 +248,8 @@ impl Task for ClassifyTask<'_> {
     fn finish_epoch(&self, s: &mut ClassifyState, sum: EpochSummary, _: ChaCha8Rng) -> Result<ClassifyEpoch> {
         let model = s.model.valid();
         let (val_accuracy, val_loss) = evaluate(&model, self.data, self.val, &self.settings, &self.device)?;
-        let better = match &s.best {
-            None => true,
-            Some((_, acc, loss, _)) => val_accuracy > *acc || (val_accuracy == *acc && val_loss < *loss),
-        };
-        if better {
-            s.best = Some((sum.epoch, val_accuracy, val_loss, model));
-        }
+        // Accuracy first, then the lower loss: (accuracy, −loss) compared in order.
+        Best::offer(&mut s.best, sum.epoch, (val_accuracy, -val_loss), model);
         Ok(ClassifyEpoch {
             epoch: sum.epoch,
             // Σ over steps of (Σ of the batch's losses) / B, so this is the mean over graphs.
@@ -282,10 +277,6 @@ impl Task for ClassifyTask<'_> {
         }
         out.shuffle(rng);
         out
-    }
-
-    fn save(&self, _: &ClassifyState, _: &ClassifyEpoch, _: &std::path::Path) -> Result<()> {
-        Ok(())
     }
 
     fn describe(&self) -> String {
@@ -367,7 +358,8 @@ pub fn run_fold(
     let model = GraphModel::new(kind, settings, data.width, data.classes, data.edge_labels, &task.autodiff)?;
     let optim = Optimizer::adamw((0.9, 0.999), settings.weight_decay, 1.0, Schedule::Constant(settings.lr));
     let (state, history) = trainer.run(&task, ClassifyState { model, optim, best: None }, 0, on_event)?;
-    let (best_epoch, val_accuracy, _, model) = state.best.expect("at least one epoch was evaluated");
+    let Best { epoch: best_epoch, score: (val_accuracy, _), kept: model } =
+        state.best.expect("at least one epoch was evaluated");
     let (test_accuracy, _) = evaluate(&model, &data, test, settings, device)?;
     Ok(FoldOutcome {
         best_epoch,

@@ -327,10 +327,6 @@ impl Task for MilTask<'_> {
         })
     }
 
-    fn save(&self, _: &MilState, _: &MilEpoch, _: &std::path::Path) -> Result<()> {
-        Ok(())
-    }
-
     fn describe(&self) -> String {
         format!(" with {} pooling", self.pooling)
     }
