@@ -17,7 +17,7 @@ use std::path::Path;
 
 use burn::module::Param;
 use burn::tensor::{Device, Tensor, TensorData};
-use hopfield::et::{Descent, EtConfig, ImageEnergyTransformer, ImageEtConfig};
+use hopfield::et::{Descent, EtConfig, ImageEnergyTransformer, ImageEtConfig, ImageParam};
 use hopfield_data::npy::{read_npz, Array};
 
 use crate::error::{invalid, Result};
@@ -72,21 +72,9 @@ fn bad(path: &Path, key: &str, problem: impl std::fmt::Display) -> crate::error:
 /// Reads an official `.npz` and builds the model and its checkpoint record.
 pub fn import_npz(path: &Path, opts: &ImportOptions, device: &Device) -> Result<Imported> {
     let mut arrays = read_npz(path)?;
-    const KEYS: [&str; 12] = [
-        "Wk",
-        "Wq",
-        "Xi",
-        "Wenc",
-        "Benc",
-        "Wdec",
-        "Bdec",
-        "POS_embed",
-        "CLS_token",
-        "MASK_token",
-        "LNORM_gamma",
-        "LNORM_bias",
-    ];
-    for key in KEYS {
+    // The keys from the model's parameter table (its sizes do not matter for the names).
+    let keys: Vec<&str> = ImageEtConfig::official().parameters().iter().map(|p| p.official).collect();
+    for key in keys {
         if !arrays.contains_key(key) {
             let found: Vec<&str> = arrays.keys().map(String::as_str).collect();
             return Err(bad(path, key, format!("the key is missing (the file holds {found:?})")));
@@ -111,24 +99,10 @@ pub fn import_npz(path: &Path, opts: &ImportOptions, device: &Device) -> Result<
     let model_cfg = ImageEtConfig::new(opts.image, opts.patch, EtConfig::new(d, h, y, m));
     model_cfg.validate()?;
     let n = model_cfg.patches();
-    let expected: [(&str, Vec<usize>, &str); 12] = [
-        ("Wk", vec![h, y, d], "(H, Y, D)"),
-        ("Wq", vec![h, y, d], "(H, Y, D), as Wk"),
-        ("Xi", vec![d, m], "(D, M)"),
-        ("Wenc", vec![p, d], "(C·p·p, D)"),
-        ("Benc", vec![d], "(D)"),
-        ("Wdec", vec![d, p], "(D, C·p·p)"),
-        ("Bdec", vec![p], "(C·p·p)"),
-        ("POS_embed", vec![n + 1, d], "(N + 1, D)"),
-        ("CLS_token", vec![d], "(D)"),
-        ("MASK_token", vec![d], "(D)"),
-        ("LNORM_gamma", vec![], "a scalar"),
-        ("LNORM_bias", vec![d], "(D)"),
-    ];
-    for (key, want, what) in &expected {
+    for ImageParam { official: key, official_shape: want, symbols: what, .. } in model_cfg.parameters() {
         let got = dims(&arrays, key);
         let scalar_ok = want.is_empty() && got.iter().product::<usize>() == 1;
-        if got != *want && !scalar_ok {
+        if got != want && !scalar_ok {
             return Err(bad(
                 path,
                 key,

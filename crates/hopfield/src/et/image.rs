@@ -54,19 +54,57 @@ impl ImageEtConfig {
         self.image.0 * self.patch * self.patch
     }
 
+    /// Every parameter of the model with this configuration's shapes: the one declaration its
+    /// checkpoints and the official `.npz` importer read (names, shapes, keys).
+    pub fn parameters(&self) -> Vec<ImageParam> {
+        let (h, y, d, m) = (self.et.heads, self.et.head_dim, self.et.dim, self.et.memories);
+        let (p, n) = (self.patch_elements(), self.patches());
+        let param = |name, official, shape: &[usize], official_shape: &[usize], symbols, role| ImageParam {
+            name,
+            official,
+            shape: shape.to_vec(),
+            official_shape: official_shape.to_vec(),
+            symbols,
+            role,
+        };
+        vec![
+            param("et.attention.wk", "Wk", &[h, y, d], &[h, y, d], "(H, Y, D)", "W^K, the attention's keys"),
+            param("et.attention.wq", "Wq", &[h, y, d], &[h, y, d], "(H, Y, D), as Wk", "W^Q, the attention's queries"),
+            param(
+                "et.hopfield.xi",
+                "Xi",
+                &[m, d],
+                &[d, m],
+                "(D, M)",
+                "ξ, the Hopfield memories (stored transposed there)",
+            ),
+            param("encoder_weight", "Wenc", &[p, d], &[p, d], "(C·p·p, D)", "the patch encoder's weight"),
+            param("encoder_bias", "Benc", &[d], &[d], "(D)", "the patch encoder's bias"),
+            param("decoder_weight", "Wdec", &[d, p], &[d, p], "(D, C·p·p)", "the patch decoder's weight"),
+            param("decoder_bias", "Bdec", &[p], &[p], "(C·p·p)", "the patch decoder's bias"),
+            param(
+                "pos_embed",
+                "POS_embed",
+                &[n + 1, d],
+                &[n + 1, d],
+                "(N + 1, D)",
+                "position embedding, row 0 for CLS",
+            ),
+            param("cls_token", "CLS_token", &[d], &[d], "(D)", "the CLS token"),
+            param("mask_token", "MASK_token", &[d], &[d], "(D)", "the MASK token"),
+            param("et.norm.gamma", "LNORM_gamma", &[1], &[], "a scalar", "γ, the layer norm's gain"),
+            param("et.norm.delta", "LNORM_bias", &[d], &[d], "(D)", "δ, the layer norm's bias"),
+        ]
+    }
+
     /// The number of parameters (block, encoder, decoder, position embedding, CLS and MASK
     /// tokens), in checked arithmetic: `None` when it does not fit in a u128.
     pub fn parameter_count(&self) -> Option<u128> {
-        let (c, d) = (self.image.0 as u128, self.et.dim as u128);
-        let (h, y, m, p) =
-            (self.et.heads as u128, self.et.head_dim as u128, self.et.memories as u128, self.patch as u128);
-        let patch = c.checked_mul(p)?.checked_mul(p)?;
-        let n = ((self.image.1 / self.patch.max(1)) as u128).checked_mul((self.image.2 / self.patch.max(1)) as u128)?;
-        let block =
-            h.checked_mul(y)?.checked_mul(d)?.checked_mul(2)?.checked_add(m.checked_mul(d)?)?.checked_add(d + 1)?;
-        let linear = patch.checked_mul(d)?.checked_mul(2)?.checked_add(patch)?.checked_add(d)?;
-        let embed = n.checked_add(1)?.checked_mul(d)?.checked_add(d.checked_mul(2)?)?;
-        block.checked_add(linear)?.checked_add(embed)
+        // Each size fits a usize once C·p·p does; the products are taken in u128.
+        self.image.0.checked_mul(self.patch)?.checked_mul(self.patch)?;
+        self.parameters().iter().try_fold(0u128, |sum, p| {
+            sum.checked_add(p.shape.iter().try_fold(1u128, |a, &s| a.checked_mul(s as u128))?)
+        })
     }
 
     /// Checks the sizes.
@@ -106,6 +144,23 @@ impl ImageEtConfig {
             patch: self.patch,
         })
     }
+}
+
+/// One parameter of the image model ([`ImageEtConfig::parameters`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageParam {
+    /// Its name in checkpoints (the module path), e.g. `et.attention.wq`.
+    pub name: &'static str,
+    /// Its key in the official Energy Transformer's `.npz`.
+    pub official: &'static str,
+    /// Its shape here.
+    pub shape: Vec<usize>,
+    /// Its shape in the official file (ξ transposed, γ a scalar).
+    pub official_shape: Vec<usize>,
+    /// The official shape in symbols, for messages.
+    pub symbols: &'static str,
+    /// What it is.
+    pub role: &'static str,
 }
 
 /// The image model. Its layer norm (`et.norm`) is the only one: used in every descent step and

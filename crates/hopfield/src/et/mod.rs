@@ -26,7 +26,9 @@ pub use graph::{
     pad_graphs, pad_node_values, GraphBatch, GraphEnergyTransformer, GraphEtConfig, GraphInput, GraphOutput,
 };
 pub use hopfield::HopfieldModule;
-pub use image::{masked_patch_mse, patchify, ImageEnergyTransformer, ImageEtConfig, MaskSpec, Reconstruction};
+pub use image::{
+    masked_patch_mse, patchify, ImageEnergyTransformer, ImageEtConfig, ImageParam, MaskSpec, Reconstruction,
+};
 pub use mask::TokenMask;
 
 use burn::module::Module;

@@ -147,7 +147,7 @@ pub fn load(dir: &Path, device: &Device) -> Result<(ImageEnergyTransformer, Chec
     // The weights' shapes, from the file's header, against the configuration's, before the
     // model is built.
     let stored = safetensors_shapes(&weights)?;
-    for (name, shape) in expected_shapes(&meta.train.model) {
+    for hopfield::et::ImageParam { name, shape, .. } in meta.train.model.parameters() {
         match stored.get(name) {
             Some(s) if *s == shape => {}
             Some(s) => {
@@ -199,26 +199,6 @@ fn first_non_finite<M: burn::module::Module>(model: &M) -> Option<(usize, f32)> 
     let mut f = Find(0, None);
     model.visit(&mut f);
     f.1
-}
-
-/// Every parameter of the image model with the shape `cfg` gives it, as safetensors names them.
-fn expected_shapes(cfg: &hopfield::et::ImageEtConfig) -> Vec<(&'static str, Vec<usize>)> {
-    let (d, p, n) = (cfg.et.dim, cfg.patch_elements(), cfg.patches());
-    let (h, y, m) = (cfg.et.heads, cfg.et.head_dim, cfg.et.memories);
-    vec![
-        ("cls_token", vec![d]),
-        ("mask_token", vec![d]),
-        ("pos_embed", vec![n + 1, d]),
-        ("encoder_weight", vec![p, d]),
-        ("encoder_bias", vec![d]),
-        ("decoder_weight", vec![d, p]),
-        ("decoder_bias", vec![p]),
-        ("et.attention.wq", vec![h, y, d]),
-        ("et.attention.wk", vec![h, y, d]),
-        ("et.hopfield.xi", vec![m, d]),
-        ("et.norm.gamma", vec![1]),
-        ("et.norm.delta", vec![d]),
-    ]
 }
 
 /// The tensor shapes a safetensors file declares in its header (an 8-byte little-endian length,
