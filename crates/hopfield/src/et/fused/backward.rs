@@ -21,7 +21,7 @@
 
 use rayon::prelude::*;
 
-use super::{lanes, matmul, pool, FusedBlock, FusedMask, Real, View, Work};
+use super::{lanes, matmul, pool, FusedBlock, FusedMask, Kernels, View, Work};
 
 /// The gradients of one step.
 #[derive(Debug, Clone)]
@@ -42,7 +42,7 @@ pub(crate) struct StepGrads<T> {
 
 /// The gradients of ℓ through the step that `saved` recorded from the input `x` [B·N, D], given
 /// `grad` = ∂ℓ/∂x' [B·N, D]; with `pairs_grad`, also the gradient of the mask's pair weights.
-pub(crate) fn backward<T: Real>(
+pub(crate) fn backward<T: Kernels>(
     w: &FusedBlock<T>,
     x: &[T],
     saved: &Work<T>,
@@ -65,7 +65,7 @@ pub(crate) fn backward<T: Real>(
     matmul(&mut dxi, d, (m, d, tokens), false, View::rows(&saved.act, m).t(), gv, alpha, true);
     dh.par_chunks_mut(m).zip(saved.act.par_chunks(m)).for_each(|(dr, ar)| match w.hopfield_beta {
         // act = real · ReLU(h): act > 0 exactly where h > 0 at a real token.
-        None => dr.iter_mut().zip(ar).for_each(|(dv, &a)| *dv = if a > T::zero() { *dv } else { T::zero() }),
+        None => dr.iter_mut().zip(ar).for_each(|(dv, &a)| *dv = if a > T::ZERO { *dv } else { T::ZERO }),
         // act = real · p, p = softmax(β h): d h = β act ⊙ (d act − Σ act d act) (0 at padding).
         Some(beta) => {
             let dot = lanes::dot(dr, ar);
@@ -73,8 +73,8 @@ pub(crate) fn backward<T: Real>(
         }
     });
     let mut dg = z(tokens * d);
-    matmul(&mut dg, d, (tokens, d, m), false, View::rows(&dh, m), View::rows(&w.xi, d), T::one(), true);
-    matmul(&mut dxi, d, (m, d, tokens), true, View::rows(&dh, m).t(), gx, T::one(), true);
+    matmul(&mut dg, d, (tokens, d, m), false, View::rows(&dh, m), View::rows(&w.xi, d), T::ONE, true);
+    matmul(&mut dxi, d, (m, d, tokens), true, View::rows(&dh, m).t(), gx, T::ONE, true);
     pool::give(dh);
 
     // The back-projections: ∂W^Q = α (SK)ᵀ G, ∂W^K = (α/β)(SᵀQ')ᵀ G; d(SK), d(SᵀQ').
@@ -98,7 +98,7 @@ pub(crate) fn backward<T: Real>(
         .into_par_iter()
         .enumerate()
         .for_each_init(
-            || vec![T::zero(); n * n],
+            || vec![T::ZERO; n * n],
             |ds, (b, (dqb, dkb, dpb))| {
                 let span = b * n * hy..(b + 1) * n * hy;
                 let (qb, kb, dskb, dsqb) = (&q[span.clone()], &k[span.clone()], &dsk[span.clone()], &dsq[span]);
@@ -108,11 +108,11 @@ pub(crate) fn backward<T: Real>(
                     let (qh, kh) = (View::rows(&qb[col..], hy), View::rows(&kb[col..], hy));
                     let (dskh, dsqh) = (View::rows(&dskb[col..], hy), View::rows(&dsqb[col..], hy));
                     // dS = d(SK) Kᵀ + Q' d(SᵀQ')ᵀ.
-                    matmul(ds, n, (n, n, y), false, dskh, kh.t(), T::one(), false);
-                    matmul(ds, n, (n, n, y), true, qh, dsqh.t(), T::one(), false);
+                    matmul(ds, n, (n, n, y), false, dskh, kh.t(), T::ONE, false);
+                    matmul(ds, n, (n, n, y), true, qh, dsqh.t(), T::ONE, false);
                     // dK = Sᵀ d(SK), dQ' = S d(SᵀQ').
-                    matmul(&mut dkb[col..], hy, (n, y, n), false, sv.t(), dskh, T::one(), false);
-                    matmul(&mut dqb[col..], hy, (n, y, n), false, sv, dsqh, T::one(), false);
+                    matmul(&mut dkb[col..], hy, (n, y, n), false, sv.t(), dskh, T::ONE, false);
+                    matmul(&mut dqb[col..], hy, (n, y, n), false, sv, dsqh, T::ONE, false);
                     // dL = S ⊙ (dS − rowsum(S ⊙ dS)), in place of dS.
                     for (dr, sr) in ds.chunks_mut(n).zip(sv.data.chunks(n)) {
                         let dot = lanes::dot(dr, sr);
@@ -124,17 +124,17 @@ pub(crate) fn backward<T: Real>(
                             (pairs.unwrap_or(&[]), &mut dpb[if hp == 1 { 0 } else { hh * n * n }..][..n * n]);
                         for (i, ((dv, &dl), &wv)) in dst.iter_mut().zip(ds.iter()).zip(pairs).enumerate() {
                             let (c, key) = (i / n, i % n);
-                            let open = real.is_none_or(|r| r[c] != T::zero() && r[key] != T::zero())
+                            let open = real.is_none_or(|r| r[c] != T::ZERO && r[key] != T::ZERO)
                                 && !(w.exclude_self && c == key);
-                            if open && wv != T::zero() {
-                                *dv = *dv + dl / wv;
+                            if open && wv != T::ZERO {
+                                *dv += dl / wv;
                             }
                         }
                     }
                     let dl = View::rows(&ds[..], n);
                     // dQ' += dL K, dK += dLᵀ Q'.
-                    matmul(&mut dqb[col..], hy, (n, y, n), true, dl, kh, T::one(), false);
-                    matmul(&mut dkb[col..], hy, (n, y, n), true, dl.t(), qh, T::one(), false);
+                    matmul(&mut dqb[col..], hy, (n, y, n), true, dl, kh, T::ONE, false);
+                    matmul(&mut dkb[col..], hy, (n, y, n), true, dl.t(), qh, T::ONE, false);
                 }
             },
         );
@@ -144,16 +144,16 @@ pub(crate) fn backward<T: Real>(
     // Q' = β g W^Qᵀ, K = g W^Kᵀ: dg += β dQ' W^Q + dK W^K; ∂W^Q += β dQ'ᵀ g; ∂W^K += dKᵀ g.
     let (dqv, dkv) = (View::rows(&dq, hy), View::rows(&dk, hy));
     matmul(&mut dg, d, (tokens, d, hy), true, dqv, View::rows(&w.wq, d), w.beta, true);
-    matmul(&mut dg, d, (tokens, d, hy), true, dkv, View::rows(&w.wk, d), T::one(), true);
+    matmul(&mut dg, d, (tokens, d, hy), true, dkv, View::rows(&w.wk, d), T::ONE, true);
     matmul(&mut dwq, d, (hy, d, tokens), true, dqv.t(), gx, w.beta, true);
-    matmul(&mut dwk, d, (hy, d, tokens), true, dkv.t(), gx, T::one(), true);
+    matmul(&mut dwk, d, (hy, d, tokens), true, dkv.t(), gx, T::ONE, true);
     pool::give(dq);
     pool::give(dk);
 
     // The layer norm, token by token; ∂γ and ∂δ summed over fixed chunks of tokens, then over
     // the chunks in order (the same sums on any number of threads).
     const CHUNK: usize = 64;
-    let dn = T::of(d as f64);
+    let dn = T::from_f64(d as f64);
     let mut dx = z(tokens * d);
     let chunk = CHUNK * d;
     let partials: Vec<(T, Vec<T>)> =
@@ -161,7 +161,7 @@ pub(crate) fn backward<T: Real>(
             .into_par_iter()
             .enumerate()
             .map(|(c, (dxc, dgc, xc, gc))| {
-                let (mut dgamma, mut ddelta, mut xh) = (T::zero(), vec![T::zero(); d], vec![T::zero(); d]);
+                let (mut dgamma, mut ddelta, mut xh) = (T::ZERO, vec![T::ZERO; d], vec![T::ZERO; d]);
                 for (j, (((dxr, dgr), xr), gr)) in
                     dxc.chunks_mut(d).zip(dgc.chunks(d)).zip(xc.chunks(d)).zip(gc.chunks(d)).enumerate()
                 {
@@ -169,8 +169,8 @@ pub(crate) fn backward<T: Real>(
                     let (mu, r) = (saved.mean[t], saved.rstd[t]);
                     xh.iter_mut().zip(xr).for_each(|(h, &xv)| *h = (xv - mu) * r);
                     let (sum_dg, sum_dg_xh) = (lanes::sum(dgr), lanes::dot(dgr, &xh));
-                    dgamma = dgamma + sum_dg_xh;
-                    ddelta.iter_mut().zip(dgr).for_each(|(dd, &dgv)| *dd = *dd + dgv);
+                    dgamma += sum_dg_xh;
+                    ddelta.iter_mut().zip(dgr).for_each(|(dd, &dgv)| *dd += dgv);
                     let (mean_dxh, mean_dxh_xh) = (w.gamma * sum_dg / dn, w.gamma * sum_dg_xh / dn);
                     for (((dv, &dgv), &h), &gv) in dxr.iter_mut().zip(dgr).zip(&xh).zip(gr) {
                         *dv = gv + r * (w.gamma * dgv - mean_dxh - h * mean_dxh_xh);
@@ -179,11 +179,11 @@ pub(crate) fn backward<T: Real>(
                 (dgamma, ddelta)
             })
             .collect();
-    let mut dgamma = T::zero();
-    let mut ddelta = vec![T::zero(); d];
+    let mut dgamma = T::ZERO;
+    let mut ddelta = vec![T::ZERO; d];
     for (gp, dp) in partials {
-        dgamma = dgamma + gp;
-        ddelta.iter_mut().zip(&dp).for_each(|(a, &b)| *a = *a + b);
+        dgamma += gp;
+        ddelta.iter_mut().zip(&dp).for_each(|(a, &b)| *a += b);
     }
     pool::give(dg);
     StepGrads { x: dx, wq: dwq, wk: dwk, xi: dxi, gamma: dgamma, delta: ddelta, pairs: pairs_grad.then_some(dpairs) }

@@ -8,8 +8,8 @@
 //!
 //! The results are the portable path's (`gemm` + [`super::softmax_in_place`]) exactly where
 //! `gemm` runs its microkernels (beyond 16 tokens; tested): each entry is summed over k in order
-//! from 0 with one FMA per term, as those do; the exponential repeats [`super::exp`]'s operations
-//! one by one; the softmax's max and sum follow [`super::lanes`]' order (16 lanes, halved as a
+//! from 0 with one FMA per term, as those do; the exponential repeats [`crate::linalg::exp`]'s operations
+//! one by one; the softmax's max and sum follow [`crate::linalg::lanes`]' order (16 lanes, halved as a
 //! tree, then the tail). So on a given CPU the kernels change the step's speed, not its values.
 //!
 //! Used where [`applies`]: a CPU with AVX-512F (checked at run time; the binary stays baseline
@@ -179,7 +179,7 @@ unsafe fn logits_tile<const V: usize>(t: Tile) {
 }
 
 /// softmax of a row of (V − 1)·16 + `last` logits in place, as [`super::softmax_in_place`]
-/// computes it (β = 1): the max, e^(l − max) by [`exp`], the sum in [`super::lanes`]' order, and
+/// computes it (β = 1): the max, e^(l − max) by [`exp`], the sum in [`crate::linalg::lanes`]' order, and
 /// the product with 1/sum.
 #[target_feature(enable = "avx512f")]
 #[inline]
@@ -216,7 +216,7 @@ fn softmax_row<const V: usize>(row: &mut [__m512; V], last: usize) {
     }
 }
 
-/// e^x lane by lane: [`super::exp`]'s operations one for one (no FMA contraction), so the same
+/// e^x lane by lane: [`crate::linalg::exp`]'s operations one for one (no FMA contraction), so the same
 /// bits.
 #[target_feature(enable = "avx512f")]
 #[inline]

@@ -22,29 +22,18 @@
 //! Padded tokens are no key and no query and move by exactly 0.
 
 pub(crate) mod backward;
-mod exp;
 #[cfg(target_arch = "x86_64")]
 mod head;
-mod lanes;
 pub(crate) mod op;
 pub(crate) mod pool;
 
 use rayon::prelude::*;
 
-/// f32 or f64.
-pub(crate) trait Real:
-    num_traits::Float + std::iter::Sum + Send + Sync + Default + std::fmt::Debug + 'static
-{
-    /// From an f64 constant.
-    fn of(v: f64) -> Self {
-        <Self as num_traits::NumCast>::from(v).expect("f32 and f64 hold every constant used here")
-    }
+pub(crate) use crate::linalg::{gemm_into as matmul, lanes, softmax_in_place, Real, View};
 
-    /// v ← e^v, element by element.
-    fn exp_in_place(v: &mut [Self]) {
-        v.iter_mut().for_each(|x| *x = x.exp());
-    }
-
+/// What the fused routines need of a float type beyond [`Real`]: its buffer pool and its
+/// attention kernels.
+pub(crate) trait Kernels: Real {
     /// The buffers kept for reuse ([`pool`]).
     fn pool() -> &'static std::sync::Mutex<pool::Pool<Self>>;
 
@@ -60,10 +49,7 @@ pub(crate) trait Real:
         false
     }
 }
-impl Real for f32 {
-    fn exp_in_place(v: &mut [f32]) {
-        exp::exp_in_place(v);
-    }
+impl Kernels for f32 {
     fn attention_head(h: Head<'_, f32>, kt: &mut Vec<f32>, softmax: bool, mask: &mut dyn FnMut(&mut [f32])) -> bool {
         #[cfg(target_arch = "x86_64")]
         return head::attention(h, kt, softmax, mask);
@@ -78,7 +64,7 @@ impl Real for f32 {
         &POOL
     }
 }
-impl Real for f64 {
+impl Kernels for f64 {
     fn pool() -> &'static std::sync::Mutex<pool::Pool<f64>> {
         static POOL: std::sync::Mutex<pool::Pool<f64>> = std::sync::Mutex::new(pool::Pool::new());
         &POOL
@@ -109,7 +95,7 @@ pub(crate) struct FusedBlock<T> {
     pub alpha: T,
 }
 
-impl<T: Real> FusedBlock<T> {
+impl<T: Kernels> FusedBlock<T> {
     /// A block of H, Y, D, M from its weights W^Q, W^K ([H·Y, D]), ξ ([M, D]), δ ([D]), γ and the
     /// step's constants (α among them: the one way the step size reaches the fused routines).
     pub fn new(
@@ -128,11 +114,11 @@ impl<T: Real> FusedBlock<T> {
             xi,
             gamma,
             delta,
-            eps: T::of(settings.eps),
-            beta: T::of(settings.beta),
-            hopfield_beta: settings.hopfield_beta.map(T::of),
+            eps: T::from_f64(settings.eps),
+            beta: T::from_f64(settings.beta),
+            hopfield_beta: settings.hopfield_beta.map(T::from_f64),
             exclude_self: settings.exclude_self,
-            alpha: T::of(settings.alpha),
+            alpha: T::from_f64(settings.alpha),
         }
     }
 }
@@ -144,9 +130,9 @@ pub(crate) struct FusedMask<'a, T> {
     pub pairs: Option<(&'a [T], usize)>,
 }
 
-impl<T: Real> FusedMask<'_, T> {
+impl<T: Kernels> FusedMask<'_, T> {
     fn real_of(&self, token: usize) -> T {
-        self.real.map_or(T::one(), |r| r[token])
+        self.real.map_or(T::ONE, |r| r[token])
     }
 
     /// Example b's real tokens and its pair weights of head h ([N, N]).
@@ -170,81 +156,10 @@ pub(crate) struct Head<'a, T> {
     pub stride: usize,
 }
 
-/// A strided matrix view: element (i, j) at `data[i·rs + j·cs]`.
-#[derive(Clone, Copy)]
-pub(crate) struct View<'a, T> {
-    pub data: &'a [T],
-    pub rs: usize,
-    pub cs: usize,
-}
-
-impl<'a, T> View<'a, T> {
-    /// A row-major matrix with `cols` columns (or the columns from `data`'s start of a wider one).
-    pub fn rows(data: &'a [T], cols: usize) -> Self {
-        View { data, rs: cols, cs: 1 }
-    }
-
-    /// The transpose.
-    pub fn t(self) -> Self {
-        View { data: self.data, rs: self.cs, cs: self.rs }
-    }
-}
-
-/// `dst = (accumulate ? dst : 0) + scale · lhs · rhs` with lhs m×k, rhs k×n and dst a row-major
-/// m×n block whose rows are `dst_rs` apart; `parallel` lets gemm use the rayon threads.
-///
-/// # Panics
-/// A view that reaches outside its buffer, or a destination that overlaps an operand (both
-/// programming errors: every caller derives its views from the buffers' own sizes).
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn matmul<T: Real>(
-    dst: &mut [T],
-    dst_rs: usize,
-    (m, n, k): (usize, usize, usize),
-    accumulate: bool,
-    lhs: View<'_, T>,
-    rhs: View<'_, T>,
-    scale: T,
-    parallel: bool,
-) {
-    if m == 0 || n == 0 {
-        return;
-    }
-    let last = |v: &View<'_, T>, r: usize, c: usize| (r - 1) * v.rs + (c - 1) * v.cs;
-    assert!(k == 0 || (last(&lhs, m, k) < lhs.data.len() && last(&rhs, k, n) < rhs.data.len()));
-    assert!((m - 1) * dst_rs + n <= dst.len() && dst_rs >= n);
-    let parallelism = if parallel { gemm::Parallelism::Rayon(0) } else { gemm::Parallelism::None };
-    // SAFETY: the asserts above keep every element the strides reach inside its buffer; dst is
-    // borrowed mutably, so it cannot alias lhs or rhs.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            dst.as_mut_ptr(),
-            1,
-            dst_rs as isize,
-            accumulate,
-            lhs.data.as_ptr(),
-            lhs.cs as isize,
-            lhs.rs as isize,
-            rhs.data.as_ptr(),
-            rhs.cs as isize,
-            rhs.rs as isize,
-            T::one(),
-            scale,
-            false,
-            false,
-            false,
-            parallelism,
-        );
-    }
-}
-
 /// The buffers of a step over all B·N tokens: reused by every step of an inference call, and
 /// kept by a training step for its reverse pass.
 #[derive(Debug, Clone)]
-pub(crate) struct Work<T: Real> {
+pub(crate) struct Work<T: Kernels> {
     /// N, tokens per example.
     pub n: usize,
     /// The layer norm's mean and 1/√(var + ε) per token: [B·N].
@@ -264,7 +179,7 @@ pub(crate) struct Work<T: Real> {
     pub act: Vec<T>,
 }
 
-impl<T: Real> Work<T> {
+impl<T: Kernels> Work<T> {
     /// Buffers for `tokens` tokens in examples of `n`, from the pool: every one is written in full
     /// by [`Work::step`] before it is read.
     pub fn new(w: &FusedBlock<T>, tokens: usize, n: usize) -> Self {
@@ -296,7 +211,7 @@ impl<T: Real> Work<T> {
         let examples = x.len() / d / n;
         let per = examples.div_ceil(2 * rayon::current_num_threads()).max(1);
         let bt = per * n;
-        let dn = T::of(d as f64);
+        let dn = T::from_f64(d as f64);
         let chunks = (
             x.par_chunks_mut(bt * d),
             self.g.par_chunks_mut(bt * d),
@@ -310,14 +225,14 @@ impl<T: Real> Work<T> {
             self.act.par_chunks_mut(bt * m),
         );
         chunks.into_par_iter().enumerate().for_each_init(
-            || (vec![T::zero(); n], Vec::new()),
+            || (vec![T::ZERO; n], Vec::new()),
             |(weights, kt), (blk, (xb, gb, meanb, rstdb, qb, kb, sb, skb, sqb, actb))| {
                 let rows = xb.len() / d;
                 // g = γ (x − mean) / √(var + ε) + δ, per token.
                 for (((gr, xr), mean), rstd) in gb.chunks_mut(d).zip(xb.chunks(d)).zip(meanb.iter_mut()).zip(rstdb) {
                     let mu = lanes::sum(xr) / dn;
                     let var = lanes::sum_sq_dev(xr, mu) / dn;
-                    let r = T::one() / (var + w.eps).sqrt();
+                    let r = T::ONE / (var + w.eps).sqrt();
                     (*mean, *rstd) = (mu, r);
                     for ((gv, &xv), &dv) in gr.iter_mut().zip(xr).zip(&w.delta) {
                         *gv = w.gamma * (xv - mu) * r + dv;
@@ -325,7 +240,7 @@ impl<T: Real> Work<T> {
                 }
                 let g = View::rows(gb, d);
                 matmul(qb, hy, (rows, hy, d), false, g, View::rows(&w.wq, d).t(), w.beta, false);
-                matmul(kb, hy, (rows, hy, d), false, g, View::rows(&w.wk, d).t(), T::one(), false);
+                matmul(kb, hy, (rows, hy, d), false, g, View::rows(&w.wk, d).t(), T::ONE, false);
                 // Per example and head: the logits Q'_h K_hᵀ, the masked softmax, Σ_B S_CB K_B and
                 // Σ_C S_CB Q'_C into the head's columns of sk and sq.
                 let examples = qb.chunks(n * hy).zip(kb.chunks(n * hy)).zip(skb.chunks_mut(n * hy));
@@ -344,11 +259,11 @@ impl<T: Real> Work<T> {
                             continue;
                         }
                         let (qh, kh) = (View::rows(&qe[col..], hy), View::rows(&ke[col..], hy));
-                        matmul(s, n, (n, n, y), false, qh, kh.t(), T::one(), false);
+                        matmul(s, n, (n, n, y), false, qh, kh.t(), T::ONE, false);
                         softmax(s);
                         let sv = View::rows(&*s, n);
-                        matmul(&mut ske[col..], hy, (n, y, n), false, sv, kh, T::one(), false);
-                        matmul(&mut sqe[col..], hy, (n, y, n), false, sv.t(), qh, T::one(), false);
+                        matmul(&mut ske[col..], hy, (n, y, n), false, sv, kh, T::ONE, false);
+                        matmul(&mut sqe[col..], hy, (n, y, n), false, sv.t(), qh, T::ONE, false);
                     }
                 }
                 // x += α (S K) W^Q + (α/β) (Sᵀ Q') W^K.
@@ -357,7 +272,7 @@ impl<T: Real> Work<T> {
                 matmul(xb, d, dims, true, View::rows(sqb, hy), View::rows(&w.wk, d), alpha / w.beta, false);
                 // The Hopfield module: hidden units g ξᵀ, their activation (0 at padded tokens),
                 // x += α act ξ.
-                matmul(actb, m, (rows, m, d), false, g, View::rows(&w.xi, d).t(), T::one(), false);
+                matmul(actb, m, (rows, m, d), false, g, View::rows(&w.xi, d).t(), T::ONE, false);
                 for (j, row) in actb.chunks_mut(m).enumerate() {
                     activate(row, mask.real_of(blk * bt + j), w.hopfield_beta);
                 }
@@ -369,23 +284,14 @@ impl<T: Real> Work<T> {
 
 /// The Hopfield activation of one token's hidden units in place: ReLU, or softmax_β when
 /// `softmax_beta` is given; scaled by `keep` (0 at a padded token).
-fn activate<T: Real>(row: &mut [T], keep: T, softmax_beta: Option<T>) {
+fn activate<T: Kernels>(row: &mut [T], keep: T, softmax_beta: Option<T>) {
     match softmax_beta {
-        None => row.iter_mut().for_each(|v| *v = if *v > T::zero() { *v * keep } else { T::zero() }),
+        None => row.iter_mut().for_each(|v| *v = if *v > T::ZERO { *v * keep } else { T::ZERO }),
         Some(beta) => softmax_in_place(row, beta, keep),
     }
 }
 
-/// `scale` · softmax(β v) of one row in place (the max subtracted first).
-fn softmax_in_place<T: Real>(row: &mut [T], beta: T, scale: T) {
-    let max = lanes::max(row);
-    row.iter_mut().for_each(|v| *v = beta * (*v - max));
-    T::exp_in_place(row);
-    let scale = scale / lanes::sum(row);
-    row.iter_mut().for_each(|v| *v = *v * scale);
-}
-
-impl<T: Real> Drop for Work<T> {
+impl<T: Kernels> Drop for Work<T> {
     fn drop(&mut self) {
         for v in [
             &mut self.mean,
@@ -406,7 +312,7 @@ impl<T: Real> Drop for Work<T> {
 /// Row-wise softmax of the logits `s` [N, N] over the allowed keys, weighted: S_CB = w_CB e^{l_CB}
 /// / Σ_B' w_CB' e^{l_CB'} with w = pair weight × real(C) × real(B) × (C ≠ B when `exclude_self`); a
 /// row with no allowed key is all zero. `weights` is scratch of N values.
-fn masked_softmax<T: Real>(
+fn masked_softmax<T: Kernels>(
     s: &mut [T],
     n: usize,
     real: Option<&[T]>,
@@ -417,32 +323,32 @@ fn masked_softmax<T: Real>(
     let masked = real.is_some() || pairs.is_some() || exclude_self;
     for (c, row) in s.chunks_mut(n).enumerate() {
         if !masked {
-            softmax_in_place(row, T::one(), T::one());
+            softmax_in_place(row, T::ONE, T::ONE);
             continue;
         }
-        let rc = real.map_or(T::one(), |r| r[c]);
+        let rc = real.map_or(T::ONE, |r| r[c]);
         for (b, wv) in weights.iter_mut().enumerate() {
-            *wv = rc * real.map_or(T::one(), |r| r[b]) * pairs.map_or(T::one(), |p| p[c * n + b]);
+            *wv = rc * real.map_or(T::ONE, |r| r[b]) * pairs.map_or(T::ONE, |p| p[c * n + b]);
         }
         if exclude_self {
-            weights[c] = T::zero();
+            weights[c] = T::ZERO;
         }
         let max = row
             .iter()
             .zip(weights.iter())
-            .fold(T::neg_infinity(), |m, (&l, &wv)| if wv != T::zero() && l > m { l } else { m });
-        if max == T::neg_infinity() {
-            row.fill(T::zero());
+            .fold(T::NEG_INFINITY, |m, (&l, &wv)| if wv != T::ZERO && l > m { l } else { m });
+        if max == T::NEG_INFINITY {
+            row.fill(T::ZERO);
             continue;
         }
         // Blocked logits are replaced before the exponential (they could exceed the max).
         row.iter_mut()
             .zip(weights.iter())
-            .for_each(|(l, &wv)| *l = if wv != T::zero() { *l - max } else { T::neg_infinity() });
+            .for_each(|(l, &wv)| *l = if wv != T::ZERO { *l - max } else { T::NEG_INFINITY });
         T::exp_in_place(row);
-        row.iter_mut().zip(weights.iter()).for_each(|(l, &wv)| *l = *l * wv);
+        row.iter_mut().zip(weights.iter()).for_each(|(l, &wv)| *l *= wv);
         let sum = lanes::sum(row);
-        let inv = if sum > T::zero() { T::one() / sum } else { T::zero() };
-        row.iter_mut().for_each(|v| *v = *v * inv);
+        let inv = if sum > T::ZERO { T::ONE / sum } else { T::ZERO };
+        row.iter_mut().for_each(|v| *v *= inv);
     }
 }

@@ -25,7 +25,7 @@ use burn::backend::{backend_extension, Autodiff, Backend, Dispatch, ExtensionTyp
 use burn::tensor::{DType, Tensor, TensorData};
 
 use super::backward::backward;
-use super::{FusedBlock, FusedMask, Real, Work};
+use super::{FusedBlock, FusedMask, Kernels, Work};
 
 /// The tensors a step differentiates: the tokens and the block's weights.
 #[derive(ExtensionType)]
@@ -106,7 +106,7 @@ pub(crate) fn descend(
 }
 
 /// Reading and writing Flex buffers of one float type.
-trait FlexReal: Real + burn::tensor::Element {
+trait FlexReal: Kernels + burn::tensor::Element {
     fn read(t: FlexTensor) -> Vec<Self> {
         t.into_data().convert::<Self>().try_into_vec::<Self>().expect("converted to the float type read")
     }
@@ -138,7 +138,7 @@ struct Plain<T> {
     pairs: Option<(Vec<T>, usize)>,
 }
 
-impl<T: Real> Plain<T> {
+impl<T: Kernels> Plain<T> {
     fn mask(&self) -> FusedMask<'_, T> {
         FusedMask { real: self.real.as_deref(), pairs: self.pairs.as_ref().map(|(v, hp)| (v.as_slice(), *hp)) }
     }
@@ -222,7 +222,7 @@ fn part<B: Backend>(part: &MaskPart<B>) -> Option<FloatTensor<B>> {
 
 /// What a training step keeps for its reverse pass: its inputs and its work buffers.
 #[derive(Debug)]
-pub(crate) struct Saved<T: Real> {
+pub(crate) struct Saved<T: Kernels> {
     plain: Plain<T>,
     work: Work<T>,
 }

@@ -4,7 +4,7 @@
 //! Buffers given back here (by [`super::Work`] when dropped, by the backward for its temporaries)
 //! are handed out again, best fit first, up to [`MAX_BYTES`] kept in all.
 
-use super::Real;
+use super::Kernels;
 
 /// The most memory the pool keeps for reuse (per float type).
 pub(crate) const MAX_BYTES: usize = 2 << 30;
@@ -24,7 +24,7 @@ impl<T> Pool<T> {
 
 /// A buffer of `len` values whose contents are unspecified (left over from an earlier use): every
 /// caller writes each value before reading it.
-pub(crate) fn take<T: Real>(len: usize) -> Vec<T> {
+pub(crate) fn take<T: Kernels>(len: usize) -> Vec<T> {
     let found = {
         let mut pool = T::pool().lock().unwrap_or_else(|e| e.into_inner());
         let best = (pool.free.iter().enumerate())
@@ -40,22 +40,22 @@ pub(crate) fn take<T: Real>(len: usize) -> Vec<T> {
     match found {
         Some(mut v) => {
             v.truncate(len);
-            v.resize(len, T::zero());
+            v.resize(len, T::ZERO);
             v
         }
-        None => vec![T::zero(); len],
+        None => vec![T::ZERO; len],
     }
 }
 
 /// A buffer of `len` zeros.
-pub(crate) fn zeros<T: Real>(len: usize) -> Vec<T> {
+pub(crate) fn zeros<T: Kernels>(len: usize) -> Vec<T> {
     let mut v = take(len);
-    v.fill(T::zero());
+    v.fill(T::ZERO);
     v
 }
 
 /// Gives a buffer back for reuse (or frees it when the pool is full).
-pub(crate) fn give<T: Real>(v: Vec<T>) {
+pub(crate) fn give<T: Kernels>(v: Vec<T>) {
     let bytes = v.capacity() * std::mem::size_of::<T>();
     if bytes == 0 {
         return;

@@ -42,31 +42,31 @@ fn tree<T: Copy>(mut acc: [T; LANES], join: impl Fn(T, T) -> T) -> T {
 /// Σ vᵢ.
 #[inline]
 pub(crate) fn sum<T: Real>(v: &[T]) -> T {
-    reduce(v, |x| x, |a, b| a + b, T::zero())
+    reduce(v, |x| x, |a, b| a + b, T::ZERO)
 }
 
 /// Σ (vᵢ − c)².
 #[inline]
 pub(crate) fn sum_sq_dev<T: Real>(v: &[T], c: T) -> T {
-    reduce(v, |x| (x - c) * (x - c), |a, b| a + b, T::zero())
+    reduce(v, |x| (x - c) * (x - c), |a, b| a + b, T::ZERO)
 }
 
 /// max vᵢ (−∞ for an empty row; a NaN is skipped, as `f32::max` does).
 #[inline]
 pub(crate) fn max<T: Real>(v: &[T]) -> T {
-    reduce(v, |x| x, |a, b| if b > a { b } else { a }, T::neg_infinity())
+    reduce(v, |x| x, |a, b| if b > a { b } else { a }, T::NEG_INFINITY)
 }
 
 /// Σ aᵢ bᵢ.
 #[inline]
 pub(crate) fn dot<T: Real>(a: &[T], b: &[T]) -> T {
     debug_assert_eq!(a.len(), b.len());
-    let mut acc = [T::zero(); LANES];
+    let mut acc = [T::ZERO; LANES];
     let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
     let (ta, tb) = (ca.remainder(), cb.remainder());
     for (x, y) in ca.zip(cb) {
         for ((s, &p), &q) in acc.iter_mut().zip(x).zip(y) {
-            *s = *s + p * q;
+            *s += p * q;
         }
     }
     ta.iter().zip(tb).fold(tree(acc, |a, b| a + b), |s, (&p, &q)| s + p * q)

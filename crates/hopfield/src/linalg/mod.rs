@@ -1,7 +1,13 @@
-//! Dense row-major matrix products through the `gemm` crate (multi-threaded, SIMD), and the
-//! numerically stable softmax / log-sum-exp the memories are built from.
+//! Dense row-major matrix products through the `gemm` crate (multi-threaded, SIMD) — one call
+//! site, [`gemm_into`] — the float types computed in ([`Real`]), row reductions with independent
+//! lanes ([`lanes`]), a vectorised exp for f32 ([`exp`]) and the one numerically stable row
+//! softmax the memories and the fused descent share.
 
-/// Scalar types the continuous memories run in: `f32` (fast) and `f64` (reference precision).
+pub(crate) mod exp;
+pub(crate) mod lanes;
+
+/// The float types the crate computes in on plain buffers: `f32` (fast) and `f64` (reference
+/// precision) — the memories, the DAM classifier and the Energy Transformer's fused descent.
 pub trait Real:
     Copy
     + Default
@@ -13,13 +19,19 @@ pub trait Real:
     + std::ops::Sub<Output = Self>
     + std::ops::Mul<Output = Self>
     + std::ops::Div<Output = Self>
+    + std::ops::Neg<Output = Self>
     + std::ops::AddAssign
+    + std::ops::SubAssign
+    + std::ops::MulAssign
+    + std::iter::Sum
     + 'static
 {
     /// Zero.
     const ZERO: Self;
     /// One.
     const ONE: Self;
+    /// −∞.
+    const NEG_INFINITY: Self;
     /// Conversion from `f64` (rounding for `f32`).
     fn from_f64(x: f64) -> Self;
     /// Conversion to `f64` (exact).
@@ -30,13 +42,20 @@ pub trait Real:
     fn abs(self) -> Self;
     /// Whether the value is neither NaN nor infinite.
     fn is_finite(self) -> bool;
+    /// √x.
+    fn sqrt(self) -> Self;
+    /// v ← e^v, element by element (f32: the vectorised [`exp`]).
+    fn exp_in_place(v: &mut [Self]) {
+        v.iter_mut().for_each(|x| *x = x.exp());
+    }
 }
 
 macro_rules! impl_real {
-    ($t:ty) => {
+    ($t:ty { $($extra:item)* }) => {
         impl Real for $t {
             const ZERO: Self = 0.0;
             const ONE: Self = 1.0;
+            const NEG_INFINITY: Self = <$t>::NEG_INFINITY;
             fn from_f64(x: f64) -> Self {
                 x as $t
             }
@@ -52,11 +71,90 @@ macro_rules! impl_real {
             fn is_finite(self) -> bool {
                 <$t>::is_finite(self)
             }
+            fn sqrt(self) -> Self {
+                <$t>::sqrt(self)
+            }
+            $($extra)*
         }
     };
 }
-impl_real!(f32);
-impl_real!(f64);
+impl_real!(f32 {
+    fn exp_in_place(v: &mut [f32]) {
+        exp::exp_in_place(v);
+    }
+});
+impl_real!(f64 {});
+
+/// A strided matrix view: element (i, j) at `data[i·rs + j·cs]`.
+#[derive(Clone, Copy)]
+pub(crate) struct View<'a, T> {
+    pub data: &'a [T],
+    pub rs: usize,
+    pub cs: usize,
+}
+
+impl<'a, T> View<'a, T> {
+    /// A row-major matrix with `cols` columns (or the columns from `data`'s start of a wider one).
+    pub fn rows(data: &'a [T], cols: usize) -> Self {
+        View { data, rs: cols, cs: 1 }
+    }
+
+    /// The transpose.
+    pub fn t(self) -> Self {
+        View { data: self.data, rs: self.cs, cs: self.rs }
+    }
+}
+
+/// `dst = (accumulate ? dst : 0) + scale · lhs · rhs` with lhs m×k, rhs k×n and dst a row-major
+/// m×n block whose rows are `dst_rs` apart; `parallel` lets gemm use the rayon threads.
+///
+/// # Panics
+/// A view that reaches outside its buffer, or a destination that overlaps an operand (both
+/// programming errors: every caller derives its views from the buffers' own sizes).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn gemm_into<T: Real>(
+    dst: &mut [T],
+    dst_rs: usize,
+    (m, n, k): (usize, usize, usize),
+    accumulate: bool,
+    lhs: View<'_, T>,
+    rhs: View<'_, T>,
+    scale: T,
+    parallel: bool,
+) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    let last = |v: &View<'_, T>, r: usize, c: usize| (r - 1) * v.rs + (c - 1) * v.cs;
+    assert!(k == 0 || (last(&lhs, m, k) < lhs.data.len() && last(&rhs, k, n) < rhs.data.len()));
+    assert!((m - 1) * dst_rs + n <= dst.len() && dst_rs >= n);
+    let parallelism = if parallel { gemm::Parallelism::Rayon(0) } else { gemm::Parallelism::None };
+    // SAFETY: the asserts above keep every element the strides reach inside its buffer; dst is
+    // borrowed mutably, so it cannot alias lhs or rhs.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            dst_rs as isize,
+            accumulate,
+            lhs.data.as_ptr(),
+            lhs.cs as isize,
+            lhs.rs as isize,
+            rhs.data.as_ptr(),
+            rhs.cs as isize,
+            rhs.rs as isize,
+            T::ONE,
+            scale,
+            false,
+            false,
+            false,
+            parallelism,
+        );
+    }
+}
 
 /// How an operand of [`matmul`] is read: as stored, or transposed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,41 +184,11 @@ pub fn matmul<T: Real>(m: usize, n: usize, k: usize, a: &[T], op_a: Op, b: &[T],
         c.iter_mut().for_each(|x| *x = T::ZERO);
         return;
     }
-    // Strides in elements: (column stride, row stride) of op(a), op(b).
-    let (a_cs, a_rs) = match op_a {
-        Op::N => (1, k as isize),
-        Op::T => (m as isize, 1),
+    let view = |data, op, rows, cols| match op {
+        Op::N => View::rows(data, cols),
+        Op::T => View::rows(data, rows).t(),
     };
-    let (b_cs, b_rs) = match op_b {
-        Op::N => (1, n as isize),
-        Op::T => (k as isize, 1),
-    };
-    // SAFETY: the asserts above guarantee that every index the strides reach lies inside the
-    // slices; `c` is borrowed mutably and does not alias `a` or `b`. T is f32 or f64 (sealed by
-    // the `Real` impls), both supported by gemm.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            c.as_mut_ptr(),
-            1,
-            n as isize,
-            false,
-            a.as_ptr(),
-            a_cs,
-            a_rs,
-            b.as_ptr(),
-            b_cs,
-            b_rs,
-            T::ZERO,
-            alpha,
-            false,
-            false,
-            false,
-            gemm::Parallelism::Rayon(0),
-        );
-    }
+    gemm_into(c, n, (m, n, k), false, view(a, op_a, m, k), view(b, op_b, k, n), alpha, true);
 }
 
 /// The index of the largest value, the first of equal ones: the predicted class of a row of outputs.
@@ -128,23 +196,14 @@ pub fn argmax(row: &[f64]) -> usize {
     (0..row.len()).fold(0, |best, a| if row[a] > row[best] { a } else { best })
 }
 
-/// In-place softmax of one row, shifted by its maximum so it never overflows.
-pub fn softmax_in_place<T: Real>(row: &mut [T]) {
-    let mut max = row.first().copied().unwrap_or(T::ZERO);
-    for &v in row.iter() {
-        if v > max {
-            max = v;
-        }
-    }
-    let mut sum = T::ZERO;
-    for v in row.iter_mut() {
-        *v = (*v - max).exp();
-        sum += *v;
-    }
-    let inv = T::ONE / sum;
-    for v in row.iter_mut() {
-        *v = *v * inv;
-    }
+/// `scale` · softmax(β v) of one row in place, its maximum subtracted first so it never overflows:
+/// e^{β(vᵢ − max)} · scale / Σⱼ e^{β(vⱼ − max)} (the exp vectorised for f32, the sums in lanes).
+pub fn softmax_in_place<T: Real>(row: &mut [T], beta: T, scale: T) {
+    let max = lanes::max(row);
+    row.iter_mut().for_each(|v| *v = beta * (*v - max));
+    T::exp_in_place(row);
+    let scale = scale / lanes::sum(row);
+    row.iter_mut().for_each(|v| *v *= scale);
 }
 
 #[cfg(test)]
@@ -187,7 +246,7 @@ mod tests {
     #[test]
     fn softmax_is_stable_at_huge_logits() {
         let mut row = [1e30f32, 1e30 - 1e24, -1e30];
-        softmax_in_place(&mut row);
+        softmax_in_place(&mut row, 1.0, 1.0);
         assert!(row.iter().all(|v| v.is_finite()));
         assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-6);
         assert!((crate::lagrangian::log_sum_exp(&[1000.0, 1000.0]) - (1000.0 + 2f64.ln())).abs() < 1e-12);
