@@ -15,6 +15,7 @@ use hopfield_train::experiments::graph_cv::{GraphCvConfig, GraphCvData};
 use hopfield_train::experiments::recall::{self, Corruption, MemoryKind, RecallConfig};
 use hopfield_train::pictures::{Corner, LinePlot, Mark, Series};
 use hopfield_train::tasks::graph::GraphSettings;
+use hopfield_train::tasks::masked_image::EtTrainConfig;
 
 use crate::runs::{self, print_recall};
 
@@ -149,15 +150,8 @@ pub fn run(a: &DemoArgs, _data_dir: &Path, device: &burn::tensor::Device) -> Res
     println!(
         "== 4. The Energy Transformer: masked reconstruction of MNIST digits (bundled 2,000 train / 1,000 test)\n"
     );
-    let mut et = hopfield::et::EtConfig::new(64, 4, 16, 128);
-    et.exclude_self = false;
-    let mut cfg =
-        hopfield_train::tasks::masked_image::EtTrainConfig::new(hopfield::et::ImageEtConfig::new((1, 28, 28), 7, et));
-    cfg.epochs = 8;
-    cfg.lr = 4e-3;
-    cfg.warmup = 10;
-    cfg.model.descent.steps = 6;
-    cfg.seed = a.seed;
+    // The CLI's defaults (T = 6, D = 64, …) for 8 epochs.
+    let cfg = EtTrainConfig { epochs: 8, seed: a.seed, ..EtTrainConfig::default() };
     let mnist = |split| hopfield_data::load(&DataSource::Builtin(Builtin::MnistSample), split, Path::new("."));
     let data = ImageData { name: "mnist-sample".into(), train: mnist(Split::Train)?, test: mnist(Split::Test)? };
     let files = RunFiles { dir: a.out.join("et"), checkpoint: a.out.join("et").join("checkpoint") };

@@ -38,53 +38,53 @@ pub struct EtTrainArgs {
     #[arg(long, conflicts_with_all = ["batch_size", "lr", "warmup", "patch", "mask_fraction", "replaced_share", "steps", "step_size", "dim", "heads", "head_dim", "memories", "exclude_self", "weight_decay", "clip", "seed", "config"])]
     pub resume: Option<PathBuf>,
     /// Images per optimiser step.
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = EtTrainConfig::default().batch_size)]
     pub batch_size: usize,
     /// Peak learning rate (AdamW, linear warm-up then cosine decay to lr/1000).
-    #[arg(long, default_value_t = 4e-3, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = EtTrainConfig::default().lr, allow_negative_numbers = true)]
     pub lr: f64,
     /// Warm-up iterations.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = EtTrainConfig::default().warmup)]
     pub warmup: usize,
     /// Patch side; image height and width must be multiples of it [default: 7 where it divides
     /// them (28×28), else the largest divisor below 7 (4 for 32×32 and 8×8)].
     #[arg(long)]
     pub patch: Option<usize>,
     /// Fraction of patches masked and scored, in (0, 1).
-    #[arg(long, default_value_t = 0.5)]
+    #[arg(long, default_value_t = EtTrainConfig::default().mask_fraction)]
     pub mask_fraction: f64,
     /// Share of the masked patches whose token is replaced by MASK (the rest stay but are scored).
-    #[arg(long, default_value_t = 0.9)]
+    #[arg(long, default_value_t = EtTrainConfig::default().replaced_share)]
     pub replaced_share: f64,
     /// T: descent steps (≥ 1).
-    #[arg(long, default_value_t = 6)]
+    #[arg(long, default_value_t = EtTrainConfig::default().model.descent.steps)]
     pub steps: usize,
     /// α: the descent's step size (> 0).
-    #[arg(long, visible_alias = "alpha", default_value_t = 0.1, allow_negative_numbers = true)]
+    #[arg(long, visible_alias = "alpha", default_value_t = EtTrainConfig::default().model.descent.step_size, allow_negative_numbers = true)]
     pub step_size: f64,
     /// D: token dimension.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = EtTrainConfig::default().model.et.dim)]
     pub dim: usize,
     /// H: attention heads.
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = EtTrainConfig::default().model.et.heads)]
     pub heads: usize,
     /// Y: dimension per head.
-    #[arg(long, default_value_t = 16)]
+    #[arg(long, default_value_t = EtTrainConfig::default().model.et.head_dim)]
     pub head_dim: usize,
     /// M: Hopfield memories.
-    #[arg(long, default_value_t = 128)]
+    #[arg(long, default_value_t = EtTrainConfig::default().model.et.memories)]
     pub memories: usize,
     /// Exclude self-attention (B ≠ C, the paper's equation; the official weights allow it).
     #[arg(long)]
     pub exclude_self: bool,
     /// AdamW weight decay.
-    #[arg(long, default_value_t = 0.05, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = EtTrainConfig::default().weight_decay, allow_negative_numbers = true)]
     pub weight_decay: f64,
     /// Gradient clipping by global norm.
-    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = EtTrainConfig::default().clip, allow_negative_numbers = true)]
     pub clip: f64,
     /// Seed of initialisation, shuffling and masks.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = EtTrainConfig::default().seed)]
     pub seed: u64,
     /// Data-parallel training on several devices, comma-separated: each batch is split into one
     /// share per device (burn-train's multi-device step), the gradients are summed on the first,
@@ -105,7 +105,7 @@ pub fn config(a: &EtTrainArgs, image: (usize, usize, usize)) -> EtTrainConfig {
     et.exclude_self = a.exclude_self;
     let patch = a.patch.unwrap_or_else(|| hopfield_train::tasks::masked_image::default_patch(image.1, image.2));
     let mut c = EtTrainConfig::new(ImageEtConfig::new(image, patch, et));
-    c.epochs = a.epochs.unwrap_or(5);
+    c.epochs = a.epochs.unwrap_or(EtTrainConfig::default().epochs);
     c.batch_size = a.batch_size;
     c.lr = a.lr;
     c.warmup = a.warmup;

@@ -90,28 +90,6 @@ pub struct ModelArgs {
     pub batch_size: usize,
 }
 
-impl Default for ModelArgs {
-    /// The command line's defaults.
-    fn default() -> Self {
-        let s = GraphSettings::default();
-        ModelArgs {
-            models: ModelsArg::Both,
-            dim: s.dim,
-            heads: s.heads,
-            head_dim: s.head_dim,
-            memories: s.memories,
-            steps: s.descent.steps,
-            step_size: s.descent.step_size,
-            encodings: s.encodings,
-            self_loops: s.self_loops,
-            edge_weights: s.edge_weights,
-            lr: s.lr,
-            weight_decay: s.weight_decay,
-            batch_size: s.batch_size,
-        }
-    }
-}
-
 impl ModelArgs {
     /// The settings these flags give (validated with the protocol's config).
     pub(crate) fn settings(&self, epochs: usize, seed: u64) -> GraphSettings {

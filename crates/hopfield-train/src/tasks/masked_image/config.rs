@@ -32,9 +32,21 @@ pub struct EtTrainConfig {
     pub seed: u64,
 }
 
+impl Default for EtTrainConfig {
+    /// The command line's defaults (`hopfield et train`): a small model for 28×28 images (patches
+    /// of 7, D = 64, 4 heads of 16, 128 memories, T = 6, α = 0.1), 5 epochs, batches of 32, peak lr
+    /// 4e-3 after 10 warm-up steps, and [`EtTrainConfig::new`]'s other settings.
+    fn default() -> Self {
+        let mut model = ImageEtConfig::new((1, 28, 28), 7, hopfield::et::EtConfig::new(64, 4, 16, 128));
+        model.descent = Descent::new(6, 0.1);
+        EtTrainConfig { epochs: 5, lr: 4e-3, warmup: 10, ..EtTrainConfig::new(model) }
+    }
+}
+
 impl EtTrainConfig {
-    /// T = 12, α = 0.1, AdamW (β 0.9/0.99, weight decay 0.05), clip 1.0, 90/10 masking of half
-    /// the patches, batch 32, lr 1e-3 with 10% warm-up.
+    /// Training settings for `model` (its descent included): 1 epoch, batches of 32, AdamW (β
+    /// 0.9/0.99, weight decay 0.05) at lr 1e-3 without warm-up then cosine decay, clipping at 1.0,
+    /// half the patches masked and scored (90% of them replaced by MASK), seed 0.
     pub fn new(model: ImageEtConfig) -> Self {
         EtTrainConfig {
             model,
