@@ -4,11 +4,12 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
-use hopfield_train::pictures::dam::{write_dam_errors, write_dam_memories};
-use hopfield_train::tasks::dam_classifier::{
-    error_rate, load_dam, load_dam_for_resume, train_dam, DamEpoch, DamTrainConfig,
-};
-use hopfield_train::trainer::Trainer;
+use hopfield_data::{Builtin, DataSource, Split};
+use hopfield_train::experiments::dam;
+use hopfield_train::experiments::et_image::{ImageData, RunFiles};
+use hopfield_train::experiments::Progress;
+use hopfield_train::pictures::dam::write_dam_memories;
+use hopfield_train::tasks::dam_classifier::{error_rate, load_dam, load_dam_for_resume, DamEpoch, DamTrainConfig};
 
 use crate::common::{describe_splits, load_split, styled_bar, with_hint};
 
@@ -33,47 +34,47 @@ pub struct DamTrainArgs {
     #[arg(long, default_value = "out/dam")]
     pub out: PathBuf,
     /// n: degree of F(x) = max(x, 0)^n.
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = DamTrainConfig::default().n)]
     pub n: u32,
     /// m: the loss is Σ (c − t)^(2m).
-    #[arg(long, default_value_t = 30)]
+    #[arg(long, default_value_t = DamTrainConfig::default().m)]
     pub m: u32,
     /// K: memories.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = DamTrainConfig::default().memories)]
     pub memories: usize,
     /// T: temperature, β = 1/T^n (with --temperature-final: the first epoch's).
-    #[arg(long, default_value_t = 540.0, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = DamTrainConfig::default().temperature, allow_negative_numbers = true)]
     pub temperature: f64,
     /// Ramp T linearly from --temperature to this over --temperature-ramp epochs, then hold it
     /// (the public code's Temp_in → Temp_f; default: no ramp).
     #[arg(long, allow_negative_numbers = true)]
     pub temperature_final: Option<f64>,
     /// Length of the temperature ramp in epochs (the public code's thresh_pret).
-    #[arg(long, default_value_t = 200, requires = "temperature_final")]
+    #[arg(long, default_value_t = DamTrainConfig::default().temperature_ramp, requires = "temperature_final")]
     pub temperature_ramp: usize,
     /// Passes over the training split [default: 300, or the --resume run's own].
     #[arg(long)]
     pub epochs: Option<usize>,
     /// Inputs per update.
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = DamTrainConfig::default().batch_size)]
     pub batch_size: usize,
     /// Initial learning rate (the largest entry of each memory moves by exactly this).
-    #[arg(long, default_value_t = 0.04, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = DamTrainConfig::default().lr, allow_negative_numbers = true)]
     pub lr: f64,
     /// Learning rate factor per epoch.
-    #[arg(long, default_value_t = 0.998)]
+    #[arg(long, default_value_t = DamTrainConfig::default().lr_decay)]
     pub lr_decay: f64,
     /// Momentum on the gradient.
-    #[arg(long, default_value_t = 0.6, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = DamTrainConfig::default().momentum, allow_negative_numbers = true)]
     pub momentum: f64,
     /// Mean of the initial memories.
-    #[arg(long, default_value_t = -0.3, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = DamTrainConfig::default().init_mean, allow_negative_numbers = true)]
     pub init_mean: f64,
     /// Standard deviation of the initial memories (clipped to [−1, 1] afterwards).
-    #[arg(long, default_value_t = 0.3, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = DamTrainConfig::default().init_std, allow_negative_numbers = true)]
     pub init_std: f64,
     /// Seed of the initial memories and the shuffling.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = DamTrainConfig::default().seed)]
     pub seed: u64,
     /// Continue the run saved in this checkpoint folder (memories, momentum, learning rate,
     /// shuffling stream) from its last epoch up to --epochs; with the same total the memories are
@@ -116,6 +117,42 @@ pub fn run(cmd: &DamCommand, data_dir: &Path) -> Result<()> {
     }
 }
 
+impl DamTrainArgs {
+    /// The training config these flags give (a new run).
+    fn config(&self) -> DamTrainConfig {
+        DamTrainConfig {
+            memories: self.memories,
+            n: self.n,
+            m: self.m,
+            temperature: self.temperature,
+            temperature_final: self.temperature_final,
+            temperature_ramp: self.temperature_ramp,
+            batch_size: self.batch_size,
+            lr: self.lr,
+            lr_decay: self.lr_decay,
+            momentum: self.momentum,
+            init_mean: self.init_mean,
+            init_std: self.init_std,
+            epochs: self.epochs.unwrap_or(DamTrainConfig::default().epochs),
+            seed: self.seed,
+        }
+    }
+}
+
+/// The line printed at epoch 1, every tenth and the last.
+fn epoch_line(e: &DamEpoch) -> String {
+    format!(
+        "epoch {:>3}: train loss {:.4} | train error {:.2}% | test error {:.2}% | lr {:.5} | T {:.1} | {:.2} s",
+        e.epoch,
+        e.train_loss,
+        100.0 * e.train_error,
+        100.0 * e.test_error,
+        e.lr,
+        e.temperature,
+        e.seconds
+    )
+}
+
 fn train_cmd(a: &DamTrainArgs, data_dir: &Path) -> Result<()> {
     let (cfg, data, resume) = match &a.resume {
         Some(dir) => {
@@ -127,94 +164,39 @@ fn train_cmd(a: &DamTrainArgs, data_dir: &Path) -> Result<()> {
             };
             (cfg, data, Some((state, meta.epoch)))
         }
-        None => {
-            let cfg = DamTrainConfig {
-                memories: a.memories,
-                n: a.n,
-                m: a.m,
-                temperature: a.temperature,
-                temperature_final: a.temperature_final,
-                temperature_ramp: a.temperature_ramp,
-                batch_size: a.batch_size,
-                lr: a.lr,
-                lr_decay: a.lr_decay,
-                momentum: a.momentum,
-                init_mean: a.init_mean,
-                init_std: a.init_std,
-                epochs: a.epochs.unwrap_or(300),
-                seed: a.seed,
-            };
-            let data =
-                a.data.clone().unwrap_or(hopfield_data::DataSource::Builtin(hopfield_data::Builtin::MnistSample));
-            (cfg, data, None)
-        }
+        None => (a.config(), a.data.clone().unwrap_or(DataSource::Builtin(Builtin::MnistSample)), None),
     };
     cfg.validate()?;
-    let load = |split| load_split(&data, split, data_dir);
-    let (tr, te) = (load(hopfield_data::Split::Train)?, load(hopfield_data::Split::Test)?);
-    std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
-    let ramp = match cfg.temperature_final {
-        Some(t) => format!(" → {t} over {} epochs", cfg.temperature_ramp),
-        None => String::new(),
-    };
-    println!(
-        "DAM classifier on {}: K = {}, n = {}, m = {}, T = {}{ramp}",
-        describe_splits(&data, &tr, &te),
-        cfg.memories,
-        cfg.n,
-        cfg.m,
-        cfg.temperature
-    );
+    let (train, test) = (load_split(&data, Split::Train, data_dir)?, load_split(&data, Split::Test, data_dir)?);
+    println!("{}", dam::describe(&cfg, &describe_splits(&data, &train, &test)));
     let done = resume.as_ref().map_or(0, |r| r.1);
     if done > 0 {
         println!("resuming after epoch {done} of {}", cfg.epochs);
     }
-    let image = (tr.channels(), tr.height(), tr.width());
-    let checkpoint = a.out.join("checkpoint");
-    let csv_path = a.out.join("metrics.csv");
-    let trainer =
-        Trainer { checkpoint: Some(checkpoint.clone()), metrics: Some(csv_path.clone()), ..Default::default() };
+    let data = ImageData { name: data.to_string(), train, test };
+    let files = RunFiles { dir: a.out.clone(), checkpoint: a.out.join("checkpoint") };
     let pb = styled_bar(cfg.epochs as u64, "[{bar:30}] epoch {pos}/{len} {msg} {elapsed_precise}");
     let started = std::time::Instant::now();
-    let (dam, history) = train_dam(&tr, &te, &cfg, &data.to_string(), resume, &trainer, |e| {
-        pb.set_position(e.epoch as u64);
-        pb.set_message(format!("loss {:.4}, test error {:.2}%", e.train_loss, 100.0 * e.test_error));
-        if e.epoch == 1 || e.epoch % 10 == 0 || e.epoch == cfg.epochs {
-            pb.suspend(|| {
-                println!(
-                    "epoch {:>3}: train loss {:.4} | train error {:.2}% | test error {:.2}% | lr {:.5} | T {:.1} | {:.2} s",
-                    e.epoch,
-                    e.train_loss,
-                    100.0 * e.train_error,
-                    100.0 * e.test_error,
-                    e.lr,
-                    e.temperature,
-                    e.seconds
-                )
-            });
+    let on = |e: dam::Event<'_>| {
+        if let Progress::Epoch(_, e) = e {
+            pb.set_position(e.epoch as u64);
+            pb.set_message(format!("loss {:.4}, test error {:.2}%", e.train_loss, 100.0 * e.test_error));
+            if e.epoch == 1 || e.epoch % 10 == 0 || e.epoch == cfg.epochs {
+                pb.suspend(|| println!("{}", epoch_line(e)));
+            }
         }
-    })
-    .map_err(|e| with_hint(e, "lower --lr"))?;
+    };
+    let report = dam::run(&cfg, &data, &files, resume, on).map_err(|e| with_hint(e, "lower --lr"))?;
     pb.finish_and_clear();
-    let png = a.out.join("memories.png");
-    write_dam_memories(&dam, image, cfg.memories, 10, &png)?;
-    // The whole run's curve: a resumed run's earlier epochs are in metrics.csv.
-    let all: Vec<DamEpoch> = std::fs::read_to_string(&csv_path)
-        .map(|t| t.lines().filter_map(DamEpoch::from_csv_row).collect())
-        .unwrap_or_default();
-    let history = if all.len() >= history.len() { all } else { history };
-    let errors_png = a.out.join("errors.png");
-    let title = format!("DAM on {}: K = {}, n = {}, T = {}{ramp}", data, cfg.memories, cfg.n, cfg.temperature);
-    write_dam_errors(&history, &title, &errors_png)?;
-    let last = history.last().context("training ran no epoch")?;
+    let last = report.last().context("training ran no epoch")?;
+    let tested = data.test.len();
     println!(
-        "trained in {:.0} s: test error {:.2}% ({} of {} wrong)",
+        "trained in {:.0} s: test error {:.2}% ({} of {tested} wrong)",
         started.elapsed().as_secs_f64(),
         100.0 * last.test_error,
-        (last.test_error * te.len() as f64).round(),
-        te.len()
+        (last.test_error * tested as f64).round(),
     );
-    for f in [checkpoint, csv_path, png, errors_png] {
+    for f in std::iter::once(&files.checkpoint).chain(&report.files) {
         println!("  wrote {}", f.display());
     }
     Ok(())

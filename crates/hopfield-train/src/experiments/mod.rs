@@ -9,12 +9,14 @@
 //! | [`graph_cv`] | graph classification by k-fold cross-validation, ET beside the MLP |
 //! | [`node_anomaly`] | supervised node anomaly detection over several seeds, ET beside the MLP |
 //! | [`mil`] | multiple-instance learning: Hopfield pooling against mean pooling on the same bags |
+//! | [`dam`] | the Dense Associative Memory classifier trained on images, with its pictures |
 //! | [`et_image`] | the Energy Transformer's masked image reconstruction beside both baselines |
 //!
 //! The training protocols report while they run through one event type, [`Progress`], and stop
 //! between two batches when their [`Observer`]'s [`Cancel`] flag is set.
 
 pub mod capacity;
+pub mod dam;
 pub mod et_image;
 pub mod graph_cv;
 pub mod mil;
