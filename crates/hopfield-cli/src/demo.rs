@@ -13,7 +13,6 @@ use hopfield_train::experiments::capacity::CapacityConfig;
 use hopfield_train::experiments::et_image::{ImageData, RunFiles};
 use hopfield_train::experiments::graph_cv::{GraphCvConfig, GraphCvData};
 use hopfield_train::experiments::recall::{self, Corruption, MemoryKind, RecallConfig};
-use hopfield_train::pictures::{Corner, LinePlot, Mark, Series};
 use hopfield_train::tasks::graph::GraphSettings;
 use hopfield_train::tasks::masked_image::EtTrainConfig;
 
@@ -48,6 +47,16 @@ fn recall_cfg(memory: MemoryKind, seed: u64) -> RecallConfig {
 /// Runs the demo on `device`.
 pub fn run(a: &DemoArgs, _data_dir: &Path, device: &burn::tensor::Device) -> Result<()> {
     let start = Instant::now();
+    recall_part(a)?;
+    capacity_parts(a)?;
+    et_part(a, device)?;
+    graph_part(a, device)?;
+    println!("demo finished in {:.0} s; pictures are in {}", start.elapsed().as_secs_f64(), a.out.display());
+    Ok(())
+}
+
+/// 1. Classical, dense and modern memories on the same 50 digits, then the dense memory's degree.
+fn recall_part(a: &DemoArgs) -> Result<()> {
     let ds = hopfield_data::load(&DataSource::Builtin(Builtin::MnistSample), Split::Test, Path::new("."))?;
     println!(
         "== 1. Recall: the first {K} MNIST test digits (bundled sample; 28×28 binarised, N = 784) are stored;\n      \
@@ -67,41 +76,19 @@ pub fn run(a: &DemoArgs, _data_dir: &Path, device: &burn::tensor::Device) -> Res
         fractions.push(r.exact_fraction());
     }
     println!("\n   The same load, F = max(x,0)^n for growing n (digits are strongly correlated, so n must be large):");
-    let mut by_degree = Vec::new();
-    for n in [2u32, 3, 5, 10, 15, 20, 25, 30, 40] {
-        let r = recall::recall(&ds, &recall_cfg(MemoryKind::Dense(Separation::RectifiedPolynomial { n }), a.seed))?;
+    let degrees = [2u32, 3, 5, 10, 15, 20, 25, 30, 40];
+    let by_degree = recall::degree_sweep(&ds, &recall_cfg(MemoryKind::Dense(Separation::Classical), a.seed), &degrees)?;
+    for p in &by_degree {
         println!(
-            "     n = {n:>2}: retrieved exactly {:>5.1}%, mean overlap {:.4}",
-            100.0 * r.exact_fraction(),
-            r.mean_overlap()
+            "     n = {:>2}: retrieved exactly {:>5.1}%, mean overlap {:.4}",
+            p.degree,
+            100.0 * p.exact,
+            p.overlap
         );
-        by_degree.push((n as f64, r.exact_fraction(), r.mean_overlap()));
     }
     let degree_png = a.out.join("recall-vs-degree.png");
-    LinePlot {
-        title: format!("{K} MNIST digits, 20% flipped cues: retrieval against the degree n of F = max(x,0)^n"),
-        x_label: "degree n".into(),
-        y_label: "fraction".into(),
-        log_x: false,
-        log_y: false,
-        series: vec![
-            Series {
-                name: "retrieved exactly".into(),
-                points: by_degree.iter().map(|p| (p.0, p.1)).collect(),
-                color: 0,
-                mark: Mark::LinePoints,
-            },
-            Series {
-                name: "mean overlap".into(),
-                points: by_degree.iter().map(|p| (p.0, p.2)).collect(),
-                color: 1,
-                mark: Mark::LinePoints,
-            },
-        ],
-        vlines: vec![],
-        legend: Corner::LowerRight,
-    }
-    .write(&degree_png, (900, 560))?;
+    let title = format!("{K} MNIST digits, 20% flipped cues: retrieval against the degree n of F = max(x,0)^n");
+    recall::write_degree_plot(&by_degree, &title, &degree_png)?;
     println!("  wrote {}", degree_png.display());
     println!(
         "\n   What the pictures show: each row of *-recall.png is stored | cue | retrieved. The classical\n   \
@@ -113,6 +100,11 @@ pub fn run(a: &DemoArgs, _data_dir: &Path, device: &burn::tensor::Device) -> Res
         100.0 * fractions[1],
         100.0 * fractions[2]
     );
+    Ok(())
+}
+
+/// 2. and 3. The classical network's capacity at N = 2000, and polynomial memories' at N = 60.
+fn capacity_parts(a: &DemoArgs) -> Result<()> {
     println!("== 2. Capacity of the classical network on random patterns, N = 2000\n");
     let cfg = CapacityConfig {
         separations: vec![Separation::Classical],
@@ -147,6 +139,11 @@ pub fn run(a: &DemoArgs, _data_dir: &Path, device: &burn::tensor::Device) -> Res
         "\n   capacity-polynomial/capacity.png: each degree moves the error curve right by a factor of\n   \
          about N/(2n−1): capacity grows like N^(n−1), on the theory's lines ½ erfc(√(N^(n−1)/(2(2n−3)!!K))).\n"
     );
+    Ok(())
+}
+
+/// 4. The image Energy Transformer trained on the bundled MNIST sample beside both baselines.
+fn et_part(a: &DemoArgs, device: &burn::tensor::Device) -> Result<()> {
     println!(
         "== 4. The Energy Transformer: masked reconstruction of MNIST digits (bundled 2,000 train / 1,000 test)\n"
     );
@@ -166,6 +163,11 @@ pub fn run(a: &DemoArgs, _data_dir: &Path, device: &burn::tensor::Device) -> Res
          the energy falling over the steps.\n",
         first.mse, last.mse, last.mse_mean_patch, last.mse_no_dynamics
     );
+    Ok(())
+}
+
+/// 5. The graph Energy Transformer on MUTAG, 10-fold, beside the MLP.
+fn graph_part(a: &DemoArgs, device: &burn::tensor::Device) -> Result<()> {
     println!(
         "== 5. The Energy Transformer on graphs: MUTAG (188 molecules, bundled), 10-fold cross-validation\n   \
          beside a structure-blind MLP on the same folds\n"
@@ -180,6 +182,5 @@ pub fn run(a: &DemoArgs, _data_dir: &Path, device: &burn::tensor::Device) -> Res
          is measured once. graph/attention.png: four test molecules, each atom coloured by the attention\n   \
          CLS pays it after the descent, and their energies falling over the steps.\n"
     );
-    println!("demo finished in {:.0} s; pictures are in {}", start.elapsed().as_secs_f64(), a.out.display());
     Ok(())
 }

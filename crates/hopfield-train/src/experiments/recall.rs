@@ -399,3 +399,54 @@ pub fn write_outputs(report: &RecallReport, out: &Path, prefix: &str) -> Result<
     std::fs::rename(&tmp, &csv).map_err(|e| write_err(&csv, e))?;
     Ok(vec![grid, energy, csv])
 }
+
+/// Retrieval at one degree n of F = max(x, 0)^n ([`degree_sweep`]).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct DegreePoint {
+    /// n.
+    pub degree: u32,
+    /// Share of the queries retrieved exactly.
+    pub exact: f64,
+    /// Mean overlap of the retrieved states with the stored patterns.
+    pub overlap: f64,
+}
+
+/// The recall of `cfg` (its memory replaced) by the dense memory F = max(x, 0)^n for each n of
+/// `degrees`: how much the degree buys on the same load.
+///
+/// # Errors
+/// As [`recall`].
+pub fn degree_sweep(ds: &Dataset, cfg: &RecallConfig, degrees: &[u32]) -> Result<Vec<DegreePoint>> {
+    degrees
+        .iter()
+        .map(|&n| {
+            let memory = MemoryKind::Dense(Separation::RectifiedPolynomial { n });
+            let r = recall(ds, &RecallConfig { memory, ..cfg.clone() })?;
+            Ok(DegreePoint { degree: n, exact: r.exact_fraction(), overlap: r.mean_overlap() })
+        })
+        .collect()
+}
+
+/// The exact-retrieval share and the mean overlap against the degree, titled `title`, into `path`.
+///
+/// # Errors
+/// The picture cannot be written.
+pub fn write_degree_plot(points: &[DegreePoint], title: &str, path: &Path) -> Result<()> {
+    let series = |name: &str, color, f: fn(&DegreePoint) -> f64| Series {
+        name: name.into(),
+        points: points.iter().map(|p| (p.degree as f64, f(p))).collect(),
+        color,
+        mark: Mark::LinePoints,
+    };
+    LinePlot {
+        title: title.into(),
+        x_label: "degree n".into(),
+        y_label: "fraction".into(),
+        log_x: false,
+        log_y: false,
+        series: vec![series("retrieved exactly", 0, |p| p.exact), series("mean overlap", 1, |p| p.overlap)],
+        vlines: vec![],
+        legend: Corner::LowerRight,
+    }
+    .write(path, (900, 560))
+}
