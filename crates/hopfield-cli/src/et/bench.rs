@@ -4,7 +4,8 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use hopfield::et::{EtConfig, ImageEtConfig, MaskSpec};
+use hopfield::et::{EtConfig, ImageEnergyTransformer, ImageEtConfig, MaskSpec};
+use hopfield_train::bench::et::{bench_et, descent_flops, peak_memory_bytes, EtBenchInputs, ReferenceGemm};
 use hopfield_train::tasks::masked_image::checkpoint::load;
 
 use super::common::{ensure_zero_one, parse_image_shape};
@@ -64,29 +65,27 @@ pub struct EtBenchArgs {
     pub json: bool,
 }
 
-/// Runs `et bench`.
-pub fn run(a: &EtBenchArgs, device: &burn::tensor::Device) -> Result<()> {
-    use hopfield_train::bench::et::{bench_et, descent_flops, peak_memory_bytes, EtBenchInputs, ReferenceGemm};
-    use hopfield_train::checkpoint::with_stable_ids;
-    let train_device = device.clone().autodiff();
-    let (model, cfg) = match &a.checkpoint {
-        Some(dir) => {
-            let (m, meta) = load(dir, &train_device)?;
-            (m, meta.train.model)
-        }
-        None => {
-            let mut et = EtConfig::new(a.dim, a.heads, a.head_dim, a.memories);
-            et.exclude_self = false;
-            let cfg = ImageEtConfig::new(parse_image_shape(&a.image)?, a.patch, et);
-            cfg.validate()?;
-            let estimate = ImageEtConfig { descent: hopfield::et::Descent::new(a.steps, a.step_size), ..cfg.clone() };
-            hopfield_train::budget::check(
-                &format!("timing this model on {} images with T = {}", a.batch, a.steps),
-                hopfield_train::tasks::masked_image::memory_needed(&estimate, a.batch, true),
-            )?;
-            (with_stable_ids(cfg.init(a.seed, &train_device)?), cfg)
-        }
-    };
+/// The model to time: the checkpoint's, or random weights of the flags' shape (refused before
+/// allocating when it cannot fit).
+fn model(a: &EtBenchArgs, train_device: &burn::tensor::Device) -> Result<(ImageEnergyTransformer, ImageEtConfig)> {
+    if let Some(dir) = &a.checkpoint {
+        let (m, meta) = load(dir, train_device)?;
+        return Ok((m, meta.train.model));
+    }
+    let mut et = EtConfig::new(a.dim, a.heads, a.head_dim, a.memories);
+    et.exclude_self = false;
+    let cfg = ImageEtConfig::new(parse_image_shape(&a.image)?, a.patch, et);
+    cfg.validate()?;
+    let estimate = ImageEtConfig { descent: hopfield::et::Descent::new(a.steps, a.step_size), ..cfg.clone() };
+    hopfield_train::budget::check(
+        &format!("timing this model on {} images with T = {}", a.batch, a.steps),
+        hopfield_train::tasks::masked_image::memory_needed(&estimate, a.batch, true),
+    )?;
+    Ok((hopfield_train::checkpoint::with_stable_ids(cfg.init(a.seed, train_device)?), cfg))
+}
+
+/// The images and masks to time on: from --inputs and --mask, else drawn from --seed.
+fn inputs(a: &EtBenchArgs, cfg: &ImageEtConfig) -> Result<EtBenchInputs> {
     let (c, h, w) = cfg.image;
     let n = cfg.patches();
     let (images, batch) = match &a.inputs {
@@ -121,21 +120,22 @@ pub fn run(a: &EtBenchArgs, device: &burn::tensor::Device) -> Result<()> {
             spec.from_seed(a.seed, batch, n).1
         }
     };
-    let x = EtBenchInputs { images, batch, mask, descent: hopfield::et::Descent::new(a.steps, a.step_size) };
-    let (e, tokens) = (&cfg.et, n + 1);
+    Ok(EtBenchInputs { images, batch, mask, descent: hopfield::et::Descent::new(a.steps, a.step_size) })
+}
+
+/// Runs `et bench`.
+pub fn run(a: &EtBenchArgs, device: &burn::tensor::Device) -> Result<()> {
+    let (model, cfg) = model(a, &device.clone().autodiff())?;
+    let x = inputs(a, &cfg)?;
+    let (batch, tokens, e) = (x.batch, cfg.patches() + 1, &cfg.et);
     // The device's rate for the descent's largest product (the Hopfield module's [B·N, D]·[D, M]),
     // timed after each forward pass, so that both sample the machine over the same seconds.
     let mut reference = ReferenceGemm::new(batch * tokens, e.dim, e.memories, device);
     let r = bench_et(model, &x, a.warmup, a.reps, device, &mut reference)?;
+    let (c, h, w) = cfg.image;
     println!(
-        "ET {c}×{h}×{w}, patch {}: {} tokens, D = {}, {} heads × {}, M = {}, T = {}, batch {batch}",
-        cfg.patch,
-        n + 1,
-        cfg.et.dim,
-        cfg.et.heads,
-        cfg.et.head_dim,
-        cfg.et.memories,
-        a.steps
+        "ET {c}×{h}×{w}, patch {}: {tokens} tokens, D = {}, {} heads × {}, M = {}, T = {}, batch {batch}",
+        cfg.patch, e.dim, e.heads, e.head_dim, e.memories, a.steps
     );
     let flops = descent_flops(batch, tokens, e.dim, e.heads, e.head_dim, e.memories, a.steps);
     let forward_gflops = flops / (r.forward_ms / 1e3) / 1e9;
