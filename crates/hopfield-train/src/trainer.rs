@@ -183,8 +183,8 @@ impl Trainer {
     ///
     /// # Errors
     /// Nothing left to train; a loss that becomes NaN or infinite ([`TrainError::Diverged`], naming
-    /// the iteration); the cancel flag set ([`TrainError::Cancelled`]); the task's own errors; a checkpoint or `metrics.csv` that cannot be written
-    /// (the run stops at once).
+    /// the iteration); the cancel flag set ([`TrainError::Cancelled`]); the task's own errors; a
+    /// checkpoint or `metrics.csv` that cannot be written (the run stops at once).
     pub fn run<T: Task>(
         &self,
         task: &T,
@@ -214,46 +214,16 @@ impl Trainer {
         let total = per_epoch.checked_mul(epochs).ok_or_else(|| {
             invalid("epochs", epochs, format!("few enough epochs of {per_epoch} steps that their total can be counted"))
         })?;
-        let mut index = per_epoch * epochs_done;
+        let mut at = Iteration { epoch: epochs_done, index: per_epoch * epochs_done, total };
         let mut history = Vec::new();
         for epoch in epochs_done + 1..=epochs {
             let start = Instant::now();
-            let mut rng = task.epoch_rng(&state, epoch);
-            let mut order: Vec<usize> = (0..n).collect();
-            order.shuffle(&mut rng);
-            let mut s = EpochSummary { epoch, loss_sum: 0.0, batches: 0, examples: 0, wrong: 0, seconds: 0.0 };
-            let batches = task.batches(&order, batch_size, &mut rng);
-            let covered = batches.iter().map(Vec::len).sum::<usize>();
-            if batches.len() != per_epoch || covered != n {
-                return Err(invalid(
-                    "batches",
-                    format!("{} holding {covered} examples", batches.len()),
-                    format!("{per_epoch} batches holding the {n} examples"),
-                ));
-            }
-            for batch in &batches {
-                if self.cancel.is_cancelled() {
-                    return Err(TrainError::Cancelled { epoch, iteration: index, epochs_done: epoch - 1 });
-                }
-                let (next, r) = task.step(state, batch, &mut rng, Iteration { epoch, index, total })?;
-                state = next;
-                if !r.loss.is_finite() {
-                    return Err(TrainError::Diverged {
-                        loss: r.loss,
-                        iteration: index,
-                        epoch,
-                        context: task.describe(),
-                    });
-                }
-                s.loss_sum += r.loss;
-                s.batches += 1;
-                s.examples += batch.len();
-                s.wrong += r.wrong;
-                index += 1;
-                on_event(Event::Batch { epoch, done: s.examples, total: n, loss: r.loss });
-            }
-            s.seconds = start.elapsed().as_secs_f64();
-            let figures = task.finish_epoch(&mut state, s, rng)?;
+            at.epoch = epoch;
+            let (mut rng, batches) = shuffled_batches(task, &state, epoch, task.plan())?;
+            let (next, mut summary) = self.epoch_steps(task, state, &batches, &mut rng, &mut at, &mut on_event)?;
+            state = next;
+            summary.seconds = start.elapsed().as_secs_f64();
+            let figures = task.finish_epoch(&mut state, summary, rng)?;
             // The line first: a kill between the two leaves a line for an epoch the checkpoint
             // lacks, which a resumed run drops and writes again (the other order would lose it).
             if let Some(path) = &self.metrics {
@@ -267,6 +237,71 @@ impl Trainer {
         }
         Ok((state, history))
     }
+}
+
+impl Trainer {
+    /// The optimiser steps of one epoch over `batches`, `at` moving along; stops before a step
+    /// when the cancel flag is set, and after one whose loss is NaN or infinite.
+    fn epoch_steps<T: Task>(
+        &self,
+        task: &T,
+        mut state: T::State,
+        batches: &[Vec<usize>],
+        rng: &mut ChaCha8Rng,
+        at: &mut Iteration,
+        on_event: &mut impl FnMut(Event<'_, T::Epoch>),
+    ) -> Result<(T::State, EpochSummary)> {
+        let epoch = at.epoch;
+        let total = batches.iter().map(Vec::len).sum();
+        let mut s = EpochSummary { epoch, loss_sum: 0.0, batches: 0, examples: 0, wrong: 0, seconds: 0.0 };
+        for batch in batches {
+            if self.cancel.is_cancelled() {
+                return Err(TrainError::Cancelled { epoch, iteration: at.index, epochs_done: epoch - 1 });
+            }
+            let (next, r) = task.step(state, batch, rng, *at)?;
+            state = next;
+            if !r.loss.is_finite() {
+                return Err(TrainError::Diverged {
+                    loss: r.loss,
+                    iteration: at.index,
+                    epoch,
+                    context: task.describe(),
+                });
+            }
+            s.loss_sum += r.loss;
+            s.batches += 1;
+            s.examples += batch.len();
+            s.wrong += r.wrong;
+            at.index += 1;
+            on_event(Event::Batch { epoch, done: s.examples, total, loss: r.loss });
+        }
+        Ok((state, s))
+    }
+}
+
+/// Epoch `epoch`'s generator, after it shuffled the examples, and the batches the task makes of
+/// them, checked to hold every example once in ⌈examples / batch size⌉ batches.
+fn shuffled_batches<T: Task>(
+    task: &T,
+    state: &T::State,
+    epoch: usize,
+    plan: Plan,
+) -> Result<(ChaCha8Rng, Vec<Vec<usize>>)> {
+    let Plan { examples: n, batch_size, .. } = plan;
+    let mut rng = task.epoch_rng(state, epoch);
+    let mut order: Vec<usize> = (0..n).collect();
+    order.shuffle(&mut rng);
+    let batches = task.batches(&order, batch_size, &mut rng);
+    let covered = batches.iter().map(Vec::len).sum::<usize>();
+    let per_epoch = n.div_ceil(batch_size);
+    if batches.len() != per_epoch || covered != n {
+        return Err(invalid(
+            "batches",
+            format!("{} holding {covered} examples", batches.len()),
+            format!("{per_epoch} batches holding the {n} examples"),
+        ));
+    }
+    Ok((rng, batches))
 }
 
 /// Starts `metrics.csv`: the header, and on resume the lines of the epochs already done that a

@@ -196,13 +196,34 @@ pub fn argmax(row: &[f64]) -> usize {
     (0..row.len()).fold(0, |best, a| if row[a] > row[best] { a } else { best })
 }
 
+/// How [`softmax_in_place`] computes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exp {
+    /// The standard library's e^x (exact to the last ulp, 0 where it underflows: the modern
+    /// network's one-hot limit at large β exactly) and a left-to-right sum, the order the tensor
+    /// backends' softmax follows closely enough that host and device retrieval take the same steps.
+    Exact,
+    /// [`Real::exp_in_place`] (vectorised for f32, within 2 ulp; e^−87.3 below −87.3) and sums in
+    /// lanes ([`lanes`]): the fused descent, where every blocked entry is multiplied by 0 anyway.
+    Fast,
+}
+
 /// `scale` · softmax(β v) of one row in place, its maximum subtracted first so it never overflows:
-/// e^{β(vᵢ − max)} · scale / Σⱼ e^{β(vⱼ − max)} (the exp vectorised for f32, the sums in lanes).
-pub fn softmax_in_place<T: Real>(row: &mut [T], beta: T, scale: T) {
+/// e^{β(vᵢ − max)} · scale / Σⱼ e^{β(vⱼ − max)}, computed as `exp` says.
+pub fn softmax_in_place<T: Real>(row: &mut [T], beta: T, scale: T, exp: Exp) {
     let max = lanes::max(row);
     row.iter_mut().for_each(|v| *v = beta * (*v - max));
-    T::exp_in_place(row);
-    let scale = scale / lanes::sum(row);
+    let sum = match exp {
+        Exp::Exact => row.iter_mut().fold(T::ZERO, |sum, v| {
+            *v = v.exp();
+            sum + *v
+        }),
+        Exp::Fast => {
+            T::exp_in_place(row);
+            lanes::sum(row)
+        }
+    };
+    let scale = scale / sum;
     row.iter_mut().for_each(|v| *v *= scale);
 }
 
@@ -246,7 +267,7 @@ mod tests {
     #[test]
     fn softmax_is_stable_at_huge_logits() {
         let mut row = [1e30f32, 1e30 - 1e24, -1e30];
-        softmax_in_place(&mut row, 1.0, 1.0);
+        softmax_in_place(&mut row, 1.0, 1.0, Exp::Exact);
         assert!(row.iter().all(|v| v.is_finite()));
         assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-6);
         assert!((crate::lagrangian::log_sum_exp(&[1000.0, 1000.0]) - (1000.0 + 2f64.ln())).abs() < 1e-12);

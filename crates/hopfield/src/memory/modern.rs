@@ -12,7 +12,7 @@ use crate::error::{invalid, pattern_count, shape, Error, Result};
 use rayon::prelude::*;
 
 use crate::lagrangian::log_sum_exp;
-use crate::linalg::{matmul, softmax_in_place, Op, Real};
+use crate::linalg::{matmul, softmax_in_place, Exp, Op, Real};
 
 /// Stopping rule for [`ModernHopfield::retrieve`].
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -158,7 +158,7 @@ impl<T: Real> ModernHopfield<T> {
         // (B×N)·(K×N)ᵀ = B×K scores, scaled by β inside the product.
         matmul(b, k, n, queries, Op::N, &self.patterns, Op::T, &mut p, T::from_f64(self.beta));
         // Rows are independent: one softmax per query, spread over the cores.
-        p.par_chunks_exact_mut(k).for_each(|row| softmax_in_place(row, T::ONE, T::ONE));
+        p.par_chunks_exact_mut(k).for_each(|row| softmax_in_place(row, T::ONE, T::ONE, Exp::Exact));
         p
     }
 

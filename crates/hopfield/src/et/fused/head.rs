@@ -60,7 +60,7 @@ pub(crate) fn attention(h: Head<'_, f32>, kt: &mut Vec<f32>, softmax: bool, mask
         if !softmax {
             mask(&mut s[..n * n]);
         } else if !in_registers {
-            s[..n * n].chunks_mut(n).for_each(|row| super::softmax_in_place(row, 1.0, 1.0));
+            s[..n * n].chunks_mut(n).for_each(|row| super::softmax_in_place(row, 1.0, 1.0, super::Exp::Fast));
         }
         // S K_h: row i = Σ_j S_ij K_j; Sᵀ Q'_h: row j = Σ_i S_ij Q'_i.
         products(sk.as_mut_ptr(), stride, n, s.as_ptr(), n, 1, k.as_ptr(), y);
@@ -324,7 +324,7 @@ unsafe fn tile_rows<const R: usize>(a: *const f32, stride: usize, i0: usize, n: 
 
 #[cfg(test)]
 mod tests {
-    use super::super::{masked_softmax, matmul, softmax_in_place, View};
+    use super::super::{masked_softmax, matmul, softmax_in_place, Exp, View};
     use super::*;
 
     /// Pseudo-random values in [−2, 2) from a seed (a fixed LCG: no dependence on other code).
@@ -416,7 +416,7 @@ mod tests {
                     if masked {
                         mask(&mut s2, &mut weights);
                     } else {
-                        s2.chunks_mut(n).for_each(|row| softmax_in_place(row, 1.0, 1.0));
+                        s2.chunks_mut(n).for_each(|row| softmax_in_place(row, 1.0, 1.0, Exp::Fast));
                     }
                     let sv = View::rows(&s2, n);
                     matmul(&mut sk2[col..], stride, (n, y, n), false, sv, kh, 1.0, false);

@@ -29,7 +29,7 @@ pub(crate) mod pool;
 
 use rayon::prelude::*;
 
-pub(crate) use crate::linalg::{gemm_into as matmul, lanes, softmax_in_place, Real, View};
+pub(crate) use crate::linalg::{gemm_into as matmul, lanes, softmax_in_place, Exp, Real, View};
 
 /// What the fused routines need of a float type beyond [`Real`]: its buffer pool and its
 /// attention kernels.
@@ -287,7 +287,7 @@ impl<T: Kernels> Work<T> {
 fn activate<T: Kernels>(row: &mut [T], keep: T, softmax_beta: Option<T>) {
     match softmax_beta {
         None => row.iter_mut().for_each(|v| *v = if *v > T::ZERO { *v * keep } else { T::ZERO }),
-        Some(beta) => softmax_in_place(row, beta, keep),
+        Some(beta) => softmax_in_place(row, beta, keep, Exp::Fast),
     }
 }
 
@@ -323,7 +323,7 @@ fn masked_softmax<T: Kernels>(
     let masked = real.is_some() || pairs.is_some() || exclude_self;
     for (c, row) in s.chunks_mut(n).enumerate() {
         if !masked {
-            softmax_in_place(row, T::ONE, T::ONE);
+            softmax_in_place(row, T::ONE, T::ONE, Exp::Fast);
             continue;
         }
         let rc = real.map_or(T::ONE, |r| r[c]);
