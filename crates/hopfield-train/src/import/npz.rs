@@ -69,9 +69,9 @@ fn bad(path: &Path, key: &str, problem: impl std::fmt::Display) -> crate::error:
     invalid("npz", format!("{}[{key}]", path.display()), problem)
 }
 
-/// Reads an official `.npz` and builds the model and its checkpoint record.
-pub fn import_npz(path: &Path, opts: &ImportOptions, device: &Device) -> Result<Imported> {
-    let mut arrays = read_npz(path)?;
+/// The model configuration an official file's arrays give with `opts`' image and patch: every
+/// key present, every value finite, every shape the one [`ImageEtConfig::parameters`] declares.
+fn checked_config(path: &Path, arrays: &BTreeMap<String, Array>, opts: &ImportOptions) -> Result<ImageEtConfig> {
     // The keys from the model's parameter table (its sizes do not matter for the names).
     let keys: Vec<&str> = ImageEtConfig::official().parameters().iter().map(|p| p.official).collect();
     for key in keys {
@@ -80,27 +80,26 @@ pub fn import_npz(path: &Path, opts: &ImportOptions, device: &Device) -> Result<
             return Err(bad(path, key, format!("the key is missing (the file holds {found:?})")));
         }
     }
-    for (key, a) in &arrays {
+    for (key, a) in arrays {
         if let Some(v) = a.data.iter().find(|v| !v.is_finite()) {
             return Err(bad(path, key, format!("holds a non-finite value ({v})")));
         }
     }
-    let dims = |arrays: &BTreeMap<String, Array>, key: &str| arrays[key].shape.clone();
-    let wk = dims(&arrays, "Wk");
+    let dims = |key: &str| arrays[key].shape.clone();
+    let wk = dims("Wk");
     let [h, y, d] = wk[..] else {
         return Err(bad(path, "Wk", format!("shape {wk:?}, expected (H, Y, D)")));
     };
-    let xi = dims(&arrays, "Xi");
+    let xi = dims("Xi");
     let [_, m] = xi[..] else {
         return Err(bad(path, "Xi", format!("shape {xi:?}, expected (D = {d}, M)")));
     };
     let (c, ih, iw) = opts.image;
-    let p = c * opts.patch * opts.patch;
     let model_cfg = ImageEtConfig::new(opts.image, opts.patch, EtConfig::new(d, h, y, m));
     model_cfg.validate()?;
     let n = model_cfg.patches();
     for ImageParam { official: key, official_shape: want, symbols: what, .. } in model_cfg.parameters() {
-        let got = dims(&arrays, key);
+        let got = dims(key);
         let scalar_ok = want.is_empty() && got.iter().product::<usize>() == 1;
         if got != want && !scalar_ok {
             return Err(bad(
@@ -114,6 +113,17 @@ pub fn import_npz(path: &Path, opts: &ImportOptions, device: &Device) -> Result<
             ));
         }
     }
+    Ok(model_cfg)
+}
+
+/// The model of `cfg` holding the (checked) official arrays, each taken out of `arrays`.
+fn model_from(
+    cfg: &ImageEtConfig,
+    arrays: &mut BTreeMap<String, Array>,
+    device: &Device,
+) -> Result<ImageEnergyTransformer> {
+    let (h, y, d, m) = (cfg.et.heads, cfg.et.head_dim, cfg.et.dim, cfg.et.memories);
+    let (p, n) = (cfg.patch_elements(), cfg.patches());
     let mut take = |key: &str| arrays.remove(key).expect("checked above").data;
     let t1 = |v: Vec<f32>| {
         let len = v.len();
@@ -121,7 +131,7 @@ pub fn import_npz(path: &Path, opts: &ImportOptions, device: &Device) -> Result<
     };
     let t2 = |v: Vec<f32>, s: [usize; 2]| Param::from_tensor(Tensor::<2>::from_data(TensorData::new(v, s), device));
     let t3 = |v: Vec<f32>, s: [usize; 3]| Param::from_tensor(Tensor::<3>::from_data(TensorData::new(v, s), device));
-    let mut model = model_cfg.init(0, device)?;
+    let mut model = cfg.init(0, device)?;
     model.et.attention.wk = t3(take("Wk"), [h, y, d]);
     model.et.attention.wq = t3(take("Wq"), [h, y, d]);
     // Official Xi is (D, M); here ξ is [M, D].
@@ -142,6 +152,15 @@ pub fn import_npz(path: &Path, opts: &ImportOptions, device: &Device) -> Result<
     model.mask_token = t1(take("MASK_token"));
     model.et.norm.gamma = t1(take("LNORM_gamma"));
     model.et.norm.delta = t1(take("LNORM_bias"));
+    Ok(model)
+}
+
+/// Reads an official `.npz` and builds the model and its checkpoint record.
+pub fn import_npz(path: &Path, opts: &ImportOptions, device: &Device) -> Result<Imported> {
+    let mut arrays = read_npz(path)?;
+    let model_cfg = checked_config(path, &arrays, opts)?;
+    let model = model_from(&model_cfg, &mut arrays, device)?;
+    let (c, n) = (opts.image.0, model_cfg.patches());
     let ignored = arrays.into_keys().collect();
 
     // The same check a checkpoint's normalisation gets on load.
