@@ -3,16 +3,8 @@
 //! the chosen model measured once on the test part; mean ± std of the test accuracy over the folds.
 //! The ET and the structure-blind MLP see the same folds and validation parts.
 //!
-//! ```no_run
-//! use hopfield_train::experiments::graph_cv::{self, GraphCvConfig, GraphCvData};
-//! use hopfield_train::experiments::Silent;
-//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let data = GraphCvData::named("MUTAG", std::path::Path::new("data"), None, 0)?;
-//! let config = GraphCvConfig { max_folds: Some(2), ..GraphCvConfig::default() };
-//! let report = graph_cv::run(&config, &data, &burn::tensor::Device::flex(), Silent)?;
-//! println!("{}", report.table());
-//! # Ok(()) }
-//! ```
+//! `crates/hopfield-train/examples/graph_cv.rs` runs one on MUTAG and reads its report (the test
+//! suite runs it).
 
 use std::path::{Path, PathBuf};
 
