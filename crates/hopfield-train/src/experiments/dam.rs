@@ -7,12 +7,10 @@ use std::path::PathBuf;
 
 use hopfield::dam::DamClassifier;
 
-use super::et_image::{ImageData, RunFiles};
-use super::{Observer, Progress, RunId};
+use super::{ImageData, Observer, Progress, RunFiles, RunId};
 use crate::error::Result;
 use crate::pictures::dam::{write_dam_errors, write_dam_memories};
 use crate::tasks::dam_classifier::{train_dam, DamEpoch, DamState, DamTrainConfig};
-use crate::trainer::Trainer;
 
 /// What this protocol reports while it runs (write a closure's argument as `|e: Event<'_>|`).
 pub type Event<'a> = Progress<'a, DamEpoch, Vec<DamEpoch>>;
@@ -68,19 +66,8 @@ pub fn run(
     mut observer: impl Observer<DamEpoch, Vec<DamEpoch>>,
 ) -> Result<DamReport> {
     config.validate()?;
-    std::fs::create_dir_all(&files.dir).map_err(|e| crate::TrainError::write(&files.dir, e))?;
-    let csv = files.dir.join("metrics.csv");
-    let trainer =
-        Trainer { checkpoint: Some(files.checkpoint.clone()), metrics: Some(csv.clone()), cancel: observer.cancel() };
-    let id = RunId {
-        unit: "run",
-        index: 1,
-        of: 1,
-        model: "DAM".into(),
-        examples: data.train.len(),
-        epochs: config.epochs,
-        example_unit: "images",
-    };
+    let (trainer, csv) = (files.trainer(observer.cancel())?, files.metrics());
+    let id = RunId::single("DAM", data.train.len(), config.epochs, "images");
     observer.on(Progress::Started(&id));
     let (dam, history) = train_dam(&data.train, &data.test, config, &data.name, resume, &trainer, |e| {
         observer.on(Progress::Epoch(&id, e))

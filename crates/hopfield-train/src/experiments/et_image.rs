@@ -8,37 +8,16 @@ use std::path::PathBuf;
 
 use burn::tensor::Device;
 use hopfield::et::ImageEnergyTransformer;
-use hopfield_data::Dataset;
 
 use super::{relay, Observer, Progress, RunId};
+pub use super::{ImageData, RunFiles};
 use crate::error::{invalid, Result};
 use crate::pictures::et::write_et_pictures;
 use crate::tasks::masked_image::checkpoint::Resume;
 use crate::tasks::masked_image::{EpochMetrics, EtTrainConfig, MaskedImage};
-use crate::trainer::Trainer;
 
 /// What this protocol reports while it runs (write a closure's argument as `|e: Event<'_>|`).
 pub type Event<'a> = Progress<'a, EpochMetrics, Vec<EpochMetrics>>;
-
-/// Training and test images, and what they are called (in the checkpoint and in titles).
-#[derive(Debug, Clone)]
-pub struct ImageData {
-    /// The data's name, e.g. "mnist-sample".
-    pub name: String,
-    /// Trained on.
-    pub train: Dataset,
-    /// Evaluated on after every epoch, and drawn in the pictures.
-    pub test: Dataset,
-}
-
-/// Where a run writes: `metrics.csv` and the pictures into `dir`, the checkpoint into `checkpoint`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RunFiles {
-    /// Folder for metrics.csv and the pictures (created if missing).
-    pub dir: PathBuf,
-    /// Checkpoint folder, written after every epoch.
-    pub checkpoint: PathBuf,
-}
 
 /// What a run gives.
 pub struct EtImageReport {
@@ -69,21 +48,11 @@ pub fn run(
 ) -> Result<EtImageReport> {
     config.validate()?;
     let device = devices.first().ok_or_else(|| invalid("devices", "none", "at least one device"))?;
-    std::fs::create_dir_all(&files.dir).map_err(|e| crate::TrainError::write(&files.dir, e))?;
+    let trainer = files.trainer(observer.cancel())?;
     let started = std::time::Instant::now();
     let task = MaskedImage::new(&data.train, &data.test, config, &data.name, device)?.with_devices(devices)?;
-    let csv = files.dir.join("metrics.csv");
-    let trainer =
-        Trainer { checkpoint: Some(files.checkpoint.clone()), metrics: Some(csv.clone()), cancel: observer.cancel() };
-    let id = RunId {
-        unit: "run",
-        index: 1,
-        of: 1,
-        model: "ET".into(),
-        examples: data.train.len(),
-        epochs: config.epochs,
-        example_unit: "images",
-    };
+    let csv = files.metrics();
+    let id = RunId::single("ET", data.train.len(), config.epochs, "images");
     observer.on(Progress::Started(&id));
     let (model, metrics) = task.train(resume, &trainer, relay(&id, &mut observer))?;
     let (norm, spec, descent) = (task.normalization(), task.mask_spec(), &config.model.descent);

@@ -23,7 +23,9 @@ pub mod mil;
 pub mod node_anomaly;
 pub mod recall;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use hopfield_data::Dataset;
 
 pub use crate::trainer::Cancel;
 use crate::trainer::Event;
@@ -45,6 +47,49 @@ pub struct RunId {
     pub epochs: usize,
     /// What an example is: "graphs", "nodes", "bags".
     pub example_unit: &'static str,
+}
+
+/// Training and test images, and what they are called (in the checkpoint and in titles).
+#[derive(Debug, Clone)]
+pub struct ImageData {
+    /// The data's name, e.g. "mnist-sample".
+    pub name: String,
+    /// Trained on.
+    pub train: Dataset,
+    /// Evaluated on after every epoch, and drawn in the pictures.
+    pub test: Dataset,
+}
+
+/// Where a run writes: `metrics.csv` and the pictures into `dir`, the checkpoint into `checkpoint`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunFiles {
+    /// Folder for metrics.csv and the pictures (created if missing).
+    pub dir: PathBuf,
+    /// Checkpoint folder, written after every epoch.
+    pub checkpoint: PathBuf,
+}
+
+impl RunFiles {
+    /// `dir/metrics.csv`.
+    pub fn metrics(&self) -> PathBuf {
+        self.dir.join("metrics.csv")
+    }
+
+    /// A trainer writing metrics.csv and the checkpoint here (the folder created), stopped by `cancel`.
+    ///
+    /// # Errors
+    /// The folder cannot be created.
+    pub fn trainer(&self, cancel: Cancel) -> crate::Result<crate::trainer::Trainer> {
+        std::fs::create_dir_all(&self.dir).map_err(|e| crate::TrainError::write(&self.dir, e))?;
+        Ok(crate::trainer::Trainer { checkpoint: Some(self.checkpoint.clone()), metrics: Some(self.metrics()), cancel })
+    }
+}
+
+impl RunId {
+    /// The one run of a protocol that trains one model.
+    pub fn single(model: &str, examples: usize, epochs: usize, example_unit: &'static str) -> RunId {
+        RunId { unit: "run", index: 1, of: 1, model: model.into(), examples, epochs, example_unit }
+    }
 }
 
 /// What a protocol reports while it runs: `E` is its epoch figures, `R` one run's result.
