@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use clap::Args;
-use hopfield_train::pictures::et::reconstruct;
+use hopfield_train::pictures::et::{reconstruct, Reconstructor};
 use hopfield_train::tasks::masked_image::checkpoint::CheckpointMeta;
 
 use super::common::{data_for, ensure_zero_one, load_checked, load_checkpoint};
@@ -90,7 +90,8 @@ pub fn run(a: &EtReconstructArgs, data_dir: &Path, device: &burn::tensor::Device
         }
         None => spec.from_seed(a.seed, count, n),
     };
-    let r = reconstruct(&model, &ds, &meta.normalization, &scored, &replaced, &cfg.model.descent, &a.out, device)?;
+    let rec = Reconstructor { model: &model, norm: &meta.normalization, descent: &cfg.model.descent };
+    let r = reconstruct(&rec, &ds, (&scored, &replaced), &a.out, device)?;
     let masked = scored.iter().filter(|v| **v == 1.0).count() / count;
     let mask_tokens = replaced.iter().filter(|v| **v == 1.0).count() / count;
     println!(

@@ -12,7 +12,7 @@ use hopfield::et::ImageEnergyTransformer;
 use super::{relay, Observer, Progress, RunId};
 pub use super::{ImageData, RunFiles};
 use crate::error::{invalid, Result};
-use crate::pictures::et::write_et_pictures;
+use crate::pictures::et::{write_et_pictures, Reconstructor};
 use crate::tasks::masked_image::checkpoint::Resume;
 use crate::tasks::masked_image::{EpochMetrics, EtTrainConfig, MaskedImage};
 
@@ -55,8 +55,8 @@ pub fn run(
     let id = RunId::single("ET", data.train.len(), config.epochs, "images");
     observer.on(Progress::Started(&id));
     let (model, metrics) = task.train(resume, &trainer, relay(&id, &mut observer))?;
-    let (norm, spec, descent) = (task.normalization(), task.mask_spec(), &config.model.descent);
-    let pictures = write_et_pictures(&model, &data.test, norm, spec, descent, 6, config.seed, &files.dir, device)?;
+    let r = Reconstructor { model: &model, norm: task.normalization(), descent: &config.model.descent };
+    let pictures = write_et_pictures(&r, &data.test, (task.mask_spec(), config.seed), 6, &files.dir, device)?;
     observer.on(Progress::Finished(&id, &metrics));
     let files = std::iter::once(csv).chain(pictures).collect();
     Ok(EtImageReport { model, metrics, files, seconds: started.elapsed().as_secs_f64() })

@@ -13,9 +13,9 @@ use hopfield_data::graph::tu::{self, read_folds, stratified_folds, write_folds, 
 
 use super::{by_model, history_csv, mean_std, relay, write_file, Observer, Progress, RunId};
 use crate::error::{invalid, Result};
-use crate::pictures::graph::write_fold_attention;
+use crate::pictures::graph::{write_fold_attention, FoldModel};
 use crate::tasks::graph::classify::{run_fold, validation_split, ClassifyEpoch, FoldParts, GraphData};
-use crate::tasks::graph::{GraphModel, GraphSettings, ModelKind};
+use crate::tasks::graph::{GraphSettings, ModelKind};
 use crate::trainer::Trainer;
 
 /// What this protocol reports while it runs (write a closure's argument as `|e: Event<'_>|`).
@@ -246,13 +246,6 @@ pub struct ModelSummary {
     pub seconds: f64,
 }
 
-/// The ET of fold 1 with the data as it saw it, for the attention picture.
-struct Picture {
-    model: GraphModel,
-    data: GraphData,
-    test: Vec<usize>,
-}
-
 /// What a cross-validation gives.
 pub struct GraphCvReport {
     /// The set's name.
@@ -268,7 +261,7 @@ pub struct GraphCvReport {
     /// Seconds in all.
     pub seconds: f64,
     settings: GraphSettings,
-    picture: Option<Picture>,
+    picture: Option<FoldModel>,
 }
 
 /// Runs the cross-validation of `config` on `data` on `device`, telling `observer` as it goes.
@@ -322,7 +315,7 @@ pub fn run(
             observer.on(Progress::Finished(&id, &result));
             runs.push(result);
             if k == 0 && model == ModelKind::Et {
-                picture = Some(Picture { model: outcome.model, data: outcome.data, test: parts.test.to_vec() });
+                picture = Some(FoldModel { model: outcome.model, data: outcome.data, test: parts.test.to_vec() });
             }
         }
     }
@@ -431,16 +424,7 @@ impl GraphCvReport {
             let png = dir.join("attention.png");
             let title =
                 format!("{}: attention of the CLS token to each node (dark = most), fold 1 test graphs", self.set);
-            if write_fold_attention(
-                &p.model,
-                &p.data,
-                &p.test,
-                &self.class_values,
-                &self.settings,
-                &title,
-                &png,
-                device,
-            )? {
+            if write_fold_attention(p, &self.class_values, &self.settings, &title, &png, device)? {
                 written.push(png);
             }
         }

@@ -10,10 +10,8 @@ use hopfield_data::graph::anomaly::{self, AnomalyGraph};
 
 use super::{by_model, history_csv, mean_std, relay, write_file, Observer, Progress, RunId};
 use crate::error::{invalid, Result};
-use crate::pictures::graph::write_anomaly_scores;
-use crate::tasks::graph::anomaly::{
-    run_anomaly, split_nodes, AnomalyData, AnomalyEpoch, AnomalyOutcome, EgoSettings, NodeSplit,
-};
+use crate::pictures::graph::{write_anomaly_scores, SeedModel};
+use crate::tasks::graph::anomaly::{run_anomaly, split_nodes, AnomalyEpoch, EgoSettings};
 use crate::tasks::graph::{GraphSettings, ModelKind};
 use crate::trainer::Trainer;
 
@@ -165,12 +163,6 @@ pub struct AnomalySummary {
     pub seconds: f64,
 }
 
-struct Picture {
-    outcome: AnomalyOutcome,
-    data: AnomalyData,
-    split: NodeSplit,
-}
-
 /// What a node anomaly detection run gives.
 pub struct NodeAnomalyReport {
     /// The graph's name.
@@ -183,7 +175,7 @@ pub struct NodeAnomalyReport {
     pub runs: Vec<SeedResult>,
     ego: EgoSettings,
     settings: GraphSettings,
-    picture: Option<Picture>,
+    picture: Option<SeedModel>,
 }
 
 /// Runs `config` on `graph` on `device`, telling `observer` as it goes.
@@ -233,7 +225,7 @@ pub fn run(
             observer.on(Progress::Finished(&id, &result));
             runs.push(result);
             if seed == 0 && model == ModelKind::Et {
-                picture = Some(Picture { outcome: o, data, split: split.clone() });
+                picture = Some(SeedModel { outcome: o, data, split: split.clone() });
             }
         }
     }
@@ -326,7 +318,7 @@ impl NodeAnomalyReport {
             let png = dir.join("scores.png");
             let title =
                 format!("{}: ET anomaly scores of the test nodes (seed 0, AUC {:.3})", self.graph, p.outcome.test_auc);
-            write_anomaly_scores(&p.outcome, &p.data, &p.split, self.ego, &self.settings, &title, &png, device)?;
+            write_anomaly_scores(p, self.ego, &self.settings, &title, &png, device)?;
             written.push(png);
         }
         Ok(written)

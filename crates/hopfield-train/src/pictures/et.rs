@@ -17,23 +17,31 @@ fn to_vec<const D: usize>(t: Tensor<D>) -> Vec<f32> {
     t.into_data().try_into_vec_as::<f32>().unwrap_or_default()
 }
 
+/// What turns images into reconstructions: the model, the normalisation of its inputs and its
+/// descent.
+#[derive(Debug, Clone, Copy)]
+pub struct Reconstructor<'a> {
+    /// The model (plain device).
+    pub model: &'a ImageEnergyTransformer,
+    /// How its input images are normalised.
+    pub norm: &'a Normalization,
+    /// T and α.
+    pub descent: &'a Descent,
+}
+
 /// Writes `et-reconstruction.png`, `et-steps.png`, `et-energy.png` and `et-memories.png` for the
-/// first `count` images of `ds` into `out`, with masks drawn from `seed`.
-#[allow(clippy::too_many_arguments)]
+/// first `count` images of `ds` into `out`, with masks drawn by `spec` from `seed`.
 pub fn write_et_pictures(
-    model: &ImageEnergyTransformer,
+    r: &Reconstructor<'_>,
     ds: &Dataset,
-    norm: &Normalization,
-    spec: MaskSpec,
-    descent: &Descent,
+    (spec, seed): (MaskSpec, u64),
     count: usize,
-    seed: u64,
     out: &Path,
     device: &Device,
 ) -> Result<Vec<PathBuf>> {
     let count = count.min(ds.len()).max(1);
-    let (scored, replaced) = spec.from_seed(seed, count, model.patches());
-    Ok(reconstruct(model, ds, norm, &scored, &replaced, descent, out, device)?.files)
+    let masks = spec.from_seed(seed, count, r.model.patches());
+    Ok(reconstruct(r, ds, (&masks.0, &masks.1), out, device)?.files)
 }
 
 /// What [`reconstruct`] computed, for comparison with other implementations.
@@ -53,17 +61,14 @@ pub struct ReconstructionData {
 /// Reconstructs the first B images of `ds` with the given 0/1 masks ([B, N] each: `scored`
 /// patches are shown reconstructed, `replaced` ones get the MASK token) and writes the pictures
 /// of [`write_et_pictures`] into `out`.
-#[allow(clippy::too_many_arguments)]
 pub fn reconstruct(
-    model: &ImageEnergyTransformer,
+    r: &Reconstructor<'_>,
     ds: &Dataset,
-    norm: &Normalization,
-    scored: &[f32],
-    replaced: &[f32],
-    descent: &Descent,
+    (scored, replaced): (&[f32], &[f32]),
     out: &Path,
     device: &Device,
 ) -> Result<ReconstructionData> {
+    let Reconstructor { model, norm, descent } = *r;
     std::fs::create_dir_all(out).map_err(|e| crate::TrainError::write(out, e))?;
     let n = model.patches();
     let count = scored.len() / n;

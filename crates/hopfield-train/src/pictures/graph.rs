@@ -16,6 +16,27 @@ use crate::tasks::graph::classify::GraphData;
 use crate::tasks::graph::{make_batch, rows, GraphModel, GraphSettings, PreparedGraph};
 use crate::trainer::values;
 
+/// A trained graph model with the data as it saw it and the graphs it was tested on: what the
+/// attention picture draws.
+pub struct FoldModel {
+    /// The chosen model (plain device).
+    pub model: GraphModel,
+    /// The data standardised as for its training.
+    pub data: GraphData,
+    /// The graphs of its test part.
+    pub test: Vec<usize>,
+}
+
+/// A node anomaly run's chosen model, its data and split: what the scores picture draws.
+pub struct SeedModel {
+    /// The run's outcome (its test scores among them).
+    pub outcome: AnomalyOutcome,
+    /// The graph standardised as for its training.
+    pub data: AnomalyData,
+    /// Its training, validation and test nodes.
+    pub split: NodeSplit,
+}
+
 /// The ET's forward pass with its energy trace on `graphs` (no sign flips), or `None` for the MLP.
 fn observe<'m>(
     model: &'m GraphModel,
@@ -41,17 +62,15 @@ fn energies(out: &GraphOutput) -> Result<Vec<Vec<f64>>> {
 ///
 /// # Errors
 /// Shapes that disagree with the model; the file cannot be written.
-#[allow(clippy::too_many_arguments)]
 pub fn write_fold_attention(
-    model: &GraphModel,
-    data: &GraphData,
-    test: &[usize],
+    fold: &FoldModel,
     class_values: &[i64],
     settings: &GraphSettings,
     title: &str,
     path: &Path,
     device: &Device,
 ) -> Result<bool> {
+    let FoldModel { model, data, test } = fold;
     let mut pick: Vec<usize> = Vec::new();
     for c in 0..2 {
         pick.extend(test.iter().copied().filter(|&g| data.labels[g] == c).take(2));
@@ -85,17 +104,15 @@ pub fn write_fold_attention(
 ///
 /// # Errors
 /// Shapes that disagree with the model; the file cannot be written.
-#[allow(clippy::too_many_arguments)]
 pub fn write_anomaly_scores(
-    run: &AnomalyOutcome,
-    data: &AnomalyData,
-    split: &NodeSplit,
+    seed: &SeedModel,
     ego: EgoSettings,
     settings: &GraphSettings,
     title: &str,
     path: &Path,
     device: &Device,
 ) -> Result<()> {
+    let SeedModel { outcome: run, data, split } = seed;
     let of_class = |want: bool| {
         let scored = split.test.iter().zip(&run.test_scores);
         scored.filter(|(&c, _)| data.labels[c as usize] == want).map(|(_, &s)| s).collect::<Vec<f64>>()
