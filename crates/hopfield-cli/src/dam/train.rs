@@ -1,28 +1,15 @@
-//! `hopfield dam …`: the Dense Associative Memory classifier of Krotov & Hopfield (2016).
+//! `hopfield dam train`: flags into [`DamTrainConfig`] (its `Default` gives every flag's
+//! default), [`dam::run`] with a progress bar, then the final error and the files.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use clap::{Args, Subcommand};
+use clap::Args;
 use hopfield_data::{Builtin, DataSource, Split};
-use hopfield_train::experiments::dam;
-use hopfield_train::experiments::et_image::{ImageData, RunFiles};
-use hopfield_train::experiments::Progress;
-use hopfield_train::pictures::dam::write_dam_memories;
-use hopfield_train::tasks::dam_classifier::{error_rate, load_dam, load_dam_for_resume, DamEpoch, DamTrainConfig};
+use hopfield_train::experiments::{dam, ImageData, Progress, RunFiles};
+use hopfield_train::tasks::dam_classifier::{load_dam_for_resume, DamEpoch, DamTrainConfig};
 
 use crate::common::{describe_splits, load_split, styled_bar, with_hint};
-
-#[derive(Subcommand, Debug)]
-pub enum DamCommand {
-    /// Train on a data set's train split with the paper's recipe; test error every epoch,
-    /// metrics.csv, a checkpoint after every epoch, the memories picture and errors.png.
-    Train(DamTrainArgs),
-    /// Test error of a checkpoint (or, with --split train, its training error).
-    Eval(DamEvalArgs),
-    /// A PNG grid of a checkpoint's memories as images.
-    Memories(DamMemoriesArgs),
-}
 
 #[derive(Args, Debug)]
 pub struct DamTrainArgs {
@@ -83,40 +70,6 @@ pub struct DamTrainArgs {
     pub resume: Option<PathBuf>,
 }
 
-#[derive(Args, Debug)]
-pub struct DamEvalArgs {
-    /// Checkpoint folder written by `hopfield dam train`.
-    #[arg(long)]
-    pub checkpoint: PathBuf,
-    /// Data set to test on; default: the one the checkpoint was trained on.
-    #[arg(long)]
-    pub data: Option<hopfield_data::DataSource>,
-    /// Which split to classify: test (default) or train (the training error of the final memories).
-    #[arg(long, default_value = "test")]
-    pub split: hopfield_data::Split,
-}
-
-#[derive(Args, Debug)]
-pub struct DamMemoriesArgs {
-    /// Checkpoint folder written by `hopfield dam train`.
-    #[arg(long)]
-    pub checkpoint: PathBuf,
-    /// The PNG to write.
-    #[arg(long, default_value = "out/dam/memories.png")]
-    pub out: PathBuf,
-    /// How many memories to draw (10 to a row).
-    #[arg(long, default_value_t = 100)]
-    pub count: usize,
-}
-
-pub fn run(cmd: &DamCommand, data_dir: &Path) -> Result<()> {
-    match cmd {
-        DamCommand::Train(a) => train_cmd(a, data_dir),
-        DamCommand::Eval(a) => eval_cmd(a, data_dir),
-        DamCommand::Memories(a) => memories_cmd(a),
-    }
-}
-
 impl DamTrainArgs {
     /// The training config these flags give (a new run).
     fn config(&self) -> DamTrainConfig {
@@ -153,7 +106,8 @@ fn epoch_line(e: &DamEpoch) -> String {
     )
 }
 
-fn train_cmd(a: &DamTrainArgs, data_dir: &Path) -> Result<()> {
+/// Runs `dam train`.
+pub fn run(a: &DamTrainArgs, data_dir: &Path) -> Result<()> {
     let (cfg, data, resume) = match &a.resume {
         Some(dir) => {
             let (state, meta) = load_dam_for_resume(dir).with_context(|| format!("--resume {}", dir.display()))?;
@@ -199,45 +153,5 @@ fn train_cmd(a: &DamTrainArgs, data_dir: &Path) -> Result<()> {
     for f in std::iter::once(&files.checkpoint).chain(&report.files) {
         println!("  wrote {}", f.display());
     }
-    Ok(())
-}
-
-fn eval_cmd(a: &DamEvalArgs, data_dir: &Path) -> Result<()> {
-    let (dam, meta) = load_dam(&a.checkpoint)?;
-    let source = match &a.data {
-        Some(d) => d.clone(),
-        None => meta.data.parse().map_err(anyhow::Error::msg)?,
-    };
-    let te = load_split(&source, a.split, data_dir)?;
-    let (c, h, w) = meta.image;
-    anyhow::ensure!(
-        (te.channels(), te.height(), te.width()) == meta.image,
-        "{source} holds {}×{}×{} images but the checkpoint's memories are for {c}×{h}×{w}",
-        te.channels(),
-        te.height(),
-        te.width()
-    );
-    let err = error_rate(&dam, &te)?;
-    let split = a.split;
-    println!(
-        "{source} ({} {split} images): {split} error {:.2}% ({} wrong); K = {}, n = {}, T = {}, epoch {}",
-        te.len(),
-        100.0 * err,
-        (err * te.len() as f64).round(),
-        meta.train.memories,
-        meta.train.n,
-        dam.temperature,
-        meta.epoch
-    );
-    Ok(())
-}
-
-fn memories_cmd(a: &DamMemoriesArgs) -> Result<()> {
-    let (dam, meta) = load_dam(&a.checkpoint)?;
-    if let Some(parent) = a.out.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
-    }
-    write_dam_memories(&dam, meta.image, a.count, 10, &a.out)?;
-    println!("  wrote {} ({} memories, n = {})", a.out.display(), a.count.min(dam.count()), meta.train.n);
     Ok(())
 }
