@@ -242,6 +242,52 @@ pub fn recall(ds: &Dataset, cfg: &RecallConfig) -> Result<RecallReport> {
     recall_on(ds, cfg, None)
 }
 
+/// The energy plot's axes for the binary memories and for the modern network.
+const DENSE_AXES: (&str, &str) = ("time (sweeps of N neuron updates)", "energy E / F(N)");
+const MODERN_AXES: (&str, &str) = ("update step", "energy E(ξ)");
+
+/// Each cue run to a fixed point of the binary memory of `patterns` (±1) with `sep`, in parallel.
+fn dense_runs(patterns: &[f32], cues: &[Vec<f32>], n: usize, sep: Separation, cfg: &RecallConfig) -> Result<Vec<Run>> {
+    let spins: Vec<i8> = patterns.iter().map(|&v| v as i8).collect();
+    let mem = DenseMemory::new(&spins, n, sep)?;
+    let dynamics = Dynamics { rule: cfg.rule, max_sweeps: cfg.max_steps, record_every: (n / 16).max(1) };
+    cues.par_iter()
+        .enumerate()
+        .map(|(q, cue)| {
+            let mut s: Vec<i8> = cue.iter().map(|&v| v as i8).collect();
+            let t = mem.run(&mut s, &dynamics, &mut rng_for(cfg.seed ^ 0x5eed, q))?;
+            Ok(Run { state: s.iter().map(|&v| v as f32).collect(), steps: t.sweeps, energy: t.energy })
+        })
+        .collect()
+}
+
+/// The cues retrieved by the modern network of `patterns` at `beta`, on host arrays or `device`.
+fn modern_runs(
+    patterns: &[f32],
+    cues: &[Vec<f32>],
+    n: usize,
+    beta: f64,
+    cfg: &RecallConfig,
+    device: Option<&burn::tensor::Device>,
+) -> Result<Vec<Run>> {
+    let net = ModernHopfield::new(patterns.to_vec(), n, beta)?;
+    let opts = Retrieve { tolerance: 1e-4, max_steps: cfg.max_steps, record_energy: true };
+    let r = match device {
+        None => net.retrieve(&cues.concat(), &opts)?,
+        Some(device) => net.retrieve_on(&cues.concat(), &opts, device)?,
+    };
+    Ok(r.states
+        .chunks_exact(n)
+        .zip(&r.iterations)
+        .zip(&r.energy)
+        .map(|((s, &steps), e)| Run {
+            state: s.to_vec(),
+            steps,
+            energy: e.iter().enumerate().map(|(t, &v)| (t as f64, v)).collect(),
+        })
+        .collect())
+}
+
 /// [`recall`] with the modern network's retrieval as burn tensors on `device` when one is given
 /// (a GPU; [`ModernHopfield::retrieve_on`]); `None` computes on host arrays. The binary memories
 /// are host arrays only.
@@ -291,41 +337,8 @@ pub fn recall_on(ds: &Dataset, cfg: &RecallConfig, device: Option<&burn::tensor:
         })
         .collect();
     let (runs, axes) = match cfg.memory {
-        MemoryKind::Dense(sep) => {
-            let spins: Vec<i8> = patterns.iter().map(|&v| v as i8).collect();
-            let mem = DenseMemory::new(&spins, n, sep)?;
-            let dynamics = Dynamics { rule: cfg.rule, max_sweeps: cfg.max_steps, record_every: (n / 16).max(1) };
-            let runs = cues
-                .par_iter()
-                .enumerate()
-                .map(|(q, cue)| {
-                    let mut s: Vec<i8> = cue.iter().map(|&v| v as i8).collect();
-                    let t = mem.run(&mut s, &dynamics, &mut rng_for(cfg.seed ^ 0x5eed, q))?;
-                    Ok(Run { state: s.iter().map(|&v| v as f32).collect(), steps: t.sweeps, energy: t.energy })
-                })
-                .collect::<Result<Vec<Run>>>()?;
-            (runs, ("time (sweeps of N neuron updates)", "energy E / F(N)"))
-        }
-        MemoryKind::Modern { beta } => {
-            let net = ModernHopfield::new(patterns.clone(), n, beta)?;
-            let opts = Retrieve { tolerance: 1e-4, max_steps: cfg.max_steps, record_energy: true };
-            let r = match device {
-                None => net.retrieve(&cues.concat(), &opts)?,
-                Some(device) => net.retrieve_on(&cues.concat(), &opts, device)?,
-            };
-            let runs = r
-                .states
-                .chunks_exact(n)
-                .zip(&r.iterations)
-                .zip(&r.energy)
-                .map(|((s, &steps), e)| Run {
-                    state: s.to_vec(),
-                    steps,
-                    energy: e.iter().enumerate().map(|(t, &v)| (t as f64, v)).collect(),
-                })
-                .collect();
-            (runs, ("update step", "energy E(ξ)"))
-        }
+        MemoryKind::Dense(sep) => (dense_runs(&patterns, &cues, n, sep, cfg)?, DENSE_AXES),
+        MemoryKind::Modern { beta } => (modern_runs(&patterns, &cues, n, beta, cfg, device)?, MODERN_AXES),
     };
     let results = runs
         .iter()
