@@ -130,17 +130,26 @@ pub fn reconstruct(
         model.unpatchify(Tensor::<3>::from_data(TensorData::new(decoded_v[steps].clone(), [count, n, p]), device)),
     );
     let energies: Vec<f32> = (0..count).flat_map(|i| e.iter().map(move |et| et[i])).collect();
+    let energy_png = out.join("et-energy.png");
+    write_energy_plot(&e, ds, descent.step_size, &energy_png)?;
+    let memories_png = out.join("et-memories.png");
+    write_memories(model, norm, 64, &memories_png)?;
+    Ok(ReconstructionData { files: vec![grid, steps_png, energy_png, memories_png], input, reconstruction, energies })
+}
+
+/// The energy E(g(x_t)) of each image against the step t: `e[t][i]` for image i of `ds`.
+fn write_energy_plot(e: &[Vec<f32>], ds: &Dataset, step_size: f64, path: &Path) -> Result<()> {
+    let count = e.first().map_or(0, Vec::len);
     let series = (0..count)
         .map(|i| Series {
             name: format!("image {i} ({})", ds.class_names()[ds.labels()[i] as usize]),
-            points: (0..=steps).map(|t| (t as f64, e[t][i] as f64)).collect(),
+            points: e.iter().enumerate().map(|(t, et)| (t as f64, et[i] as f64)).collect(),
             color: i,
             mark: Mark::LinePoints,
         })
         .collect();
-    let energy_png = out.join("et-energy.png");
     LinePlot {
-        title: format!("Energy Transformer descent, α = {}", descent.step_size),
+        title: format!("Energy Transformer descent, α = {step_size}"),
         x_label: "step t".into(),
         y_label: "energy E(g(x_t))".into(),
         log_x: false,
@@ -149,10 +158,7 @@ pub fn reconstruct(
         vlines: vec![],
         legend: Corner::UpperRight,
     }
-    .write(&energy_png, (900, 600))?;
-    let memories_png = out.join("et-memories.png");
-    write_memories(model, norm, 64, &memories_png)?;
-    Ok(ReconstructionData { files: vec![grid, steps_png, energy_png, memories_png], input, reconstruction, energies })
+    .write(path, (900, 600))
 }
 
 /// The first `count` Hopfield memories ξ_μ decoded as patches (each memory is a token: the
