@@ -242,11 +242,8 @@ pub fn label(s: Separation) -> String {
     }
 }
 
-/// Writes `capacity.csv`, `capacity.png` (flip probability against K, with theory) and
-/// `retrieval.png` (fraction retrieved against K/N) into `out`.
-pub fn write_outputs(points: &[CapacityPoint], cfg: &CapacityConfig, out: &Path) -> Result<Vec<PathBuf>> {
-    std::fs::create_dir_all(out).map_err(|e| TrainError::write(out, e))?;
-    let csv = out.join("capacity.csv");
+/// `capacity.csv`: a line per point.
+pub fn capacity_csv(points: &[CapacityPoint]) -> String {
     let mut text = String::from(
         "memory,neurons,memories,load_k_over_n,flip_probability,flip_stderr,flip_theory,retrieved_exact,retrieved_approx,mean_overlap\n",
     );
@@ -265,7 +262,15 @@ pub fn write_outputs(points: &[CapacityPoint], cfg: &CapacityConfig, out: &Path)
             p.mean_overlap
         );
     }
-    std::fs::write(&csv, text).map_err(|e| TrainError::write(&csv, e))?;
+    text
+}
+
+/// Writes `capacity.csv`, `capacity.png` (flip probability against K, with theory) and
+/// `retrieval.png` (fraction retrieved against K/N) into `out`.
+pub fn write_outputs(points: &[CapacityPoint], cfg: &CapacityConfig, out: &Path) -> Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(out).map_err(|e| TrainError::write(out, e))?;
+    let csv = out.join("capacity.csv");
+    std::fs::write(&csv, capacity_csv(points)).map_err(|e| TrainError::write(&csv, e))?;
     let mut flip = Vec::new();
     let mut retr = Vec::new();
     for (c, &s) in cfg.separations.iter().enumerate() {
