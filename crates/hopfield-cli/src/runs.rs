@@ -88,19 +88,7 @@ pub fn graph_cv(config: &GraphCvConfig, data: &GraphCvData, out: &Path, device: 
 
 /// Prints the summary of a recall run.
 pub fn print_recall(r: &RecallReport, files: &[PathBuf], secs: f64) {
-    println!(
-        "{}: N = {}, K = {}, {} queries: retrieved exactly {}/{} = {:.3}; mean overlap {:.4} (cues {:.4}); {:.1} s",
-        r.memory,
-        r.neurons,
-        r.patterns,
-        r.results.len(),
-        r.results.iter().filter(|q| q.exact).count(),
-        r.results.len(),
-        r.exact_fraction(),
-        r.mean_overlap(),
-        r.mean_cue_overlap(),
-        secs
-    );
+    println!("{}; {secs:.1} s", r.summary());
     for f in files {
         println!("  wrote {}", f.display());
     }
@@ -116,36 +104,7 @@ pub fn capacity(cfg: &CapacityConfig, out: &Path) -> Result<(Vec<capacity::Capac
     let pb = bar(total as u64, "capacity");
     let points = capacity::sweep(cfg, |done, _| pb.set_position(done as u64))?;
     pb.finish_and_clear();
-    println!(
-        "{:<16} {:>7} {:>7} {:>11} {:>11} {:>9} {:>9}",
-        "memory", "K", "K/N", "P(flip)", "theory", "exact", "≥97%"
-    );
-    for p in &points {
-        println!(
-            "{:<16} {:>7} {:>7.3} {:>11.3e} {:>11} {:>9.3} {:>9.3}",
-            capacity::label(p.separation),
-            p.memories,
-            p.memories as f64 / p.neurons as f64,
-            p.flip_probability,
-            p.flip_theory.map(|t| format!("{t:.3e}")).unwrap_or_else(|| "-".into()),
-            p.retrieved_exact,
-            p.retrieved_approx
-        );
-    }
-    for &s in &cfg.separations {
-        let pts: Vec<_> = points.iter().filter(|p| p.separation == s).cloned().collect();
-        match capacity::estimated_capacity(&pts) {
-            Some(k) => println!(
-                "{}: half the patterns stay within 97% overlap up to K ≈ {k:.1} = {:.3} N",
-                capacity::label(s),
-                k / cfg.neurons as f64
-            ),
-            None => println!(
-                "{}: every measured load was retrieved (raise --loads to find the capacity)",
-                capacity::label(s)
-            ),
-        }
-    }
+    print!("{}", capacity::table(&points, cfg));
     let files = capacity::write_outputs(&points, cfg, out)?;
     for f in &files {
         println!("  wrote {}", f.display());

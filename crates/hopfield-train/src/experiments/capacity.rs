@@ -242,6 +242,40 @@ pub fn label(s: Separation) -> String {
     }
 }
 
+/// The sweep's table (a line per point: K, K/N, the flip probability measured and in theory, the
+/// shares retrieved exactly and within 97% overlap) and, per memory, the load up to which half
+/// the patterns stay retrieved.
+pub fn table(points: &[CapacityPoint], cfg: &CapacityConfig) -> String {
+    let mut t = format!(
+        "{:<16} {:>7} {:>7} {:>11} {:>11} {:>9} {:>9}\n",
+        "memory", "K", "K/N", "P(flip)", "theory", "exact", "≥97%"
+    );
+    for p in points {
+        t += &format!(
+            "{:<16} {:>7} {:>7.3} {:>11.3e} {:>11} {:>9.3} {:>9.3}\n",
+            label(p.separation),
+            p.memories,
+            p.memories as f64 / p.neurons as f64,
+            p.flip_probability,
+            p.flip_theory.map(|t| format!("{t:.3e}")).unwrap_or_else(|| "-".into()),
+            p.retrieved_exact,
+            p.retrieved_approx
+        );
+    }
+    for &s in &cfg.separations {
+        let pts: Vec<_> = points.iter().filter(|p| p.separation == s).cloned().collect();
+        t += &match estimated_capacity(&pts) {
+            Some(k) => format!(
+                "{}: half the patterns stay within 97% overlap up to K ≈ {k:.1} = {:.3} N\n",
+                label(s),
+                k / cfg.neurons as f64
+            ),
+            None => format!("{}: every measured load was retrieved (raise the loads to find the capacity)\n", label(s)),
+        };
+    }
+    t
+}
+
 /// `capacity.csv`: a line per point.
 pub fn capacity_csv(points: &[CapacityPoint]) -> String {
     let mut text = String::from(

@@ -125,6 +125,22 @@ pub struct RecallReport {
 
 impl RecallReport {
     /// Fraction of queries retrieved exactly.
+    /// One line: the memory, N, K, the queries, how many were retrieved exactly, the mean overlap
+    /// of the retrieved states and of the cues.
+    pub fn summary(&self) -> String {
+        let n = self.results.len();
+        format!(
+            "{}: N = {}, K = {}, {n} queries: retrieved exactly {}/{n} = {:.3}; mean overlap {:.4} (cues {:.4})",
+            self.memory,
+            self.neurons,
+            self.patterns,
+            self.results.iter().filter(|q| q.exact).count(),
+            self.exact_fraction(),
+            self.mean_overlap(),
+            self.mean_cue_overlap()
+        )
+    }
+
     pub fn exact_fraction(&self) -> f64 {
         self.results.iter().filter(|r| r.exact).count() as f64 / self.results.len() as f64
     }
