@@ -121,29 +121,7 @@ pub fn bench_et(
         }
     }
 
-    let device = device.clone().autodiff();
-    let mut model = model;
-    let mut optim = AdamWConfig::new()
-        .with_beta_1(0.9)
-        .with_beta_2(0.99)
-        .with_weight_decay(0.05)
-        .with_grad_clipping(Some(GradientClippingConfig::Norm(1.0)))
-        .init();
-    let mut train_all = Vec::new();
-    for i in 0..warmup + reps {
-        let t = Instant::now();
-        let imgs = images(&device);
-        let target = model.patchify(imgs.clone());
-        let pred = model.forward(imgs, mask(&device), &x.descent, Observe::Nothing)?.patches;
-        let l = masked_patch_mse(pred, target, mask(&device));
-        let grads = GradientsParams::from_grads(l.backward(), &model);
-        model = optim.step(1e-4, model, grads);
-        // Wait for the update's values, as JAX's block_until_ready does.
-        let _ = scalar(model.decoder_bias.val().sum());
-        if i >= warmup {
-            train_all.push(t.elapsed().as_secs_f64() * 1e3);
-        }
-    }
+    let train_all = time_training(model, x, warmup + reps, device)?.split_off(warmup);
     Ok(EtBenchReport {
         forward_ms: median(&forward_all),
         train_step_ms: median(&train_all),
@@ -157,6 +135,37 @@ pub fn bench_et(
             / 1e9,
         reference_all,
     })
+}
+
+/// Milliseconds of each of `runs` training steps of `model` on `device`'s autodiff twin (AdamW as
+/// in training, each step waited for).
+fn time_training(model: ImageEnergyTransformer, x: &EtBenchInputs, runs: usize, device: &Device) -> Result<Vec<f64>> {
+    let [c, h, w] = model.image;
+    let n = model.patches();
+    let device = device.clone().autodiff();
+    let images = || Tensor::<4>::from_data(TensorData::new(x.images.clone(), [x.batch, c, h, w]), &device);
+    let mask = || Tensor::<2>::from_data(TensorData::new(x.mask.clone(), [x.batch, n]), &device);
+    let mut model = model;
+    let mut optim = AdamWConfig::new()
+        .with_beta_1(0.9)
+        .with_beta_2(0.99)
+        .with_weight_decay(0.05)
+        .with_grad_clipping(Some(GradientClippingConfig::Norm(1.0)))
+        .init();
+    let mut all = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let t = Instant::now();
+        let imgs = images();
+        let target = model.patchify(imgs.clone());
+        let pred = model.forward(imgs, mask(), &x.descent, Observe::Nothing)?.patches;
+        let l = masked_patch_mse(pred, target, mask());
+        let grads = GradientsParams::from_grads(l.backward(), &model);
+        model = optim.step(1e-4, model, grads);
+        // Wait for the update's values, as JAX's block_until_ready does.
+        let _ = scalar(model.decoder_bias.val().sum());
+        all.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    Ok(all)
 }
 
 /// Floating-point operations of one descent (T steps) of B items of N tokens, counting 2 per
