@@ -144,8 +144,56 @@ fn load_files(files: &Files<'_>, ds: String) -> Result<GraphSet> {
             format_err(files.describe(), format!("no {ds}_{p}.txt or {ds}_{p}.txt.gz: not a TU data set named {ds}"))
         })
     };
-    // Graph indicator: the graph of every node; graphs numbered 1..=G, nodes grouped by graph.
-    let (ind_file, ind_lines) = part_lines(&need("graph_indicator")?)?;
+    let (graph_of, first) = graph_indicator(&need("graph_indicator")?)?;
+    let (n, g_count) = (graph_of.len(), first.len() - 1);
+    let mut graphs: Vec<Graph> = (0..g_count)
+        .map(|g| Graph {
+            nodes: first[g + 1] - first[g],
+            edges: Vec::new(),
+            node_labels: None,
+            node_attributes: None,
+            edge_labels: None,
+        })
+        .collect();
+    let edge_graph = edges(&need("A")?, &graph_of, &first, &mut graphs)?;
+    // Graph labels: one per graph, as classes in sorted order of their values.
+    let values = column(&need("graph_labels")?, "graphs", Some(g_count))?;
+    let mut class_values = values.clone();
+    class_values.sort_unstable();
+    class_values.dedup();
+    let labels = values.iter().map(|v| class_values.binary_search(v).unwrap_or(0)).collect();
+    // Optional per-node and per-edge files.
+    if let Some(p) = files.part(&ds, "node_labels") {
+        let v = column(&p, "nodes in the graph indicator", Some(n))?;
+        for (g, graph) in graphs.iter_mut().enumerate() {
+            graph.node_labels = Some(v[first[g]..first[g + 1]].to_vec());
+        }
+    }
+    if let Some(p) = files.part(&ds, "edge_labels") {
+        let v = column(&p, "edges in DS_A", Some(edge_graph.len()))?;
+        let mut per: Vec<Vec<i64>> = vec![Vec::new(); g_count];
+        for (e, &g) in edge_graph.iter().enumerate() {
+            per[g].push(v[e]);
+        }
+        for (graph, l) in graphs.iter_mut().zip(per) {
+            graph.edge_labels = Some(l);
+        }
+    }
+    let mut attribute_dim = 0;
+    if let Some(p) = files.part(&ds, "node_attributes") {
+        let all;
+        (all, attribute_dim) = node_attributes(&p, n)?;
+        for (g, graph) in graphs.iter_mut().enumerate() {
+            graph.node_attributes = Some(all[first[g] * attribute_dim..first[g + 1] * attribute_dim].to_vec());
+        }
+    }
+    Ok(GraphSet { name: ds, graphs, labels, class_values, attribute_dim })
+}
+
+/// The graph indicator: the graph of every node (ids 1..=G, nodes grouped by graph), and the first
+/// node (0-based) of each graph with the node count at the end.
+fn graph_indicator(part: &Part<'_>) -> Result<(Vec<i64>, Vec<usize>)> {
+    let (ind_file, ind_lines) = part_lines(part)?;
     let mut graph_of = Vec::with_capacity(ind_lines.len());
     for (i, l) in &ind_lines {
         let g = integer(&ind_file, *i, l)?;
@@ -164,22 +212,19 @@ fn load_files(files: &Files<'_>, ds: String) -> Result<GraphSet> {
     if g_count == 0 {
         return Err(format_err(&ind_file, "no nodes"));
     }
-    let mut first = vec![0usize; g_count + 1]; // first node (0-based) of each graph, and n at the end
+    let mut first = vec![0usize; g_count + 1];
     for (node, &g) in graph_of.iter().enumerate().rev() {
         first[g as usize - 1] = node;
     }
     first[g_count] = n;
-    let mut graphs: Vec<Graph> = (0..g_count)
-        .map(|g| Graph {
-            nodes: first[g + 1] - first[g],
-            edges: Vec::new(),
-            node_labels: None,
-            node_attributes: None,
-            edge_labels: None,
-        })
-        .collect();
-    // Edges: 1-based node ids in 1..=n, both ends in one graph.
-    let (a_file, a_lines) = part_lines(&need("A")?)?;
+    Ok((graph_of, first))
+}
+
+/// DS_A's edges into their graphs (1-based node ids in 1..=n, both ends in one graph); returns
+/// the graph of each edge, in file order.
+fn edges(part: &Part<'_>, graph_of: &[i64], first: &[usize], graphs: &mut [Graph]) -> Result<Vec<usize>> {
+    let n = graph_of.len();
+    let (a_file, a_lines) = part_lines(part)?;
     let mut edge_graph = Vec::with_capacity(a_lines.len());
     for (i, l) in &a_lines {
         let f: Vec<&str> = l.split(',').collect();
@@ -204,53 +249,26 @@ fn load_files(files: &Files<'_>, ds: String) -> Result<GraphSet> {
         graphs[g].edges.push(((u as usize - 1 - first[g]) as u32, (v as usize - 1 - first[g]) as u32));
         edge_graph.push(g);
     }
-    // Graph labels: one per graph, as classes in sorted order of their values.
-    let values = column(&need("graph_labels")?, "graphs", Some(g_count))?;
-    let mut class_values = values.clone();
-    class_values.sort_unstable();
-    class_values.dedup();
-    let labels = values.iter().map(|v| class_values.binary_search(v).unwrap_or(0)).collect();
-    // Optional per-node and per-edge files.
-    if let Some(p) = files.part(&ds, "node_labels") {
-        let v = column(&p, "nodes in the graph indicator", Some(n))?;
-        for (g, graph) in graphs.iter_mut().enumerate() {
-            graph.node_labels = Some(v[first[g]..first[g + 1]].to_vec());
-        }
+    Ok(edge_graph)
+}
+
+/// The node attributes, one row of equal length per node of the `n`: all rows, and their length.
+fn node_attributes(part: &Part<'_>, n: usize) -> Result<(Vec<f32>, usize)> {
+    let (file, rows) = part_lines(part)?;
+    if rows.len() != n {
+        return Err(format_err(&file, format!("{} lines, but there are {n} nodes in the graph indicator", rows.len())));
     }
-    if let Some(p) = files.part(&ds, "edge_labels") {
-        let v = column(&p, "edges in DS_A", Some(a_lines.len()))?;
-        let mut per: Vec<Vec<i64>> = vec![Vec::new(); g_count];
-        for (e, &g) in edge_graph.iter().enumerate() {
-            per[g].push(v[e]);
+    let (mut all, mut dim) = (Vec::new(), 0);
+    for (i, l) in &rows {
+        let row: Vec<f32> = l.split(',').map(|x| number(&file, *i, x)).collect::<Result<_>>()?;
+        if dim == 0 {
+            dim = row.len();
+        } else if row.len() != dim {
+            return Err(at(&file, *i, format!("{} values, but the first row has {dim}", row.len())));
         }
-        for (graph, l) in graphs.iter_mut().zip(per) {
-            graph.edge_labels = Some(l);
-        }
+        all.extend(row);
     }
-    let mut attribute_dim = 0;
-    if let Some(p) = files.part(&ds, "node_attributes") {
-        let (file, rows) = part_lines(&p)?;
-        if rows.len() != n {
-            return Err(format_err(
-                &file,
-                format!("{} lines, but there are {n} nodes in the graph indicator", rows.len()),
-            ));
-        }
-        let mut all = Vec::new();
-        for (i, l) in &rows {
-            let row: Vec<f32> = l.split(',').map(|x| number(&file, *i, x)).collect::<Result<_>>()?;
-            if attribute_dim == 0 {
-                attribute_dim = row.len();
-            } else if row.len() != attribute_dim {
-                return Err(at(&file, *i, format!("{} values, but the first row has {attribute_dim}", row.len())));
-            }
-            all.extend(row);
-        }
-        for (g, graph) in graphs.iter_mut().enumerate() {
-            graph.node_attributes = Some(all[first[g] * attribute_dim..first[g + 1] * attribute_dim].to_vec());
-        }
-    }
-    Ok(GraphSet { name: ds, graphs, labels, class_values, attribute_dim })
+    Ok((all, dim))
 }
 
 /// The test part of each fold of a k-fold cross-validation: graph indices (0-based); a graph's
