@@ -278,39 +278,52 @@ pub fn load_path(p: &Path, split: Split) -> Result<Dataset> {
         });
     }
     if p.is_dir() {
-        let dirs = [p.to_path_buf()];
-        let prefix = if split == Split::Train { "train" } else { "t10k" };
-        if find(&dirs, &[&format!("{prefix}-images-idx3-ubyte"), &format!("{prefix}-images.idx3-ubyte")]).is_some() {
-            return load_idx_dir(Builtin::Mnist, &dirs, split);
-        }
-        let cifar_dirs = [p.to_path_buf(), p.join("cifar-10-batches-bin")];
-        if let Ok(files) = cifar_files(&cifar_dirs, split) {
-            return cifar::load(&files);
-        }
-        let other = if split == Split::Train { "t10k" } else { "train" };
-        if let Some(f) = find(&dirs, &[&format!("{other}-images-idx3-ubyte"), &format!("{other}-images.idx3-ubyte")]) {
+        load_dir(p, split)
+    } else {
+        load_file(p, split)
+    }
+}
+
+/// A folder: MNIST-style IDX files, CIFAR-10 batches, `train`/`test` image sub-folders, or class
+/// sub-folders (80/20 within each class).
+fn load_dir(p: &Path, split: Split) -> Result<Dataset> {
+    let dirs = [p.to_path_buf()];
+    let prefix = if split == Split::Train { "train" } else { "t10k" };
+    if find(&dirs, &[&format!("{prefix}-images-idx3-ubyte"), &format!("{prefix}-images.idx3-ubyte")]).is_some() {
+        return load_idx_dir(Builtin::Mnist, &dirs, split);
+    }
+    let cifar_dirs = [p.to_path_buf(), p.join("cifar-10-batches-bin")];
+    if let Ok(files) = cifar_files(&cifar_dirs, split) {
+        return cifar::load(&files);
+    }
+    let other = if split == Split::Train { "t10k" } else { "train" };
+    if let Some(f) = find(&dirs, &[&format!("{other}-images-idx3-ubyte"), &format!("{other}-images.idx3-ubyte")]) {
+        return Err(format_err(
+            p.display(),
+            format!(
+                "holds {} but no {prefix}-images-idx3-ubyte (with its labels) for the {split} split",
+                f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+            ),
+        ));
+    }
+    let (train, test) = (p.join("train"), p.join("test"));
+    if train.is_dir() || test.is_dir() {
+        let sub = if split == Split::Train { train } else { test };
+        if !sub.is_dir() {
             return Err(format_err(
                 p.display(),
-                format!(
-                    "holds {} but no {prefix}-images-idx3-ubyte (with its labels) for the {split} split",
-                    f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
-                ),
+                format!("has a train/ or test/ sub-folder but no {} for the {split} split", sub.display()),
             ));
         }
-        let (train, test) = (p.join("train"), p.join("test"));
-        if train.is_dir() || test.is_dir() {
-            let sub = if split == Split::Train { train } else { test };
-            if !sub.is_dir() {
-                return Err(format_err(
-                    p.display(),
-                    format!("has a train/ or test/ sub-folder but no {} for the {split} split", sub.display()),
-                ));
-            }
-            return folder::load(&sub);
-        }
-        // Class sub-folders with no split of their own: 80/20 within each class, never overlapping.
-        return Ok(split_80_20_per_class(folder::load(p)?, split));
+        return folder::load(&sub);
     }
+    // Class sub-folders with no split of their own: 80/20 within each class, never overlapping.
+    Ok(split_80_20_per_class(folder::load(p)?, split))
+}
+
+/// One file, recognised by content: IDX images (labels beside them), a digits CSV, CIFAR-10
+/// records; 80/20 in file order.
+fn load_file(p: &Path, split: Split) -> Result<Dataset> {
     let name = p.display().to_string();
     let bytes = read_file(p)?;
     let lower = name.to_ascii_lowercase();
