@@ -50,7 +50,7 @@ pub(crate) fn backward<T: Kernels>(
     grad: &[T],
     pairs_grad: bool,
 ) -> StepGrads<T> {
-    let (d, m, y, n, h, alpha) = (w.d, w.m, w.y, saved.n, w.h, w.alpha);
+    let (d, y, h, alpha) = (w.d, w.y, w.h, w.alpha);
     let hy = h * y;
     let tokens = x.len() / d;
     // Every buffer from the pool is written in full before it is read, but ∂w (accumulated).
@@ -58,7 +58,41 @@ pub(crate) fn backward<T: Kernels>(
     let gv = View::rows(grad, d);
     let gx = View::rows(&saved.g, d);
 
-    // Hopfield: d act = α G ξᵀ; ∂ξ = α actᵀ G; d h = act'(h) ⊙ d act; dg = d h ξ; ∂ξ += d hᵀ g.
+    let (mut dg, dxi) = hopfield_backward(w, saved, grad, tokens);
+    // The back-projections: ∂W^Q = α (SK)ᵀ G, ∂W^K = (α/β)(SᵀQ')ᵀ G; d(SK), d(SᵀQ').
+    let ab = alpha / w.beta;
+    let (mut dwq, mut dwk) = (z(hy * d), z(hy * d));
+    matmul(&mut dwq, d, (hy, d, tokens), false, View::rows(&saved.sk, hy).t(), gv, alpha, true);
+    matmul(&mut dwk, d, (hy, d, tokens), false, View::rows(&saved.sq, hy).t(), gv, ab, true);
+    let (mut dsk, mut dsq) = (z(tokens * hy), z(tokens * hy));
+    matmul(&mut dsk, hy, (tokens, hy, d), false, gv, View::rows(&w.wq, d).t(), alpha, true);
+    matmul(&mut dsq, hy, (tokens, hy, d), false, gv, View::rows(&w.wk, d).t(), ab, true);
+
+    let (dq, dk, dpairs) = attention_backward(w, saved, mask, (&dsk, &dsq), pairs_grad);
+    let pairs_grad = pairs_grad && mask.pairs.is_some();
+    pool::give(dsk);
+    pool::give(dsq);
+
+    // Q' = β g W^Qᵀ, K = g W^Kᵀ: dg += β dQ' W^Q + dK W^K; ∂W^Q += β dQ'ᵀ g; ∂W^K += dKᵀ g.
+    let (dqv, dkv) = (View::rows(&dq, hy), View::rows(&dk, hy));
+    matmul(&mut dg, d, (tokens, d, hy), true, dqv, View::rows(&w.wq, d), w.beta, true);
+    matmul(&mut dg, d, (tokens, d, hy), true, dkv, View::rows(&w.wk, d), T::ONE, true);
+    matmul(&mut dwq, d, (hy, d, tokens), true, dqv.t(), gx, w.beta, true);
+    matmul(&mut dwk, d, (hy, d, tokens), true, dkv.t(), gx, T::ONE, true);
+    pool::give(dq);
+    pool::give(dk);
+
+    let (dx, dgamma, ddelta) = layer_norm_backward(w, saved, x, grad, &dg);
+    pool::give(dg);
+    StepGrads { x: dx, wq: dwq, wk: dwk, xi: dxi, gamma: dgamma, delta: ddelta, pairs: pairs_grad.then_some(dpairs) }
+}
+
+/// The Hopfield module's share: d act = α G ξᵀ; ∂ξ = α actᵀ G; d h = act'(h) ⊙ d act;
+/// dg = d h ξ; ∂ξ += d hᵀ g. Returns (dg, ∂ξ).
+fn hopfield_backward<T: Kernels>(w: &FusedBlock<T>, saved: &Work<T>, grad: &[T], tokens: usize) -> (Vec<T>, Vec<T>) {
+    let (d, m, alpha) = (w.d, w.m, w.alpha);
+    let z = pool::take::<T>;
+    let (gv, gx) = (View::rows(grad, d), View::rows(&saved.g, d));
     let mut dh = z(tokens * m);
     matmul(&mut dh, m, (tokens, m, d), false, gv, View::rows(&w.xi, d).t(), alpha, true);
     let mut dxi = z(m * d);
@@ -77,17 +111,22 @@ pub(crate) fn backward<T: Kernels>(
     matmul(&mut dxi, d, (m, d, tokens), true, View::rows(&dh, m).t(), gx, T::ONE, true);
     pool::give(dh);
 
-    // The back-projections: ∂W^Q = α (SK)ᵀ G, ∂W^K = (α/β)(SᵀQ')ᵀ G; d(SK), d(SᵀQ').
-    let ab = alpha / w.beta;
-    let (mut dwq, mut dwk) = (z(hy * d), z(hy * d));
-    matmul(&mut dwq, d, (hy, d, tokens), false, View::rows(&saved.sk, hy).t(), gv, alpha, true);
-    matmul(&mut dwk, d, (hy, d, tokens), false, View::rows(&saved.sq, hy).t(), gv, ab, true);
-    let (mut dsk, mut dsq) = (z(tokens * hy), z(tokens * hy));
-    matmul(&mut dsk, hy, (tokens, hy, d), false, gv, View::rows(&w.wq, d).t(), alpha, true);
-    matmul(&mut dsq, hy, (tokens, hy, d), false, gv, View::rows(&w.wk, d).t(), ab, true);
+    (dg, dxi)
+}
 
-    // Per example (in parallel) and head: dQ', dK into the head's columns (and ∂w into the
-    // example's pair weights).
+/// The attention per example (in parallel) and head, from d(SK) and d(SᵀQ'): dQ' and dK in the
+/// head's columns, and with `pairs_grad` ∂w of the example's pair weights (zeros otherwise).
+fn attention_backward<T: Kernels>(
+    w: &FusedBlock<T>,
+    saved: &Work<T>,
+    mask: &FusedMask<'_, T>,
+    (dsk, dsq): (&[T], &[T]),
+    pairs_grad: bool,
+) -> (Vec<T>, Vec<T>, Vec<T>) {
+    let (y, n, h) = (w.y, saved.n, w.h);
+    let hy = h * y;
+    let tokens = dsk.len() / hy.max(1);
+    let z = pool::take::<T>;
     let (mut dq, mut dk) = (z(tokens * hy), z(tokens * hy));
     let hp = mask.pairs.map_or(1, |(_, hp)| hp);
     let pairs_grad = pairs_grad && mask.pairs.is_some();
@@ -138,20 +177,21 @@ pub(crate) fn backward<T: Kernels>(
                 }
             },
         );
-    pool::give(dsk);
-    pool::give(dsq);
+    (dq, dk, dpairs)
+}
 
-    // Q' = β g W^Qᵀ, K = g W^Kᵀ: dg += β dQ' W^Q + dK W^K; ∂W^Q += β dQ'ᵀ g; ∂W^K += dKᵀ g.
-    let (dqv, dkv) = (View::rows(&dq, hy), View::rows(&dk, hy));
-    matmul(&mut dg, d, (tokens, d, hy), true, dqv, View::rows(&w.wq, d), w.beta, true);
-    matmul(&mut dg, d, (tokens, d, hy), true, dkv, View::rows(&w.wk, d), T::ONE, true);
-    matmul(&mut dwq, d, (hy, d, tokens), true, dqv.t(), gx, w.beta, true);
-    matmul(&mut dwk, d, (hy, d, tokens), true, dkv.t(), gx, T::ONE, true);
-    pool::give(dq);
-    pool::give(dk);
-
-    // The layer norm, token by token; ∂γ and ∂δ summed over fixed chunks of tokens, then over
-    // the chunks in order (the same sums on any number of threads).
+/// The layer norm, token by token: ∂x = G + (1/σ)(γ dg − mean(γ dg) − x̂ mean(γ dg ⊙ x̂)); ∂γ
+/// and ∂δ summed over fixed chunks of tokens, then over the chunks in order (the same sums on
+/// any number of threads). Returns (∂x, ∂γ, ∂δ).
+fn layer_norm_backward<T: Kernels>(
+    w: &FusedBlock<T>,
+    saved: &Work<T>,
+    x: &[T],
+    grad: &[T],
+    dg: &[T],
+) -> (Vec<T>, T, Vec<T>) {
+    let (d, tokens) = (w.d, x.len() / w.d);
+    let z = pool::take::<T>;
     const CHUNK: usize = 64;
     let dn = T::from_f64(d as f64);
     let mut dx = z(tokens * d);
@@ -185,6 +225,5 @@ pub(crate) fn backward<T: Kernels>(
         dgamma += gp;
         ddelta.iter_mut().zip(&dp).for_each(|(a, &b)| *a += b);
     }
-    pool::give(dg);
-    StepGrads { x: dx, wq: dwq, wk: dwk, xi: dxi, gamma: dgamma, delta: ddelta, pairs: pairs_grad.then_some(dpairs) }
+    (dx, dgamma, ddelta)
 }
