@@ -6,9 +6,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use clap::{Args, Subcommand, ValueEnum};
-use hopfield_train::experiments::mil::{self, MilComparisonConfig, MilData, PoolingResult};
-use hopfield_train::experiments::Progress;
-use hopfield_train::tasks::mil::{MilConfig, MilEpoch, Pooling};
+use hopfield_train::experiments::mil::{self, MilComparisonConfig, MilData};
+use hopfield_train::tasks::mil::{MilConfig, Pooling};
 
 #[derive(Subcommand, Debug)]
 pub enum MilCommand {
@@ -115,44 +114,6 @@ impl MilTrainArgs {
     }
 }
 
-/// The bar over a pooling's epochs, and a line at epoch 1, every fifth and the last.
-fn on_event(pb: &mut Option<indicatif::ProgressBar>, e: Progress<'_, MilEpoch, PoolingResult>) {
-    match e {
-        Progress::Started(run) => {
-            let bar = crate::common::styled_bar(
-                run.epochs as u64,
-                "[{bar:30}] {prefix} epoch {pos}/{len} {msg} {elapsed_precise}",
-            );
-            bar.set_prefix(run.model.clone());
-            *pb = Some(bar);
-        }
-        Progress::Epoch(run, e) => {
-            let Some(pb) = pb else { return };
-            pb.set_position(e.epoch as u64);
-            pb.set_message(format!("accuracy {:.2}%, AUC {:.4}", 100.0 * e.test_accuracy, e.test_auc));
-            if e.epoch == 1 || e.epoch % 5 == 0 || e.epoch == run.epochs {
-                pb.suspend(|| {
-                    println!(
-                        "{:>8} epoch {:>3}: train loss {:.4} | test accuracy {:.2}% | AUC {:.4} | {:.2} s",
-                        run.model,
-                        e.epoch,
-                        e.train_loss,
-                        100.0 * e.test_accuracy,
-                        e.test_auc,
-                        e.seconds
-                    )
-                });
-            }
-        }
-        Progress::Step { .. } => {}
-        Progress::Finished(..) => {
-            if let Some(pb) = pb.take() {
-                pb.finish_and_clear();
-            }
-        }
-    }
-}
-
 fn train_cmd(a: &MilTrainArgs, data_dir: &Path, device: &burn::tensor::Device) -> Result<()> {
     let config = a.config();
     config.validate()?;
@@ -161,7 +122,7 @@ fn train_cmd(a: &MilTrainArgs, data_dir: &Path, device: &burn::tensor::Device) -
     let data = MilData::draw(&config, &a.data.to_string(), tr, te)?;
     println!("{}", data.describe(&config));
     let mut pb = None;
-    let report = mil::run(&config, &data, device, |e: Progress<'_, _, _>| on_event(&mut pb, e))
+    let report = mil::run(&config, &data, device, |e: mil::Event<'_>| crate::runs::mil_progress(&mut pb, e))
         .map_err(|e| crate::common::with_hint(e, "lower --lr"))?;
     let written = report.write(&a.out, device)?;
     println!("{}", report.table().trim_end());

@@ -185,3 +185,41 @@ pub fn et_image(
     }
     Ok(report.metrics)
 }
+
+/// The bar over a pooling's epochs, and a line at epoch 1, every fifth and the last.
+pub fn mil_progress(pb: &mut Option<indicatif::ProgressBar>, e: hopfield_train::experiments::mil::Event<'_>) {
+    match e {
+        Progress::Started(run) => {
+            let bar = crate::common::styled_bar(
+                run.epochs as u64,
+                "[{bar:30}] {prefix} epoch {pos}/{len} {msg} {elapsed_precise}",
+            );
+            bar.set_prefix(run.model.clone());
+            *pb = Some(bar);
+        }
+        Progress::Epoch(run, e) => {
+            let Some(pb) = pb else { return };
+            pb.set_position(e.epoch as u64);
+            pb.set_message(format!("accuracy {:.2}%, AUC {:.4}", 100.0 * e.test_accuracy, e.test_auc));
+            if e.epoch == 1 || e.epoch % 5 == 0 || e.epoch == run.epochs {
+                pb.suspend(|| {
+                    println!(
+                        "{:>8} epoch {:>3}: train loss {:.4} | test accuracy {:.2}% | AUC {:.4} | {:.2} s",
+                        run.model,
+                        e.epoch,
+                        e.train_loss,
+                        100.0 * e.test_accuracy,
+                        e.test_auc,
+                        e.seconds
+                    )
+                });
+            }
+        }
+        Progress::Step { .. } => {}
+        Progress::Finished(..) => {
+            if let Some(pb) = pb.take() {
+                pb.finish_and_clear();
+            }
+        }
+    }
+}
