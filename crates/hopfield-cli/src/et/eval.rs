@@ -29,7 +29,7 @@ pub fn run(a: &EtEvalArgs, data_dir: &Path, device: &burn::tensor::Device) -> Re
     let norm = meta.normalization.clone();
     let dev = device.clone();
     let mean = mean_patches(model.patch, &tr, &norm, &dev);
-    let r = evaluate(&model, &te, &norm, &mean, &cfg, spec, cfg.eval_seed(), &dev)?;
+    let r = evaluate(&model, &te, &norm, &mean, &cfg, (spec, cfg.eval_seed()), &dev)?;
     println!(
         "{} ({} test images), T = {}, α = {}: masked-patch MSE {:.4} | mean-patch baseline {:.4} | same model with T = 0: {:.4}",
         source,

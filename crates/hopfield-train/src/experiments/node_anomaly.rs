@@ -11,7 +11,7 @@ use hopfield_data::graph::anomaly::{self, AnomalyGraph};
 use super::{by_model, history_csv, mean_std, relay, write_file, Observer, Progress, RunId};
 use crate::error::{invalid, Result};
 use crate::pictures::graph::{write_anomaly_scores, SeedModel};
-use crate::tasks::graph::anomaly::{run_anomaly, split_nodes, AnomalyEpoch, EgoSettings};
+use crate::tasks::graph::anomaly::{run_anomaly, split_nodes, AnomalyEpoch, AnomalyRun, EgoSettings};
 use crate::tasks::graph::{GraphSettings, ModelKind};
 use crate::trainer::Trainer;
 
@@ -206,8 +206,14 @@ pub fn run(
                 example_unit: "nodes",
             };
             observer.on(Progress::Started(&id));
-            let (o, data) =
-                run_anomaly(graph, &split, model, config.ego, &settings, device, &trainer, relay(&id, &mut observer))?;
+            let (o, data) = run_anomaly(
+                &AnomalyRun { graph, split: &split, ego: config.ego },
+                model,
+                &settings,
+                device,
+                &trainer,
+                relay(&id, &mut observer),
+            )?;
             let result = SeedResult {
                 seed,
                 model,

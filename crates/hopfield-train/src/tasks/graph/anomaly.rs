@@ -275,22 +275,31 @@ pub struct AnomalyOutcome {
     pub seconds: f64,
 }
 
-/// Trains `kind` on the split's training nodes of `graph`; picks epoch and threshold on validation;
-/// scores the test nodes once. `trainer` holds the cancel flag.
+/// One graph, its split of the nodes and how ego-graphs are drawn: what [`run_anomaly`] trains on.
+#[derive(Debug, Clone, Copy)]
+pub struct AnomalyRun<'a> {
+    /// The graph.
+    pub graph: &'a AnomalyGraph,
+    /// Its training, validation and test nodes.
+    pub split: &'a NodeSplit,
+    /// Hops and budget of the ego-graphs.
+    pub ego: EgoSettings,
+}
+
+/// Trains `kind` on the split's training nodes of the graph; picks epoch and threshold on
+/// validation; scores the test nodes once. `trainer` holds the cancel flag.
 ///
 /// # Errors
 /// Invalid settings; a loss that becomes NaN/∞; the trainer's cancel flag.
-#[allow(clippy::too_many_arguments)]
 pub fn run_anomaly(
-    graph: &AnomalyGraph,
-    split: &NodeSplit,
+    run: &AnomalyRun<'_>,
     kind: ModelKind,
-    ego: EgoSettings,
     settings: &GraphSettings,
     device: &Device,
     trainer: &Trainer,
     on_event: impl FnMut(Event<'_, AnomalyEpoch>),
 ) -> Result<(AnomalyOutcome, AnomalyData)> {
+    let AnomalyRun { graph, split, ego } = *run;
     let started = std::time::Instant::now();
     if ego.budget == 0 {
         return Err(invalid("ego-graph budget", 0, "at least 1 node (the centre)"));

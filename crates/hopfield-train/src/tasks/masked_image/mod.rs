@@ -113,16 +113,14 @@ pub fn mean_patches(patch: usize, ds: &Dataset, norm: &Normalization, device: &D
     sum.expect("a data set with images") / ds.len() as f64
 }
 
-/// Evaluates `model` (without autodiff) on `ds` with masks drawn from `seed`.
-#[allow(clippy::too_many_arguments)]
+/// Evaluates `model` (without autodiff) on `ds` with masks drawn by `spec` from `seed`.
 pub fn evaluate(
     model: &ImageEnergyTransformer,
     ds: &Dataset,
     norm: &Normalization,
     mean_patch: &Tensor<2>,
     cfg: &EtTrainConfig,
-    spec: MaskSpec,
-    seed: u64,
+    (spec, seed): (MaskSpec, u64),
     device: &Device,
 ) -> Result<EvalReport> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -393,8 +391,7 @@ impl Task for MaskedImage<'_> {
             &self.norm,
             &self.mean_patch,
             &self.cfg,
-            self.spec,
-            self.cfg.eval_seed(),
+            (self.spec, self.cfg.eval_seed()),
             &self.device,
         )?;
         Ok(EpochMetrics {
