@@ -214,7 +214,7 @@ pub fn with_hint(e: hopfield_train::TrainError, hint: &str) -> anyhow::Error {
 }
 
 /// "`data` (N train / M test images of C×H×W)", the line every training command starts with.
-pub fn describe_splits(data: &hopfield_data::DataSource, tr: &Dataset, te: &Dataset) -> String {
+pub fn describe_splits(data: &impl std::fmt::Display, tr: &Dataset, te: &Dataset) -> String {
     format!(
         "{data} ({} train / {} test images of {}×{}×{})",
         tr.len(),

@@ -124,7 +124,7 @@ fn train_cmd(a: &MilTrainArgs, data_dir: &Path, device: &burn::tensor::Device) -
     let mut pb = None;
     let report = mil::run(&config, &data, device, |e: mil::Event<'_>| crate::runs::mil_progress(&mut pb, e))
         .map_err(|e| crate::common::with_hint(e, "lower --lr"))?;
-    let written = report.write(&a.out, device)?;
+    let written = report.write(&a.out, &data, device)?;
     println!("{}", report.table().trim_end());
     for f in written {
         println!("  wrote {}", f.display());

@@ -13,7 +13,7 @@ use hopfield_train::experiments::Progress;
 use hopfield_train::tasks::masked_image::checkpoint::Resume;
 use hopfield_train::tasks::masked_image::{EpochMetrics, EtTrainConfig};
 
-use crate::common::{bar, with_hint};
+use crate::common::{bar, describe_splits, with_hint};
 
 /// The progress bar of each run of a protocol: the epoch, the loss and the examples a second;
 /// when a run finishes, its line (from `line`) is printed.
@@ -65,16 +65,15 @@ impl<R> RunBars<R> {
 /// table, and writes its files (and drawn folds) into `out`.
 pub fn graph_cv(config: &GraphCvConfig, data: &GraphCvData, out: &Path, device: &Device) -> Result<()> {
     println!("{}; {}", data.describe(), graph_cv::describe_features(config, data)?);
-    let drawn = data.write_drawn_folds(out)?;
-    let origin = match (&data.origin, drawn) {
-        (FoldOrigin::Drawn(seed), Some(p)) => {
-            format!("10 stratified folds from seed {seed} (written to {})", p.display())
+    // Drawn folds are written, so that the run can be repeated with --folds.
+    let origin = match &data.origin {
+        FoldOrigin::File(p) => p.display().to_string(),
+        FoldOrigin::Drawn(seed) => {
+            format!("10 stratified folds from seed {seed} (written to {})", data.write_folds(out)?.display())
         }
-        (FoldOrigin::Drawn(seed), None) => format!("10 stratified folds from seed {seed}"),
-        (FoldOrigin::File(p), _) => p.display().to_string(),
     };
     let total = data.folds.test.len();
-    println!("folds: {origin}; running {} of {total}", config.max_folds.map_or(total, |m| m.min(total)));
+    println!("folds: {origin}; running {} of {total}", config.folds_to_run(total));
     let mut bars = RunBars::new(FoldResult::line);
     let report = graph_cv::run(config, data, device, |e: Progress<'_, _, _>| bars.on(e))
         .map_err(|e| with_hint(e, "lower --lr or --step-size"))?;
@@ -96,12 +95,7 @@ pub fn print_recall(r: &RecallReport, files: &[PathBuf], secs: f64) {
 
 /// Runs a capacity sweep with a progress bar and prints its table; returns the points and files.
 pub fn capacity(cfg: &CapacityConfig, out: &Path) -> Result<(Vec<capacity::CapacityPoint>, Vec<PathBuf>)> {
-    let total: usize = cfg
-        .separations
-        .iter()
-        .map(|&s| cfg.loads.as_ref().map(|l| l.len()).unwrap_or_else(|| capacity::auto_loads(s, cfg.neurons).len()))
-        .sum();
-    let pb = bar(total as u64, "capacity");
+    let pb = bar(capacity::jobs(cfg).len() as u64, "capacity");
     let points = capacity::sweep(cfg, |done, _| pb.set_position(done as u64))?;
     pb.finish_and_clear();
     print!("{}", capacity::table(&points, cfg));
@@ -130,15 +124,9 @@ pub fn et_image(
     files: &RunFiles,
     resume: Option<Resume>,
 ) -> Result<Vec<EpochMetrics>> {
-    let (tr, te) = (&data.train, &data.test);
     println!(
-        "training on {} ({} train / {} test images of {}×{}×{}), {} patches of {}, T = {}, α = {}",
-        data.name,
-        tr.len(),
-        te.len(),
-        tr.channels(),
-        tr.height(),
-        tr.width(),
+        "training on {}, {} patches of {}, T = {}, α = {}",
+        describe_splits(&data.name, &data.train, &data.test),
         config.model.patches(),
         config.model.patch_elements(),
         config.model.descent.steps,
@@ -157,8 +145,10 @@ pub fn et_image(
             shares.join(" + ")
         );
     }
-    let pb =
-        crate::common::styled_bar(tr.len() as u64, "epoch {prefix} [{bar:30}] {pos}/{len} {msg} {elapsed_precise}");
+    let pb = crate::common::styled_bar(
+        data.train.len() as u64,
+        "epoch {prefix} [{bar:30}] {pos}/{len} {msg} {elapsed_precise}",
+    );
     let on = |e: Progress<'_, EpochMetrics, _>| match e {
         Progress::Step { epoch, done, loss, .. } => {
             pb.set_prefix(epoch.to_string());

@@ -192,7 +192,8 @@ impl Trainer {
         epochs_done: usize,
         mut on_event: impl FnMut(Event<'_, T::Epoch>),
     ) -> Result<(T::State, Vec<T::Epoch>)> {
-        let Plan { examples: n, batch_size, epochs } = task.plan();
+        let plan = task.plan();
+        let Plan { examples: n, batch_size, epochs } = plan;
         if batch_size == 0 || n == 0 {
             return Err(invalid("batch", format!("{batch_size} of {n} examples"), "at least one example a step"));
         }
@@ -219,7 +220,7 @@ impl Trainer {
         for epoch in epochs_done + 1..=epochs {
             let start = Instant::now();
             at.epoch = epoch;
-            let (mut rng, batches) = shuffled_batches(task, &state, epoch, task.plan())?;
+            let (mut rng, batches) = shuffled_batches(task, &state, epoch, plan)?;
             let (next, mut summary) = self.epoch_steps(task, state, &batches, &mut rng, &mut at, &mut on_event)?;
             state = next;
             summary.seconds = start.elapsed().as_secs_f64();
@@ -237,9 +238,7 @@ impl Trainer {
         }
         Ok((state, history))
     }
-}
 
-impl Trainer {
     /// The optimiser steps of one epoch over `batches`, `at` moving along; stops before a step
     /// when the cancel flag is set, and after one whose loss is NaN or infinite.
     fn epoch_steps<T: Task>(

@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::text::{at, integer, lines, number};
+use super::text::{at, integer, lines, number, number_rows};
 use crate::error::{format_err, Result};
 
 /// One attributed graph whose nodes are labelled normal or anomalous.
@@ -122,18 +122,7 @@ fn dense(path: &Path, nodes: usize) -> Result<(Vec<f32>, usize)> {
     if rows.len() != nodes {
         return Err(format_err(&file, format!("{} rows, but the labels give {nodes} nodes", rows.len())));
     }
-    let mut dim = 0;
-    let mut all = Vec::new();
-    for (i, l) in &rows {
-        let row: Vec<f32> = l.split(',').map(|x| number(&file, *i, x)).collect::<Result<_>>()?;
-        if dim == 0 {
-            dim = row.len();
-        } else if row.len() != dim {
-            return Err(at(&file, *i, format!("{} values, but the first row has {dim}", row.len())));
-        }
-        all.extend(row);
-    }
-    Ok((all, dim))
+    number_rows(&file, &rows)
 }
 
 /// The most feature values a sparse file may expand to (1 GiB of f32).

@@ -38,3 +38,19 @@ pub(crate) fn number(file: &str, line: usize, field: &str) -> Result<f32> {
     }
     Ok(v)
 }
+
+/// Rows of comma-separated finite numbers, every row as long as the first: the values row after
+/// row, and that length; an error names the file, the line and the problem.
+pub(crate) fn number_rows(file: &str, rows: &[(usize, String)]) -> Result<(Vec<f32>, usize)> {
+    let (mut all, mut dim) = (Vec::new(), 0);
+    for (i, l) in rows {
+        let row: Vec<f32> = l.split(',').map(|x| number(file, *i, x)).collect::<Result<_>>()?;
+        if dim == 0 {
+            dim = row.len();
+        } else if row.len() != dim {
+            return Err(at(file, *i, format!("{} values, but the first row has {dim}", row.len())));
+        }
+        all.extend(row);
+    }
+    Ok((all, dim))
+}

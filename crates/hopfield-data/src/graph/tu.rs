@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::text::{at, integer, lines, lines_of, number};
+use super::text::{at, integer, lines, lines_of, number_rows};
 use crate::error::{format_err, DataError, Result};
 
 /// One graph: its nodes are 0..nodes, its edges pairs of them as the file lists them (a TU file
@@ -258,17 +258,7 @@ fn node_attributes(part: &Part<'_>, n: usize) -> Result<(Vec<f32>, usize)> {
     if rows.len() != n {
         return Err(format_err(&file, format!("{} lines, but there are {n} nodes in the graph indicator", rows.len())));
     }
-    let (mut all, mut dim) = (Vec::new(), 0);
-    for (i, l) in &rows {
-        let row: Vec<f32> = l.split(',').map(|x| number(&file, *i, x)).collect::<Result<_>>()?;
-        if dim == 0 {
-            dim = row.len();
-        } else if row.len() != dim {
-            return Err(at(&file, *i, format!("{} values, but the first row has {dim}", row.len())));
-        }
-        all.extend(row);
-    }
-    Ok((all, dim))
+    number_rows(&file, &rows)
 }
 
 /// The test part of each fold of a k-fold cross-validation: graph indices (0-based); a graph's
@@ -348,6 +338,16 @@ pub fn write_folds(path: &Path, folds: &Folds) -> Result<()> {
     std::fs::write(path, text).map_err(|e| crate::error::io_err(path, e))
 }
 
+/// The node-feature recipe of a [`NodeFeatures`] on one set: the distinct node labels (one-hot),
+/// which parts are used, the degree cap, and the features per node.
+struct FeatureLayout {
+    values: Vec<i64>,
+    use_labels: bool,
+    use_attrs: bool,
+    degree: Option<usize>,
+    width: usize,
+}
+
 /// How a node's feature vector is made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NodeFeatures {
@@ -378,11 +378,16 @@ impl GraphSet {
         }
     }
 
-    /// The feature vectors of every graph's nodes (row-major [nodes, width]) and their width.
+    /// Features per node for `kind`, without building them.
     ///
     /// # Errors
-    /// Features the set does not have (labels or attributes), or a degree cap of 0.
-    pub fn node_features(&self, kind: NodeFeatures) -> Result<(Vec<Vec<f32>>, usize)> {
+    /// Features the set lacks; a degree cap of 0.
+    pub fn feature_width(&self, kind: NodeFeatures) -> Result<usize> {
+        Ok(self.feature_layout(kind)?.width)
+    }
+
+    /// What `kind` reads of the set (checked against what it has) and the width it gives.
+    fn feature_layout(&self, kind: NodeFeatures) -> Result<FeatureLayout> {
         let has_labels = self.graphs.iter().all(|g| g.node_labels.is_some());
         let missing =
             |what: &str| DataError::Invalid { what: "node features", problem: format!("{} has no {what}", self.name) };
@@ -407,6 +412,15 @@ impl GraphSet {
         let width = if use_labels { values.len() } else { 0 }
             + if use_attrs { self.attribute_dim } else { 0 }
             + degree.map_or(0, |m| m + 1);
+        Ok(FeatureLayout { values, use_labels, use_attrs, degree, width })
+    }
+
+    /// The feature vectors of every graph's nodes (row-major [nodes, width]) and their width.
+    ///
+    /// # Errors
+    /// Features the set does not have (labels or attributes), or a degree cap of 0.
+    pub fn node_features(&self, kind: NodeFeatures) -> Result<(Vec<Vec<f32>>, usize)> {
+        let FeatureLayout { values, use_labels, use_attrs, degree, width } = self.feature_layout(kind)?;
         let per_graph = self
             .graphs
             .iter()

@@ -202,14 +202,18 @@ pub fn measure(
     })
 }
 
+/// Every (memory, load K) the sweep measures, in order: the given loads, or [`auto_loads`].
+pub fn jobs(cfg: &CapacityConfig) -> Vec<(Separation, usize)> {
+    cfg.separations
+        .iter()
+        .flat_map(|&s| cfg.loads.clone().unwrap_or_else(|| auto_loads(s, cfg.neurons)).into_iter().map(move |k| (s, k)))
+        .collect()
+}
+
 /// Runs the sweep; `progress(done, total)` is called after each load.
 pub fn sweep(cfg: &CapacityConfig, mut progress: impl FnMut(usize, usize)) -> Result<Vec<CapacityPoint>> {
     validate(cfg)?;
-    let jobs: Vec<(Separation, usize)> = cfg
-        .separations
-        .iter()
-        .flat_map(|&s| cfg.loads.clone().unwrap_or_else(|| auto_loads(s, cfg.neurons)).into_iter().map(move |k| (s, k)))
-        .collect();
+    let jobs = jobs(cfg);
     let mut out = Vec::with_capacity(jobs.len());
     for (i, &(s, k)) in jobs.iter().enumerate() {
         out.push(measure(s, cfg.neurons, k, cfg.trials, cfg.probes, cfg.seed)?);

@@ -11,8 +11,9 @@ use std::path::{Path, PathBuf};
 use burn::tensor::Device;
 use hopfield_data::graph::tu::{self, read_folds, stratified_folds, write_folds, Folds, GraphSet, NodeFeatures};
 
-use super::{by_model, history_csv, mean_std, relay, write_file, Observer, Progress, RunId};
+use super::{by_model, history_csv, named_dir, relay, write_file, Observer, Progress, RunId};
 use crate::error::{invalid, Result};
+use crate::metrics::mean_std;
 use crate::pictures::graph::{write_fold_attention, FoldModel};
 use crate::tasks::graph::classify::{run_fold, validation_split, ClassifyEpoch, FoldParts, GraphData};
 use crate::tasks::graph::{GraphSettings, ModelKind};
@@ -87,6 +88,11 @@ impl GraphCvConfig {
         self.settings.validate()
     }
 
+    /// The folds a run covers of the `total` the data has: all, or the first `max_folds`.
+    pub fn folds_to_run(&self, total: usize) -> usize {
+        self.max_folds.map_or(total, |m| m.clamp(1, total))
+    }
+
     fn node_features(&self, set: &GraphSet) -> NodeFeatures {
         match self.features {
             FeatureChoice::Auto => set.default_features(),
@@ -138,37 +144,34 @@ impl GraphCvData {
     /// # Errors
     /// A set that is not found or does not read; folds that do not fit it.
     pub fn named(name: &str, data_dir: &Path, fold_file: Option<&Path>, seed: u64) -> Result<GraphCvData> {
-        let dir = [PathBuf::from(name), data_dir.join("tu").join(name)].into_iter().find(|p| p.is_dir());
+        let dir = named_dir(name, data_dir, "tu");
         let set =
             match &dir {
-                Some(d) => tu::load(d, None)?,
-                None if name.eq_ignore_ascii_case("MUTAG") => tu::bundled_mutag()?,
-                None => return Err(crate::TrainError::NotFound {
+                Ok(d) => tu::load(d, None)?,
+                Err(_) if name.eq_ignore_ascii_case("MUTAG") => tu::bundled_mutag()?,
+                Err(looked) => return Err(crate::TrainError::NotFound {
                     what: "graph set",
                     name: name.to_string(),
-                    looked: data_dir.join("tu").join(name),
+                    looked: looked.clone(),
                     hint:
                         "give the folder of its TU files (DS_A.txt, DS_graph_indicator.txt, DS_graph_labels.txt, …), \
                            or MUTAG for the bundled set",
                 }),
             };
-        let standard = dir.map(|d| d.join(format!("{}_10fold_test_idx.txt", set.name))).filter(|p| p.is_file());
+        let standard = dir.ok().map(|d| d.join(format!("{}_10fold_test_idx.txt", set.name))).filter(|p| p.is_file());
         GraphCvData::new(set, fold_file.or(standard.as_deref()), seed)
     }
 
-    /// Writes drawn folds to `dir/folds.txt` in the format fold files are read in (given folds are
-    /// not written again); returns the file written.
+    /// Writes the folds to `dir/folds.txt` in the format fold files are read in (so that drawn
+    /// folds can be given again); returns the file written.
     ///
     /// # Errors
     /// The folder or file cannot be written.
-    pub fn write_drawn_folds(&self, dir: &Path) -> Result<Option<PathBuf>> {
-        if !matches!(self.origin, FoldOrigin::Drawn(_)) {
-            return Ok(None);
-        }
+    pub fn write_folds(&self, dir: &Path) -> Result<PathBuf> {
         std::fs::create_dir_all(dir).map_err(|e| crate::TrainError::write(dir, e))?;
         let path = dir.join("folds.txt");
         write_folds(&path, &self.folds)?;
-        Ok(Some(path))
+        Ok(path)
     }
 
     /// Graphs of the most common class, as a share of all.
@@ -200,7 +203,7 @@ impl GraphCvData {
 /// Features the set lacks.
 pub fn describe_features(config: &GraphCvConfig, data: &GraphCvData) -> Result<String> {
     let kind = config.node_features(&data.set);
-    let (_, width) = data.set.node_features(kind)?;
+    let width = data.set.feature_width(kind)?;
     Ok(format!("features {kind:?} ({width} per node), {} Laplacian encodings", config.settings.encodings))
 }
 
@@ -225,8 +228,6 @@ pub struct FoldResult {
     pub test_accuracy: f64,
     /// Seconds of training and evaluation.
     pub seconds: f64,
-    /// Training graphs a second over the training steps.
-    pub graphs_per_second: f64,
     /// Every epoch's figures.
     pub history: Vec<ClassifyEpoch>,
 }
@@ -279,7 +280,7 @@ pub fn run(
     let started = std::time::Instant::now();
     let (set, folds, settings) = (&data.set, &data.folds, &config.settings);
     let prepared = GraphData::new(set, config.node_features(set), settings.encodings, settings.edge_weights)?;
-    let n_folds = config.max_folds.map_or(folds.test.len(), |m| m.clamp(1, folds.test.len()));
+    let n_folds = config.folds_to_run(folds.test.len());
     let trainer = Trainer { cancel: observer.cancel(), ..Trainer::default() };
     let (mut runs, mut picture) = (Vec::new(), None);
     for k in 0..n_folds {
@@ -298,7 +299,6 @@ pub fn run(
             };
             observer.on(Progress::Started(&id));
             let outcome = run_fold(&prepared, &parts, model, settings, device, &trainer, relay(&id, &mut observer))?;
-            let trained = outcome.history.iter().map(|h| h.seconds).sum::<f64>();
             let result = FoldResult {
                 fold: k + 1,
                 model,
@@ -309,7 +309,6 @@ pub fn run(
                 val_accuracy: outcome.val_accuracy,
                 test_accuracy: outcome.test_accuracy,
                 seconds: outcome.seconds,
-                graphs_per_second: (settings.epochs * fit.len()) as f64 / trained.max(1e-9),
                 history: outcome.history,
             };
             observer.on(Progress::Finished(&id, &result));
@@ -332,6 +331,12 @@ pub fn run(
 }
 
 impl FoldResult {
+    /// Training graphs a second over the training steps of every epoch.
+    pub fn graphs_per_second(&self) -> f64 {
+        let seconds = self.history.iter().map(|h| h.seconds).sum::<f64>();
+        (self.history.len() * self.train_graphs) as f64 / seconds.max(1e-9)
+    }
+
     /// One line for a log: the chosen epoch, the accuracies, the time.
     pub fn line(&self) -> String {
         format!(
@@ -345,7 +350,7 @@ impl FoldResult {
             100.0 * self.test_accuracy,
             self.test_graphs,
             self.seconds,
-            self.graphs_per_second
+            self.graphs_per_second()
         )
     }
 }

@@ -141,7 +141,6 @@ pub struct MilReport {
     /// The runs, in the order of the config's poolings.
     pub runs: Vec<PoolingResult>,
     hopfield: Option<MilModel>,
-    pictures: Option<(Dataset, Bags)>,
 }
 
 /// Runs `config` on `data` on `device`, telling `observer` as it goes.
@@ -187,7 +186,6 @@ pub fn run(
         epochs: config.model.epochs,
         runs,
         hopfield,
-        pictures: Some((data.test.clone(), data.test_bags.clone())),
     })
 }
 
@@ -215,17 +213,18 @@ impl MilReport {
         history_csv("pooling", self.runs.iter().map(|r| (r.pooling.to_string(), &r.history[..])))
     }
 
-    /// Writes `attention.png` (when Hopfield pooling ran: its weights on 8 test bags), `auc.png`
-    /// (test AUC per epoch) and `metrics.csv` into `dir` (created if missing); returns the files.
+    /// Writes `attention.png` (when Hopfield pooling ran: its weights on 8 of `data`'s test bags),
+    /// `auc.png` (test AUC per epoch) and `metrics.csv` into `dir` (created if missing); returns the
+    /// files.
     ///
     /// # Errors
     /// A file that cannot be written; the model failing on the test bags.
-    pub fn write(&self, dir: &Path, device: &Device) -> Result<Vec<PathBuf>> {
+    pub fn write(&self, dir: &Path, data: &MilData, device: &Device) -> Result<Vec<PathBuf>> {
         std::fs::create_dir_all(dir).map_err(|e| crate::TrainError::write(dir, e))?;
         let mut written = Vec::new();
-        if let (Some(model), Some((test, bags))) = (&self.hopfield, &self.pictures) {
+        if let Some(model) = &self.hopfield {
             let png = dir.join("attention.png");
-            write_instance_weights(model, test, bags, 8, &png, device)?;
+            write_instance_weights(model, &data.test, &data.test_bags, 8, &png, device)?;
             written.push(png);
         }
         let auc_png = dir.join("auc.png");

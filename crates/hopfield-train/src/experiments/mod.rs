@@ -198,12 +198,11 @@ pub(crate) fn by_model<R, M: PartialEq + Copy>(runs: &[R], model: impl Fn(&R) ->
     out
 }
 
-/// Mean and sample standard deviation (0 for a single value).
-pub fn mean_std(v: &[f64]) -> (f64, f64) {
-    let n = v.len().max(1) as f64;
-    let m = v.iter().sum::<f64>() / n;
-    let var = if v.len() > 1 { v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0) } else { 0.0 };
-    (m, var.sqrt())
+/// The folder `name` names: itself when it is one, else `<data_dir>/<kind>/<name>` when that is
+/// one; `Err` holds the place looked for under the data folder.
+pub(crate) fn named_dir(name: &str, data_dir: &Path, kind: &str) -> std::result::Result<PathBuf, PathBuf> {
+    let looked = data_dir.join(kind).join(name);
+    [PathBuf::from(name), looked.clone()].into_iter().find(|p| p.is_dir()).ok_or(looked)
 }
 
 /// Creates `dir` and writes `text` to `dir/name`; returns the path.

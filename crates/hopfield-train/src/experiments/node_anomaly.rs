@@ -8,8 +8,9 @@ use std::path::{Path, PathBuf};
 use burn::tensor::Device;
 use hopfield_data::graph::anomaly::{self, AnomalyGraph};
 
-use super::{by_model, history_csv, mean_std, relay, write_file, Observer, Progress, RunId};
+use super::{by_model, history_csv, named_dir, relay, write_file, Observer, Progress, RunId};
 use crate::error::{invalid, Result};
+use crate::metrics::mean_std;
 use crate::pictures::graph::{write_anomaly_scores, SeedModel};
 use crate::tasks::graph::anomaly::{run_anomaly, split_nodes, AnomalyEpoch, AnomalyRun, EgoSettings};
 use crate::tasks::graph::{GraphSettings, ModelKind};
@@ -72,10 +73,9 @@ impl NodeAnomalyConfig {
 /// # Errors
 /// A graph that is not found or does not read.
 pub fn load_named(name: &str, data_dir: &Path) -> Result<AnomalyGraph> {
-    let looked = data_dir.join("graph-anomaly").join(name);
-    match [PathBuf::from(name), looked.clone()].into_iter().find(|p| p.is_dir()) {
-        Some(dir) => Ok(anomaly::load(&dir)?),
-        None => Err(crate::TrainError::NotFound {
+    match named_dir(name, data_dir, "graph-anomaly") {
+        Ok(dir) => Ok(anomaly::load(&dir)?),
+        Err(looked) => Err(crate::TrainError::NotFound {
             what: "anomaly graph",
             name: name.to_string(),
             looked,
@@ -206,7 +206,7 @@ pub fn run(
                 example_unit: "nodes",
             };
             observer.on(Progress::Started(&id));
-            let (o, data) = run_anomaly(
+            let (mut o, data) = run_anomaly(
                 &AnomalyRun { graph, split: &split, ego: config.ego },
                 model,
                 &settings,
@@ -226,7 +226,8 @@ pub fn run(
                 test_auprc: o.test_auprc,
                 test_macro_f1: o.test_macro_f1,
                 seconds: o.seconds,
-                history: o.history.clone(),
+                // The picture needs the model and the test scores only.
+                history: std::mem::take(&mut o.history),
             };
             observer.on(Progress::Finished(&id, &result));
             runs.push(result);
