@@ -17,19 +17,19 @@ pub struct CapacityArgs {
     #[arg(long, value_delimiter = ',', default_value = "3")]
     pub n: Vec<u32>,
     /// N: neurons per pattern.
-    #[arg(long, default_value_t = 200)]
+    #[arg(long, default_value_t = CapacityConfig::default().neurons)]
     pub neurons: usize,
     /// Loads K, comma-separated; default: 12 log-spaced loads around each curve's capacity.
     #[arg(long, value_delimiter = ',')]
     pub loads: Option<Vec<usize>>,
     /// Independent random pattern sets per load.
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = CapacityConfig::default().trials)]
     pub trials: usize,
     /// Stored patterns probed per set.
-    #[arg(long, default_value_t = 25)]
+    #[arg(long, default_value_t = CapacityConfig::default().probes)]
     pub probes: usize,
     /// Seed; the same seed gives the same numbers.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = CapacityConfig::default().seed)]
     pub seed: u64,
     /// Folder for capacity.csv, capacity.png and retrieval.png (created if missing).
     #[arg(long, default_value = "out/capacity")]

@@ -18,16 +18,16 @@ pub struct RecallArgs {
     #[arg(long, value_enum, default_value = "rect-poly")]
     pub memory: MemoryArg,
     /// Degree n of the poly / rect-poly separation function (n ≥ 2).
-    #[arg(long, default_value_t = 30)]
+    #[arg(long, default_value_t = recall::DEFAULT_DEGREE)]
     pub n: u32,
     /// Inverse temperature β of the modern Hopfield network (β > 0).
-    #[arg(long, default_value_t = 0.2, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = recall::DEFAULT_BETA, allow_negative_numbers = true)]
     pub beta: f64,
     /// K: how many images (the first K of the split) are stored.
-    #[arg(long, default_value_t = 50)]
+    #[arg(long, default_value_t = RecallConfig::default().patterns)]
     pub patterns: usize,
     /// Fraction p of the cue's entries to flip (0 ≤ p ≤ 1). Ignored with --occlude.
-    #[arg(long, default_value_t = 0.2, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = recall::DEFAULT_FLIP, allow_negative_numbers = true)]
     pub flip: f64,
     /// Occlude the bottom half of each cue instead of flipping entries.
     #[arg(long)]
@@ -36,17 +36,17 @@ pub struct RecallArgs {
     #[arg(long)]
     pub queries: Option<usize>,
     /// How many examples the picture grid and the energy plot show.
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, default_value_t = RecallConfig::default().show)]
     pub show: usize,
     /// Update rule of binary memories: async (one neuron at a time, random order; the energy never
     /// rises) or sync (all neurons at once).
     #[arg(long, value_enum, default_value = "async")]
     pub rule: RuleArg,
     /// Upper bound on sweeps (binary memories) or updates (modern).
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = RecallConfig::default().max_steps)]
     pub max_steps: usize,
     /// Seed of every random choice; the same seed gives the same numbers.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = RecallConfig::default().seed)]
     pub seed: u64,
     /// Folder for recall.png, energy.png and recall.csv (created if missing).
     #[arg(long, default_value = "out/recall")]

@@ -22,8 +22,9 @@ use crate::pictures::{Corner, LinePlot, Mark, Series};
 /// Final overlap counted as retrieval with few errors (≤ 1.5% of the bits wrong).
 pub const APPROX_OVERLAP: f64 = 0.97;
 
-/// Settings of a capacity sweep.
-#[derive(Debug, Clone, PartialEq)]
+/// Settings of a capacity sweep, with the command line's defaults in [`CapacityConfig::default`].
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct CapacityConfig {
     /// One curve per separation function.
     pub separations: Vec<Separation>,
@@ -37,6 +38,21 @@ pub struct CapacityConfig {
     pub probes: usize,
     /// Seed of everything random.
     pub seed: u64,
+}
+
+impl Default for CapacityConfig {
+    /// `hopfield capacity`'s sweep: the classical network, N = 200, 12 loads around its capacity,
+    /// 4 pattern sets of which 25 are probed each, seed 0.
+    fn default() -> Self {
+        CapacityConfig {
+            separations: vec![Separation::Classical],
+            neurons: 200,
+            loads: None,
+            trials: 4,
+            probes: 25,
+            seed: 0,
+        }
+    }
 }
 
 /// One measured load.

@@ -22,7 +22,7 @@ use crate::error::{invalid, Result, TrainError};
 use crate::pictures::{write_grid, Corner, LinePlot, Mark, Picture, Series};
 
 /// Which memory stores the patterns.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum MemoryKind {
     /// A binary Dense Associative Memory with this separation function.
     Dense(Separation),
@@ -43,7 +43,7 @@ impl std::fmt::Display for MemoryKind {
 }
 
 /// How cues are made from stored patterns.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Corruption {
     /// Negate this fraction of the entries, chosen at random.
     Flip(f64),
@@ -51,8 +51,9 @@ pub enum Corruption {
     Occlude,
 }
 
-/// Settings of a recall run.
-#[derive(Debug, Clone, PartialEq)]
+/// Settings of a recall run, with the command line's defaults in [`RecallConfig::default`].
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct RecallConfig {
     /// The memory.
     pub memory: MemoryKind,
@@ -72,12 +73,21 @@ pub struct RecallConfig {
     pub rule: UpdateRule,
 }
 
+/// The degree n of the default memory F = max(x, 0)^n (digits are strongly correlated: n must be large).
+pub const DEFAULT_DEGREE: u32 = 30;
+/// β of the modern network when it is chosen without one.
+pub const DEFAULT_BETA: f64 = 0.2;
+/// The share of a cue's entries flipped by default.
+pub const DEFAULT_FLIP: f64 = 0.2;
+
 impl Default for RecallConfig {
+    /// `hopfield recall`'s run: 50 patterns in the dense memory F = max(x, 0)^30, 20% of each cue
+    /// flipped, asynchronous updates for at most 100 sweeps, 8 examples shown, seed 0.
     fn default() -> Self {
         RecallConfig {
-            memory: MemoryKind::Dense(Separation::Classical),
-            patterns: 20,
-            corruption: Corruption::Flip(0.2),
+            memory: MemoryKind::Dense(Separation::RectifiedPolynomial { n: DEFAULT_DEGREE }),
+            patterns: 50,
+            corruption: Corruption::Flip(DEFAULT_FLIP),
             queries: None,
             show: 8,
             seed: 0,

@@ -16,7 +16,7 @@ use super::Separation;
 use crate::error::{invalid, pattern_count, shape, Result};
 
 /// Synchronous or asynchronous dynamics.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum UpdateRule {
     /// One neuron at a time, in a fresh random order each sweep: the energy never increases.
     Asynchronous,

@@ -6,7 +6,7 @@ use crate::error::{invalid, Result};
 pub const MAX_DEGREE: u32 = 1000;
 
 /// The separation function F of a [`DenseMemory`](super::DenseMemory).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Separation {
     /// F(x) = x²/2: the classical Hopfield network with Hebbian weights W = Σ_μ ξ^μ ξ^μᵀ.
     Classical,
