@@ -58,6 +58,57 @@ pub struct ReconstructionData {
     pub energies: Vec<f32>,
 }
 
+/// A descent of normalised images through the model, as arrays.
+#[derive(Debug, Clone)]
+pub struct DescentArrays {
+    /// The normalised input images, [B, C, H, W].
+    pub input: Vec<f32>,
+    /// Their patches, [B, N, P].
+    pub original: Vec<f32>,
+    /// The decoder's output at every patch after each step t = 0..=T, each [B, N, P].
+    pub decoded: Vec<Vec<f32>>,
+    /// E(g(x_t)) for t = 0..=T, each [B].
+    pub energy: Vec<Vec<f32>>,
+    /// The decoder's output after T steps as images, [B, C, H, W].
+    pub reconstruction: Vec<f32>,
+    /// E(g(x_t)) per image, [B, T + 1].
+    pub energies: Vec<f32>,
+}
+
+/// Runs the descent on normalised `images` [B, C, H, W] whose `replaced` patches ([B, N], 1 =
+/// replaced by the MASK token) are masked.
+///
+/// # Errors
+/// Images of another shape than the model's; a mask of another size.
+pub fn descent_arrays(
+    model: &ImageEnergyTransformer,
+    images: Tensor<4>,
+    replaced: &[f32],
+    descent: &Descent,
+    device: &Device,
+) -> Result<DescentArrays> {
+    let count = images.dims()[0];
+    let n = model.patches();
+    if replaced.len() != count * n {
+        return Err(crate::error::invalid(
+            "mask",
+            format!("{} values", replaced.len()),
+            format!("{count} × {n} (B images of N patches)"),
+        ));
+    }
+    let input = to_vec(images.clone());
+    let original = to_vec(model.patchify(images.clone())); // [B, N, P]
+    let replaced_t = Tensor::<2>::from_data(TensorData::new(replaced.to_vec(), [count, n]), device);
+    let (decoded, energy) = model.trajectory(images, replaced_t, descent)?;
+    let p = original.len() / (count * n).max(1);
+    let decoded: Vec<Vec<f32>> = decoded.into_iter().map(to_vec).collect();
+    let energy: Vec<Vec<f32>> = energy.into_iter().map(to_vec).collect();
+    let last = decoded.last().cloned().unwrap_or_default();
+    let reconstruction = to_vec(model.unpatchify(Tensor::<3>::from_data(TensorData::new(last, [count, n, p]), device)));
+    let energies: Vec<f32> = (0..count).flat_map(|i| energy.iter().map(move |et| et[i])).collect();
+    Ok(DescentArrays { input, original, decoded, energy, reconstruction, energies })
+}
+
 /// Reconstructs the first B images of `ds` with the given 0/1 masks ([B, N] each: `scored`
 /// patches are shown reconstructed, `replaced` ones get the MASK token) and writes the pictures
 /// of [`write_et_pictures`] into `out`.
@@ -81,11 +132,8 @@ pub fn reconstruct(
     }
     let (scored, replaced) = (scored.to_vec(), replaced.to_vec());
     let idx: Vec<usize> = (0..count).collect();
-    let images = image_batch(norm, ds, &idx, device);
-    let input = to_vec(images.clone());
-    let original = to_vec(model.patchify(images.clone())); // [B, N, P]
-    let replaced_t = Tensor::<2>::from_data(TensorData::new(replaced.clone(), [count, n]), device);
-    let (decoded, energy) = model.trajectory(images, replaced_t, descent)?;
+    let arrays = descent_arrays(model, image_batch(norm, ds, &idx, device), &replaced, descent, device)?;
+    let DescentArrays { input, original, decoded: decoded_v, energy: e, reconstruction, energies } = arrays;
     let steps = descent.steps;
     let p = original.len() / (count * n);
     let [c, h, w] = model.image;
@@ -104,7 +152,6 @@ pub fn reconstruct(
     let orig_patch = |i: usize, k: usize| original[(i * n + k) * p..(i * n + k + 1) * p].to_vec();
     // Grey (0.5 in pixel space) in normalised units, per patch element's channel.
     let grey: Vec<f32> = (0..p).map(|e| (0.5 - norm.mean[e / (p / c)]) / norm.std[e / (p / c)]).collect();
-    let decoded_v: Vec<Vec<f32>> = decoded.into_iter().map(to_vec).collect();
     let composite = |i: usize, t: usize, k: usize| {
         if scored[i * n + k] == 1.0 {
             decoded_v[t][(i * n + k) * p..(i * n + k + 1) * p].to_vec()
@@ -125,11 +172,6 @@ pub fn reconstruct(
     let titles: Vec<String> = (0..=steps).map(|t| format!("t={t}")).collect();
     let titles: Vec<&str> = titles.iter().map(|s| s.as_str()).collect();
     write_grid(&steps_png, &strip, &titles, 64)?;
-    let e: Vec<Vec<f32>> = energy.into_iter().map(to_vec).collect();
-    let reconstruction = to_vec(
-        model.unpatchify(Tensor::<3>::from_data(TensorData::new(decoded_v[steps].clone(), [count, n, p]), device)),
-    );
-    let energies: Vec<f32> = (0..count).flat_map(|i| e.iter().map(move |et| et[i])).collect();
     let energy_png = out.join("et-energy.png");
     write_energy_plot(&e, ds, descent.step_size, &energy_png)?;
     let memories_png = out.join("et-memories.png");

@@ -144,7 +144,7 @@ pub fn error_rate(dam: &DamClassifier<f32>, ds: &Dataset) -> Result<f64> {
 }
 
 /// One epoch's figures.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct DamEpoch {
     /// 1-based.
     pub epoch: usize,

@@ -27,7 +27,7 @@ use crate::trainer::{
 use checkpoint::{CheckpointMeta, Resume};
 
 /// Test-split masked-patch MSE next to its two baselines on the same masks.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct EvalReport {
     /// The model after T steps.
     pub mse: f64,
@@ -38,7 +38,7 @@ pub struct EvalReport {
 }
 
 /// One epoch's figures.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct EpochMetrics {
     /// 1-based epoch.
     pub epoch: usize,

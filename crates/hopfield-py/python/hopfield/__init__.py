@@ -1,0 +1,60 @@
+"""hopfield: associative memories and the Energy Transformer, exact and tested, fast on a CPU.
+
+The Python face of the Rust library of the same name: numpy arrays in and out, the library's
+protocols as functions, each long run releasing the interpreter lock, reporting through
+``callback=`` (each event a dict) and a tqdm bar, and stopping on Ctrl-C before its next batch.
+
+Memories
+    :class:`DenseMemory` (classical, polynomial, rectified polynomial, exponential F),
+    :class:`ModernHopfield` (the continuous network whose update is attention),
+    :func:`capacity` (the capacity sweep against the theory).
+Classifier
+    :class:`DamClassifier` (Krotov & Hopfield 2016): fit, predict, score, save, load.
+Energy Transformer on images
+    :class:`EnergyTransformer` (load, import_npz, reconstruct, descend, evaluate, save),
+    :func:`train_et`.
+Graphs
+    :func:`graph_classify` (k-fold cross-validation, ET beside an MLP),
+    :func:`node_anomaly` (supervised node anomaly detection over seeds).
+Data
+    :func:`load_images`, :func:`mnist_sample`, :func:`digits`, :func:`load_graphs`, :func:`mutag`.
+Errors
+    ValueError (bad values or shapes), TypeError (wrong dtype), FileNotFoundError,
+    :class:`CheckpointError` (a ValueError), :class:`DivergenceError` (an ArithmeticError),
+    KeyboardInterrupt (Ctrl-C during a run), MemoryError, OSError.
+"""
+
+from . import _native
+from ._native import CheckpointError, DivergenceError
+from .dam import DamClassifier
+from .data import digits, load_graphs, load_images, mnist_sample, mutag
+from .et import DescentResult, EnergyTransformer, EtTraining, Reconstruction, train_et
+from .graphs import GraphCvReport, NodeAnomalyReport, graph_classify, node_anomaly
+from .memory import CapacityResult, DenseMemory, ModernHopfield, Retrieval, capacity
+
+__version__: str = _native.__version__
+
+__all__ = [
+    "CapacityResult",
+    "CheckpointError",
+    "DamClassifier",
+    "DenseMemory",
+    "DescentResult",
+    "DivergenceError",
+    "EnergyTransformer",
+    "EtTraining",
+    "GraphCvReport",
+    "ModernHopfield",
+    "NodeAnomalyReport",
+    "Reconstruction",
+    "Retrieval",
+    "capacity",
+    "digits",
+    "graph_classify",
+    "load_graphs",
+    "load_images",
+    "mnist_sample",
+    "mutag",
+    "node_anomaly",
+    "train_et",
+]
