@@ -88,8 +88,14 @@ pub fn f64s(name: &str, obj: &Bound<'_, PyAny>) -> PyResult<Array<f64>> {
     Ok(a)
 }
 
-/// Integers of any width (or floats holding whole numbers) as i64.
+/// Integers of any width (or floats holding whole numbers) as i64; a Python or numpy integer
+/// scalar is an array of shape ().
 pub fn ints(name: &str, obj: &Bound<'_, PyAny>) -> PyResult<Array<i64>> {
+    if obj.cast::<PyUntypedArray>().is_err() {
+        if let Ok(v) = obj.extract::<i64>() {
+            return Ok(Array { shape: vec![], data: vec![v] });
+        }
+    }
     let read = read_as::<i64, i64>(obj, |x| x)
         .or_else(|| read_as::<i32, i64>(obj, |x| x as i64))
         .or_else(|| read_as::<i16, i64>(obj, |x| x as i64))

@@ -54,29 +54,40 @@ impl DamModel {
 
 #[pymethods]
 impl DamModel {
-    /// Trains on (x, y), tested on (x_test, y_test) after every epoch, writing into `out`.
+    /// Trains on `arrays` (x, y, x_test, y_test) or the data set `data` (a name or path), tested
+    /// after every epoch, writing into `out`.
     #[staticmethod]
-    #[pyo3(signature = (x, y, x_test, y_test, config, out_dir, callback=None))]
-    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (config, out_dir, arrays=None, data=None, data_dir=None, callback=None))]
+    #[allow(clippy::type_complexity)]
     fn fit(
         py: Python<'_>,
-        x: &Bound<'_, PyAny>,
-        y: &Bound<'_, PyAny>,
-        x_test: &Bound<'_, PyAny>,
-        y_test: &Bound<'_, PyAny>,
         config: &str,
         out_dir: PathBuf,
+        arrays: Option<(Bound<'_, PyAny>, Bound<'_, PyAny>, Bound<'_, PyAny>, Bound<'_, PyAny>)>,
+        data: Option<String>,
+        data_dir: Option<PathBuf>,
         callback: Option<Py<PyAny>>,
     ) -> PyResult<(DamModel, Py<PyAny>)> {
         let cfg: DamTrainConfig = merged(&DamTrainConfig::default(), config, "DAM settings")?;
-        let train_set = crate::data::from_arrays("arrays", x, y)?;
-        let test_set = crate::data::from_arrays("arrays (test)", x_test, y_test)?;
+        let data = match (arrays, data) {
+            (Some((x, y, x_test, y_test)), None) => ImageData {
+                name: "arrays".into(),
+                train: crate::data::from_arrays("arrays", &x, &y)?,
+                test: crate::data::from_arrays("arrays (test)", &x_test, &y_test)?,
+            },
+            (None, Some(name)) => ImageData {
+                train: crate::data::dataset(py, &name, "train", data_dir.clone())?,
+                test: crate::data::dataset(py, &name, "test", data_dir)?,
+                name,
+            },
+            _ => return Err(value("data", "give a data set's name or the arrays (x, y, x_test, y_test), one of them")),
+        };
+        let (train_set, test_set) = (&data.train, &data.test);
         if (train_set.channels(), train_set.height(), train_set.width())
             != (test_set.channels(), test_set.height(), test_set.width())
         {
             return Err(value("x_test", "its images have another shape than x's"));
         }
-        let data = ImageData { name: "arrays".into(), train: train_set, test: test_set };
         let files = RunFiles { dir: out_dir.clone(), checkpoint: out_dir.join("checkpoint") };
         let watch = Watch::new(callback);
         let report = watch.run(py, |w| protocol::run(&cfg, &data, &files, None, w))?;

@@ -28,7 +28,8 @@ pub fn dataset(py: Python<'_>, source: &str, split_name: &str, data_dir: Option<
 }
 
 /// Images from arrays: `x` [B, C, H, W] or [B, H, W] pixel intensities (uint8, or floats in [0, 1]
-/// stored at 8 bits), `y` [B] class indices.
+/// kept exactly when they are multiples of 1/M for some M ≤ 255, else rounded to 8 bits), `y` [B]
+/// class indices.
 pub fn from_arrays(name: &str, x: &Bound<'_, PyAny>, y: &Bound<'_, PyAny>) -> PyResult<Dataset> {
     let px = pixels("x", x)?;
     let (c, h, w) = match px.shape[..] {
@@ -48,16 +49,18 @@ pub fn from_arrays(name: &str, x: &Bound<'_, PyAny>, y: &Bound<'_, PyAny>) -> Py
         return Err(value("y", format!("label {} of image {i}: labels are class indices 0..255", labels.data[i])));
     }
     let classes = labels.data.iter().max().map_or(1, |&m| m as usize + 1);
-    let bytes = px.data.iter().map(|&v| (v * 255.0).round() as u8).collect();
-    Dataset::new(
-        name,
-        (c, h, w),
-        bytes,
-        255,
-        labels.data.iter().map(|&l| l as u8).collect(),
-        (0..classes).map(|k| k.to_string()).collect(),
-    )
-    .map_err(data_err)
+    let max = levels(&px.data);
+    let bytes = px.data.iter().map(|&v| (v * max as f32).round() as u8).collect();
+    let names = (0..classes).map(|k| k.to_string()).collect();
+    Dataset::new(name, (c, h, w), bytes, max, labels.data.iter().map(|&l| l as u8).collect(), names).map_err(data_err)
+}
+
+/// The full intensity M at which every pixel is a whole number of 1/M (255 for 8-bit images, 16
+/// for the digits' 0..16), so that the data set holds the values given; 255 (the nearest 8-bit
+/// value) when no M ≤ 255 fits.
+fn levels(values: &[f32]) -> u8 {
+    let fits = |m: u8| values.iter().all(|&v| (v * m as f32 - (v * m as f32).round()).abs() < 1e-4);
+    std::iter::once(255).chain(1..255).find(|&m| fits(m)).unwrap_or(255)
 }
 
 /// (images [B, C, H, W] float32 in [0, 1], labels [B] int64, class names).

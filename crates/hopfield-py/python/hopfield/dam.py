@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Union
 
 import numpy as np
 
@@ -58,10 +58,11 @@ class DamClassifier:
         self._model: Any = None
         self.history_: List[Dict[str, Any]] = []
 
-    def fit(self, x: np.ndarray, y: np.ndarray, *, x_test: Optional[np.ndarray] = None,
-            y_test: Optional[np.ndarray] = None, out: Optional[str] = None,
+    def fit(self, x: Union[np.ndarray, str], y: Optional[np.ndarray] = None, *, x_test: Optional[np.ndarray] = None,
+            y_test: Optional[np.ndarray] = None, out: Optional[str] = None, data_dir: Optional[str] = None,
             callback: Optional[Callback] = None, progress: bool = True) -> "DamClassifier":
-        """Trains on images `x` with class indices `y` [B].
+        """Trains on images `x` with class indices `y` [B], or on the data set named `x` (e.g.
+        ``"digits"``, ``"mnist-sample"``, a path; its train split, tested on its test split).
 
         After every epoch the classifier is tested on (`x_test`, `y_test`) (default: the training
         set, so ``history_``'s ``test_error`` is then a training error) and a checkpoint is
@@ -70,19 +71,26 @@ class DamClassifier:
         event as a dict; `progress` shows a tqdm bar when tqdm is installed. Ctrl-C stops before
         the next batch (KeyboardInterrupt) with the last finished epoch's checkpoint kept.
         """
-        if (x_test is None) != (y_test is None):
-            raise ValueError("give both x_test and y_test, or neither")
-        if x_test is None:
-            x_test, y_test = x, y
         cfg = settings(self.params)
+        kwargs: Dict[str, Any] = dict(config=cfg, data_dir=None if data_dir is None else os.fspath(data_dir))
+        if isinstance(x, (str, os.PathLike)):
+            if y is not None or x_test is not None or y_test is not None:
+                raise ValueError("a data set's name brings its own labels and test split: give no y, x_test, y_test")
+            kwargs["data"] = os.fspath(x)
+        else:
+            if y is None:
+                raise ValueError("y: the class index of each image is needed to train")
+            if (x_test is None) != (y_test is None):
+                raise ValueError("give both x_test and y_test, or neither")
+            if x_test is None:
+                x_test, y_test = x, y
+            kwargs["arrays"] = (x, y, x_test, y_test)
         if out is None:
             with tempfile.TemporaryDirectory(prefix="hopfield-dam-") as tmp:
-                self._model, self.history_ = run_with(_native.DamModel.fit, callback, progress, x=x, y=y,
-                                                      x_test=x_test, y_test=y_test, config=cfg, out_dir=tmp)
+                self._model, self.history_ = run_with(_native.DamModel.fit, callback, progress, out_dir=tmp, **kwargs)
         else:
-            self._model, self.history_ = run_with(_native.DamModel.fit, callback, progress, x=x, y=y,
-                                                  x_test=x_test, y_test=y_test, config=cfg,
-                                                  out_dir=os.fspath(out))
+            self._model, self.history_ = run_with(_native.DamModel.fit, callback, progress,
+                                                  out_dir=os.fspath(out), **kwargs)
         return self
 
     def _fitted(self) -> Any:

@@ -20,7 +20,7 @@ _SETTINGS = ("dim", "heads", "head_dim", "memories", "encodings", "self_loops", 
 def _model_kinds(models: Optional[Sequence[str]]) -> Optional[List[str]]:
     if models is None:
         return None
-    names = {"et": "Et", "mlp": "Mlp"}
+    names = {"et": "ET", "mlp": "MLP"}
     out = []
     for m in models:
         if m.lower() not in names:

@@ -92,8 +92,10 @@ impl Standardizer {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ModelKind {
     /// The graph Energy Transformer.
+    #[serde(rename = "ET", alias = "Et", alias = "et")]
     Et,
     /// The structure-blind baseline: an MLP on each node's features, mean-pooled for a graph.
+    #[serde(rename = "MLP", alias = "Mlp", alias = "mlp")]
     Mlp,
 }
 
