@@ -70,10 +70,21 @@ fn finite<T: Into<f64> + Copy>(name: &str, a: &Array<T>) -> PyResult<()> {
     }
 }
 
-/// Floating-point values (float32 or float64; float64 rounded to float32), all finite.
+/// Integer or boolean arrays as floats (masks, labels written as 0/1).
+fn whole<U>(obj: &Bound<'_, PyAny>, f: impl Fn(i64) -> U + Copy) -> Option<PyResult<Array<U>>> {
+    read_as::<i64, U>(obj, move |x| f(x))
+        .or_else(|| read_as::<i32, U>(obj, move |x| f(x as i64)))
+        .or_else(|| read_as::<u8, U>(obj, move |x| f(x as i64)))
+        .or_else(|| read_as::<i8, U>(obj, move |x| f(x as i64)))
+        .or_else(|| read_as::<bool, U>(obj, move |x| f(x as i64)))
+}
+
+/// Floating-point values (float32 or float64; float64 rounded to float32; integer and boolean
+/// arrays converted), all finite.
 pub fn f32s(name: &str, obj: &Bound<'_, PyAny>) -> PyResult<Array<f32>> {
     let a = read_as::<f32, f32>(obj, |x| x)
         .or_else(|| read_as::<f64, f32>(obj, |x| x as f32))
+        .or_else(|| whole(obj, |x| x as f32))
         .ok_or_else(|| not_array(name, obj, "float32 or float64"))??;
     finite(name, &a)?;
     Ok(a)
@@ -83,6 +94,7 @@ pub fn f32s(name: &str, obj: &Bound<'_, PyAny>) -> PyResult<Array<f32>> {
 pub fn f64s(name: &str, obj: &Bound<'_, PyAny>) -> PyResult<Array<f64>> {
     let a = read_as::<f64, f64>(obj, |x| x)
         .or_else(|| read_as::<f32, f64>(obj, |x| x as f64))
+        .or_else(|| whole(obj, |x| x as f64))
         .ok_or_else(|| not_array(name, obj, "float32 or float64"))??;
     finite(name, &a)?;
     Ok(a)
