@@ -5,9 +5,8 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-import numpy as np
-
 import hopfield
+import numpy as np
 
 
 def test_fit_predict_score_save_load(tmp_path: Path, run_cli) -> None:
@@ -23,8 +22,25 @@ def test_fit_predict_score_save_load(tmp_path: Path, run_cli) -> None:
     assert acc > 0.7, acc
     assert clf.memories_.shape == (50, 64 + 10)
     # The command line trained on the same digits with the same settings: the same epochs.
-    run_cli(["dam", "train", "--data", "digits", "--memories", "50", "--temperature", "44", "--batch-size", "100",
-             "--epochs", "15", "--out", str(tmp_path / "cli")], tmp_path)
+    run_cli(
+        [
+            "dam",
+            "train",
+            "--data",
+            "digits",
+            "--memories",
+            "50",
+            "--temperature",
+            "44",
+            "--batch-size",
+            "100",
+            "--epochs",
+            "15",
+            "--out",
+            str(tmp_path / "cli"),
+        ],
+        tmp_path,
+    )
     with open(tmp_path / "cli" / "metrics.csv") as f:
         cli = list(csv.DictReader(f))
     assert [float(r["test_error"]) for r in cli] == [h["test_error"] for h in clf.history_]

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import hopfield
 import numpy as np
 import pytest
-
-import hopfield
 
 
 def test_dtype_shape_and_non_finite_values() -> None:
     p = np.array([[1, -1, 1, -1], [1, 1, -1, -1]], dtype=np.int8)
-    with pytest.raises(TypeError, match=r"patterns: expected a numpy array of float32 or float64, got an array of dtype <U1"):
+    with pytest.raises(
+        TypeError, match=r"patterns: expected a numpy array of float32 or float64, got an array of dtype <U1"
+    ):
         hopfield.ModernHopfield(np.array([["a"]]))
     with pytest.raises(TypeError, match="expected a numpy array"):
         hopfield.ModernHopfield([[1.0, 2.0]])  # a list, not an array
@@ -90,7 +91,8 @@ def test_missing_and_corrupt_files(tmp_path: Path) -> None:
     dam = tmp_path / "dam"
     x, y = hopfield.digits("test")
     hopfield.DamClassifier(memories=10, n=3, m=2, temperature=5.0, epochs=1, batch_size=50).fit(
-        x, y, out=dam, progress=False)
+        x, y, out=dam, progress=False
+    )
     (dam / "checkpoint" / "memories.npy").write_bytes(b"\x93NUMPY garbage")
     with pytest.raises(hopfield.CheckpointError, match="memories.npy"):
         hopfield.DamClassifier.load(dam / "checkpoint")
@@ -111,8 +113,9 @@ def test_divergence_and_graph_inputs(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"graph\['y'\]: expected shape \(3\)"):
         hopfield.node_anomaly({**g, "edge_index": np.array([[0], [1]]), "y": np.zeros(4)}, progress=False)
     with pytest.raises(ValueError, match=r"graphs\[0\]: has no 'y'"):
-        hopfield.graph_classify([{"x": np.zeros((2, 2)), "edge_index": np.zeros((2, 0), dtype=np.int64)}],
-                                progress=False)
+        hopfield.graph_classify(
+            [{"x": np.zeros((2, 2)), "edge_index": np.zeros((2, 0), dtype=np.int64)}], progress=False
+        )
     with pytest.raises(ValueError, match="unknown model 'GCN'"):
         hopfield.graph_classify("MUTAG", models=["GCN"], progress=False)
     with pytest.raises(TypeError, match="unexpected keyword argument"):

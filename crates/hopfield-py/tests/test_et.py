@@ -8,10 +8,9 @@ import threading
 import time
 from pathlib import Path
 
+import hopfield
 import numpy as np
 import pytest
-
-import hopfield
 
 
 def last_metrics(path: Path) -> dict:
@@ -37,22 +36,65 @@ def official_npz(path: Path, rng: np.random.Generator) -> None:
     P = 768), D = 8, 2 heads of 4, M = 16."""
     h, y, d, m, p, n = 2, 4, 8, 16, 768, 4
     w = lambda *s: (rng.standard_normal(s) * 0.2).astype(np.float32)  # noqa: E731
-    np.savez(path, Wk=w(h, y, d), Wq=w(h, y, d), Xi=w(d, m), Wenc=w(p, d) * 0.1, Benc=w(d), Wdec=w(d, p),
-             Bdec=w(p), POS_embed=w(n + 1, d), CLS_token=w(d), MASK_token=w(d),
-             LNORM_gamma=np.array(1.0, dtype=np.float32), LNORM_bias=w(d))
+    np.savez(
+        path,
+        Wk=w(h, y, d),
+        Wq=w(h, y, d),
+        Xi=w(d, m),
+        Wenc=w(p, d) * 0.1,
+        Benc=w(d),
+        Wdec=w(d, p),
+        Bdec=w(p),
+        POS_embed=w(n + 1, d),
+        CLS_token=w(d),
+        MASK_token=w(d),
+        LNORM_gamma=np.array(1.0, dtype=np.float32),
+        LNORM_bias=w(d),
+    )
 
 
 def test_an_imported_official_npz_reconstructs_as_the_cli_save_npy(tmp_path: Path, run_cli) -> None:
     npz = tmp_path / "official.npz"
     official_npz(npz, np.random.default_rng(0))
     ck = tmp_path / "ck"
-    run_cli(["et", "import-npz", "--npz", str(npz), "--out", str(ck), "--image", "3x32x32", "--patch", "16",
-             "--masked", "2"], tmp_path)
+    run_cli(
+        [
+            "et",
+            "import-npz",
+            "--npz",
+            str(npz),
+            "--out",
+            str(ck),
+            "--image",
+            "3x32x32",
+            "--patch",
+            "16",
+            "--masked",
+            "2",
+        ],
+        tmp_path,
+    )
     mask = np.array([[1, 0], [0, 1]], dtype=np.float32)
     np.save(tmp_path / "mask.npy", mask)
     out = tmp_path / "pics"
-    run_cli(["et", "reconstruct", "--checkpoint", str(ck), "--data", "cifar10-sample", "--count", "2", "--mask",
-             str(tmp_path / "mask.npy"), "--save-npy", "--out", str(out)], tmp_path)
+    run_cli(
+        [
+            "et",
+            "reconstruct",
+            "--checkpoint",
+            str(ck),
+            "--data",
+            "cifar10-sample",
+            "--count",
+            "2",
+            "--mask",
+            str(tmp_path / "mask.npy"),
+            "--save-npy",
+            "--out",
+            str(out),
+        ],
+        tmp_path,
+    )
     model = hopfield.EnergyTransformer.import_npz(npz, image=(3, 32, 32), patch=16, masked=2)
     assert model.ignored_keys == []
     x, _, _ = hopfield.load_images("cifar10-sample", "test")
@@ -105,8 +147,19 @@ def test_train_on_your_own_arrays(tmp_path: Path) -> None:
 
     x, y = bars(256)
     xt, yt = bars(32)
-    run = hopfield.train_et((x, y, xt, yt), out=tmp_path / "own", epochs=4, patch=4, dim=32, heads=2, head_dim=8,
-                            memories=32, steps=4, lr=4e-3, progress=False)
+    run = hopfield.train_et(
+        (x, y, xt, yt),
+        out=tmp_path / "own",
+        epochs=4,
+        patch=4,
+        dim=32,
+        heads=2,
+        head_dim=8,
+        memories=32,
+        steps=4,
+        lr=4e-3,
+        progress=False,
+    )
     first, last = run.history[0]["eval"], run.history[-1]["eval"]
     assert last["mse"] < first["mse"] and last["mse"] < last["mse_no_dynamics"]
     assert hopfield.EnergyTransformer.load(tmp_path / "own" / "checkpoint").config["model"]["patch"] == 4

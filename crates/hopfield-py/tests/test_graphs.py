@@ -6,9 +6,8 @@ import csv
 import io
 from pathlib import Path
 
-import numpy as np
-
 import hopfield
+import numpy as np
 
 TIMING = {"seconds", "graphs_per_second"}
 
@@ -18,14 +17,21 @@ def rows(text: str) -> list:
 
 
 def test_mutag_three_folds_equal_the_cli_folds_csv(tmp_path: Path, run_cli) -> None:
-    run_cli(["graph", "classify", "--data", "MUTAG", "--max-folds", "3", "--epochs", "6", "--out", str(tmp_path)],
-            tmp_path)
+    run_cli(
+        ["graph", "classify", "--data", "MUTAG", "--max-folds", "3", "--epochs", "6", "--out", str(tmp_path)], tmp_path
+    )
     cli = rows((tmp_path / "folds.csv").read_text())
     events = []
     report = hopfield.graph_classify("MUTAG", max_folds=3, epochs=6, callback=events.append, progress=False)
     assert rows(report.folds_csv) == cli and len(cli) == 6  # 3 folds × (ET, MLP)
-    assert [(r["fold"], r["model"]) for r in report.runs] == [(1, "ET"), (1, "MLP"), (2, "ET"), (2, "MLP"),
-                                                             (3, "ET"), (3, "MLP")]
+    assert [(r["fold"], r["model"]) for r in report.runs] == [
+        (1, "ET"),
+        (1, "MLP"),
+        (2, "ET"),
+        (2, "MLP"),
+        (3, "ET"),
+        (3, "MLP"),
+    ]
     assert {s["model"] for s in report.summary()} == {"ET", "MLP"}
     assert sum(e["event"] == "finished" for e in events) == 6
     assert abs(report.majority - 125 / 188) < 1e-12

@@ -3,10 +3,9 @@ formulas (not calling the library)."""
 
 from __future__ import annotations
 
+import hopfield
 import numpy as np
 import pytest
-
-import hopfield
 
 
 def spins(rng: np.random.Generator, *shape: int) -> np.ndarray:
@@ -114,7 +113,11 @@ def test_modern_hopfield_energy_update_and_retrieval_match_the_formula(dtype) ->
 def test_capacity_returns_its_table() -> None:
     c = hopfield.capacity(["classical", ("polynomial", 3)], neurons=60, loads=[3, 30], trials=1, probes=5)
     assert [(r["separation"], r["memories"]) for r in c.rows] == [
-        ("classical", 3), ("classical", 30), ("poly n=3", 3), ("poly n=3", 30)]
+        ("classical", 3),
+        ("classical", 30),
+        ("poly n=3", 3),
+        ("poly n=3", 30),
+    ]
     low, high = c.rows[0], c.rows[1]
     assert low["retrieved_exact"] == 1.0 and high["flip_probability"] > low["flip_probability"]
     assert "K/N" in c.table and "P(flip)" in c.table

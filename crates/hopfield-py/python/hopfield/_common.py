@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Dict, Mapping, Optional
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
 Event = Dict[str, Any]
 Callback = Callable[[Event], None]
 
 
-def settings(changes: Mapping[str, Any], paths: Mapping[str, tuple] = {}) -> str:
+def settings(changes: Mapping[str, Any], paths: Optional[Mapping[str, Tuple[str, ...]]] = None) -> str:
     """The JSON object of the settings a user changed (None leaves a default), nested along `paths`.
 
     A key with a path in `paths` (e.g. ``steps`` -> ``("model", "descent", "steps")``) is placed
@@ -21,7 +21,7 @@ def settings(changes: Mapping[str, Any], paths: Mapping[str, tuple] = {}) -> str
         if value is None:
             continue
         node = out
-        path = paths.get(key, (key,))
+        path = (paths or {}).get(key, (key,))
         for part in path[:-1]:
             node = node.setdefault(part, {})
         last = path[-1]
@@ -62,12 +62,12 @@ class _Bars:
         if kind == "started":
             if self._bar is not None:
                 self._bar.close()
-            label = run["model"] if run["of"] == 1 else f'{run["unit"]} {run["index"]}/{run["of"]} {run["model"]}'
+            label = run["model"] if run["of"] == 1 else f"{run['unit']} {run['index']}/{run['of']} {run['model']}"
             total = run["examples"] * run["epochs"]
             self._bar = self._tqdm(total=total, desc=label, unit=run["example_unit"], leave=False)
         elif kind == "step" and self._bar is not None:
             self._bar.n = (e["epoch"] - 1) * run["examples"] + e["done"]
-            self._bar.set_postfix(epoch=e["epoch"], loss=f'{e["loss"]:.4g}', refresh=False)
+            self._bar.set_postfix(epoch=e["epoch"], loss=f"{e['loss']:.4g}", refresh=False)
             self._bar.refresh()
         elif kind == "finished" and self._bar is not None:
             self._bar.close()
@@ -79,7 +79,7 @@ class _Bars:
             self._bar = None
 
 
-def watcher(callback: Optional[Callback], progress: bool) -> tuple:
+def watcher(callback: Optional[Callback], progress: bool) -> Tuple[Optional[Callback], Callable[[], None]]:
     """(the callback given to the native run, a function closing the bars)."""
     bars = _Bars() if progress else None
     if bars is None and callback is None:

@@ -47,20 +47,55 @@ class DamClassifier:
     [B, H, W] or [B, N]; training stores them at 8 bits (the data layer's format).
     """
 
-    def __init__(self, memories: int = 100, n: int = 20, m: int = 30, temperature: float = 540.0, *,
-                 temperature_final: Optional[float] = None, temperature_ramp: int = 200, epochs: int = 300,
-                 batch_size: int = 1000, lr: float = 0.04, lr_decay: float = 0.998, momentum: float = 0.6,
-                 init_mean: float = -0.3, init_std: float = 0.3, seed: int = 0) -> None:
+    def __init__(
+        self,
+        memories: int = 100,
+        n: int = 20,
+        m: int = 30,
+        temperature: float = 540.0,
+        *,
+        temperature_final: Optional[float] = None,
+        temperature_ramp: int = 200,
+        epochs: int = 300,
+        batch_size: int = 1000,
+        lr: float = 0.04,
+        lr_decay: float = 0.998,
+        momentum: float = 0.6,
+        init_mean: float = -0.3,
+        init_std: float = 0.3,
+        seed: int = 0,
+    ) -> None:
         self.params: Dict[str, Any] = dict(
-            memories=memories, n=n, m=m, temperature=temperature, temperature_final=temperature_final,
-            temperature_ramp=temperature_ramp, epochs=epochs, batch_size=batch_size, lr=lr, lr_decay=lr_decay,
-            momentum=momentum, init_mean=init_mean, init_std=init_std, seed=seed)
-        self._model: Any = None
+            memories=memories,
+            n=n,
+            m=m,
+            temperature=temperature,
+            temperature_final=temperature_final,
+            temperature_ramp=temperature_ramp,
+            epochs=epochs,
+            batch_size=batch_size,
+            lr=lr,
+            lr_decay=lr_decay,
+            momentum=momentum,
+            init_mean=init_mean,
+            init_std=init_std,
+            seed=seed,
+        )
+        self._model: Optional[_native.DamModel] = None
         self.history_: List[Dict[str, Any]] = []
 
-    def fit(self, x: Union[np.ndarray, str], y: Optional[np.ndarray] = None, *, x_test: Optional[np.ndarray] = None,
-            y_test: Optional[np.ndarray] = None, out: Optional[str] = None, data_dir: Optional[str] = None,
-            callback: Optional[Callback] = None, progress: bool = True) -> "DamClassifier":
+    def fit(
+        self,
+        x: Union[np.ndarray, str],
+        y: Optional[np.ndarray] = None,
+        *,
+        x_test: Optional[np.ndarray] = None,
+        y_test: Optional[np.ndarray] = None,
+        out: Optional[str] = None,
+        data_dir: Optional[str] = None,
+        callback: Optional[Callback] = None,
+        progress: bool = True,
+    ) -> DamClassifier:
         """Trains on images `x` with class indices `y` [B], or on the data set named `x` (e.g.
         ``"digits"``, ``"mnist-sample"``, a path; its train split, tested on its test split).
 
@@ -89,11 +124,12 @@ class DamClassifier:
             with tempfile.TemporaryDirectory(prefix="hopfield-dam-") as tmp:
                 self._model, self.history_ = run_with(_native.DamModel.fit, callback, progress, out_dir=tmp, **kwargs)
         else:
-            self._model, self.history_ = run_with(_native.DamModel.fit, callback, progress,
-                                                  out_dir=os.fspath(out), **kwargs)
+            self._model, self.history_ = run_with(
+                _native.DamModel.fit, callback, progress, out_dir=os.fspath(out), **kwargs
+            )
         return self
 
-    def _fitted(self) -> Any:
+    def _fitted(self) -> _native.DamModel:
         if self._model is None:
             raise RuntimeError("this DamClassifier is not fitted yet: call fit(x, y) or DamClassifier.load(path)")
         return self._model
@@ -119,13 +155,13 @@ class DamClassifier:
         """ξ: float32 [K, N + C], each memory's visible part then its class part."""
         return self._fitted().memories()
 
-    def save(self, path: "os.PathLike[str] | str") -> None:
+    def save(self, path: os.PathLike[str] | str) -> None:
         """Writes the checkpoint folder `path` (memories.npy, config.json), readable by
         :meth:`load` and by ``hopfield dam eval``."""
         self._fitted().save(os.fspath(path))
 
     @classmethod
-    def load(cls, path: "os.PathLike[str] | str") -> "DamClassifier":
+    def load(cls, path: os.PathLike[str] | str) -> DamClassifier:
         """Reads a checkpoint folder (from :meth:`save`, :meth:`fit` or ``hopfield dam train``)."""
         model = _native.DamModel.load(os.fspath(path))
         params = json.loads(model.config)

@@ -53,10 +53,10 @@ class Reconstruction:
     input: np.ndarray
     mask: np.ndarray
 
-    def pixels(self, model: "EnergyTransformer") -> np.ndarray:
+    def pixels(self, model: EnergyTransformer) -> np.ndarray:
         """The reconstruction in pixel space, clipped to [0, 1]."""
         mean, std = (np.asarray(v, dtype=np.float32).reshape(1, -1, 1, 1) for v in model.normalization)
-        return np.clip(self.reconstruction * std + mean, 0.0, 1.0)
+        return np.asarray(np.clip(self.reconstruction * std + mean, 0.0, 1.0))
 
 
 @dataclass
@@ -71,37 +71,55 @@ class EnergyTransformer:
     """An image Energy Transformer: load a checkpoint (:meth:`load`), import the official JAX
     model (:meth:`import_npz`), or train one (:func:`train_et`)."""
 
-    def __init__(self, native: Any) -> None:
+    def __init__(self, native: _native.ImageEt) -> None:
         self._m = native
+        self.ignored_keys: List[str] = []
 
     @classmethod
-    def load(cls, path: "os.PathLike[str] | str") -> "EnergyTransformer":
+    def load(cls, path: os.PathLike[str] | str) -> EnergyTransformer:
         """Reads a checkpoint folder written by ``hopfield et train``, ``et import``, :func:`train_et`
         or :meth:`save`. A missing folder raises FileNotFoundError; a corrupt one CheckpointError."""
         return cls(_native.ImageEt.load(os.fspath(path)))
 
     @classmethod
-    def import_npz(cls, path: "os.PathLike[str] | str", *, image: Tuple[int, int, int] = (3, 224, 224),
-                   patch: int = 16, steps: int = 12, step_size: float = 0.1, masked: int = 100,
-                   mean: Sequence[float] = (0.485, 0.456, 0.406),
-                   std: Sequence[float] = (0.229, 0.224, 0.225)) -> "EnergyTransformer":
+    def import_npz(
+        cls,
+        path: os.PathLike[str] | str,
+        *,
+        image: Tuple[int, int, int] = (3, 224, 224),
+        patch: int = 16,
+        steps: int = 12,
+        step_size: float = 0.1,
+        masked: int = 100,
+        mean: Sequence[float] = (0.485, 0.456, 0.406),
+        std: Sequence[float] = (0.229, 0.224, 0.225),
+    ) -> EnergyTransformer:
         """Imports the official model's weights (bhoov/energy-transformer-jax, saved as .npz) as
         ``hopfield et import`` does; defaults are the official ImageNet model's: 3×224×224 images in
         16×16 patches, T = 12, α = 0.1, 100 of 196 patches masked, ImageNet's normalisation."""
-        native, ignored = _native.ImageEt.import_npz(os.fspath(path), tuple(image), patch, steps, step_size,
-                                                     masked, list(mean), list(std))
+        native, ignored = _native.ImageEt.import_npz(
+            os.fspath(path),
+            (int(image[0]), int(image[1]), int(image[2])),
+            patch,
+            steps,
+            step_size,
+            masked,
+            list(mean),
+            list(std),
+        )
         model = cls(native)
         model.ignored_keys = list(ignored)
         return model
 
-    def save(self, path: "os.PathLike[str] | str") -> None:
+    def save(self, path: os.PathLike[str] | str) -> None:
         """Writes the checkpoint folder `path` (model.safetensors, config.json)."""
         self._m.save(os.fspath(path))
 
     @property
     def config(self) -> Dict[str, Any]:
         """The training settings: model sizes, T and α (``model.descent``), masking, optimiser."""
-        return json.loads(self._m.config)
+        config: Dict[str, Any] = json.loads(self._m.config)
+        return config
 
     @property
     def normalization(self) -> Tuple[List[float], List[float]]:
@@ -118,8 +136,15 @@ class EnergyTransformer:
         """D, the token dimension."""
         return self._m.dim
 
-    def reconstruct(self, images: np.ndarray, mask: Optional[np.ndarray] = None, *, seed: int = 0,
-                    steps: Optional[int] = None, step_size: Optional[float] = None) -> Reconstruction:
+    def reconstruct(
+        self,
+        images: np.ndarray,
+        mask: Optional[np.ndarray] = None,
+        *,
+        seed: int = 0,
+        steps: Optional[int] = None,
+        step_size: Optional[float] = None,
+    ) -> Reconstruction:
         """Reconstructs masked patches of `images` ([B, C, H, W] or [C, H, W]; floats in [0, 1] or
         uint8), recording the energy of every step.
 
@@ -129,8 +154,14 @@ class EnergyTransformer:
         """
         return Reconstruction(*self._m.reconstruct(images, mask, seed, steps, step_size))
 
-    def descend(self, tokens: np.ndarray, real: Optional[np.ndarray] = None, *, steps: Optional[int] = None,
-                step_size: Optional[float] = None) -> DescentResult:
+    def descend(
+        self,
+        tokens: np.ndarray,
+        real: Optional[np.ndarray] = None,
+        *,
+        steps: Optional[int] = None,
+        step_size: Optional[float] = None,
+    ) -> DescentResult:
         """The block's descent on any tokens [B, N, D] (float32; float64 is rounded):
         x ← x − α ∂E/∂g, T times, recording E(g(x_t)) for t = 0..T. `real` [B, N] marks real
         tokens (1) and padding (0)."""
@@ -145,9 +176,11 @@ class EnergyTransformer:
     def __repr__(self) -> str:
         c = self.config
         m = c["model"]
-        return (f"EnergyTransformer(image={tuple(m['image'])}, patch={m['patch']}, D={m['et']['dim']}, "
-                f"H={m['et']['heads']}, Y={m['et']['head_dim']}, M={m['et']['memories']}, "
-                f"T={m['descent']['steps']}, alpha={m['descent']['step_size']})")
+        return (
+            f"EnergyTransformer(image={tuple(m['image'])}, patch={m['patch']}, D={m['et']['dim']}, "
+            f"H={m['et']['heads']}, Y={m['et']['head_dim']}, M={m['et']['memories']}, "
+            f"T={m['descent']['steps']}, alpha={m['descent']['step_size']})"
+        )
 
 
 @dataclass
@@ -161,16 +194,34 @@ class EtTraining:
     files: List[str] = field(default_factory=list)
 
 
-def train_et(data: Any = "mnist-sample", *, out: "os.PathLike[str] | str" = "out/et-train",
-             checkpoint: Optional[str] = None, resume: Optional[str] = None, data_dir: Optional[str] = None,
-             callback: Optional[Callback] = None, progress: bool = True, config: Optional[Dict[str, Any]] = None,
-             epochs: Optional[int] = None, batch_size: Optional[int] = None, lr: Optional[float] = None,
-             warmup: Optional[int] = None, patch: Optional[int] = None, mask_fraction: Optional[float] = None,
-             replaced_share: Optional[float] = None, steps: Optional[int] = None, step_size: Optional[float] = None,
-             dim: Optional[int] = None, heads: Optional[int] = None, head_dim: Optional[int] = None,
-             memories: Optional[int] = None, exclude_self: Optional[bool] = None,
-             weight_decay: Optional[float] = None, clip: Optional[float] = None,
-             seed: Optional[int] = None) -> EtTraining:
+def train_et(
+    data: Any = "mnist-sample",
+    *,
+    out: os.PathLike[str] | str = "out/et-train",
+    checkpoint: Optional[str] = None,
+    resume: Optional[str] = None,
+    data_dir: Optional[str] = None,
+    callback: Optional[Callback] = None,
+    progress: bool = True,
+    config: Optional[Dict[str, Any]] = None,
+    epochs: Optional[int] = None,
+    batch_size: Optional[int] = None,
+    lr: Optional[float] = None,
+    warmup: Optional[int] = None,
+    patch: Optional[int] = None,
+    mask_fraction: Optional[float] = None,
+    replaced_share: Optional[float] = None,
+    steps: Optional[int] = None,
+    step_size: Optional[float] = None,
+    dim: Optional[int] = None,
+    heads: Optional[int] = None,
+    head_dim: Optional[int] = None,
+    memories: Optional[int] = None,
+    exclude_self: Optional[bool] = None,
+    weight_decay: Optional[float] = None,
+    clip: Optional[float] = None,
+    seed: Optional[int] = None,
+) -> EtTraining:
     """Trains the image Energy Transformer by masked-patch reconstruction, as ``hopfield et train``.
 
     `data`: a data set's name or path (default the bundled ``mnist-sample``), or a tuple of arrays
@@ -185,10 +236,25 @@ def train_et(data: Any = "mnist-sample", *, out: "os.PathLike[str] | str" = "out
     `checkpoint`). `resume` continues a checkpoint's run up to `epochs`. Ctrl-C stops before the
     next batch (KeyboardInterrupt), the last finished epoch's checkpoint kept and loadable.
     """
-    changes = dict(epochs=epochs, batch_size=batch_size, lr=lr, warmup=warmup, patch=patch,
-                   mask_fraction=mask_fraction, replaced_share=replaced_share, steps=steps, step_size=step_size,
-                   dim=dim, heads=heads, head_dim=head_dim, memories=memories, exclude_self=exclude_self,
-                   weight_decay=weight_decay, clip=clip, seed=seed)
+    changes = dict(
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        warmup=warmup,
+        patch=patch,
+        mask_fraction=mask_fraction,
+        replaced_share=replaced_share,
+        steps=steps,
+        step_size=step_size,
+        dim=dim,
+        heads=heads,
+        head_dim=head_dim,
+        memories=memories,
+        exclude_self=exclude_self,
+        weight_decay=weight_decay,
+        clip=clip,
+        seed=seed,
+    )
     merged = deep_merge(dict(config or {}), json.loads(settings(changes, _PATHS)))
     arrays = None
     name: Optional[str] = None
@@ -199,7 +265,15 @@ def train_et(data: Any = "mnist-sample", *, out: "os.PathLike[str] | str" = "out
     elif data is not None:
         name = os.fspath(data)
     native, history, files = run_with(
-        _native.train_et, callback, progress, config=json.dumps(merged), out_dir=os.fspath(out), data=name,
-        arrays=arrays, checkpoint=None if checkpoint is None else os.fspath(checkpoint),
-        resume=None if resume is None else os.fspath(resume), data_dir=None if data_dir is None else os.fspath(data_dir))
+        _native.train_et,
+        callback,
+        progress,
+        config=json.dumps(merged),
+        out_dir=os.fspath(out),
+        data=name,
+        arrays=arrays,
+        checkpoint=None if checkpoint is None else os.fspath(checkpoint),
+        resume=None if resume is None else os.fspath(resume),
+        data_dir=None if data_dir is None else os.fspath(data_dir),
+    )
     return EtTraining(EnergyTransformer(native), history, [os.fspath(f) for f in files])

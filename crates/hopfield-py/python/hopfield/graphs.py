@@ -6,15 +6,27 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Sequence, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from . import _native
 from ._common import Callback, deep_merge, run_with, settings
 
 Graphs = Union[str, "os.PathLike[str]", List[Dict[str, Any]]]
 
-_SETTINGS = ("dim", "heads", "head_dim", "memories", "encodings", "self_loops", "edge_weights", "epochs",
-             "batch_size", "lr", "weight_decay", "seed")
+_SETTINGS = (
+    "dim",
+    "heads",
+    "head_dim",
+    "memories",
+    "encodings",
+    "self_loops",
+    "edge_weights",
+    "epochs",
+    "batch_size",
+    "lr",
+    "weight_decay",
+    "seed",
+)
 
 
 def _model_kinds(models: Optional[Sequence[str]]) -> Optional[List[str]]:
@@ -29,8 +41,8 @@ def _model_kinds(models: Optional[Sequence[str]]) -> Optional[List[str]]:
     return out
 
 
-def _graph_settings() -> Dict[str, Any]:
-    paths = {k: ("settings", k) for k in _SETTINGS}
+def _graph_settings() -> Dict[str, Tuple[str, ...]]:
+    paths: Dict[str, Tuple[str, ...]] = {k: ("settings", k) for k in _SETTINGS}
     paths["steps"] = ("settings", "descent", "steps")
     paths["step_size"] = ("settings", "descent", "step_size")
     return paths
@@ -38,24 +50,26 @@ def _graph_settings() -> Dict[str, Any]:
 
 @dataclass
 class _Report:
-    _r: Any
+    _r: Any  # the native report (GraphCvReport or NodeAnomalyReport of hopfield._native)
 
     @property
     def runs(self) -> List[Dict[str, Any]]:
         """Every model's run: per fold (or seed) its chosen epoch, validation and test figures, and
         the history of every epoch."""
-        return self._r.runs()
+        runs: List[Dict[str, Any]] = self._r.runs()
+        return runs
 
     def summary(self) -> List[Dict[str, Any]]:
         """Each model's mean ± std over the folds (or seeds)."""
-        return self._r.summary()
+        summary: List[Dict[str, Any]] = self._r.summary()
+        return summary
 
     @property
     def table(self) -> str:
         """The table the command line prints."""
-        return self._r.table()
+        return str(self._r.table())
 
-    def write(self, out: "os.PathLike[str] | str") -> List[str]:
+    def write(self, out: os.PathLike[str] | str) -> List[str]:
         """Writes the command line's CSVs and picture into the folder `out`; returns the files."""
         return [os.fspath(p) for p in self._r.write(os.fspath(out))]
 
@@ -71,19 +85,20 @@ class GraphCvReport(_Report):
 
     @property
     def folds(self) -> List[List[int]]:
-        return self._r.folds()
+        folds: List[List[int]] = self._r.folds()
+        return folds
 
     @property
     def majority(self) -> float:
-        return self._r.majority
+        return float(self._r.majority)
 
     @property
     def folds_csv(self) -> str:
-        return self._r.folds_csv()
+        return str(self._r.folds_csv())
 
     @property
     def metrics_csv(self) -> str:
-        return self._r.metrics_csv()
+        return str(self._r.metrics_csv())
 
 
 class NodeAnomalyReport(_Report):
@@ -93,18 +108,29 @@ class NodeAnomalyReport(_Report):
 
     @property
     def runs_csv(self) -> str:
-        return self._r.runs_csv()
+        return str(self._r.runs_csv())
 
     @property
     def metrics_csv(self) -> str:
-        return self._r.metrics_csv()
+        return str(self._r.metrics_csv())
 
 
-def graph_classify(data: Graphs = "MUTAG", *, folds: Optional[str] = None, max_folds: Optional[int] = None,
-                   models: Optional[Sequence[str]] = None, features: Optional[str] = None,
-                   validation: Optional[float] = None, degree_cap: Optional[int] = None,
-                   seed: int = 0, data_dir: Optional[str] = None, callback: Optional[Callback] = None,
-                   progress: bool = True, config: Optional[Dict[str, Any]] = None, **model: Any) -> GraphCvReport:
+def graph_classify(
+    data: Graphs = "MUTAG",
+    *,
+    folds: Optional[str] = None,
+    max_folds: Optional[int] = None,
+    models: Optional[Sequence[str]] = None,
+    features: Optional[str] = None,
+    validation: Optional[float] = None,
+    degree_cap: Optional[int] = None,
+    seed: int = 0,
+    data_dir: Optional[str] = None,
+    callback: Optional[Callback] = None,
+    progress: bool = True,
+    config: Optional[Dict[str, Any]] = None,
+    **model: Any,
+) -> GraphCvReport:
     """Graph classification by k-fold cross-validation, as ``hopfield graph classify``.
 
     On every fold each model (default ET, then MLP) trains on the training part less a stratified
@@ -124,22 +150,45 @@ def graph_classify(data: Graphs = "MUTAG", *, folds: Optional[str] = None, max_f
     unknown = set(model) - set(_SETTINGS) - {"steps", "step_size"}
     if unknown:
         raise TypeError(f"graph_classify() got unexpected keyword argument(s) {', '.join(sorted(unknown))}")
-    changes: Dict[str, Any] = dict(models=_model_kinds(models), features=features, validation=validation,
-                                   degree_cap=degree_cap, max_folds=max_folds, seed=seed, **model)
+    changes: Dict[str, Any] = dict(
+        models=_model_kinds(models),
+        features=features,
+        validation=validation,
+        degree_cap=degree_cap,
+        max_folds=max_folds,
+        seed=seed,
+        **model,
+    )
     cfg = deep_merge(dict(config or {}), json.loads(settings(changes, _graph_settings())))
     if not isinstance(data, list):
         data = os.fspath(data)
-    native = run_with(_native.graph_classify, callback, progress, data=data, config=json.dumps(cfg),
-                      folds=None if folds is None else os.fspath(folds), seed=seed,
-                      data_dir=None if data_dir is None else os.fspath(data_dir))
+    native = run_with(
+        _native.graph_classify,
+        callback,
+        progress,
+        data=data,
+        config=json.dumps(cfg),
+        folds=None if folds is None else os.fspath(folds),
+        seed=seed,
+        data_dir=None if data_dir is None else os.fspath(data_dir),
+    )
     return GraphCvReport(native)
 
 
-def node_anomaly(data: Union[str, Dict[str, Any]], *, seeds: Optional[int] = None,
-                 train_fraction: Optional[float] = None, hops: Optional[int] = None, budget: Optional[int] = None,
-                 models: Optional[Sequence[str]] = None, data_dir: Optional[str] = None,
-                 callback: Optional[Callback] = None, progress: bool = True,
-                 config: Optional[Dict[str, Any]] = None, **model: Any) -> NodeAnomalyReport:
+def node_anomaly(
+    data: Union[str, Dict[str, Any]],
+    *,
+    seeds: Optional[int] = None,
+    train_fraction: Optional[float] = None,
+    hops: Optional[int] = None,
+    budget: Optional[int] = None,
+    models: Optional[Sequence[str]] = None,
+    data_dir: Optional[str] = None,
+    callback: Optional[Callback] = None,
+    progress: bool = True,
+    config: Optional[Dict[str, Any]] = None,
+    **model: Any,
+) -> NodeAnomalyReport:
     """Supervised node anomaly detection over seeds, as ``hopfield graph anomaly`` (the ET paper's
     protocol): per seed, nodes are split stratified (`train_fraction`, default 0.4, of each class
     for training, the rest 1:2 validation:test); each node is classified from its ego-graph
@@ -161,6 +210,12 @@ def node_anomaly(data: Union[str, Dict[str, Any]], *, seeds: Optional[int] = Non
     cfg = deep_merge(dict(config or {}), json.loads(settings(changes, paths)))
     if not isinstance(data, dict):
         data = os.fspath(data)
-    native = run_with(_native.node_anomaly, callback, progress, data=data, config=json.dumps(cfg),
-                      data_dir=None if data_dir is None else os.fspath(data_dir))
+    native = run_with(
+        _native.node_anomaly,
+        callback,
+        progress,
+        data=data,
+        config=json.dumps(cfg),
+        data_dir=None if data_dir is None else os.fspath(data_dir),
+    )
     return NodeAnomalyReport(native)

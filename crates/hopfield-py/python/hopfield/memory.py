@@ -233,7 +233,13 @@ def capacity(
         else:
             kind, n = s
             seps.append(json.loads(_separation(kind, n)))
-    changes = dict(separations=seps, neurons=neurons, loads=None if loads is None else list(loads),
-                   trials=trials, probes=probes, seed=seed)
+    changes = dict(
+        separations=seps,
+        neurons=neurons,
+        loads=None if loads is None else list(loads),
+        trials=trials,
+        probes=probes,
+        seed=seed,
+    )
     rows, table = _native.capacity_sweep(settings(changes))
     return CapacityResult(rows, table)
