@@ -196,6 +196,37 @@ impl ImageEt {
         ))
     }
 
+    /// The model's inference, as training and `hopfield et bench` run it (the fast path, no
+    /// energies recorded): the decoder's output after T steps, [B, C, H, W], normalised space.
+    #[pyo3(signature = (images, mask=None, seed=0, steps=None, step_size=None))]
+    fn forward<'py>(
+        &self,
+        py: Python<'py>,
+        images: &Bound<'py, PyAny>,
+        mask: Option<&Bound<'py, PyAny>>,
+        seed: u64,
+        steps: Option<usize>,
+        step_size: Option<f64>,
+    ) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
+        let (b, x) = self.images(images)?;
+        let n = self.model.patches();
+        let replaced = match mask {
+            Some(m) => patch_mask(&f32s("mask", m)?, b, n)?,
+            None => self.meta.train.validate().map_err(train)?.from_seed(seed, b, n).1,
+        };
+        let descent = self.descent(steps, step_size);
+        let model = &self.model;
+        let out_images = py
+            .detach(|| {
+                let replaced = Tensor::<2>::from_data(TensorData::new(replaced, [b, n]), &Device::flex());
+                let r = model.forward(x, replaced, &descent, Observe::Nothing)?;
+                Ok::<_, hopfield::Error>(to_vec(model.unpatchify(r.patches)))
+            })
+            .map_err(math)?;
+        let (c, h, w) = self.meta.train.model.image;
+        out(py, &[b, c, h, w], out_images)
+    }
+
     /// The descent x ← x − α ∂E/∂g on tokens [B, N, D] (any N): (tokens after T steps, E(g(x_t))
     /// for t = 0..=T as [B, T + 1]). `real` [B, N] marks real tokens (1) and padding (0).
     #[pyo3(signature = (tokens, real=None, steps=None, step_size=None))]

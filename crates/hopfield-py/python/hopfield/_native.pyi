@@ -116,6 +116,14 @@ class ImageEt:
         steps: Optional[int] = None,
         step_size: Optional[float] = None,
     ) -> Tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], npt.NDArray[np.float32], npt.NDArray[np.float32]]: ...
+    def forward(
+        self,
+        images: npt.ArrayLike,
+        mask: Optional[npt.ArrayLike] = None,
+        seed: int = 0,
+        steps: Optional[int] = None,
+        step_size: Optional[float] = None,
+    ) -> npt.NDArray[np.float32]: ...
     def descend(
         self,
         tokens: npt.ArrayLike,

@@ -154,6 +154,20 @@ class EnergyTransformer:
         """
         return Reconstruction(*self._m.reconstruct(images, mask, seed, steps, step_size))
 
+    def forward(
+        self,
+        images: np.ndarray,
+        mask: Optional[np.ndarray] = None,
+        *,
+        seed: int = 0,
+        steps: Optional[int] = None,
+        step_size: Optional[float] = None,
+    ) -> np.ndarray:
+        """The model's inference on `images` (as :meth:`reconstruct` takes them): the decoder's
+        output after T steps, float32 [B, C, H, W] in the normalised space, computed on the fast
+        path without recording energies (what training and ``hopfield et bench`` time)."""
+        return self._m.forward(images, mask, seed, steps, step_size)
+
     def descend(
         self,
         tokens: np.ndarray,
