@@ -72,7 +72,7 @@ fn finite<T: Into<f64> + Copy>(name: &str, a: &Array<T>) -> PyResult<()> {
 
 /// Integer or boolean arrays as floats (masks, labels written as 0/1).
 fn whole<U>(obj: &Bound<'_, PyAny>, f: impl Fn(i64) -> U + Copy) -> Option<PyResult<Array<U>>> {
-    read_as::<i64, U>(obj, move |x| f(x))
+    read_as::<i64, U>(obj, f)
         .or_else(|| read_as::<i32, U>(obj, move |x| f(x as i64)))
         .or_else(|| read_as::<u8, U>(obj, move |x| f(x as i64)))
         .or_else(|| read_as::<i8, U>(obj, move |x| f(x as i64)))
