@@ -23,9 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 import hopfield
+import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -52,11 +51,27 @@ def main() -> None:
     ck = tmp / "medium" / "checkpoint"
     model = hopfield.EnergyTransformer.load(ck)
     out = subprocess.run(
-        [a.hopfield, "et", "bench", "--checkpoint", str(ck), "--batch", "64", "--masked", "32",
-         "--reps", str(a.reps), "--warmup", "2", "--json"],
-        capture_output=True, text=True, check=True,
+        [
+            a.hopfield,
+            "et",
+            "bench",
+            "--checkpoint",
+            str(ck),
+            "--batch",
+            "64",
+            "--masked",
+            "32",
+            "--reps",
+            str(a.reps),
+            "--warmup",
+            "2",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
-    cli_forward = json.loads(out[out.index("{"):])["forward_ms"]
+    cli_forward = json.loads(out[out.index("{") :])["forward_ms"]
     mask = np.zeros(64, dtype=np.float32)
     mask[rng.choice(64, 32, replace=False)] = 1
     images = rng.random((64, 3, 32, 32)).astype(np.float32)
@@ -72,8 +87,9 @@ def main() -> None:
     cli_rate, py_rate, cli_wall, py_wall = [], [], [], []
     for r in range(a.rounds):
         t = time.perf_counter()
-        subprocess.run([a.hopfield, "et", "train", "--epochs", "1", "--out", str(tmp / f"cli{r}")],
-                       capture_output=True, check=True)
+        subprocess.run(
+            [a.hopfield, "et", "train", "--epochs", "1", "--out", str(tmp / f"cli{r}")], capture_output=True, check=True
+        )
         cli_wall.append(time.perf_counter() - t)
         cli_rate.append(rate(tmp / f"cli{r}" / "metrics.csv"))
         t = time.perf_counter()

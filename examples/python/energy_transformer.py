@@ -27,12 +27,16 @@ def main() -> None:
     first, last = run.history[0]["eval"], run.history[-1]["eval"]
     print(f"{run.model}")
     print(f"test masked-patch MSE {first['mse']:.3f} after epoch 1 -> {last['mse']:.3f} after epoch {epochs}")
-    print(f"  mean training patch {last['mse_mean_patch']:.3f}, same model without the descent (T = 0) "
-          f"{last['mse_no_dynamics']:.3f}")
+    print(
+        f"  mean training patch {last['mse_mean_patch']:.3f}, same model without the descent (T = 0) "
+        f"{last['mse_no_dynamics']:.3f}"
+    )
     x, _ = hopfield.mnist_sample("test")
     r = run.model.reconstruct(x[:6], seed=1)
     falls = bool(np.all(np.diff(r.energies, axis=1) <= 0))
-    print(f"energy of test digit 0 over the descent: {[round(float(e), 1) for e in r.energies[0]]} (never rises: {falls})")
+    print(
+        f"energy of test digit 0 over the descent: {[round(float(e), 1) for e in r.energies[0]]} (never rises: {falls})"
+    )
     plt = pyplot()
     if plt is not None:
         pixels = r.pixels(run.model)

@@ -46,7 +46,9 @@ def main() -> None:
         fig, axes = plt.subplots(3, 6, figsize=(9, 4.8))
         dense = list(results.values())[1]
         for j in range(6):
-            for i, (img, title) in enumerate([(cues[j], "cue"), (dense.states[j], "recalled"), (patterns[j], "stored")]):
+            for i, (img, title) in enumerate(
+                [(cues[j], "cue"), (dense.states[j], "recalled"), (patterns[j], "stored")]
+            ):
                 axes[i, j].imshow(img.reshape(28, 28), cmap="gray")
                 axes[i, j].set_axis_off()
                 axes[i, j].set_title(title, fontsize=8)

@@ -8,15 +8,19 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO
 
 HAVE_MPL = importlib.util.find_spec("matplotlib") is not None
 
 
 def run(script: str, out: Path) -> str:
-    p = subprocess.run([sys.executable, str(REPO / "examples" / "python" / script), "--quick", "--out", str(out)],
-                       capture_output=True, text=True, timeout=600, cwd=out.parent)
+    p = subprocess.run(
+        [sys.executable, str(REPO / "examples" / "python" / script), "--quick", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=out.parent,
+    )
     assert p.returncode == 0, p.stdout + p.stderr
     assert ("matplotlib is not installed" in p.stdout) != HAVE_MPL, p.stdout
     return p.stdout

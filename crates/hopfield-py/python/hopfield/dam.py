@@ -17,10 +17,11 @@ class DamClassifier:
     """The Dense Associative Memory classifier of Krotov & Hopfield (2016), trained as in their
     public code (and as ``hopfield dam train``).
 
-    K memories ξ_μ ∈ [−1, 1]^(N+C) over N visible neurons (the pixels as 2·x − 1) and C class
-    neurons; the class outputs after one update are
-    c_α = tanh(β Σ_μ [F(ξ_μ·v + ξ_μα) − F(ξ_μ·v − ξ_μα)]) with F(x) = max(x, 0)ⁿ and β = 1/Tⁿ;
-    the loss is Σ_α (c_α − t_α)^(2m). Trained by minibatch gradient descent with momentum.
+    K memories ξ^μ over N visible neurons v ∈ [−1, 1]^N (the pixels as 2·x − 1) and C class
+    neurons, F(x) = max(x, 0)ⁿ. Class α is read out with every class neuron off:
+    c_α = tanh(β Σ_μ [F(ξ^μ_α − Σ_{γ≠α} ξ^μ_γ + Σ_i ξ^μ_i v_i) − F(−ξ^μ_α − Σ_{γ≠α} ξ^μ_γ + Σ_i ξ^μ_i v_i)]),
+    β = 1/Tⁿ; the loss is Σ_α (c_α − t_α)^(2m) with targets t = ±1, minimised by minibatch
+    gradient descent with momentum.
 
     Parameters (defaults: those of ``hopfield dam train``)
     ----------

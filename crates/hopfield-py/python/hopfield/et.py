@@ -68,8 +68,18 @@ class DescentResult:
 
 
 class EnergyTransformer:
-    """An image Energy Transformer: load a checkpoint (:meth:`load`), import the official JAX
-    model (:meth:`import_npz`), or train one (:func:`train_et`)."""
+    """An image Energy Transformer (Hoover et al. 2023): load a checkpoint (:meth:`load`), import
+    the official JAX model (:meth:`import_npz`), or train one (:func:`train_et`).
+
+    An image [C, H, W] is cut into N patches of p×p, each encoded as a token x_A ∈ R^D (plus its
+    position; MASK replaces the masked ones; a CLS token leads). The block's energy over the
+    layer-normalised tokens g = LN(x) is E(g) = E^ATT(g) + E^HN(g), with
+    E^ATT = −β⁻¹ Σ_h Σ_C log Σ_{B≠C} exp(β K_hB·Q_hC) (H heads of width Y, K = W^K g, Q = W^Q g) and
+    E^HN = −½ Σ_A Σ_μ ReLU(ξ_μ·g_A)² (M memories ξ). The forward pass is x ← x − α ∂E/∂g, T times
+    with the same weights, so E never rises; the tokens are then decoded into patches. Images are
+    normalised per channel by the model's (mean, std) (:attr:`normalization`); reconstructions
+    are returned in that normalised space (:meth:`Reconstruction.pixels` maps them back).
+    """
 
     def __init__(self, native: _native.ImageEt) -> None:
         self._m = native
