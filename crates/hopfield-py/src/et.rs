@@ -70,6 +70,23 @@ impl ImageEt {
         Ok((b, Tensor::<4>::from_data(TensorData::new(values, [b, c, h, w]), &Device::flex())))
     }
 
+    /// The images, checked and normalised, and their masks ([B, N]): the given one, or drawn from
+    /// `seed` as in training.
+    fn masked(
+        &self,
+        images: &Bound<'_, PyAny>,
+        mask: Option<&Bound<'_, PyAny>>,
+        seed: u64,
+    ) -> PyResult<(usize, Tensor<4>, Vec<f32>)> {
+        let (b, x) = self.images(images)?;
+        let n = self.model.patches();
+        let replaced = match mask {
+            Some(m) => patch_mask(&f32s("mask", m)?, b, n)?,
+            None => self.meta.train.validate().map_err(train)?.from_seed(seed, b, n).1,
+        };
+        Ok((b, x, replaced))
+    }
+
     fn descent(&self, steps: Option<usize>, step_size: Option<f64>) -> Descent {
         let d = self.meta.train.model.descent;
         Descent::new(steps.unwrap_or(d.steps), step_size.unwrap_or(d.step_size))
@@ -178,12 +195,8 @@ impl ImageEt {
         Bound<'py, PyArrayDyn<f32>>,
         Bound<'py, PyArrayDyn<f32>>,
     )> {
-        let (b, x) = self.images(images)?;
+        let (b, x, replaced) = self.masked(images, mask, seed)?;
         let n = self.model.patches();
-        let replaced = match mask {
-            Some(m) => patch_mask(&f32s("mask", m)?, b, n)?,
-            None => self.meta.train.validate().map_err(train)?.from_seed(seed, b, n).1,
-        };
         let descent = self.descent(steps, step_size);
         descent.validate().map_err(math)?;
         let r = py.detach(|| descent_arrays(&self.model, x, &replaced, &descent, &Device::flex())).map_err(train)?;
@@ -208,12 +221,8 @@ impl ImageEt {
         steps: Option<usize>,
         step_size: Option<f64>,
     ) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
-        let (b, x) = self.images(images)?;
+        let (b, x, replaced) = self.masked(images, mask, seed)?;
         let n = self.model.patches();
-        let replaced = match mask {
-            Some(m) => patch_mask(&f32s("mask", m)?, b, n)?,
-            None => self.meta.train.validate().map_err(train)?.from_seed(seed, b, n).1,
-        };
         let descent = self.descent(steps, step_size);
         let model = &self.model;
         let out_images = py

@@ -41,6 +41,12 @@ def _model_kinds(models: Optional[Sequence[str]]) -> Optional[List[str]]:
     return out
 
 
+def _check_model_settings(function: str, model: Dict[str, Any]) -> None:
+    unknown = set(model) - set(_SETTINGS) - {"steps", "step_size"}
+    if unknown:
+        raise TypeError(f"{function}() got unexpected keyword argument(s) {', '.join(sorted(unknown))}")
+
+
 def _graph_settings() -> Dict[str, Tuple[str, ...]]:
     paths: Dict[str, Tuple[str, ...]] = {k: ("settings", k) for k in _SETTINGS}
     paths["steps"] = ("settings", "descent", "steps")
@@ -147,9 +153,7 @@ def graph_classify(
     head_dim 16, memories 128, steps 4, step_size 0.1, encodings 8 (Laplacian eigenvectors),
     self_loops False, edge_weights False, epochs 60, batch_size 32, lr 1e-3, weight_decay 1e-4.
     """
-    unknown = set(model) - set(_SETTINGS) - {"steps", "step_size"}
-    if unknown:
-        raise TypeError(f"graph_classify() got unexpected keyword argument(s) {', '.join(sorted(unknown))}")
+    _check_model_settings("graph_classify", model)
     changes: Dict[str, Any] = dict(
         models=_model_kinds(models),
         features=features,
@@ -200,9 +204,7 @@ def node_anomaly(
     (0 normal, else anomalous). Defaults: 5 seeds, 20 epochs, and the model settings of
     :func:`graph_classify`.
     """
-    unknown = set(model) - set(_SETTINGS) - {"steps", "step_size"}
-    if unknown:
-        raise TypeError(f"node_anomaly() got unexpected keyword argument(s) {', '.join(sorted(unknown))}")
+    _check_model_settings("node_anomaly", model)
     changes: Dict[str, Any] = dict(models=_model_kinds(models), seeds=seeds, train_fraction=train_fraction, **model)
     paths = _graph_settings()
     paths.update(hops=("ego", "hops"), budget=("ego", "budget"))
