@@ -220,11 +220,35 @@ fn capacity_defaults() -> PyResult<String> {
     json(&CapacityConfig::default())
 }
 
-/// Runs the capacity sweep of `config` (JSON changes to the defaults): (rows, table text).
+/// Runs the capacity sweep of `config` (JSON changes to the defaults): (rows, table text). Each
+/// load is measured without the interpreter lock; between two loads the callback (if any) gets
+/// {"event": "step", "done", "total", "separation", "memories"} and Ctrl-C stops the sweep.
 #[pyfunction]
-fn capacity_sweep<'py>(py: Python<'py>, config: &str) -> PyResult<(Vec<Bound<'py, PyDict>>, String)> {
+#[pyo3(signature = (config, callback=None))]
+fn capacity_sweep<'py>(
+    py: Python<'py>,
+    config: &str,
+    callback: Option<Py<PyAny>>,
+) -> PyResult<(Vec<Bound<'py, PyDict>>, String)> {
     let cfg: CapacityConfig = merged(&CapacityConfig::default(), config, "capacity settings")?;
-    let points = py.detach(|| capacity::sweep(&cfg, |_, _| {})).map_err(train)?;
+    capacity::validate(&cfg).map_err(train)?;
+    let jobs = capacity::jobs(&cfg);
+    let mut points = Vec::with_capacity(jobs.len());
+    for (i, &(s, k)) in jobs.iter().enumerate() {
+        // One load is the sweep of one separation at one K: the same measurement, seeded alike.
+        let one = CapacityConfig { separations: vec![s], loads: Some(vec![k]), ..cfg.clone() };
+        points.extend(py.detach(|| capacity::sweep(&one, |_, _| {})).map_err(train)?);
+        py.check_signals()?;
+        if let Some(cb) = &callback {
+            let event = PyDict::new(py);
+            event.set_item("event", "step")?;
+            event.set_item("done", i + 1)?;
+            event.set_item("total", jobs.len())?;
+            event.set_item("separation", capacity::label(s))?;
+            event.set_item("memories", k)?;
+            cb.call1(py, (event,))?;
+        }
+    }
     let rows = points
         .iter()
         .map(|p| {

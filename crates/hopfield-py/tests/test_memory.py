@@ -111,7 +111,11 @@ def test_modern_hopfield_energy_update_and_retrieval_match_the_formula(dtype) ->
 
 
 def test_capacity_returns_its_table() -> None:
-    c = hopfield.capacity(["classical", ("polynomial", 3)], neurons=60, loads=[3, 30], trials=1, probes=5)
+    events = []
+    c = hopfield.capacity(
+        ["classical", ("polynomial", 3)], neurons=60, loads=[3, 30], trials=1, probes=5, callback=events.append
+    )
+    assert [(e["done"], e["total"], e["memories"]) for e in events] == [(1, 4, 3), (2, 4, 30), (3, 4, 3), (4, 4, 30)]
     assert [(r["separation"], r["memories"]) for r in c.rows] == [
         ("classical", 3),
         ("classical", 30),
@@ -121,3 +125,28 @@ def test_capacity_returns_its_table() -> None:
     low, high = c.rows[0], c.rows[1]
     assert low["retrieved_exact"] == 1.0 and high["flip_probability"] > low["flip_probability"]
     assert "K/N" in c.table and "P(flip)" in c.table
+
+
+def test_capacity_equals_the_cli(tmp_path, run_cli) -> None:
+    printed = run_cli(
+        [
+            "capacity",
+            "--memory",
+            "poly",
+            "--n",
+            "3",
+            "--neurons",
+            "60",
+            "--loads",
+            "20,60,120",
+            "--trials",
+            "2",
+            "--probes",
+            "8",
+            "--out",
+            str(tmp_path),
+        ],
+        tmp_path,
+    )
+    c = hopfield.capacity([("polynomial", 3)], neurons=60, loads=[20, 60, 120], trials=2, probes=8)
+    assert c.table.strip() in printed, (c.table, printed)

@@ -13,7 +13,7 @@ from typing import Any, Dict, List, Optional, Sequence
 import numpy as np
 
 from . import _native
-from ._common import settings
+from ._common import Callback, settings
 
 _SEPARATIONS = ("classical", "polynomial", "rectified", "exponential")
 
@@ -209,6 +209,7 @@ def capacity(
     trials: int = 4,
     probes: int = 25,
     seed: int = 0,
+    callback: Optional[Callback] = None,
 ) -> CapacityResult:
     """The capacity experiment of ``hopfield capacity``: for each separation and load K, store K
     random patterns of N neurons, start from each stored pattern and measure the share of neurons
@@ -225,6 +226,10 @@ def capacity(
     trials, probes : int, default 4, 25
         Random pattern sets per load, and stored patterns probed per set.
     seed : int, default 0
+    callback : callable, optional
+        Called after each load with ``{"event": "step", "done", "total", "separation",
+        "memories"}``. Each load is measured without the interpreter lock; Ctrl-C stops the sweep
+        between two loads (KeyboardInterrupt).
     """
     seps = []
     for s in separations:
@@ -241,5 +246,5 @@ def capacity(
         probes=probes,
         seed=seed,
     )
-    rows, table = _native.capacity_sweep(settings(changes))
+    rows, table = _native.capacity_sweep(settings(changes), callback)
     return CapacityResult(rows, table)
