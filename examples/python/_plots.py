@@ -12,8 +12,6 @@ def pyplot() -> Optional[Any]:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        print(
-            "  (matplotlib is not installed: no figure; pip install matplotlib for one)"
-        )
+        print("  (matplotlib is not installed: no figure; pip install matplotlib for one)")
         return None
     return plt

@@ -19,20 +19,14 @@ from _plots import pyplot  # noqa: E402
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument(
-        "--quick", action="store_true", help="2 epochs (as the tests run it)"
-    )
+    ap.add_argument("--quick", action="store_true", help="2 epochs (as the tests run it)")
     ap.add_argument("--out", default="out/python-et")
     a = ap.parse_args()
     epochs = 2 if a.quick else 8
-    run = hopfield.train_et(
-        "mnist-sample", out=a.out, epochs=epochs, progress=not a.quick
-    )
+    run = hopfield.train_et("mnist-sample", out=a.out, epochs=epochs, progress=not a.quick)
     first, last = run.history[0]["eval"], run.history[-1]["eval"]
     print(f"{run.model}")
-    print(
-        f"test masked-patch MSE {first['mse']:.3f} after epoch 1 -> {last['mse']:.3f} after epoch {epochs}"
-    )
+    print(f"test masked-patch MSE {first['mse']:.3f} after epoch 1 -> {last['mse']:.3f} after epoch {epochs}")
     print(
         f"  mean training patch {last['mse_mean_patch']:.3f}, same model without the descent (T = 0) "
         f"{last['mse_no_dynamics']:.3f}"
@@ -47,10 +41,7 @@ def main() -> None:
     if plt is not None:
         pixels = r.pixels(run.model)
         side = int(np.sqrt(run.model.patches))  # 4 × 4 patches of 7 × 7
-        hidden = [
-            np.kron(m.reshape(side, side), np.ones((28 // side, 28 // side))) > 0
-            for m in r.mask
-        ]
+        hidden = [np.kron(m.reshape(side, side), np.ones((28 // side, 28 // side))) > 0 for m in r.mask]
         fig, axes = plt.subplots(3, 6, figsize=(9, 4.8))
         for j in range(6):
             rows = [

@@ -17,15 +17,11 @@ from _plots import pyplot  # noqa: E402
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument(
-        "--quick", action="store_true", help="2 folds of 5 epochs (as the tests run it)"
-    )
+    ap.add_argument("--quick", action="store_true", help="2 folds of 5 epochs (as the tests run it)")
     ap.add_argument("--out", default="out/python-graph")
     a = ap.parse_args()
     folds, epochs = (2, 5) if a.quick else (None, 20)
-    report = hopfield.graph_classify(
-        "MUTAG", max_folds=folds, epochs=epochs, progress=not a.quick
-    )
+    report = hopfield.graph_classify("MUTAG", max_folds=folds, epochs=epochs, progress=not a.quick)
     print(report.table)
     for f in report.write(a.out):
         print(f"  wrote {f}")

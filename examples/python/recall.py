@@ -19,23 +19,15 @@ from _plots import pyplot  # noqa: E402
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument(
-        "--quick", action="store_true", help="fewer patterns (as the tests run it)"
-    )
+    ap.add_argument("--quick", action="store_true", help="fewer patterns (as the tests run it)")
     ap.add_argument("--out", default="out/python-recall")
     a = ap.parse_args()
     k = 20 if a.quick else 50
     x, _ = hopfield.mnist_sample("train")
-    patterns = np.where(x[:k].reshape(k, -1) > 0.5, 1, -1).astype(
-        np.int8
-    )  # K = k binary digits, N = 784
+    patterns = np.where(x[:k].reshape(k, -1) > 0.5, 1, -1).astype(np.int8)  # K = k binary digits, N = 784
     rng = np.random.default_rng(0)
-    cues = patterns * np.where(rng.random(patterns.shape) < 0.2, -1, 1).astype(
-        np.int8
-    )  # flip 20%
-    print(
-        f"{k} MNIST digits (N = 784 pixels, black/white), cues with 20% of their pixels flipped"
-    )
+    cues = patterns * np.where(rng.random(patterns.shape) < 0.2, -1, 1).astype(np.int8)  # flip 20%
+    print(f"{k} MNIST digits (N = 784 pixels, black/white), cues with 20% of their pixels flipped")
     results = {}
     for name, memory in [
         ("classical  F(x) = x²/2", hopfield.DenseMemory(patterns, "classical")),
@@ -48,9 +40,7 @@ def main() -> None:
         exact = float(np.mean((r.states == patterns).all(axis=1)))
         overlap = float(np.mean((r.states * patterns).sum(axis=1) / patterns.shape[1]))
         fell = all(np.all(np.diff(e[:, 1]) <= 1e-12) for e in r.energy)
-        print(
-            f"  {name}: {100 * exact:5.1f}% recalled exactly, mean overlap {overlap:.3f}, energy never rose: {fell}"
-        )
+        print(f"  {name}: {100 * exact:5.1f}% recalled exactly, mean overlap {overlap:.3f}, energy never rose: {fell}")
         results[name] = r
     plt = pyplot()
     if plt is not None:
