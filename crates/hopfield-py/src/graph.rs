@@ -54,7 +54,20 @@ fn item<'py>(d: &Bound<'py, PyDict>, key: &str, what: &str) -> PyResult<Bound<'p
         .ok_or_else(|| value(what, format!("has no '{key}'; each graph is a dict with 'x', 'edge_index' and 'y'")))
 }
 
-/// Graphs in PyTorch Geometric's convention: dicts with `x` [n, f], `edge_index` [2, e], `y`.
+/// Optional integer labels under `key`, one per node or edge (`count`).
+fn labels(d: &Bound<'_, PyDict>, name: &str, key: &str, count: usize) -> PyResult<Option<Vec<i64>>> {
+    match d.get_item(key)? {
+        Some(v) if !v.is_none() => {
+            let a = ints(name, &v)?;
+            expect_shape(name, &a, &[Some(count)], if key == "node_labels" { "n" } else { "e" })?;
+            Ok(Some(a.data))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// Graphs in PyTorch Geometric's convention: dicts with `x` [n, f], `edge_index` [2, e], `y`, and
+/// optionally integer `node_labels` [n] and `edge_labels` [e] (as `load_graphs` gives them).
 fn graph_set(name: &str, graphs: &Bound<'_, PyList>) -> PyResult<GraphSet> {
     let mut out = Vec::with_capacity(graphs.len());
     let (mut ys, mut width) = (Vec::new(), None);
@@ -73,13 +86,10 @@ fn graph_set(name: &str, graphs: &Bound<'_, PyList>) -> PyResult<GraphSet> {
             ));
         }
         ys.push(y.data[0]);
-        out.push(Graph {
-            nodes: x.shape[0],
-            edges: edges(&format!("{what}['edge_index']"), &e, x.shape[0])?,
-            node_labels: None,
-            node_attributes: Some(x.data),
-            edge_labels: None,
-        });
+        let edges = edges(&format!("{what}['edge_index']"), &e, x.shape[0])?;
+        let node_labels = labels(d, &format!("{what}['node_labels']"), "node_labels", x.shape[0])?;
+        let edge_labels = labels(d, &format!("{what}['edge_labels']"), "edge_labels", edges.len())?;
+        out.push(Graph { nodes: x.shape[0], edges, node_labels, node_attributes: Some(x.data), edge_labels });
     }
     if out.is_empty() {
         return Err(value("graphs", "an empty list"));

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import hopfield
 import numpy as np
+import pytest
 
 TIMING = {"seconds", "graphs_per_second"}
 
@@ -50,6 +51,15 @@ def test_graphs_as_arrays_in_pytorch_geometric_convention() -> None:
     (run,) = report.runs
     assert run["model"] == "MLP" and run["train_graphs"] + run["val_graphs"] + run["test_graphs"] == 188
     assert 0.0 <= run["test_accuracy"] <= 1.0
+    # With the files' labels too, the ET reads one-hot labels beside x and learns per-label edge weights.
+    wide = hopfield.graph_classify(graphs, max_folds=1, epochs=2, models=["ET"], edge_weights=True, progress=False)
+    unlabelled = [{k: v for k, v in g.items() if k != "edge_labels"} for g in graphs]
+    one = hopfield.graph_classify(unlabelled, max_folds=1, epochs=2, models=["ET"], edge_weights=True, progress=False)
+    losses = [[e["train_loss"] for e in r.runs[0]["history"]] for r in (wide, one)]
+    assert losses[0] != losses[1]  # MUTAG's 4 bond types get 4 learned weights, not one
+    bad = [dict(graphs[0], edge_labels=np.zeros(3, dtype=np.int64))] + graphs[1:]
+    with pytest.raises(ValueError, match=r"graphs\[0\]\['edge_labels'\]: expected shape \(38\)"):
+        hopfield.graph_classify(bad, max_folds=1, epochs=1, progress=False)
 
 
 def planted_graph(rng: np.random.Generator, nodes: int = 300, anomalies: int = 30) -> dict:

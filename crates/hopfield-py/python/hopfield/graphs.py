@@ -145,7 +145,9 @@ def graph_classify(
 
     `data`: ``MUTAG`` (bundled), a TU set's name under ``<data_dir>/tu/`` or a folder of TU files,
     or a list of graphs as dicts with ``x`` [n, f], ``edge_index`` [2, e] and ``y`` (PyTorch
-    Geometric's convention; ``x`` is the node attributes). Folds: the file `folds` (one line of
+    Geometric's convention; ``x`` is the node attributes), and optionally integer ``node_labels``
+    [n] and ``edge_labels`` [e] (one-hot node labels as features; edge labels for the learned
+    edge weights, ``edge_weights=True``). Folds: the file `folds` (one line of
     0-based test indices per fold), else the set's ``DS_10fold_test_idx.txt``, else 10 stratified
     folds drawn from `seed`. `features`: auto, labels, attributes, both, degree.
 
