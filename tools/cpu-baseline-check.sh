@@ -19,16 +19,21 @@
 set -euo pipefail
 
 command -v qemu-x86_64 > /dev/null || { echo "qemu-x86_64 not found: apt-get install qemu-user" >&2; exit 2; }
-tests=$(cargo test --release -p hopfield --no-run --lib --test et_fused --test et_fused_gradient_f64 2>&1 \
+tests=$(cargo test --release -p hopfield --no-run --lib --test et_fused --test et_fused_gradient_f64 --test et_fused_head_widths 2>&1 \
     | grep -o 'target/release/deps/[A-Za-z0-9_-]*' | sort -u)
 [ -n "$tests" ] || { echo "no test binaries were built" >&2; exit 1; }
 status=0
 for cpu in Nehalem Haswell; do
     for t in $tests; do
         filter=()
-        case "$(basename "$t")" in hopfield-*) filter=(fused) ;; esac
+        # The AVX-512 kernels' own test cannot run on these CPUs (it would fail saying so): skipped
+        # here, and listed as skipped.
+        case "$(basename "$t")" in
+            hopfield-*) filter=(fused --skip kernels_match_a_plain_loop_and_the_portable_path_exactly) ;;
+        esac
         if out=$(qemu-x86_64 -cpu "$cpu" "$t" "${filter[@]}" 2>/dev/null); then
             echo "$cpu $(basename "$t"): $(grep 'test result' <<< "$out")"
+            case "$(basename "$t")" in hopfield-*) echo "  (not run: the AVX-512 kernels' exactness test)" ;; esac
         else
             echo "$cpu $(basename "$t"): FAILED"; grep -E '^test .*FAILED|panicked' <<< "$out" || true
             status=1

@@ -35,7 +35,7 @@ fn energy_never_increases_over_the_descent() {
                     let r =
                         et.descend(x.clone(), &TokenMask::all(), &Descent::new(12, alpha), Observe::Energy).unwrap();
                     assert_eq!(r.energy.len(), 13);
-                    // Without recording, the descent takes its folded-weight path; same tokens.
+                    // Without recording, descend() takes the fused path (Implementation::choose); same tokens.
                     let fast = et.descend(x, &TokenMask::all(), &Descent::new(12, alpha), Observe::Nothing).unwrap();
                     assert!(fast.energy.is_empty());
                     for (a, b) in to_vec(fast.x).iter().zip(to_vec(r.x.clone())) {

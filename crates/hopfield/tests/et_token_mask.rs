@@ -86,18 +86,18 @@ fn a_padded_batch_gives_each_item_its_own_energies_states_and_outputs() {
                     let worst = s.iter().zip(p).map(|(a, c)| (a - c).abs()).fold(0f32, f32::max);
                     assert!(worst < 1e-5, "{tag} item {b} step {t}: states differ by {worst}");
                 }
-                // The folded implementation gives the same final tokens under the mask.
+                // Without recording, descend() takes the fused path: the same final tokens under the mask.
                 let worst = states[descent.steps][b * n * d..b * n * d + l * d]
                     .iter()
                     .zip(&fast[b * n * d..b * n * d + l * d])
                     .map(|(a, c)| (a - c).abs())
                     .fold(0f32, f32::max);
-                assert!(worst < 1e-4, "{tag} item {b}: folded and reference differ by {worst}");
+                assert!(worst < 1e-4, "{tag} item {b}: fused and reference differ by {worst}");
                 // Padded tokens never move, in either implementation.
                 for (t, s) in states.iter().enumerate() {
                     let pad = b * n * d + l * d..(b + 1) * n * d;
                     assert_eq!(&s[pad.clone()], &x[pad.clone()], "{tag} item {b}: padding moved at step {t}");
-                    assert_eq!(&fast[pad.clone()], &x[pad], "{tag} item {b}: padding moved (folded)");
+                    assert_eq!(&fast[pad.clone()], &x[pad], "{tag} item {b}: padding moved (fused)");
                 }
             }
         }
