@@ -1,0 +1,132 @@
+//! What the graph protocols may and may not see. Test labels cannot reach any choice: with the
+//! test graphs' (or test nodes') labels flipped, the chosen epoch, the decision threshold, every
+//! validation figure, every training loss and every test score stay bit for bit the same — only
+//! the test figures move. Node features are standardised on the training nodes alone; evaluation
+//! ego-graphs (with Laplacian encodings) are the same at every call.
+
+use burn::tensor::Device;
+use hopfield_data::graph::anomaly::AnomalyGraph;
+use hopfield_data::graph::tu::{bundled_mutag, stratified_folds};
+use hopfield_train::tasks::graph::anomaly::{run_anomaly, split_nodes, AnomalyData, AnomalyRun, EgoSettings};
+use hopfield_train::tasks::graph::classify::{run_fold, validation_split, FoldParts, GraphData};
+use hopfield_train::tasks::graph::{GraphSettings, ModelKind};
+use hopfield_train::trainer::Trainer;
+use rand::{Rng, SeedableRng};
+
+fn small(epochs: usize, encodings: usize) -> GraphSettings {
+    GraphSettings { dim: 16, heads: 2, head_dim: 8, memories: 16, encodings, epochs, ..GraphSettings::default() }
+}
+
+#[test]
+fn flipping_the_test_graphs_labels_changes_no_choice_of_the_cross_validation() {
+    let set = bundled_mutag().unwrap();
+    let folds = stratified_folds(&set.labels, 10, 0);
+    let train = folds.train(0, set.graphs.len());
+    let (fit, val) = validation_split(&train, &set.labels, 0.1, 0);
+    let test = &folds.test[0];
+    let mut flipped = set.clone();
+    for &i in test {
+        flipped.labels[i] = 1 - flipped.labels[i];
+    }
+    let s = small(4, 2);
+    for kind in [ModelKind::Et, ModelKind::Mlp] {
+        let run = |set| {
+            let data = GraphData::new(set, set.default_features(), s.encodings, false).unwrap();
+            let parts = FoldParts { fit: &fit, val: &val, test };
+            run_fold(&data, &parts, kind, &s, &Device::flex(), &Trainer::default(), |_| {}).unwrap()
+        };
+        let (a, b) = (run(&set), run(&flipped));
+        assert_eq!(a.best_epoch, b.best_epoch, "{kind}");
+        assert_eq!(a.val_accuracy, b.val_accuracy, "{kind}");
+        let figures = |o: &hopfield_train::tasks::graph::classify::FoldOutcome| {
+            o.history.iter().map(|e| (e.train_loss, e.train_accuracy, e.val_loss, e.val_accuracy)).collect::<Vec<_>>()
+        };
+        assert_eq!(figures(&a), figures(&b), "{kind}: a training or validation figure moved");
+        // Every test graph's label is flipped: the test accuracy becomes its complement.
+        assert!(
+            (a.test_accuracy + b.test_accuracy - 1.0).abs() < 1e-12,
+            "{kind}: {} {}",
+            a.test_accuracy,
+            b.test_accuracy
+        );
+    }
+}
+
+/// A ring of `n` nodes with chords; the anomalous nodes' features lie far from the rest.
+fn planted(n: usize, seed: u64) -> AnomalyGraph {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let dim = 6;
+    let raw_labels: Vec<i64> = (0..n).map(|i| (i % 10 == 3) as i64).collect();
+    let features = (0..n * dim)
+        .map(|j| rng.random_range(-1.0f32..1.0) + if raw_labels[j / dim] == 1 { 2.5 } else { 0.0 })
+        .collect();
+    let edges = (0..n as u32)
+        .flat_map(|i| [(i, (i + 1) % n as u32), ((i + 1) % n as u32, i), (i, (i + 7) % n as u32)])
+        .collect();
+    AnomalyGraph { name: "planted".into(), nodes: n, edges, features, dim, raw_labels }
+}
+
+#[test]
+fn flipping_the_test_nodes_labels_changes_no_choice_of_anomaly_detection() {
+    let graph = planted(300, 1);
+    let split = split_nodes(&graph.anomalous(), 0.4, 0).unwrap();
+    let mut flipped = graph.clone();
+    for &i in &split.test {
+        flipped.raw_labels[i as usize] = 1 - flipped.raw_labels[i as usize];
+    }
+    let ego = EgoSettings { hops: 2, budget: 12 };
+    let s = small(3, 2);
+    for kind in [ModelKind::Et, ModelKind::Mlp] {
+        let run = |graph| {
+            let run = AnomalyRun { graph, split: &split, ego };
+            run_anomaly(&run, kind, &s, &Device::flex(), &Trainer::default(), |_| {}).unwrap().0
+        };
+        let (a, b) = (run(&graph), run(&flipped));
+        assert_eq!((a.best_epoch, a.threshold), (b.best_epoch, b.threshold), "{kind}");
+        let figures = |o: &hopfield_train::tasks::graph::anomaly::AnomalyOutcome| {
+            o.history.iter().map(|e| (e.train_loss, e.val_auc, e.val_auprc)).collect::<Vec<_>>()
+        };
+        assert_eq!(figures(&a), figures(&b), "{kind}: a training or validation figure moved");
+        assert_eq!(a.test_scores, b.test_scores, "{kind}: a test score moved");
+        // The test labels are the complement: ROC-AUC becomes 1 − AUC.
+        assert!((a.test_auc + b.test_auc - 1.0).abs() < 1e-9, "{kind}: {} {}", a.test_auc, b.test_auc);
+        assert!(a.test_auc > 0.9, "{kind}: the planted anomalies are found ({})", a.test_auc);
+    }
+}
+
+#[test]
+fn node_features_are_standardised_on_the_training_nodes_alone() {
+    let graph = planted(200, 2);
+    let split = split_nodes(&graph.anomalous(), 0.4, 0).unwrap();
+    let data = AnomalyData::new(&graph, &split.train);
+    let d = graph.dim;
+    for c in 0..d {
+        let col: Vec<f64> = split.train.iter().map(|&i| data.features[i as usize * d + c] as f64).collect();
+        let mean = col.iter().sum::<f64>() / col.len() as f64;
+        let var = col.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / col.len() as f64;
+        assert!(mean.abs() < 1e-5 && (var.sqrt() - 1.0).abs() < 1e-3, "column {c}: mean {mean}, std {}", var.sqrt());
+    }
+    // Any change to the other nodes' features leaves the training nodes' standardised values alone.
+    let mut other = graph.clone();
+    for &i in split.val.iter().chain(&split.test) {
+        other.features[i as usize * d..(i as usize + 1) * d].iter_mut().for_each(|v| *v = *v * 100.0 + 7.0);
+    }
+    let moved = AnomalyData::new(&other, &split.train);
+    for &i in &split.train {
+        let r = i as usize * d..(i as usize + 1) * d;
+        assert_eq!(data.features[r.clone()], moved.features[r], "training node {i}");
+    }
+}
+
+#[test]
+fn evaluation_ego_graphs_and_their_encodings_are_the_same_at_every_call() {
+    let graph = planted(200, 3);
+    let split = split_nodes(&graph.anomalous(), 0.4, 0).unwrap();
+    let data = AnomalyData::new(&graph, &split.train);
+    let ego = EgoSettings { hops: 2, budget: 12 };
+    for &c in split.val.iter().take(20) {
+        let first = data.fixed(c, ego, 4, 0);
+        assert_eq!(first, data.fixed(c, ego, 4, 0), "node {c}");
+        assert!(first.nodes > 1 && !first.encodings.is_empty(), "node {c}: a real ego-graph with encodings");
+    }
+}
