@@ -157,12 +157,16 @@ mod tests {
     use super::*;
 
     /// The device bench on the CPU backend: its update passes the check against the host arrays
-    /// (which errors on a difference), and it times both products.
+    /// (which errors on a difference), and its rates count the products' flops: 4·N·K·B for the
+    /// update's two products, 2·N·K·B for the plain GEMM.
     #[test]
-    fn the_device_bench_checks_its_update_and_times_both_products() {
+    fn the_device_bench_checks_its_update_and_counts_the_flops_of_both_products() {
         let m = bench_modern_on(64, 500, 16, 2, 0, &Device::flex()).unwrap();
         assert_eq!(m.shape, (64, 500, 16));
-        assert!(m.update_s > 0.0 && m.gemm_s > 0.0, "{m:?}");
-        assert!(m.update_gflops().is_finite() && m.gemm_gflops().is_finite(), "{m:?}");
+        let flops = (64 * 500 * 16) as f64;
+        let update = m.update_gflops() * 1e9 * m.update_s;
+        let gemm = m.gemm_gflops() * 1e9 * m.gemm_s;
+        assert!((update / (4.0 * flops) - 1.0).abs() < 1e-12, "{m:?}: {update} flops");
+        assert!((gemm / (2.0 * flops) - 1.0).abs() < 1e-12, "{m:?}: {gemm} flops");
     }
 }
