@@ -1,5 +1,5 @@
 //! The graph tasks' protocol on the bundled MUTAG: folds and validation parts never overlap the
-//! test part; overlapping parts are refused; a short cross-validation beats the majority class; the
+//! test part; overlapping parts are refused; a 10-fold cross-validation beats the majority class by 16 graphs; the
 //! anomaly split is stratified and disjoint; the ranking metrics against hand-computed values and
 //! a brute-force threshold search.
 
@@ -61,15 +61,19 @@ fn overlapping_parts_are_refused() {
 }
 
 #[test]
-fn a_short_cross_validation_on_mutag_beats_the_majority_class() {
+fn a_cross_validation_on_mutag_beats_the_majority_class_by_a_wide_margin() {
+    // All 10 folds at the demo's 20 epochs (measured: 83.0% = 156 of 188, as the demo prints), so
+    // that the bar — the majority class plus 8 points, 140 of 188 — sits 16 graphs below the
+    // measurement, not 2 or 3 (as 3 folds left it): a kernel's rounding cannot cross it, a
+    // model that learns nothing of the structure cannot reach it (the MLP: 69.1%).
     let set = bundled_mutag().unwrap();
     let majority = 125.0 / 188.0;
-    let s = GraphSettings { epochs: 30, ..GraphSettings::default() };
+    let s = GraphSettings { epochs: 20, ..GraphSettings::default() };
     let data = GraphData::new(&set, set.default_features(), s.encodings, false).unwrap();
     let folds = stratified_folds(&set.labels, 10, 0);
     let dev = Device::flex();
     let (mut right, mut tested) = (0.0, 0usize);
-    for k in 0..3 {
+    for k in 0..10 {
         let train = folds.train(k, set.graphs.len());
         let (fit, val) = validation_split(&train, &set.labels, 0.1, k as u64);
         let o = run_fold(
@@ -86,7 +90,8 @@ fn a_short_cross_validation_on_mutag_beats_the_majority_class() {
         tested += folds.test[k].len();
     }
     let accuracy = right / tested as f64;
-    // Measured: 0.789 (45 of 57) with these settings; the majority class is 0.665.
+    eprintln!("ET 10-fold test accuracy {accuracy:.4} ({right} of {tested})");
+    assert_eq!(tested, 188);
     assert!(accuracy >= majority + 0.08, "ET test accuracy {accuracy:.3} vs majority {majority:.3}");
 }
 
