@@ -178,10 +178,18 @@ fn dam_train_eval_memories_and_bad_settings() {
     let d = dir.path();
     let out = d.join("dam");
     let o = out.to_str().unwrap();
+    // At lr 0.01 the run is stable: 29 of 360 test digits wrong after 40 epochs with AVX-512 and
+    // with SSE kernels (tools/cpu-baseline-check.sh's emulated Nehalem) alike; at the default 0.04
+    // a late spike ends the same run at 42 (AVX-512, AVX2) or 109 (SSE), so that was no figure to
+    // test. The bar: within 3 digits of the measurement.
     let args = ["dam", "train", "--data", "digits", "--memories", "50", "--temperature", "44", "--batch-size", "100"];
-    let s = ok(&[&args[..], &["--epochs", "40", "--out", o]].concat(), d);
+    let s = ok(&[&args[..], &["--lr", "0.01", "--epochs", "40", "--out", o]].concat(), d);
     assert!(s.contains("K = 50, n = 20, m = 30, T = 44") && s.contains("epoch  40: train loss"), "{s}");
-    assert!(s.contains("test error 11.67% (42 of 360 wrong)"), "{s}");
+    let after = &s[s.find("trained in").expect("the summary line")..];
+    let wrong: usize =
+        after.split('(').nth(1).and_then(|t| t.split(' ').next()).and_then(|n| n.parse().ok()).expect(after);
+    assert!((26..=32).contains(&wrong) && after.contains(" of 360 wrong)"), "{s}");
+    let percent = format!("{:.2}%", 100.0 * wrong as f64 / 360.0);
     for f in ["checkpoint/memories.npy", "checkpoint/config.json", "metrics.csv", "memories.png", "errors.png"] {
         assert!(out.join(f).is_file(), "{f}");
     }
@@ -193,9 +201,18 @@ fn dam_train_eval_memories_and_bad_settings() {
     let ck = out.join("checkpoint");
     let ck = ck.to_str().unwrap();
     let s = ok(&["dam", "eval", "--checkpoint", ck], d);
-    assert!(s.contains("digits (360 test images): test error 11.67% (42 wrong)"), "{s}");
+    // The checkpoint's error is the one training reported.
+    assert!(s.contains(&format!("digits (360 test images): test error {percent} ({wrong} wrong)")), "{s}");
     let s = ok(&["dam", "eval", "--checkpoint", ck, "--split", "train"], d);
-    assert!(s.contains("digits (1437 train images): train error 2.85% (41 wrong)"), "{s}");
+    // Measured 0 wrong (AVX-512); the training set is learnt.
+    let train_wrong: usize = s
+        .split("train error ")
+        .nth(1)
+        .and_then(|t| t.split('(').nth(1))
+        .and_then(|t| t.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .expect(&s);
+    assert!(s.contains("digits (1437 train images)") && train_wrong <= 14, "{s}");
     let e = fails(&["dam", "eval", "--checkpoint", ck, "--split", "validation"], d);
     assert!(e.contains("unknown split 'validation'"), "{e}");
     // The public code's temperature ramp: 44 → 30 over 5 epochs, then 30; eval uses the last T.
