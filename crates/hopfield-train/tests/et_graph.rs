@@ -42,7 +42,7 @@ type OwnedGraph = (usize, Vec<(u32, u32)>, Vec<f32>);
 
 fn run(m: &GraphEnergyTransformer, graphs: &[OwnedGraph], dev: &Device) -> (Vec<f32>, Vec<Vec<f32>>) {
     let refs: Vec<hopfield::et::GraphInput> = graphs.iter().map(|(n, e, x)| (*n, e.as_slice(), x.as_slice())).collect();
-    let (x, adj, nodes) = pad_graphs(&refs, 7, dev);
+    let (x, adj, nodes) = pad_graphs(&refs, 7, dev).unwrap();
     let out = m.forward(GraphBatch::new(x, adj, nodes), &Descent::new(6, 0.1), Observe::Energy).unwrap();
     (to_vec(out.logits), out.energy.into_iter().map(to_vec).collect())
 }
@@ -76,7 +76,7 @@ fn a_node_gets_exactly_zero_weight_from_a_non_neighbour() {
     let dev = Device::flex();
     let m = model(&dev);
     let g = &mutag()[0];
-    let (x, adj, nodes) = pad_graphs(&[(g.nodes, &g.edges, &one_hot(g))], 7, &dev);
+    let (x, adj, nodes) = pad_graphs(&[(g.nodes, &g.edges, &one_hot(g))], 7, &dev).unwrap();
     let mask: TokenMask = m.mask(&GraphBatch::new(x.clone(), adj.clone(), nodes.clone())).unwrap();
     let out = m.forward(GraphBatch::new(x, adj, nodes), &Descent::new(2, 0.1), Observe::Nothing).unwrap();
     let gact = m.et.norm.activation(out.tokens);
@@ -131,7 +131,7 @@ fn permuting_nodes_permutes_the_node_predictions() {
     let m = model(&dev);
     let g = &mutag()[7];
     let node_logits = |x: &[f32], edges: &[(u32, u32)]| {
-        let (x, adj, nodes) = pad_graphs(&[(g.nodes, edges, x)], 7, &dev);
+        let (x, adj, nodes) = pad_graphs(&[(g.nodes, edges, x)], 7, &dev).unwrap();
         let out = m.forward(GraphBatch::new(x, adj, nodes), &Descent::new(5, 0.1), Observe::Nothing).unwrap();
         to_vec(m.node_logits(&out)) // [1, nodes, 2]
     };
@@ -159,7 +159,7 @@ fn permuting_nodes_permutes_the_node_predictions() {
 /// ∂(Σ logits)/∂(W^Q, W^K, feature weight, CLS token) of `graphs` padded into one batch.
 fn batch_gradients(m: &GraphEnergyTransformer, graphs: &[OwnedGraph], dev: &Device) -> Vec<Vec<f32>> {
     let refs: Vec<hopfield::et::GraphInput> = graphs.iter().map(|(n, e, x)| (*n, e.as_slice(), x.as_slice())).collect();
-    let (x, adj, nodes) = pad_graphs(&refs, 7, dev);
+    let (x, adj, nodes) = pad_graphs(&refs, 7, dev).unwrap();
     let out = m.forward(GraphBatch::new(x, adj, nodes), &Descent::new(3, 0.1), Observe::Nothing).unwrap();
     let grads = out.logits.sum().backward();
     [
@@ -218,7 +218,7 @@ fn edge_labels_weigh_each_edge_per_head_and_the_energy_still_falls() {
     let graphs: Vec<Graph> = mutag().into_iter().take(6).collect();
     let refs: Vec<OwnedGraph> = graphs.iter().map(own).collect();
     let inputs: Vec<hopfield::et::GraphInput> = refs.iter().map(|(n, e, x)| (*n, e.as_slice(), x.as_slice())).collect();
-    let (x, adj, nodes) = pad_graphs(&inputs, 7, &dev);
+    let (x, adj, nodes) = pad_graphs(&inputs, 7, &dev).unwrap();
     let n = adj.dims()[1];
     let mut onehot = vec![0f32; 6 * n * n * 4];
     for (b, g) in graphs.iter().enumerate() {
@@ -271,7 +271,7 @@ fn edge_labels_weigh_each_edge_per_head_and_the_energy_still_falls() {
         }
     }
     // A model with edge weights needs the labels; one without refuses them.
-    let (x, adj, nodes) = pad_graphs(&inputs, 7, &dev);
+    let (x, adj, nodes) = pad_graphs(&inputs, 7, &dev).unwrap();
     let e = m.mask(&GraphBatch::new(x, adj, nodes)).unwrap_err().to_string();
     assert!(e.contains("edge labels"), "{e}");
 }
@@ -312,4 +312,21 @@ fn the_energy_falls_on_ego_graphs_of_a_big_graph() {
             );
         }
     }
+}
+
+#[test]
+fn an_edge_or_a_feature_row_outside_its_graph_is_an_error_naming_it() {
+    let dev = Device::flex();
+    let g = own(&mutag()[0]); // 17 nodes
+    let mut edges = g.1.clone();
+    // Node 17 exists only in the bigger second graph's padding: it would once have been written
+    // into this graph's padding (or, past every graph, out of the buffer).
+    edges.push((3, 17));
+    let bigger = own(&mutag()[1]);
+    let inputs = [(g.0, edges.as_slice(), g.2.as_slice()), (bigger.0, bigger.1.as_slice(), bigger.2.as_slice())];
+    let e = pad_graphs(&inputs, 7, &dev).unwrap_err().to_string();
+    assert!(e.contains("(3, 17) of graph 0") && e.contains("17 nodes"), "{e}");
+    let short = &g.2[..g.2.len() - 7];
+    let e = pad_graphs(&[(g.0, g.1.as_slice(), short)], 7, &dev).unwrap_err().to_string();
+    assert!(e.contains("17 × 7 values for graph 0") && e.contains("112 values"), "{e}");
 }

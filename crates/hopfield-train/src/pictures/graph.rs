@@ -46,7 +46,7 @@ fn observe<'m>(
     device: &Device,
 ) -> Result<Option<(&'m GraphEnergyTransformer, GraphOutput)>> {
     let GraphModel::Et(et) = model else { return Ok(None) };
-    let b = make_batch(graphs, width, k, edge_labels, None, device);
+    let b = make_batch(graphs, width, k, edge_labels, None, device)?;
     Ok(Some((et, et.forward(b, &settings.descent, Observe::Energy)?)))
 }
 

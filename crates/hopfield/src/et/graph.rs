@@ -249,7 +249,20 @@ pub type GraphInput<'a> = (usize, &'a [(u32, u32)], &'a [f32]);
 
 /// Dense, zero-padded tensors of a batch of graphs given as edge lists: features [B, N, F] and a
 /// 0/1 adjacency [B, N, N], N the largest graph; and the node counts.
-pub fn pad_graphs(graphs: &[GraphInput<'_>], f: usize, device: &Device) -> (Tensor<3>, Tensor<3>, Vec<usize>) {
+///
+/// # Errors
+/// A graph whose features are not `nodes × f` values, or an edge with an end outside its graph's
+/// nodes (named with the graph's position in the batch).
+pub fn pad_graphs(graphs: &[GraphInput<'_>], f: usize, device: &Device) -> Result<(Tensor<3>, Tensor<3>, Vec<usize>)> {
+    for (i, &(nodes, edges, _)) in graphs.iter().enumerate() {
+        if let Some(&(u, v)) = edges.iter().find(|&&(u, v)| u as usize >= nodes || v as usize >= nodes) {
+            return Err(invalid(
+                "edge",
+                format!("({u}, {v}) of graph {i} in the batch, which has {nodes} nodes"),
+                "both ends among the graph's nodes (0-based)",
+            ));
+        }
+    }
     let n = graphs.iter().map(|g| g.0).max().unwrap_or(1).max(1);
     let b = graphs.len();
     let mut adj = vec![0f32; b * n * n];
@@ -259,20 +272,30 @@ pub fn pad_graphs(graphs: &[GraphInput<'_>], f: usize, device: &Device) -> (Tens
         }
     }
     let rows: Vec<(usize, &[f32])> = graphs.iter().map(|g| (g.0, g.2)).collect();
-    (
-        pad_node_values(&rows, f, n, device),
+    Ok((
+        pad_node_values(&rows, f, n, device)?,
         Tensor::from_data(TensorData::new(adj, [b, n, n]), device),
         graphs.iter().map(|g| g.0).collect(),
-    )
+    ))
 }
 
 /// Per-node values of a batch of graphs (`(nodes, row-major [nodes, width])` each) as one
 /// zero-padded tensor [B, n, width].
-pub fn pad_node_values(graphs: &[(usize, &[f32])], width: usize, n: usize, device: &Device) -> Tensor<3> {
+///
+/// # Errors
+/// A graph with more than `n` nodes, or whose values are not `nodes × width`.
+pub fn pad_node_values(graphs: &[(usize, &[f32])], width: usize, n: usize, device: &Device) -> Result<Tensor<3>> {
     let b = graphs.len();
     let mut out = vec![0f32; b * n * width];
     for (i, &(nodes, x)) in graphs.iter().enumerate() {
-        out[i * n * width..i * n * width + nodes * width].copy_from_slice(&x[..nodes * width]);
+        if nodes > n || x.len() != nodes * width {
+            return Err(shape(
+                "per-node values",
+                format!("{nodes} × {width} values for graph {i} (at most {n} nodes)"),
+                format!("{} values", x.len()),
+            ));
+        }
+        out[i * n * width..i * n * width + nodes * width].copy_from_slice(x);
     }
-    Tensor::from_data(TensorData::new(out, [b, n, width]), device)
+    Ok(Tensor::from_data(TensorData::new(out, [b, n, width]), device))
 }

@@ -135,7 +135,7 @@ pub fn scores(
     let refs: Vec<&PreparedGraph> = graphs.iter().collect();
     for chunk in refs.chunks(128) {
         let l = settings.edge_weights as usize;
-        let z = rows(model.centre_logits(make_batch(chunk, dim, k, l, None, device), &settings.descent)?)?;
+        let z = rows(model.centre_logits(make_batch(chunk, dim, k, l, None, device)?, &settings.descent)?)?;
         out.extend(z.iter().map(|r| 1.0 / (1.0 + (r[0] - r[1]).exp())));
     }
     Ok(out)
@@ -225,7 +225,7 @@ impl Task for AnomalyTask<'_> {
         let refs: Vec<&PreparedGraph> = graphs.iter().collect();
         let labels: Vec<usize> = centres.iter().map(|&c| self.data.labels[c as usize] as usize).collect();
         let l = self.settings.edge_weights as usize;
-        let b = make_batch(&refs, self.data.dim, self.k, l, Some(rng), &self.autodiff);
+        let b = make_batch(&refs, self.data.dim, self.k, l, Some(rng), &self.autodiff)?;
         let z = s.model.centre_logits(b, &self.settings.descent)?;
         let loss = weighted_cross_entropy(z, &labels, Some(&self.class_weights));
         let value;

@@ -11,6 +11,9 @@ use super::PreparedGraph;
 /// Pads `graphs` into one batch; with `flip`, every encoding column of every graph gets a random
 /// sign (training only: an eigenvector's sign is arbitrary). With `edge_labels` = L > 0 the batch
 /// carries each edge's label one-hot ([B, N, N, L]; label 0 for a graph that lists none).
+///
+/// # Errors
+/// A graph whose features, encodings or edges do not fit its node count.
 pub fn make_batch(
     graphs: &[&PreparedGraph],
     width: usize,
@@ -18,29 +21,32 @@ pub fn make_batch(
     edge_labels: usize,
     flip: Option<&mut ChaCha8Rng>,
     device: &Device,
-) -> GraphBatch {
+) -> crate::Result<GraphBatch> {
     let inputs: Vec<GraphInput> = graphs.iter().map(|g| (g.nodes, g.edges.as_slice(), g.features.as_slice())).collect();
-    let (features, adjacency, nodes) = pad_graphs(&inputs, width, device);
+    let (features, adjacency, nodes) = pad_graphs(&inputs, width, device)?;
     let n = features.dims()[1];
-    let encodings = (k > 0).then(|| match flip {
-        // Training: a sign-flipped copy of each graph's encodings.
-        Some(rng) => {
-            let enc: Vec<Vec<f32>> = graphs
-                .iter()
-                .map(|g| {
-                    let mut e = g.encodings.clone();
-                    flip_signs(&mut e, k, rng);
-                    e
-                })
-                .collect();
-            let rows: Vec<(usize, &[f32])> = graphs.iter().zip(&enc).map(|(g, e)| (g.nodes, e.as_slice())).collect();
-            pad_node_values(&rows, k, n, device)
-        }
-        None => {
-            let rows: Vec<(usize, &[f32])> = graphs.iter().map(|g| (g.nodes, g.encodings.as_slice())).collect();
-            pad_node_values(&rows, k, n, device)
-        }
-    });
+    let encodings = (k > 0)
+        .then(|| match flip {
+            // Training: a sign-flipped copy of each graph's encodings.
+            Some(rng) => {
+                let enc: Vec<Vec<f32>> = graphs
+                    .iter()
+                    .map(|g| {
+                        let mut e = g.encodings.clone();
+                        flip_signs(&mut e, k, rng);
+                        e
+                    })
+                    .collect();
+                let rows: Vec<(usize, &[f32])> =
+                    graphs.iter().zip(&enc).map(|(g, e)| (g.nodes, e.as_slice())).collect();
+                pad_node_values(&rows, k, n, device)
+            }
+            None => {
+                let rows: Vec<(usize, &[f32])> = graphs.iter().map(|g| (g.nodes, g.encodings.as_slice())).collect();
+                pad_node_values(&rows, k, n, device)
+            }
+        })
+        .transpose()?;
     let edge_labels = (edge_labels > 0).then(|| {
         let l = edge_labels;
         let mut onehot = vec![0f32; graphs.len() * n * n * l];
@@ -52,7 +58,7 @@ pub fn make_batch(
         }
         Tensor::<4>::from_data(TensorData::new(onehot, [graphs.len(), n, n, l]), device)
     });
-    GraphBatch { features, encodings, adjacency, edge_labels, nodes }
+    Ok(GraphBatch { features, encodings, adjacency, edge_labels, nodes })
 }
 
 /// The padded cost of a batch of `len` graphs whose largest has `max` nodes: its attention pairs

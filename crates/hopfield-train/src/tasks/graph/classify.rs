@@ -197,7 +197,7 @@ pub fn evaluate(
         let chunk = &idx[range];
         let graphs: Vec<&PreparedGraph> = chunk.iter().map(|&g| &data.graphs[g]).collect();
         let labels: Vec<usize> = chunk.iter().map(|&g| data.labels[g]).collect();
-        let b = make_batch(&graphs, data.width, data.k, data.edge_labels, None, device);
+        let b = make_batch(&graphs, data.width, data.k, data.edge_labels, None, device)?;
         let z = model.graph_logits(b, &settings.descent)?;
         loss += scalar(weighted_cross_entropy(z.clone(), &labels, None)) * chunk.len() as f64;
         right += rows(z)?.iter().zip(&labels).filter(|(r, &y)| argmax(r) == y).count();
@@ -207,10 +207,13 @@ pub fn evaluate(
 }
 
 impl ClassifyTask<'_> {
-    fn batch(&self, idx: &[usize], rng: &mut ChaCha8Rng) -> (GraphBatch, Vec<usize>) {
+    fn batch(&self, idx: &[usize], rng: &mut ChaCha8Rng) -> Result<(GraphBatch, Vec<usize>)> {
         let graphs: Vec<&PreparedGraph> = idx.iter().map(|&i| &self.data.graphs[self.fit[i]]).collect();
         let labels = idx.iter().map(|&i| self.data.labels[self.fit[i]]).collect();
-        (make_batch(&graphs, self.data.width, self.data.k, self.data.edge_labels, Some(rng), &self.autodiff), labels)
+        Ok((
+            make_batch(&graphs, self.data.width, self.data.k, self.data.edge_labels, Some(rng), &self.autodiff)?,
+            labels,
+        ))
     }
 }
 
@@ -233,7 +236,7 @@ impl Task for ClassifyTask<'_> {
         rng: &mut ChaCha8Rng,
         at: Iteration,
     ) -> Result<(ClassifyState, StepResult)> {
-        let (b, labels) = self.batch(idx, rng);
+        let (b, labels) = self.batch(idx, rng)?;
         let z = s.model.graph_logits(b, &self.settings.descent)?;
         // The batches differ in size (see `batches`): the mean over the batch times its share of a
         // nominal batch, so that every graph weighs the same in the run.
