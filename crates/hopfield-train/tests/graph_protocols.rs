@@ -2,7 +2,8 @@
 //! test graphs' (or test nodes') labels flipped, the chosen epoch, the decision threshold, every
 //! validation figure, every training loss and every test score stay bit for bit the same — only
 //! the test figures move. Node features are standardised on the training nodes alone; evaluation
-//! ego-graphs (with Laplacian encodings) are the same at every call.
+//! ego-graphs (with Laplacian encodings) are the same at every call; training batches flip each
+//! encoding's sign at random, evaluation batches never.
 
 use burn::tensor::Device;
 use hopfield_data::graph::anomaly::AnomalyGraph;
@@ -129,4 +130,35 @@ fn evaluation_ego_graphs_and_their_encodings_are_the_same_at_every_call() {
         assert_eq!(first, data.fixed(c, ego, 4, 0), "node {c}");
         assert!(first.nodes > 1 && !first.encodings.is_empty(), "node {c}: a real ego-graph with encodings");
     }
+}
+
+#[test]
+fn training_batches_flip_each_encodings_sign_and_evaluation_batches_never_do() {
+    use hopfield_train::tasks::graph::make_batch;
+    let graph = planted(200, 4);
+    let split = split_nodes(&graph.anomalous(), 0.4, 0).unwrap();
+    let data = AnomalyData::new(&graph, &split.train);
+    let g = data.fixed(split.val[0], EgoSettings { hops: 2, budget: 12 }, 4, 0);
+    let dev = Device::flex();
+    let encodings = |flip: Option<&mut rand_chacha::ChaCha8Rng>| -> Vec<f32> {
+        let b = make_batch(&[&g], graph.dim, 4, 0, flip, &dev).unwrap();
+        b.encodings.expect("encodings").into_data().try_into_vec_as::<f32>().unwrap()
+    };
+    let plain = encodings(None);
+    assert_eq!(plain, encodings(None), "evaluation batches are the same every time");
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+    let (n, k) = (g.nodes, 4);
+    let mut flipped_columns = 0;
+    for _ in 0..8 {
+        let f = encodings(Some(&mut rng));
+        for c in 0..k {
+            let col = |v: &[f32]| (0..n).map(|i| v[i * k + c]).collect::<Vec<_>>();
+            let (a, b) = (col(&plain), col(&f));
+            let negated: Vec<f32> = a.iter().map(|v| -v).collect();
+            assert!(b == a || b == negated, "column {c}: not ± the evaluation encoding");
+            flipped_columns += (b == negated && a.iter().any(|v| *v != 0.0)) as usize;
+        }
+    }
+    // 32 columns drawn with a fair sign: all kept would have probability 2⁻³².
+    assert!(flipped_columns > 0 && flipped_columns < 32, "{flipped_columns} of 32 columns flipped");
 }
