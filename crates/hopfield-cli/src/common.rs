@@ -248,3 +248,26 @@ pub fn flagged(e: hopfield_train::TrainError, names: &[&str]) -> anyhow::Error {
         e => anyhow::Error::new(e),
     }
 }
+
+/// The checkpoint flags of the protocols that train several runs (graph classify, graph anomaly, mil).
+#[derive(Args, Debug, Clone)]
+pub struct ResumeArgs {
+    /// Checkpoint folder, rewritten (atomically) after every epoch of every run; default:
+    /// <out>/checkpoint.
+    #[arg(long)]
+    pub checkpoint: Option<std::path::PathBuf>,
+    /// Continue the run saved in the checkpoint folder, with the same data and settings: the runs it
+    /// finished are read back, the one in progress continues at its next epoch.
+    #[arg(long)]
+    pub resume: bool,
+}
+
+impl ResumeArgs {
+    /// Where the checkpoint goes for outputs in `out`.
+    pub fn checkpointing(&self, out: &Path) -> hopfield_train::experiments::resume::Checkpointing {
+        hopfield_train::experiments::resume::Checkpointing {
+            dir: self.checkpoint.clone().unwrap_or_else(|| out.join("checkpoint")),
+            resume: self.resume,
+        }
+    }
+}

@@ -175,7 +175,7 @@ fn graph_part(a: &DemoArgs, device: &burn::tensor::Device) -> Result<()> {
     let settings = GraphSettings { epochs: 20, seed: a.seed, ..GraphSettings::default() };
     let graph = GraphCvConfig { settings, ..GraphCvConfig::default() };
     let mutag = GraphCvData::new(hopfield_data::graph::tu::bundled_mutag()?, None, a.seed)?;
-    runs::graph_cv(&graph, &mutag, &a.out.join("graph"), device)?;
+    runs::graph_cv(&graph, &mutag, &a.out.join("graph"), None, device)?;
     println!(
         "\n   Each molecule's atoms are tokens, a CLS token reads the graph; attention runs only along bonds\n   \
          (and to and from CLS). The epoch of each fold is chosen on 10% of its training part; the test fold\n   \

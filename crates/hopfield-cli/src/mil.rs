@@ -35,6 +35,8 @@ pub struct MilTrainArgs {
     /// Folder for metrics.csv, auc.png and attention.png (created if missing).
     #[arg(long, default_value = "out/mil")]
     pub out: PathBuf,
+    #[command(flatten)]
+    pub resume: crate::common::ResumeArgs,
     /// Which poolings to train.
     #[arg(long, value_enum, default_value = "both")]
     pub pooling: PoolingArg,
@@ -122,7 +124,9 @@ fn train_cmd(a: &MilTrainArgs, data_dir: &Path, device: &burn::tensor::Device) -
     let data = MilData::draw(&config, &a.data.to_string(), tr, te)?;
     println!("{}", data.describe(&config));
     let mut pb = None;
-    let report = mil::run(&config, &data, device, |e: mil::Event<'_>| crate::runs::mil_progress(&mut pb, e))
+    let checkpointing = a.resume.checkpointing(&a.out);
+    let progress = |e: mil::Event<'_>| crate::runs::mil_progress(&mut pb, e);
+    let report = mil::run_resumable(&config, &data, device, progress, Some(&checkpointing))
         .map_err(|e| crate::common::with_hint(e, "lower --lr"))?;
     let written = report.write(&a.out, &data, device)?;
     println!("{}", report.table().trim_end());

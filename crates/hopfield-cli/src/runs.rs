@@ -9,6 +9,7 @@ use hopfield_train::experiments::capacity::{self, CapacityConfig};
 use hopfield_train::experiments::et_image::{self, ImageData, RunFiles};
 use hopfield_train::experiments::graph_cv::{self, FoldOrigin, FoldResult, GraphCvConfig, GraphCvData};
 use hopfield_train::experiments::recall::RecallReport;
+use hopfield_train::experiments::resume::Checkpointing;
 use hopfield_train::experiments::Progress;
 use hopfield_train::tasks::masked_image::checkpoint::Resume;
 use hopfield_train::tasks::masked_image::{EpochMetrics, EtTrainConfig};
@@ -63,7 +64,13 @@ impl<R> RunBars<R> {
 
 /// Runs a cross-validation with a progress bar per fold and model, prints what it does and its
 /// table, and writes its files (and drawn folds) into `out`.
-pub fn graph_cv(config: &GraphCvConfig, data: &GraphCvData, out: &Path, device: &Device) -> Result<()> {
+pub fn graph_cv(
+    config: &GraphCvConfig,
+    data: &GraphCvData,
+    out: &Path,
+    checkpointing: Option<&Checkpointing>,
+    device: &Device,
+) -> Result<()> {
     println!("{}; {}", data.describe(), graph_cv::describe_features(config, data)?);
     // Drawn folds are written, so that the run can be repeated with --folds.
     let origin = match &data.origin {
@@ -75,7 +82,7 @@ pub fn graph_cv(config: &GraphCvConfig, data: &GraphCvData, out: &Path, device: 
     let total = data.folds.test.len();
     println!("folds: {origin}; running {} of {total}", config.folds_to_run(total));
     let mut bars = RunBars::new(FoldResult::line);
-    let report = graph_cv::run(config, data, device, |e: Progress<'_, _, _>| bars.on(e))
+    let report = graph_cv::run_resumable(config, data, device, |e: Progress<'_, _, _>| bars.on(e), checkpointing)
         .map_err(|e| with_hint(e, "lower --lr or --step-size"))?;
     let written = report.write(out, device)?;
     println!("\n{}", report.table().trim_end());

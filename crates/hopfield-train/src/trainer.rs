@@ -109,6 +109,13 @@ pub trait Task {
         let _ = (state, figures, dir);
         Ok(())
     }
+    /// After every epoch (and after [`Task::save`]): a task that keeps a checkpoint of its own — a
+    /// protocol's, which holds its finished runs beside this one — writes it here (by default
+    /// nothing).
+    fn checkpoint(&self, state: &Self::State, figures: &Self::Epoch) -> Result<()> {
+        let _ = (state, figures);
+        Ok(())
+    }
     /// Groups an epoch's shuffled examples into the batches of its steps: by default consecutive
     /// chunks of `batch_size`. A task may regroup them (graphs of like size together, so a padded
     /// batch wastes little) but must return ⌈examples / batch_size⌉ batches that hold every example
@@ -233,6 +240,7 @@ impl Trainer {
             if let Some(dir) = &self.checkpoint {
                 task.save(&state, &figures, dir)?;
             }
+            task.checkpoint(&state, &figures)?;
             on_event(Event::Epoch(&figures));
             history.push(figures);
         }

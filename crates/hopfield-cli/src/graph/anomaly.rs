@@ -13,7 +13,7 @@ use hopfield_train::tasks::graph::anomaly::EgoSettings;
 use hopfield_train::experiments::Progress;
 
 use super::ModelArgs;
-use crate::common::{flagged, with_hint};
+use crate::common::{flagged, with_hint, ResumeArgs};
 use crate::runs::RunBars;
 
 #[derive(Args, Debug)]
@@ -43,6 +43,8 @@ pub struct AnomalyArgs {
     /// Folder for runs.csv, metrics.csv and scores.png (created if missing).
     #[arg(long, default_value = "out/graph-anomaly")]
     pub out: PathBuf,
+    #[command(flatten)]
+    pub resume: ResumeArgs,
 }
 
 impl AnomalyArgs {
@@ -65,8 +67,10 @@ pub fn run(a: &AnomalyArgs, data_dir: &Path, device: &Device) -> Result<()> {
     let graph = node_anomaly::load_named(&a.data, data_dir)?;
     println!("{}", node_anomaly::describe(&graph, &config));
     let mut bars = RunBars::new(SeedResult::line);
-    let report = node_anomaly::run(&config, &graph, device, |e: Progress<'_, _, _>| bars.on(e))
-        .map_err(|e| with_hint(e, "lower --lr or --step-size"))?;
+    let checkpointing = a.resume.checkpointing(&a.out);
+    let report =
+        node_anomaly::run_resumable(&config, &graph, device, |e: Progress<'_, _, _>| bars.on(e), Some(&checkpointing))
+            .map_err(|e| with_hint(e, "lower --lr or --step-size"))?;
     let written = report.write(&a.out, device)?;
     println!("\n{}", report.table().trim_end());
     for f in written {

@@ -10,7 +10,7 @@ use clap::{Args, ValueEnum};
 use hopfield_train::experiments::graph_cv::{FeatureChoice, GraphCvConfig, GraphCvData};
 
 use super::ModelArgs;
-use crate::common::flagged;
+use crate::common::{flagged, ResumeArgs};
 
 /// Node features of a TU set.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,6 +60,8 @@ pub struct ClassifyArgs {
     /// Folder for folds.csv, metrics.csv, folds.txt and attention.png (created if missing).
     #[arg(long, default_value = "out/graph-classify")]
     pub out: PathBuf,
+    #[command(flatten)]
+    pub resume: ResumeArgs,
 }
 
 impl ClassifyArgs {
@@ -90,5 +92,5 @@ pub fn run(a: &ClassifyArgs, data_dir: &Path, device: &Device) -> Result<()> {
     let config = a.config();
     config.validate().map_err(|e| flagged(e, &FLAGS))?;
     let data = GraphCvData::named(&a.data, data_dir, a.folds.as_deref(), a.seed)?;
-    crate::runs::graph_cv(&config, &data, &a.out, device)
+    crate::runs::graph_cv(&config, &data, &a.out, Some(&a.resume.checkpointing(&a.out)), device)
 }

@@ -11,12 +11,13 @@ use std::path::{Path, PathBuf};
 use burn::tensor::Device;
 use hopfield_data::graph::tu::{self, read_folds, stratified_folds, write_folds, Folds, GraphSet, NodeFeatures};
 
+use super::resume::{Checkpointing, Fingerprint, ProtocolCheckpoint};
 use super::{by_model, history_csv, named_dir, relay, write_file, Observer, Progress, RunId};
 use crate::error::{invalid, Result};
 use crate::metrics::mean_std;
 use crate::pictures::graph::{write_fold_attention, FoldModel};
-use crate::tasks::graph::classify::{run_fold, validation_split, ClassifyEpoch, FoldParts, GraphData};
-use crate::tasks::graph::{GraphSettings, ModelKind};
+use crate::tasks::graph::classify::{run_fold_in, validation_split, ClassifyEpoch, FoldParts, GraphData};
+use crate::tasks::graph::{GraphModel, GraphSettings, ModelKind};
 use crate::trainer::Trainer;
 
 /// What this protocol reports while it runs (write a closure's argument as `|e: Event<'_>|`).
@@ -208,7 +209,7 @@ pub fn describe_features(config: &GraphCvConfig, data: &GraphCvData) -> Result<S
 }
 
 /// One model on one fold.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct FoldResult {
     /// 1-based fold.
     pub fold: usize,
@@ -274,7 +275,42 @@ pub fn run(
     config: &GraphCvConfig,
     data: &GraphCvData,
     device: &Device,
+    observer: impl Observer<ClassifyEpoch, FoldResult>,
+) -> Result<GraphCvReport> {
+    run_resumable(config, data, device, observer, None)
+}
+
+/// The data's fingerprint in a checkpoint: its name and a hash of its graphs, features, labels and
+/// folds.
+fn fingerprint(data: &GraphCvData, prepared: &GraphData) -> String {
+    let mut f = Fingerprint::default();
+    for g in &prepared.graphs {
+        f.add([g.nodes as u64, g.edges.len() as u64]);
+        f.add(g.edges.iter().map(|&(a, b)| (a as u64) << 32 | b as u64));
+        f.add(g.features.iter().chain(&g.encodings).map(|v| v.to_bits() as u64));
+        f.add(g.edge_labels.iter().map(|&l| l as u64));
+    }
+    f.add(prepared.labels.iter().map(|&l| l as u64));
+    for t in &data.folds.test {
+        f.add([u64::MAX]).add(t.iter().map(|&g| g as u64));
+    }
+    format!("{}, {} graphs, {} folds, hash {}", data.set.name, prepared.graphs.len(), data.folds.test.len(), f.hex())
+}
+
+/// [`run`], keeping a checkpoint after every epoch of every fold and model in
+/// `checkpointing.dir`, or continuing the one there (same settings and data) with
+/// `checkpointing.resume`: finished folds are read back, the fold in progress continues at its
+/// next epoch, and the report is the uninterrupted run's (less the seconds).
+///
+/// # Errors
+/// As [`run`]; a checkpoint folder that is not ours or is locked; a checkpoint to resume of other
+/// settings or data, naming the difference.
+pub fn run_resumable(
+    config: &GraphCvConfig,
+    data: &GraphCvData,
+    device: &Device,
     mut observer: impl Observer<ClassifyEpoch, FoldResult>,
+    checkpointing: Option<&Checkpointing>,
 ) -> Result<GraphCvReport> {
     config.validate()?;
     let started = std::time::Instant::now();
@@ -282,6 +318,11 @@ pub fn run(
     let prepared = GraphData::new(set, config.node_features(set), settings.encodings, settings.edge_weights)?;
     let n_folds = config.folds_to_run(folds.test.len());
     let trainer = Trainer { cancel: observer.cancel(), ..Trainer::default() };
+    let checkpoint = checkpointing
+        .map(|c| ProtocolCheckpoint::open(c, "graph-classify", (config, &["max_folds"]), fingerprint(data, &prepared)))
+        .transpose()?;
+    let finished: Vec<FoldResult> =
+        checkpoint.as_ref().map(ProtocolCheckpoint::finished).transpose()?.unwrap_or_default();
     let (mut runs, mut picture) = (Vec::new(), None);
     for k in 0..n_folds {
         let train = folds.train(k, set.graphs.len());
@@ -298,7 +339,29 @@ pub fn run(
                 example_unit: "graphs",
             };
             observer.on(Progress::Started(&id));
-            let outcome = run_fold(&prepared, &parts, model, settings, device, &trainer, relay(&id, &mut observer))?;
+            let index = runs.len();
+            if let Some(done) = finished.get(index) {
+                // Finished before the checkpoint was written: its result, and the picture's model.
+                observer.on(Progress::Finished(&id, done));
+                runs.push(done.clone());
+                if k == 0 && model == ModelKind::Et {
+                    let data = prepared.standardised(&fit);
+                    let fresh = GraphModel::new(model, settings, data.width, data.classes, data.edge_labels, device)?;
+                    if let Some((m, _)) = checkpoint.as_ref().map(|c| c.picture(fresh)).transpose()?.flatten() {
+                        picture = Some(FoldModel { model: m, data, test: parts.test.to_vec() });
+                    }
+                }
+                continue;
+            }
+            let outcome = run_fold_in(
+                &prepared,
+                &parts,
+                model,
+                (settings, device),
+                &trainer,
+                checkpoint.as_ref().map(|c| (c, index)),
+                relay(&id, &mut observer),
+            )?;
             let result = FoldResult {
                 fold: k + 1,
                 model,
@@ -311,9 +374,13 @@ pub fn run(
                 seconds: outcome.seconds,
                 history: outcome.history,
             };
+            let drawn = k == 0 && model == ModelKind::Et;
+            if let Some(c) = &checkpoint {
+                c.finish_run(index, &result, drawn.then_some((&outcome.model, serde_json::Value::Null)))?;
+            }
             observer.on(Progress::Finished(&id, &result));
             runs.push(result);
-            if k == 0 && model == ModelKind::Et {
+            if drawn {
                 picture = Some(FoldModel { model: outcome.model, data: outcome.data, test: parts.test.to_vec() });
             }
         }

@@ -7,11 +7,12 @@ use std::path::{Path, PathBuf};
 use burn::tensor::Device;
 use hopfield_data::Dataset;
 
+use super::resume::{Checkpointing, Fingerprint, ProtocolCheckpoint};
 use super::{history_csv, relay, write_file, Observer, Progress, RunId};
 use crate::error::Result;
 use crate::pictures::mil::write_instance_weights;
 use crate::pictures::{Corner, LinePlot, Mark, Series};
-use crate::tasks::mil::{make_bags, train_mil, BagSpec, Bags, MilConfig, MilEpoch, MilModel, Pooling};
+use crate::tasks::mil::{make_bags, train_mil_in, BagSpec, Bags, MilConfig, MilEpoch, MilModel, Pooling};
 use crate::trainer::Trainer;
 
 /// What this protocol reports while it runs (write a closure's argument as `|e: Event<'_>|`).
@@ -113,7 +114,7 @@ impl MilData {
 }
 
 /// One pooling's run.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct PoolingResult {
     /// The pooling.
     pub pooling: Pooling,
@@ -152,10 +153,45 @@ pub fn run(
     config: &MilComparisonConfig,
     data: &MilData,
     device: &Device,
+    observer: impl Observer<MilEpoch, PoolingResult>,
+) -> Result<MilReport> {
+    run_resumable(config, data, device, observer, None)
+}
+
+/// The data's fingerprint in a checkpoint: its name and a hash of the bags and their images.
+fn fingerprint(data: &MilData) -> String {
+    let mut f = Fingerprint::default();
+    for (ds, bags) in [(&data.train, &data.train_bags), (&data.test, &data.test_bags)] {
+        f.add([ds.len() as u64, ds.image_len() as u64, u64::MAX]);
+        for (bag, &label) in bags.instances.iter().zip(&bags.labels) {
+            f.add([label as u64, bag.len() as u64]);
+            for &i in bag {
+                f.add([i as u64]).add(ds.raw(i).iter().map(|&b| b as u64));
+            }
+        }
+    }
+    format!("{}, {} + {} bags, hash {}", data.name, data.train_bags.len(), data.test_bags.len(), f.hex())
+}
+
+/// [`run`], keeping a checkpoint after every epoch of every pooling in `checkpointing.dir`, or
+/// continuing the one there (same settings and bags) with `checkpointing.resume`.
+///
+/// # Errors
+/// As [`run`]; a checkpoint folder that is not ours or is locked; a checkpoint to resume of other
+/// settings or data, naming the difference.
+pub fn run_resumable(
+    config: &MilComparisonConfig,
+    data: &MilData,
+    device: &Device,
     mut observer: impl Observer<MilEpoch, PoolingResult>,
+    checkpointing: Option<&Checkpointing>,
 ) -> Result<MilReport> {
     config.validate()?;
     let trainer = Trainer { cancel: observer.cancel(), ..Trainer::default() };
+    let checkpoint =
+        checkpointing.map(|c| ProtocolCheckpoint::open(c, "mil", (config, &[]), fingerprint(data))).transpose()?;
+    let finished: Vec<PoolingResult> =
+        checkpoint.as_ref().map(ProtocolCheckpoint::finished).transpose()?.unwrap_or_default();
     let (mut runs, mut hopfield) = (Vec::new(), None);
     for (i, &pooling) in config.poolings.iter().enumerate() {
         let id = RunId {
@@ -168,15 +204,35 @@ pub fn run(
             example_unit: "bags",
         };
         observer.on(Progress::Started(&id));
+        if let Some(done) = finished.get(i) {
+            // Finished before the checkpoint was written: its result, and the picture's model.
+            observer.on(Progress::Finished(&id, done));
+            runs.push(done.clone());
+            if pooling == Pooling::Hopfield {
+                let fresh = MilModel::new(data.train.image_len(), pooling, &config.model, device)?;
+                hopfield = checkpoint.as_ref().map(|c| c.picture(fresh)).transpose()?.flatten().map(|(m, _)| m);
+            }
+            continue;
+        }
         let started = std::time::Instant::now();
         let train = (&data.train, &data.train_bags);
         let test = (&data.test, &data.test_bags);
-        let (model, history) =
-            train_mil(train, test, pooling, &config.model, device, &trainer, relay(&id, &mut observer))?;
+        let (model, history) = train_mil_in(
+            (train, test),
+            pooling,
+            (&config.model, device),
+            &trainer,
+            checkpoint.as_ref().map(|c| (c, i)),
+            relay(&id, &mut observer),
+        )?;
         let result = PoolingResult { pooling, history, seconds: started.elapsed().as_secs_f64() };
+        let drawn = pooling == Pooling::Hopfield;
+        if let Some(c) = &checkpoint {
+            c.finish_run(i, &result, drawn.then_some((&model, serde_json::Value::Null)))?;
+        }
         observer.on(Progress::Finished(&id, &result));
         runs.push(result);
-        if pooling == Pooling::Hopfield {
+        if drawn {
             hopfield = Some(model);
         }
     }

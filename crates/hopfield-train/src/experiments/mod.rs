@@ -12,6 +12,9 @@
 //! | [`dam`] | the Dense Associative Memory classifier trained on images, with its pictures |
 //! | [`et_image`] | the Energy Transformer's masked image reconstruction beside both baselines |
 //!
+//! The protocols of several runs (graph classification, node anomaly detection, MIL) keep a
+//! checkpoint of every run and epoch when given a [`resume::Checkpointing`], and continue from it.
+//!
 //! The training protocols report while they run through one event type, [`Progress`], and stop
 //! between two batches when their [`Observer`]'s [`Cancel`] flag is set.
 
@@ -22,6 +25,7 @@ pub mod graph_cv;
 pub mod mil;
 pub mod node_anomaly;
 pub mod recall;
+pub mod resume;
 
 use std::path::{Path, PathBuf};
 

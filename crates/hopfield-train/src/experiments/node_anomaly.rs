@@ -8,12 +8,15 @@ use std::path::{Path, PathBuf};
 use burn::tensor::Device;
 use hopfield_data::graph::anomaly::{self, AnomalyGraph};
 
+use super::resume::{Checkpointing, Fingerprint, ProtocolCheckpoint};
 use super::{by_model, history_csv, named_dir, relay, write_file, Observer, Progress, RunId};
 use crate::error::{invalid, Result};
 use crate::metrics::mean_std;
 use crate::pictures::graph::{write_anomaly_scores, SeedModel};
-use crate::tasks::graph::anomaly::{run_anomaly, split_nodes, AnomalyEpoch, AnomalyRun, EgoSettings};
-use crate::tasks::graph::{GraphSettings, ModelKind};
+use crate::tasks::graph::anomaly::{
+    run_anomaly_in, split_nodes, AnomalyData, AnomalyEpoch, AnomalyOutcome, AnomalyRun, EgoSettings,
+};
+use crate::tasks::graph::{GraphModel, GraphSettings, ModelKind};
 use crate::trainer::Trainer;
 
 /// What this protocol reports while it runs (write a closure's argument as `|e: Event<'_>|`).
@@ -102,7 +105,7 @@ pub fn describe(graph: &AnomalyGraph, config: &NodeAnomalyConfig) -> String {
 }
 
 /// One model on one seed.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct SeedResult {
     /// The seed of the split and the weights.
     pub seed: u64,
@@ -187,10 +190,42 @@ pub fn run(
     config: &NodeAnomalyConfig,
     graph: &AnomalyGraph,
     device: &Device,
+    observer: impl Observer<AnomalyEpoch, SeedResult>,
+) -> Result<NodeAnomalyReport> {
+    run_resumable(config, graph, device, observer, None)
+}
+
+/// The graph's fingerprint in a checkpoint: its name and a hash of its edges, features and labels.
+fn fingerprint(graph: &AnomalyGraph) -> String {
+    let mut f = Fingerprint::default();
+    f.add([graph.nodes as u64, graph.dim as u64]);
+    f.add(graph.edges.iter().map(|&(a, b)| (a as u64) << 32 | b as u64));
+    f.add(graph.features.iter().map(|v| v.to_bits() as u64));
+    f.add(graph.raw_labels.iter().map(|&l| l as u64));
+    format!("{}, {} nodes, {} edge lines, hash {}", graph.name, graph.nodes, graph.edges.len(), f.hex())
+}
+
+/// [`run`], keeping a checkpoint after every epoch of every seed and model in
+/// `checkpointing.dir`, or continuing the one there (same settings and graph; more seeds may be
+/// asked for) with `checkpointing.resume`.
+///
+/// # Errors
+/// As [`run`]; a checkpoint folder that is not ours or is locked; a checkpoint to resume of other
+/// settings or data, naming the difference.
+pub fn run_resumable(
+    config: &NodeAnomalyConfig,
+    graph: &AnomalyGraph,
+    device: &Device,
     mut observer: impl Observer<AnomalyEpoch, SeedResult>,
+    checkpointing: Option<&Checkpointing>,
 ) -> Result<NodeAnomalyReport> {
     config.validate()?;
     let trainer = Trainer { cancel: observer.cancel(), ..Trainer::default() };
+    let checkpoint = checkpointing
+        .map(|c| ProtocolCheckpoint::open(c, "graph-anomaly", (config, &["seeds"]), fingerprint(graph)))
+        .transpose()?;
+    let finished: Vec<SeedResult> =
+        checkpoint.as_ref().map(ProtocolCheckpoint::finished).transpose()?.unwrap_or_default();
     let (mut runs, mut picture) = (Vec::new(), None);
     for seed in 0..config.seeds {
         let split = split_nodes(&graph.anomalous(), config.train_fraction, seed)?;
@@ -206,12 +241,48 @@ pub fn run(
                 example_unit: "nodes",
             };
             observer.on(Progress::Started(&id));
-            let (mut o, data) = run_anomaly(
+            let index = runs.len();
+            let drawn = seed == 0 && model == ModelKind::Et;
+            if let Some(done) = finished.get(index) {
+                // Finished before the checkpoint was written: its result, and the picture's model.
+                observer.on(Progress::Finished(&id, done));
+                runs.push(done.clone());
+                if drawn {
+                    let fresh = GraphModel::new(model, &settings, graph.dim, 2, 1, device)?;
+                    if let Some((m, scores)) = checkpoint.as_ref().map(|c| c.picture(fresh)).transpose()?.flatten() {
+                        let test_scores = serde_json::from_value(scores).map_err(|e| {
+                            let dir = checkpointing.map(|c| c.dir.clone()).unwrap_or_default();
+                            crate::checkpoint::checkpoint_error(
+                                &dir.join("config.json"),
+                                format!("the picture's test scores do not read: {e}"),
+                                None,
+                            )
+                        })?;
+                        picture = Some(SeedModel {
+                            outcome: AnomalyOutcome {
+                                best_epoch: done.best_epoch,
+                                threshold: done.threshold,
+                                test_auc: done.test_auc,
+                                test_auprc: done.test_auprc,
+                                test_macro_f1: done.test_macro_f1,
+                                test_scores,
+                                history: Vec::new(),
+                                model: m,
+                                seconds: done.seconds,
+                            },
+                            data: AnomalyData::new(graph, &split.train),
+                            split: split.clone(),
+                        });
+                    }
+                }
+                continue;
+            }
+            let (mut o, data) = run_anomaly_in(
                 &AnomalyRun { graph, split: &split, ego: config.ego },
                 model,
-                &settings,
-                device,
+                (&settings, device),
                 &trainer,
+                checkpoint.as_ref().map(|c| (c, index)),
                 relay(&id, &mut observer),
             )?;
             let result = SeedResult {
@@ -229,9 +300,13 @@ pub fn run(
                 // The picture needs the model and the test scores only.
                 history: std::mem::take(&mut o.history),
             };
+            if let Some(c) = &checkpoint {
+                let scores = serde_json::to_value(&o.test_scores).unwrap_or_default();
+                c.finish_run(index, &result, drawn.then_some((&o.model, scores)))?;
+            }
             observer.on(Progress::Finished(&id, &result));
             runs.push(result);
-            if seed == 0 && model == ModelKind::Et {
+            if drawn {
                 picture = Some(SeedModel { outcome: o, data, split: split.clone() });
             }
         }

@@ -17,7 +17,9 @@ use rand_chacha::ChaCha8Rng;
 use super::{
     make_batch, rows, weighted_cross_entropy, GraphModel, GraphSettings, ModelKind, PreparedGraph, Standardizer,
 };
+use crate::checkpoint::with_stable_ids;
 use crate::error::{invalid, Result};
+use crate::experiments::resume::ProtocolCheckpoint;
 use crate::metrics::{auc, average_precision, best_f1_threshold, macro_f1};
 use crate::trainer::{
     Best, EpochFigures, EpochSummary, Event, Iteration, Optimizer, Plan, Schedule, StepResult, Task, Trainer,
@@ -142,7 +144,7 @@ pub fn scores(
 }
 
 /// One epoch's figures.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AnomalyEpoch {
     /// From 1.
     pub epoch: usize,
@@ -184,6 +186,7 @@ pub struct AnomalyState {
 }
 
 struct AnomalyTask<'a> {
+    checkpoint: Option<(&'a ProtocolCheckpoint, usize)>,
     data: &'a AnomalyData,
     train: &'a [u32],
     val: &'a [PreparedGraph],
@@ -251,6 +254,13 @@ impl Task for AnomalyTask<'_> {
     fn describe(&self) -> String {
         format!(" (anomaly detection on {})", self.data.name)
     }
+
+    fn checkpoint(&self, s: &AnomalyState, figures: &AnomalyEpoch) -> Result<()> {
+        match self.checkpoint {
+            Some((c, run)) => c.save_epoch(run, (&s.model, &s.optim.inner), s.best.as_ref(), figures),
+            None => Ok(()),
+        }
+    }
 }
 
 /// What one run (one seed, one model) gives.
@@ -299,6 +309,19 @@ pub fn run_anomaly(
     trainer: &Trainer,
     on_event: impl FnMut(Event<'_, AnomalyEpoch>),
 ) -> Result<(AnomalyOutcome, AnomalyData)> {
+    run_anomaly_in(run, kind, (settings, device), trainer, None, on_event)
+}
+
+/// [`run_anomaly`] as run `checkpoint.1` of a protocol whose checkpoint is `checkpoint.0`: saved
+/// after every epoch, and continued from there when the checkpoint holds it in progress.
+pub(crate) fn run_anomaly_in(
+    run: &AnomalyRun<'_>,
+    kind: ModelKind,
+    (settings, device): (&GraphSettings, &Device),
+    trainer: &Trainer,
+    checkpoint: Option<(&ProtocolCheckpoint, usize)>,
+    on_event: impl FnMut(Event<'_, AnomalyEpoch>),
+) -> Result<(AnomalyOutcome, AnomalyData)> {
     let AnomalyRun { graph, split, ego } = *run;
     let started = std::time::Instant::now();
     if ego.budget == 0 {
@@ -331,10 +354,28 @@ pub fn run_anomaly(
         settings: settings.clone(),
         device: device.clone(),
         autodiff: device.clone().autodiff(),
+        checkpoint,
     };
-    let model = GraphModel::new(kind, settings, data.dim, 2, 1, &task.autodiff)?;
-    let optim = Optimizer::adamw((0.9, 0.999), settings.weight_decay, 1.0, Schedule::Constant(settings.lr));
-    let (state, history) = trainer.run(&task, AnomalyState { model, optim, best: None }, 0, on_event)?;
+    let fresh = |d: &Device| GraphModel::new(kind, settings, data.dim, 2, 1, d);
+    let mut optim = Optimizer::adamw((0.9, 0.999), settings.weight_decay, 1.0, Schedule::Constant(settings.lr));
+    let resumed = match checkpoint {
+        Some((c, run)) => c.resume_run::<GraphModel, AnomalyEpoch, f64>(run, fresh, device)?,
+        None => None,
+    };
+    let (state, mut history) = match resumed {
+        Some(r) => {
+            optim.inner = optim.inner.load_record(r.optimizer);
+            (AnomalyState { model: r.model, optim, best: r.best }, r.history)
+        }
+        None => (AnomalyState { model: with_stable_ids(fresh(&task.autodiff)?), optim, best: None }, Vec::new()),
+    };
+    let state = if history.len() < settings.epochs {
+        let (state, more) = trainer.run(&task, state, history.len(), on_event)?;
+        history.extend(more);
+        state
+    } else {
+        state
+    };
     let Best { epoch: best_epoch, kept: model, .. } = state.best.expect("at least one epoch was evaluated");
     let val_scores = scores(&model, &val, data.dim, k, settings, device)?;
     let (threshold, _) = best_f1_threshold(&val_scores, &task.val_labels);

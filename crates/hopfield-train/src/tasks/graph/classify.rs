@@ -17,7 +17,9 @@ use super::{
     balanced_batches, make_batch, rows, weighted_cross_entropy, GraphModel, GraphSettings, ModelKind, PreparedGraph,
     Standardizer,
 };
+use crate::checkpoint::with_stable_ids;
 use crate::error::{invalid, Result};
+use crate::experiments::resume::ProtocolCheckpoint;
 use crate::trainer::{
     scalar, Best, EpochFigures, EpochSummary, Event, Iteration, Optimizer, Plan, Schedule, StepResult, Task, Trainer,
 };
@@ -117,7 +119,7 @@ pub fn validation_split(train: &[usize], labels: &[usize], fraction: f64, seed: 
 }
 
 /// One epoch's figures.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ClassifyEpoch {
     /// From 1.
     pub epoch: usize,
@@ -175,6 +177,7 @@ pub struct ClassifyTask<'a> {
     kind: ModelKind,
     device: Device,
     autodiff: Device,
+    checkpoint: Option<(&'a ProtocolCheckpoint, usize)>,
 }
 
 /// Accuracy and mean cross-entropy of `model` on the graphs `idx` (batches of 64, no sign flips).
@@ -285,6 +288,13 @@ impl Task for ClassifyTask<'_> {
     fn describe(&self) -> String {
         format!(" ({} on {})", self.kind, self.data.name)
     }
+
+    fn checkpoint(&self, s: &ClassifyState, figures: &ClassifyEpoch) -> Result<()> {
+        match self.checkpoint {
+            Some((c, run)) => c.save_epoch(run, (&s.model, &s.optim.inner), s.best.as_ref(), figures),
+            None => Ok(()),
+        }
+    }
 }
 
 /// What one fold gives for one model.
@@ -332,6 +342,20 @@ pub fn run_fold(
     trainer: &Trainer,
     on_event: impl FnMut(Event<'_, ClassifyEpoch>),
 ) -> Result<FoldOutcome> {
+    run_fold_in(data, parts, kind, (settings, device), trainer, None, on_event)
+}
+
+/// [`run_fold`] as run `checkpoint.1` of a protocol whose checkpoint is `checkpoint.0`: saved
+/// after every epoch, and continued from there when the checkpoint holds it in progress.
+pub(crate) fn run_fold_in(
+    data: &GraphData,
+    parts: &FoldParts<'_>,
+    kind: ModelKind,
+    (settings, device): (&GraphSettings, &Device),
+    trainer: &Trainer,
+    checkpoint: Option<(&ProtocolCheckpoint, usize)>,
+    on_event: impl FnMut(Event<'_, ClassifyEpoch>),
+) -> Result<FoldOutcome> {
     let FoldParts { fit, val, test } = *parts;
     let started = std::time::Instant::now();
     let mut owner = vec![0u8; data.graphs.len()];
@@ -357,10 +381,28 @@ pub fn run_fold(
         kind,
         device: device.clone(),
         autodiff: device.clone().autodiff(),
+        checkpoint,
     };
-    let model = GraphModel::new(kind, settings, data.width, data.classes, data.edge_labels, &task.autodiff)?;
-    let optim = Optimizer::adamw((0.9, 0.999), settings.weight_decay, 1.0, Schedule::Constant(settings.lr));
-    let (state, history) = trainer.run(&task, ClassifyState { model, optim, best: None }, 0, on_event)?;
+    let fresh = |d: &Device| GraphModel::new(kind, settings, data.width, data.classes, data.edge_labels, d);
+    let mut optim = Optimizer::adamw((0.9, 0.999), settings.weight_decay, 1.0, Schedule::Constant(settings.lr));
+    let resumed = match checkpoint {
+        Some((c, run)) => c.resume_run::<GraphModel, ClassifyEpoch, (f64, f64)>(run, fresh, device)?,
+        None => None,
+    };
+    let (state, mut history) = match resumed {
+        Some(r) => {
+            optim.inner = optim.inner.load_record(r.optimizer);
+            (ClassifyState { model: r.model, optim, best: r.best }, r.history)
+        }
+        None => (ClassifyState { model: with_stable_ids(fresh(&task.autodiff)?), optim, best: None }, Vec::new()),
+    };
+    let state = if history.len() < settings.epochs {
+        let (state, more) = trainer.run(&task, state, history.len(), on_event)?;
+        history.extend(more);
+        state
+    } else {
+        state
+    };
     let Best { epoch: best_epoch, score: (val_accuracy, _), kept: model } =
         state.best.expect("at least one epoch was evaluated");
     let (test_accuracy, _) = evaluate(&model, &data, test, settings, device)?;

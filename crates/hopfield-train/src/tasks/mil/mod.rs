@@ -18,10 +18,12 @@ pub mod bags;
 
 pub use bags::{batch, make_bags, BagSpec, Bags};
 
+use crate::checkpoint::with_stable_ids;
 use crate::error::{invalid, positive, Result};
+use crate::experiments::resume::ProtocolCheckpoint;
 use crate::metrics::auc;
 use crate::trainer::{
-    EpochFigures, EpochSummary, Event, Iteration, Optimizer, Plan, Schedule, StepResult, Task, Trainer,
+    Best, EpochFigures, EpochSummary, Event, Iteration, Optimizer, Plan, Schedule, StepResult, Task, Trainer,
 };
 
 /// Which pooling turns a bag of embeddings into one vector.
@@ -203,7 +205,7 @@ pub fn scores(model: &MilModel, ds: &Dataset, bags: &Bags, device: &Device) -> R
 }
 
 /// Figures of one epoch.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MilEpoch {
     /// Epoch, from 1.
     pub epoch: usize,
@@ -233,6 +235,7 @@ pub struct MilTask<'a> {
     cfg: MilConfig,
     device: Device,
     autodiff: Device,
+    checkpoint: Option<(&'a ProtocolCheckpoint, usize)>,
 }
 
 impl<'a> MilTask<'a> {
@@ -282,6 +285,7 @@ impl<'a> MilTask<'a> {
             cfg: cfg.clone(),
             device: device.clone(),
             autodiff: device.clone().autodiff(),
+            checkpoint: None,
         })
     }
 }
@@ -330,6 +334,13 @@ impl Task for MilTask<'_> {
     fn describe(&self) -> String {
         format!(" with {} pooling", self.pooling)
     }
+
+    fn checkpoint(&self, s: &MilState, figures: &MilEpoch) -> Result<()> {
+        match self.checkpoint {
+            Some((c, run)) => c.save_epoch(run, (&s.model, &s.optim.inner), None::<&Best<f64, MilModel>>, figures),
+            None => Ok(()),
+        }
+    }
 }
 
 impl EpochFigures for MilEpoch {
@@ -363,9 +374,40 @@ pub fn train_mil(
     trainer: &Trainer,
     on_event: impl FnMut(Event<'_, MilEpoch>),
 ) -> Result<(MilModel, Vec<MilEpoch>)> {
-    let task = MilTask::new(train, test, pooling, cfg, device)?;
-    let model = MilModel::new(train.0.image_len(), pooling, cfg, &task.autodiff)?;
-    let state = MilState { model, optim: Optimizer::adam(Schedule::Constant(cfg.lr)) };
-    let (state, history) = trainer.run(&task, state, 0, on_event)?;
+    train_mil_in((train, test), pooling, (cfg, device), trainer, None, on_event)
+}
+
+/// [`train_mil`] as run `checkpoint.1` of a protocol whose checkpoint is `checkpoint.0`: saved
+/// after every epoch, and continued from there when the checkpoint holds it in progress.
+pub(crate) fn train_mil_in(
+    (train, test): ((&Dataset, &Bags), (&Dataset, &Bags)),
+    pooling: Pooling,
+    (cfg, device): (&MilConfig, &Device),
+    trainer: &Trainer,
+    checkpoint: Option<(&ProtocolCheckpoint, usize)>,
+    on_event: impl FnMut(Event<'_, MilEpoch>),
+) -> Result<(MilModel, Vec<MilEpoch>)> {
+    let mut task = MilTask::new(train, test, pooling, cfg, device)?;
+    task.checkpoint = checkpoint;
+    let fresh = |d: &Device| MilModel::new(train.0.image_len(), pooling, cfg, d);
+    let mut optim = Optimizer::adam(Schedule::Constant(cfg.lr));
+    let resumed = match checkpoint {
+        Some((c, run)) => c.resume_run::<MilModel, MilEpoch, f64>(run, fresh, device)?,
+        None => None,
+    };
+    let (state, mut history) = match resumed {
+        Some(r) => {
+            optim.inner = optim.inner.load_record(r.optimizer);
+            (MilState { model: r.model, optim }, r.history)
+        }
+        None => (MilState { model: with_stable_ids(fresh(&task.autodiff)?), optim }, Vec::new()),
+    };
+    let state = if history.len() < cfg.epochs {
+        let (state, more) = trainer.run(&task, state, history.len(), on_event)?;
+        history.extend(more);
+        state
+    } else {
+        state
+    };
     Ok((state.model.valid(), history))
 }
