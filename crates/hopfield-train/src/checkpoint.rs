@@ -8,6 +8,10 @@
 //! 3. `.DIR.tmp` is renamed to `DIR` ([`SaveStep::NewInPlace`]);
 //! 4. `.DIR.old` is removed.
 //!
+//! A `.DIR.tmp` or `.DIR.old` is removed entry by entry, its marker and `config.json` last, so
+//! that a kill in the middle leaves a folder still recognised as ours (or an empty one), which
+//! the next save clears instead of refusing.
+//!
 //! A kill after step 2 and before step 3 leaves no `DIR` but a complete `.DIR.old`: every
 //! reader goes through [`resolve`], which finds it, and the next save puts the new checkpoint in
 //! place and removes it. At every other instant `DIR` is a complete checkpoint, old or new.
@@ -134,6 +138,11 @@ pub enum SaveStep {
     OldMoved,
     /// The new checkpoint is `DIR`; `.DIR.old` still exists.
     NewInPlace,
+    /// A `.DIR.tmp` left by a killed save is being removed: this many of its entries are gone.
+    StaleTmpRemoving(usize),
+    /// `.DIR.old` is being removed (a stale one before step 2, or the old checkpoint in step 4):
+    /// this many of its entries are gone.
+    OldRemoving(usize),
 }
 
 fn sibling(dir: &Path, suffix: &str) -> PathBuf {
@@ -173,9 +182,20 @@ pub fn save_folder_until(
     let parent = parent(dir);
     std::fs::create_dir_all(parent).map_err(|e| TrainError::write(parent, e))?;
     let (tmp, old) = (sibling(dir, "tmp"), sibling(dir, "old"));
+    let removing = |path: &Path, stop: Option<usize>| remove_ours(path, stop).map_err(|e| TrainError::write(path, e));
+    let old_stop = match stop {
+        Some(SaveStep::OldRemoving(k)) => Some(k),
+        _ => None,
+    };
     // A temporary folder of a killed save is ours and incomplete.
     if tmp.exists() {
-        std::fs::remove_dir_all(&tmp).map_err(|e| TrainError::write(&tmp, e))?;
+        let stop = match stop {
+            Some(SaveStep::StaleTmpRemoving(k)) => Some(k),
+            _ => None,
+        };
+        if removing(&tmp, stop)? {
+            return Ok(());
+        }
     }
     std::fs::create_dir_all(&tmp).map_err(|e| TrainError::write(&tmp, e))?;
     let marker = tmp.join(MARKER);
@@ -189,8 +209,8 @@ pub fn save_folder_until(
     }
     if dir.exists() {
         // An `.old` left by a save killed after step 3 is older than `dir`.
-        if old.exists() {
-            std::fs::remove_dir_all(&old).map_err(|e| TrainError::write(&old, e))?;
+        if old.exists() && removing(&old, old_stop)? {
+            return Ok(());
         }
         std::fs::rename(dir, &old).map_err(|e| TrainError::write(dir, e))?;
         sync_dir(parent);
@@ -204,9 +224,39 @@ pub fn save_folder_until(
         return Ok(());
     }
     if old.exists() {
-        std::fs::remove_dir_all(&old).map_err(|e| TrainError::write(&old, e))?;
+        removing(&old, old_stop)?;
     }
     Ok(())
+}
+
+/// Removes a checkpoint folder of ours (a `.DIR.tmp` or `.DIR.old`) so that a kill at any instant
+/// leaves a folder still recognised as ours, or an empty one, which the next save clears: every
+/// other entry first, then `config.json`, then the marker, then the folder. With `stop`, stops
+/// (returning true) once that many entries are gone, as a kill would.
+fn remove_ours(dir: &Path, stop: Option<usize>) -> std::io::Result<bool> {
+    let mut entries: Vec<PathBuf> =
+        std::fs::read_dir(dir)?.map(|e| e.map(|e| e.path())).collect::<std::io::Result<_>>()?;
+    let rank = |p: &PathBuf| match p.file_name().and_then(|n| n.to_str()) {
+        Some(MARKER) => 2,
+        Some("config.json") => 1,
+        _ => 0,
+    };
+    entries.sort_by_key(|p| (rank(p), p.clone()));
+    for (i, p) in entries.iter().enumerate() {
+        if stop == Some(i) {
+            return Ok(true);
+        }
+        if std::fs::symlink_metadata(p)?.is_dir() {
+            std::fs::remove_dir_all(p)?;
+        } else {
+            std::fs::remove_file(p)?;
+        }
+    }
+    if stop == Some(entries.len()) {
+        return Ok(true);
+    }
+    std::fs::remove_dir(dir)?;
+    Ok(false)
 }
 
 /// Makes a folder's entries (renames) durable where the platform allows it.

@@ -53,6 +53,53 @@ fn a_save_stopped_after_any_step_leaves_a_loadable_checkpoint() {
     }
 }
 
+/// The clean-up steps too: a kill while a stale `.ck.tmp` (left by a save killed while writing)
+/// or `.ck.old` (the replaced checkpoint) is being removed — after any number of its entries —
+/// leaves the checkpoint loadable and a folder that the next save clears instead of refusing.
+#[test]
+fn a_save_killed_while_removing_a_stale_or_old_folder_leaves_a_checkpoint_and_a_folder_the_next_save_clears() {
+    for what in ["stale .tmp", "stale .old", ".old of step 4"] {
+        // A DAM checkpoint holds memories.npy, config.json and the marker: every k from none
+        // removed to all removed but the folder itself.
+        for k in 0..=3 {
+            let parent = tempfile::tempdir().unwrap();
+            let dir = parent.path().join("ck");
+            let (one, one_meta) = checkpoint(1);
+            save_dam(&dir, &one, &one_meta, None).unwrap();
+            let (two, two_meta) = checkpoint(2);
+            // What the killed save leaves for this one to remove.
+            let (stop, expected) = match what {
+                "stale .tmp" => {
+                    save_folder_until(&dir, |tmp| write_dam_files(tmp, &two, &two_meta, None), Some(SaveStep::Written))
+                        .unwrap();
+                    (SaveStep::StaleTmpRemoving(k), 1)
+                }
+                "stale .old" => {
+                    save_folder_until(
+                        &dir,
+                        |tmp| write_dam_files(tmp, &two, &two_meta, None),
+                        Some(SaveStep::NewInPlace),
+                    )
+                    .unwrap();
+                    (SaveStep::OldRemoving(k), 2)
+                }
+                _ => (SaveStep::OldRemoving(k), 3),
+            };
+            let left = if what == "stale .tmp" { parent.path().join(".ck.tmp") } else { dir.clone() };
+            assert_eq!(names(&left).len(), 3, "{what}: {:?}", names(&left));
+            let (three, three_meta) = checkpoint(3);
+            save_folder_until(&dir, |tmp| write_dam_files(tmp, &three, &three_meta, None), Some(stop)).unwrap();
+            let (_, meta) = load_dam(&dir).unwrap_or_else(|e| panic!("{what}, {k} entries removed: {e}"));
+            assert_eq!(meta.epoch, expected, "{what}, {k} entries removed");
+            // The next save clears what is left and leaves nothing else behind.
+            let (four, four_meta) = checkpoint(4);
+            save_dam(&dir, &four, &four_meta, None).unwrap_or_else(|e| panic!("{what}, {k} entries removed: {e}"));
+            assert_eq!(load_dam(&dir).unwrap().1.epoch, 4, "{what}, {k}");
+            assert_eq!(names(parent.path()), ["ck"], "{what}, {k} entries removed");
+        }
+    }
+}
+
 /// A user's folder or file at the checkpoint's path is never replaced: the save is refused, the
 /// files are untouched, and nothing is left beside them. A checkpoint written before the marker
 /// existed (recognised by its config.json) is still replaced.
