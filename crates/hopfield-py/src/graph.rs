@@ -8,6 +8,7 @@ use hopfield_data::graph::anomaly::AnomalyGraph;
 use hopfield_data::graph::tu::{Graph, GraphSet};
 use hopfield_train::experiments::graph_cv::{self, FoldOrigin, GraphCvConfig, GraphCvData};
 use hopfield_train::experiments::node_anomaly::{self as anomaly_protocol, NodeAnomalyConfig};
+use hopfield_train::experiments::resume::Checkpointing;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
@@ -176,7 +177,8 @@ impl GraphCvReport {
 /// Cross-validates `config` (JSON changes to the defaults) on `data`: a set's name or folder, or
 /// a list of graph dicts.
 #[pyfunction]
-#[pyo3(signature = (data, config, folds=None, seed=0, data_dir=None, callback=None))]
+#[pyo3(signature = (data, config, folds=None, seed=0, data_dir=None, callback=None, checkpoint=None, resume=false))]
+#[allow(clippy::too_many_arguments)]
 fn graph_classify(
     py: Python<'_>,
     data: &Bound<'_, PyAny>,
@@ -185,7 +187,10 @@ fn graph_classify(
     seed: u64,
     data_dir: Option<PathBuf>,
     callback: Option<Py<PyAny>>,
+    checkpoint: Option<PathBuf>,
+    resume: bool,
 ) -> PyResult<GraphCvReport> {
+    let checkpointing = checkpointing(checkpoint, resume)?;
     let cfg: GraphCvConfig = merged(&GraphCvConfig::default(), config, "graph classification settings")?;
     let cv = match data.cast::<PyList>() {
         Ok(list) => GraphCvData::new(graph_set("graphs", list)?, folds.as_deref(), seed).map_err(train)?,
@@ -198,8 +203,18 @@ fn graph_classify(
         }
     };
     let watch = Watch::new(callback);
-    let report = watch.run(py, |w| graph_cv::run(&cfg, &cv, &Device::flex(), w))?;
+    let report =
+        watch.run(py, |w| graph_cv::run_resumable(&cfg, &cv, &Device::flex(), w, checkpointing.as_ref()))?;
     Ok(GraphCvReport { inner: report, data: cv })
+}
+
+/// The checkpoint folder and whether to resume it, as the Python functions take them.
+fn checkpointing(checkpoint: Option<PathBuf>, resume: bool) -> PyResult<Option<Checkpointing>> {
+    match checkpoint {
+        Some(dir) => Ok(Some(Checkpointing { dir, resume })),
+        None if resume => Err(value("resume", "resume=True needs the checkpoint folder: give checkpoint=")),
+        None => Ok(None),
+    }
 }
 
 /// What node anomaly detection gave (native part; see `hopfield.node_anomaly`).
@@ -261,14 +276,17 @@ fn anomaly_graph(name: &str, d: &Bound<'_, PyDict>) -> PyResult<AnomalyGraph> {
 /// Node anomaly detection of `config` (JSON changes to the defaults) on `data`: a graph's name or
 /// folder, or a dict with `x`, `edge_index` and `y`.
 #[pyfunction]
-#[pyo3(signature = (data, config, data_dir=None, callback=None))]
+#[pyo3(signature = (data, config, data_dir=None, callback=None, checkpoint=None, resume=false))]
 fn node_anomaly(
     py: Python<'_>,
     data: &Bound<'_, PyAny>,
     config: &str,
     data_dir: Option<PathBuf>,
     callback: Option<Py<PyAny>>,
+    checkpoint: Option<PathBuf>,
+    resume: bool,
 ) -> PyResult<NodeAnomalyReport> {
+    let checkpointing = checkpointing(checkpoint, resume)?;
     let cfg: NodeAnomalyConfig = merged(&NodeAnomalyConfig::default(), config, "node anomaly settings")?;
     let graph = match data.cast::<PyDict>() {
         Ok(d) => anomaly_graph("graph", d)?,
@@ -281,7 +299,8 @@ fn node_anomaly(
         }
     };
     let watch = Watch::new(callback);
-    let report = watch.run(py, |w| anomaly_protocol::run(&cfg, &graph, &Device::flex(), w))?;
+    let report = watch
+        .run(py, |w| anomaly_protocol::run_resumable(&cfg, &graph, &Device::flex(), w, checkpointing.as_ref()))?;
     Ok(NodeAnomalyReport { inner: report })
 }
 

@@ -85,3 +85,38 @@ def test_node_anomaly_on_a_planted_graph_given_as_arrays(tmp_path: Path) -> None
     names = {Path(p).name for p in report.write(tmp_path)}
     assert names == {"runs.csv", "metrics.csv", "scores.png"}
     assert "ROC-AUC" in report.table
+
+
+def test_a_cross_validation_stopped_by_its_callback_resumes_from_its_checkpoint(tmp_path: Path) -> None:
+    settings = dict(max_folds=2, epochs=4, dim=16, heads=2, head_dim=8, memories=16, progress=False)
+    straight = hopfield.graph_classify("MUTAG", checkpoint=tmp_path / "straight", **settings)
+
+    class Stop(Exception):
+        pass
+
+    def stop_in_fold_2(e: dict) -> None:
+        if e["event"] == "epoch" and e["run"]["index"] == 2 and e["figures"]["epoch"] == 2:
+            raise Stop
+
+    with pytest.raises(Stop):
+        hopfield.graph_classify("MUTAG", checkpoint=tmp_path / "cut", callback=stop_in_fold_2, **settings)
+    epochs = []
+    resumed = hopfield.graph_classify(
+        "MUTAG",
+        checkpoint=tmp_path / "cut",
+        resume=True,
+        callback=lambda e: (
+            epochs.append((e["run"]["index"], e["run"]["model"], e["figures"]["epoch"]))
+            if e["event"] == "epoch"
+            else None
+        ),
+        **settings,
+    )
+    # Fold 2's ET continued at epoch 3; fold 1 was read back, not trained.
+    assert epochs[:2] == [(2, "ET", 3), (2, "ET", 4)] and all(f == 2 for f, _, _ in epochs)
+    assert rows(resumed.folds_csv) == rows(straight.folds_csv)
+    assert rows(resumed.metrics_csv) == rows(straight.metrics_csv)
+    with pytest.raises(hopfield.CheckpointError, match="settings.epochs: 4 in the checkpoint, 5 now"):
+        hopfield.graph_classify("MUTAG", checkpoint=tmp_path / "cut", resume=True, **{**settings, "epochs": 5})
+    with pytest.raises(ValueError, match="needs the checkpoint folder"):
+        hopfield.graph_classify("MUTAG", resume=True, **settings)

@@ -183,9 +183,16 @@ def graph_classify(
     seed: int = 0,
     data_dir: Optional[str] = None,
     callback: Callback = None,
+    checkpoint: Optional[str] = None,
+    resume: bool = False,
 ) -> GraphCvReport: ...
 def node_anomaly(
-    data: Any, config: str, data_dir: Optional[str] = None, callback: Callback = None
+    data: Any,
+    config: str,
+    data_dir: Optional[str] = None,
+    callback: Callback = None,
+    checkpoint: Optional[str] = None,
+    resume: bool = False,
 ) -> NodeAnomalyReport: ...
 def load_graphs(name: str, data_dir: Optional[str] = None) -> Tuple[List[Dict[str, Any]], List[int]]: ...
 def load_images(

@@ -135,6 +135,8 @@ def graph_classify(
     callback: Optional[Callback] = None,
     progress: bool = True,
     config: Optional[Dict[str, Any]] = None,
+    checkpoint: Union[str, os.PathLike[str], None] = None,
+    resume: bool = False,
     **model: Any,
 ) -> GraphCvReport:
     """Graph classification by k-fold cross-validation, as ``hopfield graph classify``.
@@ -154,6 +156,13 @@ def graph_classify(
     Model settings (keyword arguments; defaults those of the command line): dim 64, heads 4,
     head_dim 16, memories 128, steps 4, step_size 0.1, encodings 8 (Laplacian eigenvectors),
     self_loops False, edge_weights False, epochs 60, batch_size 32, lr 1e-3, weight_decay 1e-4.
+
+    `checkpoint`: a folder rewritten after every epoch of every fold and model (the finished
+    folds' results, the fold in progress's model, optimiser state and best model); with
+    ``resume=True`` and the same data and settings, the run saved there continues at its fold and
+    epoch and ends with the uninterrupted run's figures (a finished one is read back; more
+    `max_folds` may be asked for). A checkpoint of other settings or data raises
+    :class:`CheckpointError` naming the difference.
     """
     _check_model_settings("graph_classify", model)
     changes: Dict[str, Any] = dict(
@@ -177,6 +186,8 @@ def graph_classify(
         folds=None if folds is None else os.fspath(folds),
         seed=seed,
         data_dir=None if data_dir is None else os.fspath(data_dir),
+        checkpoint=None if checkpoint is None else os.fspath(checkpoint),
+        resume=resume,
     )
     return GraphCvReport(native)
 
@@ -193,6 +204,8 @@ def node_anomaly(
     callback: Optional[Callback] = None,
     progress: bool = True,
     config: Optional[Dict[str, Any]] = None,
+    checkpoint: Union[str, os.PathLike[str], None] = None,
+    resume: bool = False,
     **model: Any,
 ) -> NodeAnomalyReport:
     """Supervised node anomaly detection over seeds, as ``hopfield graph anomaly`` (the ET paper's
@@ -204,7 +217,8 @@ def node_anomaly(
     `data`: a graph's name under ``<data_dir>/graph-anomaly/`` or its folder (edges.txt,
     labels.txt, features.csv), or a dict with ``x`` [n, f], ``edge_index`` [2, e] and ``y`` [n]
     (0 normal, else anomalous). Defaults: 5 seeds, 20 epochs, and the model settings of
-    :func:`graph_classify`.
+    :func:`graph_classify`. `checkpoint` and `resume` as for :func:`graph_classify`, per seed
+    and model (more `seeds` may be asked for).
     """
     _check_model_settings("node_anomaly", model)
     changes: Dict[str, Any] = dict(models=_model_kinds(models), seeds=seeds, train_fraction=train_fraction, **model)
@@ -221,5 +235,7 @@ def node_anomaly(
         data=data,
         config=json.dumps(cfg),
         data_dir=None if data_dir is None else os.fspath(data_dir),
+        checkpoint=None if checkpoint is None else os.fspath(checkpoint),
+        resume=resume,
     )
     return NodeAnomalyReport(native)
