@@ -15,12 +15,34 @@ pub fn read_file(path: &Path) -> Result<Vec<u8>> {
 }
 
 /// Decompresses `bytes` when they start with the gzip magic; `name` is used in errors.
+///
+/// Bounded and checked: the output may grow to a third of what this process may use (the caller
+/// parses it beside itself), no further — a gzip bomb is an error naming the bound, not an abort —
+/// and every member's CRC-32 and length trailer must match (flate2 checks them). The last
+/// member's declared length sizes the buffer, so a valid file is held once, not doubled.
 pub fn maybe_gunzip(bytes: Vec<u8>, name: &str) -> Result<Vec<u8>> {
     if bytes.len() >= 2 && bytes[..2] == GZIP_MAGIC {
-        let mut out = Vec::with_capacity(bytes.len() * 4);
+        let limit = crate::budget::available_bytes() / 3;
+        let declared = match bytes.len() {
+            n if n >= 18 => u32::from_le_bytes([bytes[n - 4], bytes[n - 3], bytes[n - 2], bytes[n - 1]]) as u128,
+            _ => 0,
+        };
+        let mut out = Vec::with_capacity(declared.min(limit).max(bytes.len() as u128) as usize);
         flate2::read::MultiGzDecoder::new(&bytes[..])
+            .take(limit.min(u64::MAX as u128 - 1) as u64 + 1)
             .read_to_end(&mut out)
             .map_err(|e| format_err(name, format!("corrupt or truncated gzip stream: {e}")))?;
+        if out.len() as u128 > limit {
+            return Err(format_err(
+                name,
+                format!(
+                    "inflates to more than {}, a third of the {} this process may use (a gzip bomb, or a file too \
+                     big for this machine)",
+                    crate::budget::human(limit),
+                    crate::budget::human(limit * 3)
+                ),
+            ));
+        }
         Ok(out)
     } else {
         Ok(bytes)

@@ -9,6 +9,7 @@
 //! [`graph`] reads graph data sets (the TU format and its folds).
 
 pub mod batch;
+pub mod budget;
 pub mod bytes;
 pub mod dataset;
 pub mod error;

@@ -68,31 +68,61 @@ pub fn npy_from_bytes(bytes: &[u8], name: &str) -> Result<Array> {
 
 /// Parses the bytes of a `.npz` archive called `name` (in errors).
 pub fn npz_from_bytes(bytes: &[u8], name: &str) -> Result<BTreeMap<String, Array>> {
-    read_npz_from(name, std::io::Cursor::new(bytes))
+    Ok(read_npz_from(name, std::io::Cursor::new(bytes), &|_| true)?.0)
 }
 
 /// Reads every array of a `.npz` archive, by name (the member name without `.npy`).
 pub fn read_npz(path: &Path) -> Result<BTreeMap<String, Array>> {
-    let name = path.display().to_string();
-    let file = std::fs::File::open(path).map_err(|e| io_err(path, e))?;
-    read_npz_from(&name, std::io::BufReader::new(file))
+    Ok(read_npz_only(path, &|_| true)?.0)
 }
 
-fn read_npz_from<R: Read + Seek>(name: &str, reader: R) -> Result<BTreeMap<String, Array>> {
+/// Reads the arrays of a `.npz` archive whose names `keep` accepts; the others are not
+/// decompressed, and their names are returned beside.
+///
+/// Every member read is bounded and checked: its declared size must fit in what this process
+/// may use before it is inflated, it must inflate to exactly that size, and its CRC-32 must
+/// match (a flipped bit is an error, not a silently different array).
+pub fn read_npz_only(path: &Path, keep: &dyn Fn(&str) -> bool) -> Result<(BTreeMap<String, Array>, Vec<String>)> {
+    let name = path.display().to_string();
+    let file = std::fs::File::open(path).map_err(|e| io_err(path, e))?;
+    read_npz_from(&name, std::io::BufReader::new(file), keep)
+}
+
+fn read_npz_from<R: Read + Seek>(
+    name: &str,
+    reader: R,
+    keep: &dyn Fn(&str) -> bool,
+) -> Result<(BTreeMap<String, Array>, Vec<String>)> {
     let mut zip =
         zip::ZipArchive::new(reader).map_err(|e| format_err(name, format!("not a .npz (zip) archive: {e}")))?;
-    let mut out = BTreeMap::new();
+    let (mut out, mut skipped) = (BTreeMap::new(), Vec::new());
     for i in 0..zip.len() {
-        let member = zip.by_index(i).map_err(|e| format_err(name, format!("cannot read member {i}: {e}")))?;
+        let mut member = zip.by_index(i).map_err(|e| format_err(name, format!("cannot read member {i}: {e}")))?;
         let member_name = member.name().to_string();
         let Some(array) = member_name.strip_suffix(".npy").map(str::to_string) else {
             continue;
         };
+        if !keep(&array) {
+            skipped.push(array);
+            continue;
+        }
         let at = format!("{name}[{array}]");
-        let npy = NpyFile::new(member).map_err(|e| format_err(&at, format!("not a .npy array: {e}")))?;
+        let size = member.size();
+        // The array is held twice while it is parsed.
+        crate::budget::fits(crate::budget::product(&[size as u128, 2]))
+            .map_err(|e| format_err(&at, format!("declares {size} bytes inflated, which {e}")))?;
+        let mut bytes = Vec::with_capacity(size as usize);
+        (&mut member)
+            .take(size.saturating_add(1))
+            .read_to_end(&mut bytes)
+            .map_err(|e| format_err(&at, format!("a damaged member (its data or CRC-32 do not check): {e}")))?;
+        if bytes.len() as u64 != size {
+            return Err(format_err(&at, format!("inflates to {} bytes, but the archive declares {size}", bytes.len())));
+        }
+        let npy = NpyFile::new(&bytes[..]).map_err(|e| format_err(&at, format!("not a .npy array: {e}")))?;
         out.insert(array, read_array(&at, npy)?);
     }
-    Ok(out)
+    Ok((out, skipped))
 }
 
 fn write_array<W: Write, T: npyz::AutoSerialize + Copy>(w: W, shape: &[usize], data: &[T]) -> std::io::Result<()> {

@@ -70,3 +70,58 @@ fn bad_npy_files_are_errors_naming_the_file() {
     let e = write_npy(&p, &[2, 2], &[1.0]).unwrap_err().to_string();
     assert!(e.contains("needs 4 values, got 1"), "{e}");
 }
+
+/// A member of a .npz is checked: one flipped bit in an array's data (the archive stores it
+/// uncompressed, so the bit is read as it is) is an error naming the member, not a silently
+/// different array; the CRC-32 is what catches it.
+#[test]
+fn a_flipped_bit_in_an_npz_member_is_an_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let z = dir.path().join("w.npz");
+    let values: Vec<f32> = (0..64).map(|i| i as f32 * 0.25).collect();
+    write_npz(&z, &[("Wq", &[8, 8], &values)]).unwrap();
+    let mut bytes = std::fs::read(&z).unwrap();
+    // The last value's bytes sit just before the central directory; flip a bit of its mantissa.
+    let last = 63.0f32 * 0.25;
+    let at = bytes.windows(4).rposition(|w| w == last.to_le_bytes()).unwrap();
+    bytes[at] ^= 0x01;
+    std::fs::write(&z, &bytes).unwrap();
+    let e = read_npz(&z).unwrap_err().to_string();
+    assert!(e.contains("w.npz[Wq]") && e.contains("CRC"), "{e}");
+}
+
+/// Members a caller does not ask for are not inflated: a small archive holding a member that
+/// inflates to 64 MB of zeros gives the arrays asked for and that member's name, and the process
+/// never holds the 64 MB.
+#[test]
+fn members_not_asked_for_are_not_inflated() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let z = dir.path().join("bomb.npz");
+    {
+        let mut zip = zip::ZipWriter::new(std::fs::File::create(&z).unwrap());
+        let deflated = zip::write::FileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+        zip.start_file("Wq.npy", deflated).unwrap();
+        zip.write_all(&npy("<f4", false, "(2,)", &[0, 0, 128, 63, 0, 0, 0, 64])).unwrap();
+        zip.start_file("junk.npy", deflated).unwrap();
+        let n = 16 << 20;
+        zip.write_all(&npy("<f4", false, &format!("({n},)"), &[])).unwrap();
+        let zeros = vec![0u8; 1 << 20];
+        for _ in 0..64 {
+            zip.write_all(&zeros).unwrap();
+        }
+        zip.finish().unwrap();
+    }
+    assert!(std::fs::metadata(&z).unwrap().len() < 1 << 20, "the archive is small");
+    let rss = || -> u64 {
+        let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()).unwrap_or(0)
+    };
+    let before = rss();
+    let (arrays, skipped) = hopfield_data::npy::read_npz_only(&z, &|name| name == "Wq").unwrap();
+    assert_eq!(arrays["Wq"].data, vec![1.0, 2.0]);
+    assert_eq!(skipped, ["junk"]);
+    assert!(rss() < before + 16 * 1024, "resident memory grew from {before} kB to {} kB", rss());
+    // Read whole, the member inflates to its 64 MB and is returned.
+    assert_eq!(read_npz(&z).unwrap()["junk"].data.len(), 16 << 20);
+}

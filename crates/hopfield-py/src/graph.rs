@@ -203,8 +203,7 @@ fn graph_classify(
         }
     };
     let watch = Watch::new(callback);
-    let report =
-        watch.run(py, |w| graph_cv::run_resumable(&cfg, &cv, &Device::flex(), w, checkpointing.as_ref()))?;
+    let report = watch.run(py, |w| graph_cv::run_resumable(&cfg, &cv, &Device::flex(), w, checkpointing.as_ref()))?;
     Ok(GraphCvReport { inner: report, data: cv })
 }
 
@@ -299,8 +298,8 @@ fn node_anomaly(
         }
     };
     let watch = Watch::new(callback);
-    let report = watch
-        .run(py, |w| anomaly_protocol::run_resumable(&cfg, &graph, &Device::flex(), w, checkpointing.as_ref()))?;
+    let report =
+        watch.run(py, |w| anomaly_protocol::run_resumable(&cfg, &graph, &Device::flex(), w, checkpointing.as_ref()))?;
     Ok(NodeAnomalyReport { inner: report })
 }
 

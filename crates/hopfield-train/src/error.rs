@@ -66,7 +66,7 @@ pub enum TrainError {
         epochs_done: usize,
     },
     /// Work whose memory does not fit in the machine, refused before allocating.
-    #[error("{what} needs {needs}, more than the {available} of this machine's memory")]
+    #[error("{what} needs {needs}, more than the {available} this process may use")]
     TooLarge {
         /// What needs the memory, with its sizes.
         what: String,

@@ -12,7 +12,7 @@ fn sizes_are_counted_without_overflow_and_named_in_the_error() {
     assert!(machine_bytes() >= 1 << 20);
     assert!(check("a small thing", Some(1 << 20)).is_ok());
     let e = check("this model", Some(256_000_000_000_000_000)).unwrap_err().to_string();
-    assert!(e.starts_with("this model needs 256 PB, more than the ") && e.ends_with("of this machine's memory"), "{e}");
+    assert!(e.starts_with("this model needs 256 PB, more than the ") && e.ends_with("this process may use"), "{e}");
     let e = check("that sweep", None).unwrap_err().to_string();
     assert!(e.contains("that sweep needs more than 3.4·10³⁸ bytes"), "{e}");
 }

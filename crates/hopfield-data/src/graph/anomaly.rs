@@ -125,9 +125,6 @@ fn dense(path: &Path, nodes: usize) -> Result<(Vec<f32>, usize)> {
     number_rows(&file, &rows)
 }
 
-/// The most feature values a sparse file may expand to (1 GiB of f32).
-const MAX_DENSE: usize = 1 << 28;
-
 fn sparse(path: &Path, nodes: usize) -> Result<(Vec<f32>, usize)> {
     let (file, rows) = lines(path)?;
     let Some(((h, header), entries)) = rows.split_first() else {
@@ -148,10 +145,10 @@ fn sparse(path: &Path, nodes: usize) -> Result<(Vec<f32>, usize)> {
         return Err(at(&file, *h, format!("nnz {nnz}, but {} entries follow", entries.len())));
     }
     let d = d as usize;
-    // The dense matrix is what the models read; refuse one the header makes absurdly large.
-    if nodes.checked_mul(d).is_none_or(|c| c > MAX_DENSE) {
-        return Err(at(&file, *h, format!("{nodes} × {d} features: more than {MAX_DENSE} values to hold densely")));
-    }
+    // The dense matrix is what the models read (three times over: as read, standardised, in
+    // batches); refuse one the header makes larger than this process may hold.
+    let bytes = crate::budget::product(&[nodes as u128, d as u128, 4, 3]);
+    crate::budget::fits(bytes).map_err(|e| at(&file, *h, format!("{nodes} × {d} features held densely {e}")))?;
     let mut all = vec![0f32; nodes * d];
     for (i, l) in entries {
         let f: Vec<&str> = l.split_whitespace().collect();

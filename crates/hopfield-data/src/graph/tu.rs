@@ -409,9 +409,20 @@ impl GraphSet {
         if use_attrs && self.attribute_dim == 0 {
             return Err(missing("node attributes"));
         }
-        let width = if use_labels { values.len() } else { 0 }
-            + if use_attrs { self.attribute_dim } else { 0 }
-            + degree.map_or(0, |m| m + 1);
+        let width = [
+            if use_labels { values.len() } else { 0 },
+            if use_attrs { self.attribute_dim } else { 0 },
+            degree.map_or(0, |m| m.saturating_add(1)),
+        ]
+        .into_iter()
+        .fold(0usize, usize::saturating_add);
+        // The features are held three times over by a run (as read, standardised, in batches).
+        let nodes = self.node_count();
+        let bytes = crate::budget::product(&[nodes as u128, width as u128, 4, 3]);
+        crate::budget::fits(bytes).map_err(|e| DataError::Invalid {
+            what: "node features",
+            problem: format!("{kind:?} gives {width} features a node; {nodes} nodes of {} × {width} {e}", self.name),
+        })?;
         Ok(FeatureLayout { values, use_labels, use_attrs, degree, width })
     }
 

@@ -18,7 +18,7 @@ use std::path::Path;
 use burn::module::Param;
 use burn::tensor::{Device, Tensor, TensorData};
 use hopfield::et::{Descent, EtConfig, ImageEnergyTransformer, ImageEtConfig, ImageParam};
-use hopfield_data::npy::{read_npz, Array};
+use hopfield_data::npy::{read_npz_only, Array};
 
 use crate::error::{invalid, Result};
 use hopfield_data::batch::Normalization;
@@ -157,11 +157,12 @@ fn model_from(
 
 /// Reads an official `.npz` and builds the model and its checkpoint record.
 pub fn import_npz(path: &Path, opts: &ImportOptions, device: &Device) -> Result<Imported> {
-    let mut arrays = read_npz(path)?;
+    // Only the model's arrays are inflated; the others are named as ignored.
+    let keys: Vec<&str> = ImageEtConfig::official().parameters().iter().map(|p| p.official).collect();
+    let (mut arrays, ignored) = read_npz_only(path, &|name| keys.contains(&name))?;
     let model_cfg = checked_config(path, &arrays, opts)?;
     let model = model_from(&model_cfg, &mut arrays, device)?;
     let (c, n) = (opts.image.0, model_cfg.patches());
-    let ignored = arrays.into_keys().collect();
 
     // The same check a checkpoint's normalisation gets on load.
     opts.normalization.check(c).map_err(|problem| {

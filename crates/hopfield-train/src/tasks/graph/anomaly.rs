@@ -327,6 +327,16 @@ pub(crate) fn run_anomaly_in(
     if ego.budget == 0 {
         return Err(invalid("ego-graph budget", 0, "at least 1 node (the centre)"));
     }
+    if settings.encodings > ego.budget {
+        return Err(invalid(
+            "encodings",
+            settings.encodings,
+            format!(
+                "at most {}, the nodes of an ego-graph (its budget; a graph of n nodes has n Laplacian eigenvectors)",
+                ego.budget
+            ),
+        ));
+    }
     settings.check_memory(graph.dim, 2, ego.budget)?;
     let data = AnomalyData::new(graph, &split.train);
     // The MLP reads the centre only: its ego-graph is the centre alone.

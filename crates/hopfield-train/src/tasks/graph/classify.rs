@@ -50,6 +50,18 @@ impl GraphData {
     /// # Errors
     /// Features the set lacks; a set of fewer than two classes.
     pub fn new(set: &GraphSet, features: NodeFeatures, k: usize, edge_weights: bool) -> Result<GraphData> {
+        let largest = set.graphs.iter().map(|g| g.nodes).max().unwrap_or(0);
+        if k > largest {
+            return Err(invalid(
+                "encodings",
+                k,
+                format!(
+                    "at most {largest}, the nodes of the largest graph of {} (a graph of n nodes has n Laplacian \
+                     eigenvectors; more would be columns of zeros)",
+                    set.name
+                ),
+            ));
+        }
         let encodings_bytes = crate::budget::product(&[set.node_count() as u128, k as u128, 8]);
         crate::budget::check(
             &format!("{k} Laplacian encodings for each of {} nodes", set.node_count()),

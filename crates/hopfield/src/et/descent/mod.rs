@@ -27,6 +27,11 @@ use crate::error::{invalid, Result};
 /// The largest step size α a [`Descent`] takes.
 pub const MAX_STEP_SIZE: f64 = 10.0;
 
+/// The most descent steps a model may take. The official model takes 12; the descent is a
+/// gradient flow whose energy has settled long before this, while a T from a damaged or hostile
+/// configuration (10⁹) would run for days without a word.
+pub const MAX_STEPS: usize = 10_000;
+
 /// T and α of the descent.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Descent {
@@ -54,11 +59,19 @@ impl Descent {
         Descent { steps, ..self }
     }
 
-    /// Checks α.
+    /// Checks T and α.
     ///
     /// # Errors
-    /// α not positive or not finite.
+    /// T above [`MAX_STEPS`]; α not positive or not finite, or above 10.
     pub fn validate(&self) -> Result<()> {
+        if self.steps > MAX_STEPS {
+            return Err(invalid(
+                "steps",
+                self.steps,
+                "at most 10000 descent steps (MAX_STEPS; the official model takes 12, and the energy settles \
+                 within a few hundred)",
+            ));
+        }
         if !(self.step_size > 0.0 && self.step_size.is_finite()) {
             return Err(invalid("alpha", self.step_size, "the step size α must be positive and finite"));
         }
