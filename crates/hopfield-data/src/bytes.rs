@@ -48,3 +48,22 @@ pub fn maybe_gunzip(bytes: Vec<u8>, name: &str) -> Result<Vec<u8>> {
         Ok(bytes)
     }
 }
+
+/// The file `dir/name` or its gzipped twin `dir/name.gz`, whichever exists (None: neither). Both
+/// at once is an error: which one is meant cannot be guessed, and reading either silently could
+/// read stale data.
+///
+/// # Errors
+/// Both files exist.
+pub fn plain_or_gz(dir: &Path, name: &str) -> Result<Option<std::path::PathBuf>> {
+    let (plain, gz) = (dir.join(name), dir.join(format!("{name}.gz")));
+    match (plain.is_file(), gz.is_file()) {
+        (true, true) => Err(format_err(
+            dir.display(),
+            format!("both {name} and {name}.gz are here: it is not clear which one to read; move one away"),
+        )),
+        (true, false) => Ok(Some(plain)),
+        (false, true) => Ok(Some(gz)),
+        (false, false) => Ok(None),
+    }
+}

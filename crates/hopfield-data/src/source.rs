@@ -180,11 +180,17 @@ fn load_bundled(b: Builtin, split: Split) -> Result<Dataset> {
     }
 }
 
-/// Finds the first existing file among `dirs × names` (each name also tried with `.gz`).
-fn find(dirs: &[PathBuf], names: &[&str]) -> Option<PathBuf> {
-    dirs.iter()
-        .flat_map(|d| names.iter().flat_map(move |n| [d.join(n), d.join(format!("{n}.gz"))]))
-        .find(|p| p.is_file())
+/// Finds the first existing file among `dirs × names` (each name also tried with `.gz`; a file
+/// and its gzipped twin side by side are an error).
+fn find(dirs: &[PathBuf], names: &[&str]) -> Result<Option<PathBuf>> {
+    for d in dirs {
+        for n in names {
+            if let Some(p) = crate::bytes::plain_or_gz(d, n)? {
+                return Ok(Some(p));
+            }
+        }
+    }
+    Ok(None)
 }
 
 fn not_found(b: Builtin, dirs: &[PathBuf], missing: &str) -> DataError {
@@ -208,17 +214,26 @@ fn load_idx_dir(b: Builtin, dirs: &[PathBuf], split: Split) -> Result<Dataset> {
     };
     let images = [format!("{prefix}-images-idx3-ubyte"), format!("{prefix}-images.idx3-ubyte")];
     let labels = [format!("{prefix}-labels-idx1-ubyte"), format!("{prefix}-labels.idx1-ubyte")];
-    let i = find(dirs, &[&images[0], &images[1]]).ok_or_else(|| not_found(b, dirs, &images[0]))?;
-    let l = find(dirs, &[&labels[0], &labels[1]]).ok_or_else(|| not_found(b, dirs, &labels[0]))?;
+    let i = find(dirs, &[&images[0], &images[1]])?.ok_or_else(|| not_found(b, dirs, &images[0]))?;
+    let l = find(dirs, &[&labels[0], &labels[1]])?.ok_or_else(|| not_found(b, dirs, &labels[0]))?;
     idx::load(&i, &l)
 }
 
-fn cifar_files(dirs: &[PathBuf], split: Split) -> std::result::Result<Vec<PathBuf>, String> {
+/// The batch files of `split` (Err: the first missing name); a file and its gzipped twin side by
+/// side are an error.
+fn cifar_files(dirs: &[PathBuf], split: Split) -> Result<std::result::Result<Vec<PathBuf>, String>> {
     let names: Vec<String> = match split {
         Split::Train => (1..=5).map(|i| format!("data_batch_{i}.bin")).collect(),
         Split::Test => vec!["test_batch.bin".into()],
     };
-    names.iter().map(|n| find(dirs, &[n]).ok_or_else(|| n.clone())).collect()
+    let mut files = Vec::new();
+    for n in &names {
+        match find(dirs, &[n])? {
+            Some(f) => files.push(f),
+            None => return Ok(Err(n.clone())),
+        }
+    }
+    Ok(Ok(files))
 }
 
 /// Loads `source`'s `split`; named full sets are looked for under `data_dir`.
@@ -234,7 +249,7 @@ pub fn load(source: &DataSource, split: Split, data_dir: &Path) -> Result<Datase
         DataSource::Builtin(b @ Builtin::Cifar10) => {
             let base = data_dir.join(b.folder());
             let dirs = [base.join("cifar-10-batches-bin"), base, data_dir.join("cifar-10-batches-bin")];
-            let files = cifar_files(&dirs, split).map_err(|m| not_found(*b, &dirs, &m))?;
+            let files = cifar_files(&dirs, split)?.map_err(|m| not_found(*b, &dirs, &m))?;
             cifar::load(&files)
         }
         DataSource::Path(p) => load_path(p, split),
@@ -289,15 +304,15 @@ pub fn load_path(p: &Path, split: Split) -> Result<Dataset> {
 fn load_dir(p: &Path, split: Split) -> Result<Dataset> {
     let dirs = [p.to_path_buf()];
     let prefix = if split == Split::Train { "train" } else { "t10k" };
-    if find(&dirs, &[&format!("{prefix}-images-idx3-ubyte"), &format!("{prefix}-images.idx3-ubyte")]).is_some() {
+    if find(&dirs, &[&format!("{prefix}-images-idx3-ubyte"), &format!("{prefix}-images.idx3-ubyte")])?.is_some() {
         return load_idx_dir(Builtin::Mnist, &dirs, split);
     }
     let cifar_dirs = [p.to_path_buf(), p.join("cifar-10-batches-bin")];
-    if let Ok(files) = cifar_files(&cifar_dirs, split) {
+    if let Ok(files) = cifar_files(&cifar_dirs, split)? {
         return cifar::load(&files);
     }
     let other = if split == Split::Train { "t10k" } else { "train" };
-    if let Some(f) = find(&dirs, &[&format!("{other}-images-idx3-ubyte"), &format!("{other}-images.idx3-ubyte")]) {
+    if let Some(f) = find(&dirs, &[&format!("{other}-images-idx3-ubyte"), &format!("{other}-images.idx3-ubyte")])? {
         return Err(format_err(
             p.display(),
             format!(
@@ -332,8 +347,8 @@ fn load_file(p: &Path, split: Split) -> Result<Dataset> {
             let file = p.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
             let label_file = file.replace("images-idx3", "labels-idx1").replace("images.idx3", "labels.idx1");
             let stem = label_file.strip_suffix(".gz").unwrap_or(&label_file).to_string();
-            let candidates = [p.with_file_name(&stem), p.with_file_name(format!("{stem}.gz"))];
-            let labels = candidates.iter().find(|c| c.is_file()).unwrap_or(&candidates[0]).clone();
+            let beside = p.parent().unwrap_or(Path::new("."));
+            let labels = crate::bytes::plain_or_gz(beside, &stem)?.unwrap_or_else(|| p.with_file_name(&stem));
             if label_file == file || !labels.is_file() {
                 return Err(format_err(
                     &name,

@@ -56,8 +56,8 @@ impl AnomalyGraph {
     }
 }
 
-fn file(dir: &Path, name: &str) -> Option<PathBuf> {
-    [name.to_string(), format!("{name}.gz")].into_iter().map(|f| dir.join(f)).find(|p| p.is_file())
+fn file(dir: &Path, name: &str) -> Result<Option<PathBuf>> {
+    crate::bytes::plain_or_gz(dir, name)
 }
 
 /// Reads the anomaly graph in the folder `dir`.
@@ -67,7 +67,7 @@ fn file(dir: &Path, name: &str) -> Option<PathBuf> {
 /// exist; a feature row of the wrong width; a non-finite value; counts that disagree between files.
 pub fn load(dir: &Path) -> Result<AnomalyGraph> {
     let need = |name: &str| {
-        file(dir, name).ok_or_else(|| {
+        file(dir, name)?.ok_or_else(|| {
             format_err(dir.display(), format!("no {name} or {name}.gz: not a node-anomaly data set folder"))
         })
     };
@@ -103,8 +103,18 @@ pub fn load(dir: &Path) -> Result<AnomalyGraph> {
         }
         edges.push((u as u32, v as u32));
     }
-    let (features, dim) = match (file(dir, "features.csv"), file(dir, "features_coo.txt")) {
-        (Some(p), _) => dense(&p, nodes)?,
+    let (features, dim) = match (file(dir, "features.csv")?, file(dir, "features_coo.txt")?) {
+        (Some(a), Some(b)) => {
+            return Err(format_err(
+                dir.display(),
+                format!(
+                    "both {} and {} are here: it is not clear which features to read; move one away",
+                    a.file_name().unwrap_or_default().to_string_lossy(),
+                    b.file_name().unwrap_or_default().to_string_lossy()
+                ),
+            ))
+        }
+        (Some(p), None) => dense(&p, nodes)?,
         (None, Some(p)) => sparse(&p, nodes)?,
         (None, None) => {
             return Err(format_err(

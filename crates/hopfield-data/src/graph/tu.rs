@@ -73,14 +73,14 @@ enum Part<'a> {
 
 impl Files<'_> {
     /// One of the data set's files: `DS_<part>.txt` or `DS_<part>.txt.gz`.
-    fn part(&self, ds: &str, name: &str) -> Option<Part<'_>> {
+    fn part(&self, ds: &str, name: &str) -> Result<Option<Part<'_>>> {
         let names = [format!("{ds}_{name}.txt"), format!("{ds}_{name}.txt.gz")];
-        match self {
-            Files::Dir(dir) => names.into_iter().map(|f| dir.join(f)).find(|p| p.is_file()).map(Part::Path),
+        Ok(match self {
+            Files::Dir(dir) => crate::bytes::plain_or_gz(dir, &names[0])?.map(Part::Path),
             Files::Embedded(files) => {
                 files.iter().find(|(f, _)| names.iter().any(|n| n == f)).map(|&(f, b)| Part::Bytes(f, b))
             }
-        }
+        })
     }
 
     fn describe(&self) -> String {
@@ -140,7 +140,7 @@ pub fn bundled_mutag() -> Result<GraphSet> {
 
 fn load_files(files: &Files<'_>, ds: String) -> Result<GraphSet> {
     let need = |p: &str| {
-        files.part(&ds, p).ok_or_else(|| {
+        files.part(&ds, p)?.ok_or_else(|| {
             format_err(files.describe(), format!("no {ds}_{p}.txt or {ds}_{p}.txt.gz: not a TU data set named {ds}"))
         })
     };
@@ -163,13 +163,13 @@ fn load_files(files: &Files<'_>, ds: String) -> Result<GraphSet> {
     class_values.dedup();
     let labels = values.iter().map(|v| class_values.binary_search(v).unwrap_or(0)).collect();
     // Optional per-node and per-edge files.
-    if let Some(p) = files.part(&ds, "node_labels") {
+    if let Some(p) = files.part(&ds, "node_labels")? {
         let v = column(&p, "nodes in the graph indicator", Some(n))?;
         for (g, graph) in graphs.iter_mut().enumerate() {
             graph.node_labels = Some(v[first[g]..first[g + 1]].to_vec());
         }
     }
-    if let Some(p) = files.part(&ds, "edge_labels") {
+    if let Some(p) = files.part(&ds, "edge_labels")? {
         let v = column(&p, "edges in DS_A", Some(edge_graph.len()))?;
         let mut per: Vec<Vec<i64>> = vec![Vec::new(); g_count];
         for (e, &g) in edge_graph.iter().enumerate() {
@@ -180,7 +180,7 @@ fn load_files(files: &Files<'_>, ds: String) -> Result<GraphSet> {
         }
     }
     let mut attribute_dim = 0;
-    if let Some(p) = files.part(&ds, "node_attributes") {
+    if let Some(p) = files.part(&ds, "node_attributes")? {
         let all;
         (all, attribute_dim) = node_attributes(&p, n)?;
         for (g, graph) in graphs.iter_mut().enumerate() {
