@@ -201,10 +201,13 @@ impl GraphCvData {
 /// "features Labels (7 per node), 8 Laplacian encodings": what the models of `config` read.
 ///
 /// # Errors
-/// Features the set lacks.
+/// Invalid settings; features the set lacks or that do not fit in memory; more encodings than the
+/// largest graph has nodes — checked here, before a front end writes anything.
 pub fn describe_features(config: &GraphCvConfig, data: &GraphCvData) -> Result<String> {
+    config.validate()?;
     let kind = config.node_features(&data.set);
     let width = data.set.feature_width(kind)?;
+    crate::tasks::graph::classify::check_encodings(&data.set, config.settings.encodings)?;
     Ok(format!("features {kind:?} ({width} per node), {} Laplacian encodings", config.settings.encodings))
 }
 

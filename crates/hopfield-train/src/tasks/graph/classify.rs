@@ -50,18 +50,7 @@ impl GraphData {
     /// # Errors
     /// Features the set lacks; a set of fewer than two classes.
     pub fn new(set: &GraphSet, features: NodeFeatures, k: usize, edge_weights: bool) -> Result<GraphData> {
-        let largest = set.graphs.iter().map(|g| g.nodes).max().unwrap_or(0);
-        if k > largest {
-            return Err(invalid(
-                "encodings",
-                k,
-                format!(
-                    "at most {largest}, the nodes of the largest graph of {} (a graph of n nodes has n Laplacian \
-                     eigenvectors; more would be columns of zeros)",
-                    set.name
-                ),
-            ));
-        }
+        check_encodings(set, k)?;
         let encodings_bytes = crate::budget::product(&[set.node_count() as u128, k as u128, 8]);
         crate::budget::check(
             &format!("{k} Laplacian encodings for each of {} nodes", set.node_count()),
@@ -109,6 +98,27 @@ impl GraphData {
         out.graphs.iter_mut().for_each(|g| std.apply(&mut g.features));
         out
     }
+}
+
+/// Ok when `k` Laplacian encodings are at most the largest graph's nodes (a graph of n nodes has
+/// n eigenvectors; more would be columns of zeros).
+///
+/// # Errors
+/// More encodings than that.
+pub fn check_encodings(set: &GraphSet, k: usize) -> Result<()> {
+    let largest = set.graphs.iter().map(|g| g.nodes).max().unwrap_or(0);
+    if k > largest {
+        return Err(invalid(
+            "encodings",
+            k,
+            format!(
+                "at most {largest}, the nodes of the largest graph of {} (a graph of n nodes has n Laplacian \
+                 eigenvectors; more would be columns of zeros)",
+                set.name
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// The stratified validation part of a training part (≈ `fraction` of each class, from `seed`) and

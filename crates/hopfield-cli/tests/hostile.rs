@@ -1,0 +1,197 @@
+//! Hostile input as a class: every size from a flag, a configuration or a file header goes
+//! through the memory budget — what this process may use, `ulimit -v` included — before anything
+//! is allocated; decompression is bounded and checked; a file beside its gzipped twin is an
+//! error; each error names the file and the value. Every case must fail cleanly (exit 1, an
+//! "error: " line, no panic, no abort).
+
+mod common;
+
+use std::io::Write;
+use std::path::Path;
+use std::process::Command;
+
+use common::{fails, ok};
+
+fn repo(rel: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(rel)
+}
+
+/// `hopfield args` under `ulimit -v kb` (through bash): its stderr, which must be a clean error.
+fn fails_under_ulimit(kb: u64, args: &[&str], data_dir: &Path) -> String {
+    let o = Command::new("bash")
+        .arg("-c")
+        .arg(format!("ulimit -v {kb} && exec \"$0\" \"$@\""))
+        .arg(env!("CARGO_BIN_EXE_hopfield"))
+        .args(args)
+        .env("HOPFIELD_DATA_DIR", data_dir)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(o.status.code(), Some(1), "hopfield {args:?} under ulimit -v {kb}:\n{err}");
+    assert!(err.starts_with("error: ") && !err.contains("panicked"), "{err}");
+    err
+}
+
+/// A copy of the bundled MUTAG's files in `dir`.
+fn mutag(dir: &Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    for p in ["A", "graph_indicator", "graph_labels", "node_labels", "edge_labels"] {
+        let name = format!("MUTAG_{p}.txt.gz");
+        std::fs::copy(repo("data/graphs/MUTAG").join(&name), dir.join(&name)).unwrap();
+    }
+}
+
+/// A node-anomaly folder: a ring of `n` nodes, one anomaly in ten, `features` as given.
+fn anomaly(dir: &Path, n: usize, features: (&str, &str)) {
+    std::fs::create_dir_all(dir).unwrap();
+    let edges: String = (0..n).map(|i| format!("{i} {}\n", (i + 1) % n)).collect();
+    let labels: String = (0..n).map(|i| format!("{}\n", (i % 10 == 3) as u8)).collect();
+    std::fs::write(dir.join("edges.txt"), edges).unwrap();
+    std::fs::write(dir.join("labels.txt"), labels).unwrap();
+    std::fs::write(dir.join(features.0), features.1).unwrap();
+}
+
+#[test]
+fn sizes_from_flags_and_configurations_are_refused_before_anything_is_allocated() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = d.join("out");
+    let o = out.to_str().unwrap();
+    // A degree cap of 10⁹: 3,371 nodes × 10⁹ one-hot columns.
+    let e = fails(&["graph", "classify", "--features", "degree", "--degree-cap", "1000000000", "--out", o], d);
+    assert!(
+        e.contains("Degree { max: 1000000000 }") && e.contains("needs 40 TB") && e.contains("this process may use"),
+        "{e}"
+    );
+    // 30,000 Laplacian encodings of graphs of at most 28 nodes.
+    let e = fails(&["graph", "classify", "--encodings", "30000", "--out", o], d);
+    assert!(e.contains("invalid encodings = 30000: at most 28"), "{e}");
+    let e = fails(&["graph", "anomaly", "--data", "x", "--encodings", "40", "--budget", "32", "--out", o], d);
+    assert!(e.contains("not found") || e.contains("encodings"), "{e}");
+    // Descent steps from a flag, and from a checkpoint's config.json.
+    let e = fails(&["et", "train", "--steps", "20000", "--out", o], d);
+    assert!(e.contains("invalid steps = 20000: at most 10000"), "{e}");
+    let ck = d.join("et");
+    ok(
+        &[
+            "et",
+            "train",
+            "--epochs",
+            "1",
+            "--dim",
+            "16",
+            "--heads",
+            "2",
+            "--head-dim",
+            "8",
+            "--memories",
+            "16",
+            "--steps",
+            "1",
+            "--out",
+            ck.to_str().unwrap(),
+        ],
+        d,
+    );
+    let cfg = ck.join("checkpoint/config.json");
+    let text = std::fs::read_to_string(&cfg).unwrap().replace("\"steps\": 1,", "\"steps\": 1000000000,");
+    assert!(text.contains("1000000000"), "{text}");
+    std::fs::write(&cfg, text).unwrap();
+    let e = fails(&["et", "eval", "--checkpoint", ck.join("checkpoint").to_str().unwrap()], d);
+    assert!(e.contains("config.json") && e.contains("invalid steps = 1000000000"), "{e}");
+    assert!(!out.exists(), "nothing was written for refused runs");
+}
+
+/// What this process may use is what the budget compares with: under `ulimit -v 2 GB` a sparse
+/// feature header of 100,000 columns, or a degree cap of 10⁷, is an error naming the limit, not
+/// an abort at the failed allocation.
+#[test]
+fn the_budget_is_what_ulimit_leaves() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let g = d.join("wide");
+    anomaly(&g, 3000, ("features_coo.txt", "3000 100000 1\n0 99999 1.5\n"));
+    let out = d.join("out");
+    let args = ["graph", "anomaly", "--data", g.to_str().unwrap(), "--out", out.to_str().unwrap()];
+    let e = fails_under_ulimit(2_000_000, &args, d);
+    assert!(
+        e.contains("features_coo.txt, line 1") && e.contains("3000 × 100000 features held densely needs 3.6 GB"),
+        "{e}"
+    );
+    assert!(e.contains("this process may use"), "{e}");
+    let args =
+        ["graph", "classify", "--features", "degree", "--degree-cap", "10000000", "--out", out.to_str().unwrap()];
+    let e = fails_under_ulimit(2_000_000, &args, d);
+    assert!(e.contains("needs 405 GB") && e.contains("this process may use"), "{e}");
+}
+
+/// A 0.5 MB gzip file that inflates to 512 MB of blank lines: under `ulimit -v 1.5 GB` an error
+/// naming the file and the bound; a flipped bit in a stored .npz member: an error naming the
+/// member and the CRC.
+#[test]
+fn compressed_inputs_are_bounded_and_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let set = d.join("MUTAG");
+    mutag(&set);
+    let bomb = set.join("MUTAG_graph_labels.txt.gz");
+    let mut gz = flate2::write::GzEncoder::new(std::fs::File::create(&bomb).unwrap(), flate2::Compression::fast());
+    let blank = vec![b'\n'; 1 << 20];
+    for _ in 0..512 {
+        gz.write_all(&blank).unwrap();
+    }
+    gz.finish().unwrap();
+    assert!(std::fs::metadata(&bomb).unwrap().len() < 4 << 20);
+    let out = d.join("out");
+    let args = ["graph", "classify", "--data", set.to_str().unwrap(), "--out", out.to_str().unwrap()];
+    let e = fails_under_ulimit(1_500_000, &args, d);
+    assert!(e.contains("MUTAG_graph_labels.txt.gz") && e.contains("inflates to more than"), "{e}");
+
+    // Xi's data spans bytes 8,744–16,936 of the fixture (stored, not deflated).
+    let npz = d.join("w.npz");
+    let mut bytes = std::fs::read(repo("crates/hopfield-train/tests/fixtures/et-jax-weights.npz")).unwrap();
+    bytes[12_000] ^= 0x01;
+    std::fs::write(&npz, &bytes).unwrap();
+    let args =
+        ["et", "import-npz", "--npz", npz.to_str().unwrap(), "--image", "3x16x16", "--patch", "4", "--masked", "8"];
+    let e = fails(&[&args[..], &["--out", d.join("imported").to_str().unwrap()]].concat(), d);
+    assert!(e.contains("w.npz[Xi]") && e.contains("CRC"), "{e}");
+    assert!(!d.join("imported").exists());
+}
+
+/// A file beside its gzipped twin, or both feature formats: an error naming both, never one of
+/// them read silently.
+#[test]
+fn a_file_beside_its_gzipped_twin_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = d.join("out");
+    let o = out.to_str().unwrap();
+    let set = d.join("MUTAG");
+    mutag(&set);
+    std::fs::write(set.join("MUTAG_A.txt"), "1, 2\n2, 1\n").unwrap();
+    let e = fails(&["graph", "classify", "--data", set.to_str().unwrap(), "--out", o], d);
+    assert!(e.contains("both MUTAG_A.txt and MUTAG_A.txt.gz"), "{e}");
+    let g = d.join("g");
+    anomaly(&g, 50, ("features.csv", &"1,2\n".repeat(50)));
+    std::fs::write(g.join("features_coo.txt"), "50 2 1\n0 0 1\n").unwrap();
+    let e = fails(&["graph", "anomaly", "--data", g.to_str().unwrap(), "--out", o], d);
+    assert!(e.contains("both features.csv and features_coo.txt"), "{e}");
+    std::fs::remove_file(g.join("features_coo.txt")).unwrap();
+    std::fs::write(g.join("labels.txt.gz"), b"").unwrap();
+    let e = fails(&["graph", "anomaly", "--data", g.to_str().unwrap(), "--out", o], d);
+    assert!(e.contains("both labels.txt and labels.txt.gz"), "{e}");
+    let m = d.join("mnist");
+    std::fs::create_dir_all(&m).unwrap();
+    for f in [
+        "t10k-images-idx3-ubyte.gz",
+        "t10k-labels-idx1-ubyte.gz",
+        "train-images-idx3-ubyte.gz",
+        "train-labels-idx1-ubyte.gz",
+    ] {
+        std::fs::copy(repo("data/mnist-sample").join(f), m.join(f)).unwrap();
+    }
+    std::fs::write(m.join("t10k-labels-idx1-ubyte"), b"stale").unwrap();
+    let e = fails(&["dam", "train", "--data", m.to_str().unwrap(), "--epochs", "1", "--out", o], d);
+    assert!(e.contains("both t10k-labels-idx1-ubyte and t10k-labels-idx1-ubyte.gz"), "{e}");
+}
