@@ -122,6 +122,7 @@ fn train_cmd(a: &MilTrainArgs, data_dir: &Path, device: &burn::tensor::Device) -
     let load = |split| crate::common::load_split(&a.data, split, data_dir);
     let (tr, te) = (load(hopfield_data::Split::Train)?, load(hopfield_data::Split::Test)?);
     let data = MilData::draw(&config, &a.data.to_string(), tr, te)?;
+    hopfield_data::outputs::claim_all(&a.out, mil::MilReport::OUTPUTS)?;
     println!("{}", data.describe(&config));
     let mut pb = None;
     let checkpointing = a.resume.checkpointing(&a.out);

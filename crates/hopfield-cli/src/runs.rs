@@ -72,6 +72,8 @@ pub fn graph_cv(
     device: &Device,
 ) -> Result<()> {
     println!("{}; {}", data.describe(), graph_cv::describe_features(config, data)?);
+    // A user's file of one of these names in the folder stops the run before it starts.
+    hopfield_data::outputs::claim_all(out, graph_cv::GraphCvReport::OUTPUTS)?;
     // Drawn folds are written, so that the run can be repeated with --folds.
     let origin = match &data.origin {
         FoldOrigin::File(p) => p.display().to_string(),

@@ -117,7 +117,7 @@ fn classify_rejects_bad_data_folds_and_settings() {
         ("--dim", "100000000000", "more than"),
         ("--memories", "1000000000000", "more than"),
         ("--batch-size", "1000000000", "more than"),
-        ("--encodings", "100000000000", "Laplacian encodings"),
+        ("--encodings", "100000000000", "invalid encodings = 100000000000: at most 28"),
     ] {
         let e = fails(&["graph", "classify", flag, value, "--out", o], d);
         assert!(e.contains(words), "{flag} {value}: {e}");

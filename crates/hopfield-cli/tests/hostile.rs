@@ -195,3 +195,39 @@ fn a_file_beside_its_gzipped_twin_is_an_error() {
     let e = fails(&["dam", "train", "--data", m.to_str().unwrap(), "--epochs", "1", "--out", o], d);
     assert!(e.contains("both t10k-labels-idx1-ubyte and t10k-labels-idx1-ubyte.gz"), "{e}");
 }
+
+/// A user's file under one of a command's documented output names is never replaced: the run
+/// stops before it starts, naming the file, which keeps its bytes; the program's own outputs
+/// (listed in `.hopfield-outputs`) are replaced by a second run as before.
+#[test]
+fn a_users_file_under_an_output_name_is_never_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let g = d.join("g");
+    anomaly(&g, 60, ("features.csv", &(0..60).map(|i| format!("{},{}\n", (i % 10 == 3) as u8 * 3, i % 7)).collect::<String>()));
+    let small = ["--epochs", "1", "--dim", "16", "--heads", "2", "--head-dim", "8", "--memories", "16"];
+    let cases: [(&[&str], &str); 6] = [
+        (&["graph", "classify", "--max-folds", "1"], "metrics.csv"),
+        (&["graph", "classify", "--max-folds", "1"], "folds.txt"),
+        (&["graph", "anomaly", "--data", g.to_str().unwrap(), "--seeds", "1", "--budget", "8"], "runs.csv"),
+        (&["mil", "train", "--data", "digits", "--train-bags", "20", "--test-bags", "10"], "auc.png"),
+        (&["et", "train", "--steps", "1"], "metrics.csv"),
+        (&["dam", "train", "--data", "digits", "--memories", "10"], "metrics.csv"),
+    ];
+    for (i, (cmd, name)) in cases.into_iter().enumerate() {
+        let out = d.join(format!("out-{i}"));
+        std::fs::create_dir_all(&out).unwrap();
+        std::fs::write(out.join(name), "the user's own file").unwrap();
+        let extra: &[&str] = if cmd[0] == "graph" || cmd[0] == "et" { &small } else { &["--epochs", "1"] };
+        let args = [cmd, extra, &["--out", out.to_str().unwrap()]].concat();
+        let e = fails(&args, d);
+        assert!(e.contains(name) && e.contains("this program did not write it"), "{args:?}: {e}");
+        assert_eq!(std::fs::read_to_string(out.join(name)).unwrap(), "the user's own file", "{args:?}");
+        assert!(!out.join("checkpoint").exists(), "{args:?}: the run started");
+        // Moved away, the run goes; run again, it replaces its own outputs.
+        std::fs::rename(out.join(name), d.join(format!("kept-{i}"))).unwrap();
+        ok(&args, d);
+        ok(&args, d);
+        assert!(out.join(name).exists(), "{args:?}");
+    }
+}

@@ -17,6 +17,7 @@ pub mod fetch;
 pub mod graph;
 pub mod image;
 pub mod npy;
+pub mod outputs;
 pub mod source;
 
 pub use dataset::Dataset;

@@ -326,6 +326,7 @@ fn start_metrics<E: EpochFigures>(path: &Path, epochs_done: usize) -> Result<()>
             }
         }
     }
+    hopfield_data::outputs::claim(path)?;
     std::fs::write(path, text).map_err(|e| TrainError::write(path, e))
 }
 

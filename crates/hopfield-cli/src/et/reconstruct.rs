@@ -117,6 +117,7 @@ pub fn run(a: &EtReconstructArgs, data_dir: &Path, device: &burn::tensor::Device
             ("mask.npy", shape(&[n]), &replaced),
         ] {
             let path = a.out.join(name);
+            hopfield_data::outputs::claim(&path)?;
             hopfield_data::npy::write_npy(&path, &shape, data)?;
             files.push(path);
         }

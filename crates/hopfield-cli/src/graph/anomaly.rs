@@ -65,6 +65,7 @@ pub fn run(a: &AnomalyArgs, data_dir: &Path, device: &Device) -> Result<()> {
     let config = a.config();
     config.validate().map_err(|e| flagged(e, &["seeds", "budget"]))?;
     let graph = node_anomaly::load_named(&a.data, data_dir)?;
+    hopfield_data::outputs::claim_all(&a.out, node_anomaly::NodeAnomalyReport::OUTPUTS)?;
     println!("{}", node_anomaly::describe(&graph, &config));
     let mut bars = RunBars::new(SeedResult::line);
     let checkpointing = a.resume.checkpointing(&a.out);

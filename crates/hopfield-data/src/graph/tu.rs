@@ -335,6 +335,7 @@ pub fn stratified_folds(labels: &[usize], k: usize, seed: u64) -> Folds {
 pub fn write_folds(path: &Path, folds: &Folds) -> Result<()> {
     let text: String =
         folds.test.iter().map(|f| f.iter().map(|g| g.to_string()).collect::<Vec<_>>().join(" ") + "\n").collect();
+    crate::outputs::claim(path)?;
     std::fs::write(path, text).map_err(|e| crate::error::io_err(path, e))
 }
 

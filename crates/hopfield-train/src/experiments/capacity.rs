@@ -324,6 +324,7 @@ pub fn capacity_csv(points: &[CapacityPoint]) -> String {
 pub fn write_outputs(points: &[CapacityPoint], cfg: &CapacityConfig, out: &Path) -> Result<Vec<PathBuf>> {
     std::fs::create_dir_all(out).map_err(|e| TrainError::write(out, e))?;
     let csv = out.join("capacity.csv");
+    hopfield_data::outputs::claim(&csv)?;
     std::fs::write(&csv, capacity_csv(points)).map_err(|e| TrainError::write(&csv, e))?;
     let mut flip = Vec::new();
     let mut retr = Vec::new();

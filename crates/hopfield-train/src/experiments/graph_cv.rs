@@ -426,6 +426,9 @@ impl FoldResult {
 }
 
 impl GraphCvReport {
+    /// The files a run writes into its output folder (`folds.txt` when the folds were drawn).
+    pub const OUTPUTS: &'static [&'static str] = &["folds.csv", "metrics.csv", "attention.png", "folds.txt"];
+
     /// Each model's mean ± std over the folds, in the order the models ran.
     pub fn summary(&self) -> Vec<ModelSummary> {
         by_model(&self.runs, |r| r.model)

@@ -246,6 +246,9 @@ pub fn run_resumable(
 }
 
 impl MilReport {
+    /// The files a run writes into its output folder.
+    pub const OUTPUTS: &'static [&'static str] = &["attention.png", "auc.png", "metrics.csv"];
+
     /// The table of the last epoch's test figures per pooling.
     pub fn table(&self) -> String {
         let mut t = format!("after {} epochs, on the {} test bags:\n", self.epochs, self.test_bags);

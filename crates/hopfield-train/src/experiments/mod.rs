@@ -212,7 +212,7 @@ pub(crate) fn named_dir(name: &str, data_dir: &Path, kind: &str) -> std::result:
 /// Creates `dir` and writes `text` to `dir/name`; returns the path.
 pub(crate) fn write_file(dir: &Path, name: &str, text: &str) -> crate::Result<std::path::PathBuf> {
     std::fs::create_dir_all(dir).map_err(|e| crate::TrainError::write(dir, e))?;
-    let path = dir.join(name);
+    let path = hopfield_data::outputs::claim(&dir.join(name))?;
     std::fs::write(&path, text).map_err(|e| crate::TrainError::write(&path, e))?;
     Ok(path)
 }

@@ -323,6 +323,9 @@ pub fn run_resumable(
 }
 
 impl NodeAnomalyReport {
+    /// The files a run writes into its output folder.
+    pub const OUTPUTS: &'static [&'static str] = &["runs.csv", "metrics.csv", "scores.png"];
+
     /// Each model's mean ± std over the seeds, in the order the models ran.
     pub fn summary(&self) -> Vec<AnomalySummary> {
         by_model(&self.runs, |r| r.model)

@@ -433,6 +433,7 @@ pub fn write_outputs(report: &RecallReport, out: &Path, prefix: &str) -> Result<
             r.pattern, r.label, r.exact as u8, r.cue_overlap, r.overlap, r.steps, e
         );
     }
+    hopfield_data::outputs::claim(&csv)?;
     let tmp = csv.with_extension("csv.tmp");
     std::fs::File::create(&tmp).and_then(|mut f| f.write_all(text.as_bytes())).map_err(|e| write_err(&tmp, e))?;
     std::fs::rename(&tmp, &csv).map_err(|e| write_err(&csv, e))?;

@@ -38,6 +38,7 @@ pub fn save_rgb(path: &Path, width: u32, height: u32, rgb: Vec<u8>) -> Result<()
     if path.is_dir() {
         return Err(write_err(path, "it is a folder; give a file name ending in .png"));
     }
+    hopfield_data::outputs::claim(path)?;
     let tmp = path.with_extension("png.tmp");
     let written = img
         .save_with_format(&tmp, image::ImageFormat::Png)
