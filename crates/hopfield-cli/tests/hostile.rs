@@ -204,7 +204,11 @@ fn a_users_file_under_an_output_name_is_never_replaced() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let g = d.join("g");
-    anomaly(&g, 60, ("features.csv", &(0..60).map(|i| format!("{},{}\n", (i % 10 == 3) as u8 * 3, i % 7)).collect::<String>()));
+    anomaly(
+        &g,
+        60,
+        ("features.csv", &(0..60).map(|i| format!("{},{}\n", (i % 10 == 3) as u8 * 3, i % 7)).collect::<String>()),
+    );
     let small = ["--epochs", "1", "--dim", "16", "--heads", "2", "--head-dim", "8", "--memories", "16"];
     let cases: [(&[&str], &str); 6] = [
         (&["graph", "classify", "--max-folds", "1"], "metrics.csv"),
@@ -230,4 +234,56 @@ fn a_users_file_under_an_output_name_is_never_replaced() {
         ok(&args, d);
         assert!(out.join(name).exists(), "{args:?}");
     }
+}
+
+/// Sets every value of the tensor `name` of a safetensors file to `value` (the file's own layout:
+/// an 8-byte header length, the JSON header, the data).
+fn set_tensor(path: &Path, name: &str, value: f32) {
+    let mut bytes = std::fs::read(path).unwrap();
+    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let header: serde_json::Value = serde_json::from_slice(&bytes[8..8 + n]).unwrap();
+    let at = |i: usize| header[name]["data_offsets"][i].as_u64().unwrap() as usize + 8 + n;
+    let (start, end) = (at(0), at(1));
+    for chunk in bytes[start..end].chunks_mut(4) {
+        chunk.copy_from_slice(&value.to_le_bytes());
+    }
+    std::fs::write(path, bytes).unwrap();
+}
+
+/// Weights that are finite but huge evaluate to NaN: an error naming the figure, the images, the
+/// descent step where the energy stopped being finite and the largest weight, not a table of NaN
+/// with exit 0; an infinite weight is refused on load naming the parameter.
+#[test]
+fn non_finite_results_at_evaluation_are_errors_naming_where_they_arose() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = d.join("et");
+    let small = ["--epochs", "1", "--dim", "16", "--heads", "2", "--head-dim", "8", "--memories", "32", "--steps", "2"];
+    ok(&[&["et", "train", "--out", out.to_str().unwrap()][..], &small].concat(), d);
+    let ck = out.join("checkpoint");
+    let weights = ck.join("model.safetensors");
+    set_tensor(&weights, "et.hopfield.xi", 1e30);
+    let e = fails(&["et", "eval", "--checkpoint", ck.to_str().unwrap()], d);
+    assert!(e.contains("the masked-patch MSE (T = 2) of images 0–"), "{e}");
+    assert!(e.contains("the largest weight is 1e30, in et.hopfield.xi"), "{e}");
+    assert!(e.contains("first not finite after step") || e.contains("already not finite"), "{e}");
+    set_tensor(&weights, "et.norm.delta", f32::INFINITY);
+    let e = fails(&["et", "eval", "--checkpoint", ck.to_str().unwrap()], d);
+    assert!(e.contains("model.safetensors") && e.contains("the parameter et.norm.delta holds inf"), "{e}");
+}
+
+/// A feature value that standardisation turns into something float32 cannot carry is an error
+/// naming the node and the column — not a run whose loss turns NaN and is blamed on the learning
+/// rate, nor figures of NaN.
+#[test]
+fn a_feature_too_large_for_the_models_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let g = d.join("g");
+    let features: String = (0..60).map(|i| format!("{},{}\n", if i == 7 { "3e38" } else { "1" }, i % 7)).collect();
+    anomaly(&g, 60, ("features.csv", &features));
+    let args = ["graph", "anomaly", "--data", g.to_str().unwrap(), "--seeds", "2", "--budget", "8", "--epochs", "1"];
+    let e = fails(&[&args[..], &["--out", d.join("out").to_str().unwrap()]].concat(), d);
+    assert!(e.contains("invalid node features = 3e38 at node 7 of g, column 0") && e.contains("rescale"), "{e}");
+    assert!(!e.contains("--lr"), "{e}");
 }

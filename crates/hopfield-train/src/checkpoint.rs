@@ -326,3 +326,49 @@ pub fn parameter_tensors<M: Module>(model: &M) -> usize {
     model.visit(&mut c);
     c.0
 }
+
+/// Calls `f` with each float parameter's path in the module ("et.hopfield.xi") and its values, in
+/// module order.
+pub fn scan_parameters<M: Module>(model: &M, f: impl FnMut(&str, &[f32])) {
+    struct Paths<F> {
+        stack: Vec<String>,
+        f: F,
+    }
+    impl<F: FnMut(&str, &[f32])> ModuleVisitor for Paths<F> {
+        fn enter_module(&mut self, name: &str, _: &str) {
+            self.stack.push(name.to_string());
+        }
+        fn exit_module(&mut self, _: &str, _: &str) {
+            self.stack.pop();
+        }
+        fn visit_float<const D: usize>(&mut self, p: &Param<Tensor<D>>) {
+            let values = p.val().into_data().try_into_vec_as::<f32>().unwrap_or_default();
+            (self.f)(&self.stack.join("."), &values);
+        }
+    }
+    model.visit(&mut Paths { stack: Vec::new(), f });
+}
+
+/// The first parameter (by path) holding a NaN or an infinity, and that value.
+pub fn first_non_finite<M: Module>(model: &M) -> Option<(String, f32)> {
+    let mut found = None;
+    scan_parameters(model, |path, values| {
+        if found.is_none() {
+            found = values.iter().find(|v| !v.is_finite()).map(|&v| (path.to_string(), v));
+        }
+    });
+    found
+}
+
+/// The parameter (by path) holding the value of largest size, and that value.
+pub fn largest_parameter<M: Module>(model: &M) -> Option<(String, f32)> {
+    let mut best: Option<(String, f32)> = None;
+    scan_parameters(model, |path, values| {
+        if let Some(&v) = values.iter().max_by(|a, b| a.abs().total_cmp(&b.abs())) {
+            if best.as_ref().is_none_or(|(_, b)| v.abs() > b.abs()) {
+                best = Some((path.to_string(), v));
+            }
+        }
+    });
+    best
+}

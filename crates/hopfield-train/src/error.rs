@@ -65,6 +65,16 @@ pub enum TrainError {
         /// Epochs finished (and checkpointed, when the run has a checkpoint folder) before it stopped.
         epochs_done: usize,
     },
+    /// A figure that must be a number came out NaN or infinite: where it arose, and why.
+    #[error("{what} is {value}: {why}")]
+    NotFinite {
+        /// The figure and where it arose ("the masked-patch MSE of test images 0–63").
+        what: String,
+        /// Its value (NaN or ±∞).
+        value: f64,
+        /// What made it so, as far as it can be traced (a step, a weight).
+        why: String,
+    },
     /// Work whose memory does not fit in the machine, refused before allocating.
     #[error("{what} needs {needs}, more than the {available} this process may use")]
     TooLarge {

@@ -99,7 +99,7 @@ fn flipping_the_test_nodes_labels_changes_no_choice_of_anomaly_detection() {
 fn node_features_are_standardised_on_the_training_nodes_alone() {
     let graph = planted(200, 2);
     let split = split_nodes(&graph.anomalous(), 0.4, 0).unwrap();
-    let data = AnomalyData::new(&graph, &split.train);
+    let data = AnomalyData::new(&graph, &split.train).unwrap();
     let d = graph.dim;
     for c in 0..d {
         let col: Vec<f64> = split.train.iter().map(|&i| data.features[i as usize * d + c] as f64).collect();
@@ -112,7 +112,7 @@ fn node_features_are_standardised_on_the_training_nodes_alone() {
     for &i in split.val.iter().chain(&split.test) {
         other.features[i as usize * d..(i as usize + 1) * d].iter_mut().for_each(|v| *v = *v * 100.0 + 7.0);
     }
-    let moved = AnomalyData::new(&other, &split.train);
+    let moved = AnomalyData::new(&other, &split.train).unwrap();
     for &i in &split.train {
         let r = i as usize * d..(i as usize + 1) * d;
         assert_eq!(data.features[r.clone()], moved.features[r], "training node {i}");
@@ -123,7 +123,7 @@ fn node_features_are_standardised_on_the_training_nodes_alone() {
 fn evaluation_ego_graphs_and_their_encodings_are_the_same_at_every_call() {
     let graph = planted(200, 3);
     let split = split_nodes(&graph.anomalous(), 0.4, 0).unwrap();
-    let data = AnomalyData::new(&graph, &split.train);
+    let data = AnomalyData::new(&graph, &split.train).unwrap();
     let ego = EgoSettings { hops: 2, budget: 12 };
     for &c in split.val.iter().take(20) {
         let first = data.fixed(c, ego, 4, 0);
@@ -137,7 +137,7 @@ fn training_batches_flip_each_encodings_sign_and_evaluation_batches_never_do() {
     use hopfield_train::tasks::graph::make_batch;
     let graph = planted(200, 4);
     let split = split_nodes(&graph.anomalous(), 0.4, 0).unwrap();
-    let data = AnomalyData::new(&graph, &split.train);
+    let data = AnomalyData::new(&graph, &split.train).unwrap();
     let g = data.fixed(split.val[0], EgoSettings { hops: 2, budget: 12 }, 4, 0);
     let dev = Device::flex();
     let encodings = |flip: Option<&mut rand_chacha::ChaCha8Rng>| -> Vec<f32> {

@@ -348,7 +348,7 @@ pub fn run_resumable(
                 observer.on(Progress::Finished(&id, done));
                 runs.push(done.clone());
                 if k == 0 && model == ModelKind::Et {
-                    let data = prepared.standardised(&fit);
+                    let data = prepared.standardised(&fit)?;
                     let fresh = GraphModel::new(model, settings, data.width, data.classes, data.edge_labels, device)?;
                     if let Some((m, _)) = checkpoint.as_ref().map(|c| c.picture(fresh)).transpose()?.flatten() {
                         picture = Some(FoldModel { model: m, data, test: parts.test.to_vec() });

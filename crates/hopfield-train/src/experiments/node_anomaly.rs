@@ -270,7 +270,7 @@ pub fn run_resumable(
                                 model: m,
                                 seconds: done.seconds,
                             },
-                            data: AnomalyData::new(graph, &split.train),
+                            data: AnomalyData::new(graph, &split.train)?,
                             split: split.clone(),
                         });
                     }

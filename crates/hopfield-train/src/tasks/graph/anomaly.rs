@@ -91,18 +91,22 @@ pub struct AnomalyData {
 
 impl AnomalyData {
     /// `graph` with features standardised on the nodes `train`.
-    pub fn new(graph: &AnomalyGraph, train: &[u32]) -> AnomalyData {
+    ///
+    /// # Errors
+    /// A standardised feature too large for the models ([`super::MAX_FEATURE`]), naming the node
+    /// and the column.
+    pub fn new(graph: &AnomalyGraph, train: &[u32]) -> Result<AnomalyData> {
         let d = graph.dim;
         let std = Standardizer::fit(train.iter().map(|&i| &graph.features[i as usize * d..(i as usize + 1) * d]), d);
         let mut features = graph.features.clone();
-        std.apply(&mut features);
-        AnomalyData {
+        std.apply_checked(&mut features, |node| format!("node {node} of {}", graph.name))?;
+        Ok(AnomalyData {
             name: graph.name.clone(),
             features,
             dim: d,
             neighbours: graph.neighbours(),
             labels: graph.anomalous(),
-        }
+        })
     }
 
     /// The ego-graph of `centre` as a model input (`k` encodings).
@@ -138,6 +142,20 @@ pub fn scores(
     for chunk in refs.chunks(128) {
         let l = settings.edge_weights as usize;
         let z = rows(model.centre_logits(make_batch(chunk, dim, k, l, None, device)?, &settings.descent)?)?;
+        if let Some((i, r)) = z.iter().enumerate().find(|(_, r)| r.iter().any(|v| !v.is_finite())) {
+            return Err(crate::TrainError::NotFinite {
+                what: format!(
+                    "the {} model's anomaly logits of ego-graph {} of the {} scored (its centre first)",
+                    model.kind(),
+                    out.len() + i,
+                    graphs.len()
+                ),
+                value: r.iter().copied().find(|v| !v.is_finite()).unwrap_or(f64::NAN),
+                why: crate::checkpoint::largest_parameter(model)
+                    .map(|(p, v)| format!("the model's largest weight is {v:e}, in {p}"))
+                    .unwrap_or_default(),
+            });
+        }
         out.extend(z.iter().map(|r| 1.0 / (1.0 + (r[0] - r[1]).exp())));
     }
     Ok(out)
@@ -338,7 +356,7 @@ pub(crate) fn run_anomaly_in(
         ));
     }
     settings.check_memory(graph.dim, 2, ego.budget)?;
-    let data = AnomalyData::new(graph, &split.train);
+    let data = AnomalyData::new(graph, &split.train)?;
     // The MLP reads the centre only: its ego-graph is the centre alone.
     let (ego, k) = match kind {
         ModelKind::Et => (ego, settings.encodings),

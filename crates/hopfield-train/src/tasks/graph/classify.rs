@@ -91,12 +91,18 @@ impl GraphData {
     }
 
     /// A copy whose features are standardised with statistics of the nodes of the graphs `fit_on`.
-    pub fn standardised(&self, fit_on: &[usize]) -> GraphData {
+    ///
+    /// # Errors
+    /// A standardised feature too large for the models ([`super::MAX_FEATURE`]), naming the graph
+    /// (0-based), the node and the column.
+    pub fn standardised(&self, fit_on: &[usize]) -> Result<GraphData> {
         let w = self.width;
         let std = Standardizer::fit(fit_on.iter().flat_map(|&g| self.graphs[g].features.chunks(w.max(1))), w);
         let mut out = self.clone();
-        out.graphs.iter_mut().for_each(|g| std.apply(&mut g.features));
-        out
+        for (i, g) in out.graphs.iter_mut().enumerate() {
+            std.apply_checked(&mut g.features, |node| format!("graph {i} (0-based), node {node}"))?;
+        }
+        Ok(out)
     }
 }
 
@@ -225,7 +231,17 @@ pub fn evaluate(
         let b = make_batch(&graphs, data.width, data.k, data.edge_labels, None, device)?;
         let z = model.graph_logits(b, &settings.descent)?;
         loss += scalar(weighted_cross_entropy(z.clone(), &labels, None)) * chunk.len() as f64;
-        right += rows(z)?.iter().zip(&labels).filter(|(r, &y)| argmax(r) == y).count();
+        let logits = rows(z)?;
+        if let Some((i, r)) = logits.iter().enumerate().find(|(_, r)| r.iter().any(|v| !v.is_finite())) {
+            return Err(crate::TrainError::NotFinite {
+                what: format!("the {} model's logits of graph {} (0-based) of {}", model.kind(), chunk[i], data.name),
+                value: r.iter().copied().find(|v| !v.is_finite()).unwrap_or(f64::NAN),
+                why: crate::checkpoint::largest_parameter(model)
+                    .map(|(p, v)| format!("the model's largest weight is {v:e}, in {p}"))
+                    .unwrap_or_default(),
+            });
+        }
+        right += logits.iter().zip(&labels).filter(|(r, &y)| argmax(r) == y).count();
     }
     let n = idx.len().max(1) as f64;
     Ok((right as f64 / n, loss / n))
@@ -394,7 +410,7 @@ pub(crate) fn run_fold_in(
     }
     let largest = data.graphs.iter().map(|g| g.nodes).max().unwrap_or(1);
     settings.check_memory(data.width, data.classes, largest)?;
-    let data = data.standardised(fit);
+    let data = data.standardised(fit)?;
     let task = ClassifyTask {
         data: &data,
         fit,

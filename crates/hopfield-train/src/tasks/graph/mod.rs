@@ -41,6 +41,10 @@ pub struct PreparedGraph {
     pub edge_labels: Vec<u32>,
 }
 
+/// The largest size a standardised node feature may have: the models compute in float32, whose
+/// squares (layer norm) overflow beyond 1.8·10¹⁹.
+pub const MAX_FEATURE: f32 = 1e15;
+
 /// Per-column standardisation fitted on training nodes only: (x − mean) / std, a constant
 /// column centred to 0.
 #[derive(Debug, Clone, PartialEq)]
@@ -75,6 +79,32 @@ impl Standardizer {
             })
             .collect();
         Standardizer { mean: mean.into_iter().map(|m| m as f32).collect(), inv_std }
+    }
+
+    /// Standardises the rows of `x` in place and checks the result: every value finite and at most
+    /// [`MAX_FEATURE`] in size. `row(i)` names row `i` in the error ("node 5").
+    ///
+    /// # Errors
+    /// A value beyond that, named with its row, column, raw and standardised value.
+    pub fn apply_checked(&self, x: &mut [f32], row: impl Fn(usize) -> String) -> Result<()> {
+        let w = self.mean.len();
+        for (r, values) in x.chunks_mut(w.max(1)).enumerate() {
+            for (c, v) in values.iter_mut().enumerate() {
+                let raw = *v;
+                *v = (raw - self.mean[c]) * self.inv_std[c];
+                if !v.is_finite() || v.abs() > MAX_FEATURE {
+                    return Err(invalid(
+                        "node features",
+                        format!("{raw:e} at {}, column {c} (standardised: {:e})", row(r), *v),
+                        format!(
+                            "features whose standardised size is at most {MAX_FEATURE:e}: larger ones overflow the \
+                             models' float32 arithmetic (layer norm squares them); rescale or clip this feature"
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Standardises the rows of `x` in place.

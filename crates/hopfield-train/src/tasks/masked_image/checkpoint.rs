@@ -172,33 +172,10 @@ pub fn load(dir: &Path, device: &Device) -> Result<(ImageEnergyTransformer, Chec
             None,
         ));
     }
-    if let Some((i, v)) = first_non_finite(&model) {
-        return Err(bad(
-            &weights,
-            format!("parameter tensor {i} (in module order) holds {v}; the weights must be finite"),
-            None,
-        ));
+    if let Some((path, v)) = crate::checkpoint::first_non_finite(&model) {
+        return Err(bad(&weights, format!("the parameter {path} holds {v}; the weights must be finite"), None));
     }
     Ok((model, meta))
-}
-
-/// The first parameter tensor (its index in module order) holding a NaN or infinity, and that value.
-fn first_non_finite<M: burn::module::Module>(model: &M) -> Option<(usize, f32)> {
-    struct Find(usize, Option<(usize, f32)>);
-    impl burn::module::ModuleVisitor for Find {
-        fn visit_float<const D: usize>(&mut self, p: &burn::module::Param<burn::tensor::Tensor<D>>) {
-            if self.1.is_none() {
-                let values = p.val().into_data().try_into_vec_as::<f32>().unwrap_or_default();
-                if let Some(v) = values.into_iter().find(|v| !v.is_finite()) {
-                    self.1 = Some((self.0, v));
-                }
-            }
-            self.0 += 1;
-        }
-    }
-    let mut f = Find(0, None);
-    model.visit(&mut f);
-    f.1
 }
 
 /// The tensor shapes a safetensors file declares in its header (an 8-byte little-endian length,

@@ -19,7 +19,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::checkpoint::with_stable_ids;
-use crate::error::{invalid, Result};
+use crate::error::{invalid, Result, TrainError};
 use crate::parallel::{DataParallel, Shard, ShardLoss};
 use crate::trainer::{
     scalar, EpochFigures, EpochSummary, Event, Iteration, Optimizer, Plan, StepResult, Task, Trainer,
@@ -113,6 +113,44 @@ pub fn mean_patches(patch: usize, ds: &Dataset, norm: &Normalization, device: &D
     sum.expect("a data set with images") / ds.len() as f64
 }
 
+/// The error for a masked-patch MSE that came out `value` (NaN or ∞) on the images `chunk` of the
+/// data set `name`, traced: the first descent step whose energy is not finite, and the model's
+/// largest weight.
+fn not_finite_eval(
+    model: &ImageEnergyTransformer,
+    value: f64,
+    (chunk, name): (&[usize], &str),
+    images: Tensor<4>,
+    descent: &Descent,
+) -> TrainError {
+    let n = model.patches();
+    let b = chunk.len();
+    let none = Tensor::<2>::zeros([b, n], &images.device());
+    let step = model.forward(images, none, descent, Observe::Energy).ok().and_then(|r| {
+        r.energy.iter().position(|e| {
+            e.clone().into_data().try_into_vec_as::<f32>().map_or(true, |v| v.iter().any(|x| !x.is_finite()))
+        })
+    });
+    let energy = match step {
+        Some(0) => "the energy of the encoded tokens is already not finite (before any descent step)".to_string(),
+        Some(t) => format!("the descent's energy is first not finite after step {t} of {}", descent.steps),
+        None => "the descent's energies stay finite, so the decoder overflows".to_string(),
+    };
+    let weight = crate::checkpoint::largest_parameter(model)
+        .map(|(path, v)| format!("; the largest weight is {v:e}, in {path}"))
+        .unwrap_or_default();
+    TrainError::NotFinite {
+        what: format!(
+            "the masked-patch MSE (T = {}) of images {}–{} of {name}",
+            descent.steps,
+            chunk.first().copied().unwrap_or(0),
+            chunk.last().copied().unwrap_or(0)
+        ),
+        value,
+        why: format!("{energy}{weight} (weights this large overflow float32: is the checkpoint damaged?)"),
+    }
+}
+
 /// Evaluates `model` (without autodiff) on `ds` with masks drawn by `spec` from `seed`.
 pub fn evaluate(
     model: &ImageEnergyTransformer,
@@ -139,8 +177,18 @@ pub fn evaluate(
         let [bsz, np, pe] = target.dims();
         let mean = mean_patch.clone().unsqueeze_dim::<3>(0).expand([bsz, np, pe]);
         let w = chunk.len();
-        a += scalar(masked_patch_mse(with, target.clone(), scored.clone())) * w as f64;
-        b += scalar(masked_patch_mse(without, target.clone(), scored.clone())) * w as f64;
+        let (with, without) = (
+            scalar(masked_patch_mse(with, target.clone(), scored.clone())),
+            scalar(masked_patch_mse(without, target.clone(), scored.clone())),
+        );
+        for (value, steps) in [(with, descent.steps), (without, 0)] {
+            if !value.is_finite() {
+                let images = image_batch(norm, ds, chunk, device);
+                return Err(not_finite_eval(model, value, (chunk, ds.name()), images, &descent.with_steps(steps)));
+            }
+        }
+        a += with * w as f64;
+        b += without * w as f64;
         c += scalar(masked_patch_mse(mean, target, scored)) * w as f64;
         count += w;
     }
