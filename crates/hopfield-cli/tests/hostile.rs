@@ -287,3 +287,23 @@ fn a_feature_too_large_for_the_models_is_named() {
     assert!(e.contains("invalid node features = 3e38 at node 7 of g, column 0") && e.contains("rescale"), "{e}");
     assert!(!e.contains("--lr"), "{e}");
 }
+
+/// Errors name the file and the fold they come from.
+#[test]
+fn errors_name_the_file_and_the_fold() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let o = d.join("out");
+    let set = d.join("one-class").join("MUTAG");
+    mutag(&set);
+    let labels = set.join("MUTAG_graph_labels.txt.gz");
+    let mut gz = flate2::write::GzEncoder::new(std::fs::File::create(&labels).unwrap(), flate2::Compression::fast());
+    gz.write_all("1\n".repeat(188).as_bytes()).unwrap();
+    gz.finish().unwrap();
+    let e = fails(&["graph", "classify", "--data", set.to_str().unwrap(), "--out", o.to_str().unwrap()], d);
+    assert!(e.contains("MUTAG_graph_labels.txt.gz: all 188 graphs have the label [1]"), "{e}");
+    let folds = d.join("folds.txt");
+    std::fs::write(&folds, (0..188).map(|g| g.to_string()).collect::<Vec<_>>().join(" ") + "\n").unwrap();
+    let e = fails(&["graph", "classify", "--folds", folds.to_str().unwrap(), "--out", o.to_str().unwrap()], d);
+    assert!(e.contains("folds.txt, line 1: fold 1 tests 188 of the 188 graphs, leaving 0"), "{e}");
+}

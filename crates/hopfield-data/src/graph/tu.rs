@@ -300,6 +300,22 @@ pub fn read_folds(path: &Path, graphs: usize) -> Result<Folds> {
             seen[g as usize] = Some(k);
             fold.push(g as usize);
         }
+        if fold.is_empty() {
+            return Err(at(&file, *i, format!("fold {} has no test graphs", k + 1)));
+        }
+        // A fold's training part must leave graphs to train on and to choose the epoch with.
+        if graphs - fold.len() < 2 {
+            return Err(at(
+                &file,
+                *i,
+                format!(
+                    "fold {} tests {} of the {graphs} graphs, leaving {} to train on and validate with (at least 2)",
+                    k + 1,
+                    fold.len(),
+                    graphs - fold.len()
+                ),
+            ));
+        }
         test.push(fold);
     }
     if test.is_empty() {

@@ -159,6 +159,24 @@ impl GraphCvData {
                            or MUTAG for the bundled set",
                 }),
             };
+        if set.class_values.len() < 2 {
+            let file = match &dir {
+                Ok(d) => hopfield_data::bytes::plain_or_gz(d, &format!("{}_graph_labels.txt", set.name))?
+                    .unwrap_or_else(|| d.join(format!("{}_graph_labels.txt", set.name)))
+                    .display()
+                    .to_string(),
+                Err(_) => "the bundled MUTAG_graph_labels.txt".into(),
+            };
+            return Err(hopfield_data::DataError::Format {
+                file,
+                problem: format!(
+                    "all {} graphs have the label {:?}: classification needs at least two classes",
+                    set.graphs.len(),
+                    set.class_values
+                ),
+            }
+            .into());
+        }
         let standard = dir.ok().map(|d| d.join(format!("{}_10fold_test_idx.txt", set.name))).filter(|p| p.is_file());
         GraphCvData::new(set, fold_file.or(standard.as_deref()), seed)
     }
