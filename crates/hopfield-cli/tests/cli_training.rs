@@ -412,7 +412,6 @@ fn sizes_beyond_the_machine_are_refused_before_allocating() {
         (vec!["et", "train", "--heads", max], "18446744073709551615 heads"),
         (vec!["et", "train", "--head-dim", max], "4 heads × 18446744073709551615"),
         (vec!["et", "train", "--memories", "100000000"], "M = 100000000"),
-        (vec!["et", "train", "--steps", "100000000"], "T = 100000000"),
         (vec!["et", "bench", "--memories", "100000000"], "timing this model"),
         (vec!["dam", "train", "--data", "digits", "--memories", max], "K = 18446744073709551615"),
         (vec!["dam", "train", "--data", "digits", "--memories", "100000000"], "K = 100000000"),
@@ -430,6 +429,9 @@ fn sizes_beyond_the_machine_are_refused_before_allocating() {
     }
     let e = fails(&["mil", "train", "--data", "digits", "--epochs", max, "--out", o], d);
     assert!(e.contains("epochs = 18446744073709551615"), "{e}");
+    // Descent steps have a ceiling on work before any on memory.
+    let e = fails(&["et", "train", "--steps", "100000000", "--out", o], d);
+    assert!(e.contains("invalid steps = 100000000: at most 10000 descent steps"), "{e}");
     // A config.json whose sizes cannot fit is refused before its weights are allocated.
     let ck = d.join("ck");
     ok(

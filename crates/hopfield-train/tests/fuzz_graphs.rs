@@ -168,13 +168,7 @@ type Case<'a> = &'a dyn Fn(&Path, bool) -> Result<hopfield_train::Result<()>, St
 
 /// Runs `case` on each mutation of the file `dir/name` (as text and gzipped bytes), the other
 /// files intact; a panic fails the test naming the file and the mutation.
-fn fuzz_file(
-    dir: &Path,
-    name: &str,
-    seed: u64,
-    tally: &mut Tally,
-    case: Case<'_>,
-) {
+fn fuzz_file(dir: &Path, name: &str, seed: u64, tally: &mut Tally, case: Case<'_>) {
     let plain = dir.join(name);
     let gz_path = dir.join(format!("{name}.gz"));
     let text = std::fs::read_to_string(&plain).unwrap_or_else(|_| gunzip(&std::fs::read(&gz_path).unwrap()));
