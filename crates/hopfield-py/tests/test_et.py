@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import _thread
 import csv
+import signal
 import threading
 import time
-import warnings
 from pathlib import Path
 
 import hopfield
@@ -196,37 +196,27 @@ def test_the_lock_is_released_while_training(tmp_path: Path) -> None:
 
 def test_keyboard_interrupt_stops_training_and_keeps_a_loadable_checkpoint(tmp_path: Path) -> None:
     metrics = tmp_path / "int" / "metrics.csv"
-    finished = threading.Event()
-    sent_after: list = []  # epochs finished when each Ctrl-C was sent
-
-    def done_epochs() -> int:
-        return metrics.read_text().count("\n") - 1 if metrics.exists() else 0
 
     def ctrl_c_after_the_first_epoch() -> None:
-        while done_epochs() < 1:
+        while not (metrics.exists() and "\n1," in metrics.read_text()):
             time.sleep(0.005)
-        # Ctrl-C, from another thread, while no Python code runs in the main one. Sent again if
-        # the run is still going 3 s later (once seen on a loaded CI machine: the run went on).
-        while not finished.is_set() and len(sent_after) < 5:
-            sent_after.append(done_epochs())
-            _thread.interrupt_main()
-            finished.wait(3.0)
+        _thread.interrupt_main()  # Ctrl-C, from another thread, while no Python code runs in the main one
 
+    # Python turns SIGINT into KeyboardInterrupt only where SIGINT was not ignored when it started
+    # (a shell's background job starts with it ignored, and interrupt_main() then does nothing):
+    # the default handler for the test, as an interactive session has it.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     threading.Thread(target=ctrl_c_after_the_first_epoch, daemon=True).start()
     started = time.time()
     try:
         with pytest.raises(KeyboardInterrupt):
             hopfield.train_et(out=tmp_path / "int", epochs=50, progress=False)
     finally:
-        finished.set()
+        signal.signal(signal.SIGINT, previous)
     assert time.time() - started < 60
     model = hopfield.EnergyTransformer.load(tmp_path / "int" / "checkpoint")
     assert model.config["epochs"] == 50
     with open(metrics) as f:
         epochs = [row["epoch"] for row in csv.DictReader(f)]
-    # Stopped within a batch of the signal that reached it: the epoch then running, at most.
-    assert epochs == [str(e) for e in range(1, len(epochs) + 1)]
-    assert len(epochs) <= sent_after[-1] + 1, (epochs, sent_after)
-    if len(sent_after) > 1:
-        warnings.warn(f"Ctrl-C sent {len(sent_after)} times (after epochs {sent_after}) to stop the run", stacklevel=1)
+    assert epochs in (["1"], ["1", "2"])  # stopped within a batch of the signal, not 50 epochs later
     assert model._m.epoch == int(epochs[-1])
