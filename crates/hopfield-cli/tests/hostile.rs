@@ -198,7 +198,8 @@ fn a_file_beside_its_gzipped_twin_is_an_error() {
 
 /// A user's file under one of a command's documented output names is never replaced: the run
 /// stops before it starts, naming the file, which keeps its bytes; the program's own outputs
-/// (listed in `.hopfield-outputs`) are replaced by a second run as before.
+/// (listed in `.hopfield-outputs`) are replaced by a second run as before. A picture's name stops
+/// the run before it trains too, not after.
 #[test]
 fn a_users_file_under_an_output_name_is_never_replaced() {
     let dir = tempfile::tempdir().unwrap();
@@ -210,13 +211,15 @@ fn a_users_file_under_an_output_name_is_never_replaced() {
         ("features.csv", &(0..60).map(|i| format!("{},{}\n", (i % 10 == 3) as u8 * 3, i % 7)).collect::<String>()),
     );
     let small = ["--epochs", "1", "--dim", "16", "--heads", "2", "--head-dim", "8", "--memories", "16"];
-    let cases: [(&[&str], &str); 6] = [
+    let cases: [(&[&str], &str); 8] = [
         (&["graph", "classify", "--max-folds", "1"], "metrics.csv"),
         (&["graph", "classify", "--max-folds", "1"], "folds.txt"),
         (&["graph", "anomaly", "--data", g.to_str().unwrap(), "--seeds", "1", "--budget", "8"], "runs.csv"),
         (&["mil", "train", "--data", "digits", "--train-bags", "20", "--test-bags", "10"], "auc.png"),
         (&["et", "train", "--steps", "1"], "metrics.csv"),
+        (&["et", "train", "--steps", "1"], "et-energy.png"),
         (&["dam", "train", "--data", "digits", "--memories", "10"], "metrics.csv"),
+        (&["dam", "train", "--data", "digits", "--memories", "10"], "errors.png"),
     ];
     for (i, (cmd, name)) in cases.into_iter().enumerate() {
         let out = d.join(format!("out-{i}"));

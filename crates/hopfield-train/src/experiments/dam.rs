@@ -52,6 +52,9 @@ pub fn describe(config: &DamTrainConfig, data: &str) -> String {
     format!("DAM classifier on {data}: K = {k}, n = {n}, m = {m}, T = {t}{}", ramp(config))
 }
 
+/// The files a run writes into its output folder.
+pub const OUTPUTS: &[&str] = &["metrics.csv", "memories.png", "errors.png"];
+
 /// Trains `config` on `data` (from `resume`: a state after its epochs when given), writing into
 /// `files`; tells `observer` as it goes.
 ///
@@ -66,6 +69,8 @@ pub fn run(
     mut observer: impl Observer<DamEpoch, Vec<DamEpoch>>,
 ) -> Result<DamReport> {
     config.validate()?;
+    // A user's file under one of the run's output names stops it before it trains.
+    hopfield_data::outputs::claim_all(&files.dir, OUTPUTS)?;
     let (trainer, csv) = (files.trainer(observer.cancel())?, files.metrics());
     let id = RunId::single("DAM", data.train.len(), config.epochs, "images");
     observer.on(Progress::Started(&id));

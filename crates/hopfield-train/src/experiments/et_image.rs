@@ -31,6 +31,10 @@ pub struct EtImageReport {
     pub seconds: f64,
 }
 
+/// The files a run writes into its output folder.
+pub const OUTPUTS: &[&str] =
+    &["metrics.csv", "et-reconstruction.png", "et-steps.png", "et-energy.png", "et-memories.png"];
+
 /// Trains `config` on `data` over `devices` (the first is the main one; more than one trains
 /// data-parallel), from `resume` when given, writing into `files`; tells `observer` as it goes.
 ///
@@ -48,6 +52,8 @@ pub fn run(
 ) -> Result<EtImageReport> {
     config.validate()?;
     let device = devices.first().ok_or_else(|| invalid("devices", "none", "at least one device"))?;
+    // A user's file under one of the run's output names stops it before it trains.
+    hopfield_data::outputs::claim_all(&files.dir, OUTPUTS)?;
     let trainer = files.trainer(observer.cancel())?;
     let started = std::time::Instant::now();
     let task = MaskedImage::new(&data.train, &data.test, config, &data.name, device)?.with_devices(devices)?;
