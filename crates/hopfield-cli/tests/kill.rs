@@ -59,6 +59,8 @@ struct Kills {
     resumed: usize,
     finished: usize,
     inside_a_write: usize,
+    /// Kills sent the moment a write began, until one landed inside it.
+    aimed: usize,
 }
 
 /// Runs `args` into `dir/killed-i` and kills it after each delay (ms). After each kill:
@@ -100,15 +102,24 @@ fn kill_and_resume(
             "trial {trial}: left behind {names:?}"
         );
     }
-    // Until a kill has landed inside a write (a few percent of instants): more kills, each
-    // checked to leave a checkpoint that loads, at delays between the ones above.
-    for extra in 0..40 {
+    // Until a kill has landed inside a write (a few percent of instants at random): more kills,
+    // each sent the moment the run's `.checkpoint.tmp` appears (after a short random wait, so
+    // that different steps of the write are hit), each checked to leave a checkpoint that loads.
+    let mut rng = 0x9e37_79b9u64;
+    for extra in 0..20 {
         if k.inside_a_write > 0 {
             break;
         }
         let out: PathBuf = dir.join(format!("extra-{extra}"));
+        k.aimed += 1;
         let mut child = spawn_run(args, &out, dir);
-        std::thread::sleep(Duration::from_millis(delays[extra % delays.len()] + 3 * extra as u64 + 5));
+        let tmp = out.join(".checkpoint.tmp");
+        let started = std::time::Instant::now();
+        while !tmp.exists() && started.elapsed() < Duration::from_secs(20) && child.try_wait().unwrap().is_none() {
+            std::hint::spin_loop();
+        }
+        rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        std::thread::sleep(Duration::from_micros((rng >> 33) % 1500));
         let _ = child.kill();
         child.wait().unwrap();
         if out.join(".checkpoint.tmp").exists() || out.join(".checkpoint.old").exists() {
