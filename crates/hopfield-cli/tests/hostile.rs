@@ -239,15 +239,11 @@ fn a_users_file_under_an_output_name_is_never_replaced() {
     }
 }
 
-/// Sets every value of the tensor `name` of a safetensors file to `value` (the file's own layout:
-/// an 8-byte header length, the JSON header, the data).
+/// Sets every value of the tensor `name` of a safetensors file to `value`.
 fn set_tensor(path: &Path, name: &str, value: f32) {
     let mut bytes = std::fs::read(path).unwrap();
-    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
-    let header: serde_json::Value = serde_json::from_slice(&bytes[8..8 + n]).unwrap();
-    let at = |i: usize| header[name]["data_offsets"][i].as_u64().unwrap() as usize + 8 + n;
-    let (start, end) = (at(0), at(1));
-    for chunk in bytes[start..end].chunks_mut(4) {
+    let (_, _, at) = common::safetensors_layout(&bytes).remove(name).unwrap();
+    for chunk in bytes[at].chunks_mut(4) {
         chunk.copy_from_slice(&value.to_le_bytes());
     }
     std::fs::write(path, bytes).unwrap();

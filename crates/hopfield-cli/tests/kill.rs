@@ -219,18 +219,9 @@ fn a_killed_energy_transformer_run_resumes_to_the_same_weights() {
 /// entries is not fixed from run to run, so files are compared this way, not byte for byte.
 fn tensors(path: &Path) -> std::collections::BTreeMap<String, (String, String, Vec<u8>)> {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
-    let header: serde_json::Value = serde_json::from_slice(&bytes[8..8 + n]).unwrap();
-    let data = &bytes[8 + n..];
-    header
-        .as_object()
-        .unwrap()
-        .iter()
-        .filter(|(k, _)| *k != "__metadata__")
-        .map(|(k, v)| {
-            let at = |i: usize| v["data_offsets"][i].as_u64().unwrap() as usize;
-            (k.clone(), (v["dtype"].to_string(), v["shape"].to_string(), data[at(0)..at(1)].to_vec()))
-        })
+    common::safetensors_layout(&bytes)
+        .into_iter()
+        .map(|(k, (dtype, shape, at))| (k, (dtype, shape, bytes[at].to_vec())))
         .collect()
 }
 

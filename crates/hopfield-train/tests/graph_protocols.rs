@@ -5,14 +5,15 @@
 //! ego-graphs (with Laplacian encodings) are the same at every call; training batches flip each
 //! encoding's sign at random, evaluation batches never.
 
+mod common;
+
 use burn::tensor::Device;
-use hopfield_data::graph::anomaly::AnomalyGraph;
 use hopfield_data::graph::tu::{bundled_mutag, stratified_folds};
 use hopfield_train::tasks::graph::anomaly::{run_anomaly, split_nodes, AnomalyData, AnomalyRun, EgoSettings};
 use hopfield_train::tasks::graph::classify::{run_fold, validation_split, FoldParts, GraphData};
 use hopfield_train::tasks::graph::{GraphSettings, ModelKind};
 use hopfield_train::trainer::Trainer;
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 
 fn small(epochs: usize, encodings: usize) -> GraphSettings {
     GraphSettings { dim: 16, heads: 2, head_dim: 8, memories: 16, encodings, epochs, ..GraphSettings::default() }
@@ -53,23 +54,9 @@ fn flipping_the_test_graphs_labels_changes_no_choice_of_the_cross_validation() {
     }
 }
 
-/// A ring of `n` nodes with chords; the anomalous nodes' features lie far from the rest.
-fn planted(n: usize, seed: u64) -> AnomalyGraph {
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    let dim = 6;
-    let raw_labels: Vec<i64> = (0..n).map(|i| (i % 10 == 3) as i64).collect();
-    let features = (0..n * dim)
-        .map(|j| rng.random_range(-1.0f32..1.0) + if raw_labels[j / dim] == 1 { 2.5 } else { 0.0 })
-        .collect();
-    let edges = (0..n as u32)
-        .flat_map(|i| [(i, (i + 1) % n as u32), ((i + 1) % n as u32, i), (i, (i + 7) % n as u32)])
-        .collect();
-    AnomalyGraph { name: "planted".into(), nodes: n, edges, features, dim, raw_labels }
-}
-
 #[test]
 fn flipping_the_test_nodes_labels_changes_no_choice_of_anomaly_detection() {
-    let graph = planted(300, 1);
+    let graph = common::planted(300, 1);
     let split = split_nodes(&graph.anomalous(), 0.4, 0).unwrap();
     let mut flipped = graph.clone();
     for &i in &split.test {
@@ -97,7 +84,7 @@ fn flipping_the_test_nodes_labels_changes_no_choice_of_anomaly_detection() {
 
 #[test]
 fn node_features_are_standardised_on_the_training_nodes_alone() {
-    let graph = planted(200, 2);
+    let graph = common::planted(200, 2);
     let split = split_nodes(&graph.anomalous(), 0.4, 0).unwrap();
     let data = AnomalyData::new(&graph, &split.train).unwrap();
     let d = graph.dim;
@@ -121,7 +108,7 @@ fn node_features_are_standardised_on_the_training_nodes_alone() {
 
 #[test]
 fn evaluation_ego_graphs_and_their_encodings_are_the_same_at_every_call() {
-    let graph = planted(200, 3);
+    let graph = common::planted(200, 3);
     let split = split_nodes(&graph.anomalous(), 0.4, 0).unwrap();
     let data = AnomalyData::new(&graph, &split.train).unwrap();
     let ego = EgoSettings { hops: 2, budget: 12 };
@@ -135,7 +122,7 @@ fn evaluation_ego_graphs_and_their_encodings_are_the_same_at_every_call() {
 #[test]
 fn training_batches_flip_each_encodings_sign_and_evaluation_batches_never_do() {
     use hopfield_train::tasks::graph::make_batch;
-    let graph = planted(200, 4);
+    let graph = common::planted(200, 4);
     let split = split_nodes(&graph.anomalous(), 0.4, 0).unwrap();
     let data = AnomalyData::new(&graph, &split.train).unwrap();
     let g = data.fixed(split.val[0], EgoSettings { hops: 2, budget: 12 }, 4, 0);

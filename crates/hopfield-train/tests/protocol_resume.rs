@@ -7,8 +7,9 @@
 
 use std::path::Path;
 
+mod common;
+
 use burn::tensor::Device;
-use hopfield_data::graph::anomaly::AnomalyGraph;
 use hopfield_data::graph::tu::bundled_mutag;
 use hopfield_data::{Builtin, DataSource, Split};
 use hopfield_train::experiments::graph_cv::{self, GraphCvConfig, GraphCvData};
@@ -21,7 +22,6 @@ use hopfield_train::tasks::graph::GraphSettings;
 use hopfield_train::tasks::mil::MilConfig;
 use hopfield_train::trainer::Cancel;
 use hopfield_train::TrainError;
-use rand::{Rng, SeedableRng};
 
 fn small(epochs: usize) -> GraphSettings {
     GraphSettings { dim: 16, heads: 2, head_dim: 8, memories: 16, encodings: 2, epochs, ..GraphSettings::default() }
@@ -163,26 +163,12 @@ fn a_cross_validation_stopped_mid_fold_resumes_at_its_epoch_and_ends_as_the_unin
     assert_eq!(std::fs::read_to_string(users.join("checkpoint/notes.txt")).unwrap(), "mine");
 }
 
-/// A ring of `n` nodes with chords; the anomalous nodes' features lie far from the rest.
-fn planted(n: usize) -> AnomalyGraph {
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
-    let dim = 6;
-    let raw_labels: Vec<i64> = (0..n).map(|i| (i % 10 == 3) as i64).collect();
-    let features = (0..n * dim)
-        .map(|j| rng.random_range(-1.0f32..1.0) + if raw_labels[j / dim] == 1 { 2.5 } else { 0.0 })
-        .collect();
-    let edges = (0..n as u32)
-        .flat_map(|i| [(i, (i + 1) % n as u32), ((i + 1) % n as u32, i), (i, (i + 7) % n as u32)])
-        .collect();
-    AnomalyGraph { name: "planted".into(), nodes: n, edges, features, dim, raw_labels }
-}
-
 #[test]
 fn a_node_anomaly_run_stopped_mid_seed_resumes_to_the_uninterrupted_figures() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let dev = Device::flex();
-    let graph = planted(200);
+    let graph = common::planted(200, 3);
     let config = NodeAnomalyConfig {
         seeds: 2,
         ego: EgoSettings { hops: 2, budget: 10 },

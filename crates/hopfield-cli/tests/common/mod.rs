@@ -51,3 +51,22 @@ pub fn csv(path: &Path) -> Vec<Vec<String>> {
         .map(|l| l.split(',').map(str::to_string).collect())
         .collect()
 }
+
+/// The tensors of a safetensors file's bytes by name (its layout: an 8-byte header length, the
+/// JSON header, the data): dtype, shape, and the byte range of the values in the file.
+pub fn safetensors_layout(
+    bytes: &[u8],
+) -> std::collections::BTreeMap<String, (String, String, std::ops::Range<usize>)> {
+    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let header: serde_json::Value = serde_json::from_slice(&bytes[8..8 + n]).unwrap();
+    header
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(k, _)| *k != "__metadata__")
+        .map(|(k, v)| {
+            let at = |i: usize| v["data_offsets"][i].as_u64().unwrap() as usize + 8 + n;
+            (k.clone(), (v["dtype"].to_string(), v["shape"].to_string(), at(0)..at(1)))
+        })
+        .collect()
+}

@@ -339,11 +339,10 @@ pub fn run_resumable(
     let prepared = GraphData::new(set, config.node_features(set), settings.encodings, settings.edge_weights)?;
     let n_folds = config.folds_to_run(folds.test.len());
     let trainer = Trainer { cancel: observer.cancel(), ..Trainer::default() };
-    let checkpoint = checkpointing
-        .map(|c| ProtocolCheckpoint::open(c, "graph-classify", (config, &["max_folds"]), fingerprint(data, &prepared)))
-        .transpose()?;
-    let finished: Vec<FoldResult> =
-        checkpoint.as_ref().map(ProtocolCheckpoint::finished).transpose()?.unwrap_or_default();
+    let (checkpoint, finished): (_, Vec<FoldResult>) =
+        ProtocolCheckpoint::open_optional(checkpointing, "graph-classify", (config, &["max_folds"]), || {
+            fingerprint(data, &prepared)
+        })?;
     let (mut runs, mut picture) = (Vec::new(), None);
     for k in 0..n_folds {
         let train = folds.train(k, set.graphs.len());

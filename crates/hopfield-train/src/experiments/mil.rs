@@ -188,10 +188,8 @@ pub fn run_resumable(
 ) -> Result<MilReport> {
     config.validate()?;
     let trainer = Trainer { cancel: observer.cancel(), ..Trainer::default() };
-    let checkpoint =
-        checkpointing.map(|c| ProtocolCheckpoint::open(c, "mil", (config, &[]), fingerprint(data))).transpose()?;
-    let finished: Vec<PoolingResult> =
-        checkpoint.as_ref().map(ProtocolCheckpoint::finished).transpose()?.unwrap_or_default();
+    let (checkpoint, finished): (_, Vec<PoolingResult>) =
+        ProtocolCheckpoint::open_optional(checkpointing, "mil", (config, &[]), || fingerprint(data))?;
     let (mut runs, mut hopfield) = (Vec::new(), None);
     for (i, &pooling) in config.poolings.iter().enumerate() {
         let id = RunId {

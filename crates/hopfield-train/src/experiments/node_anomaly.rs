@@ -221,11 +221,8 @@ pub fn run_resumable(
 ) -> Result<NodeAnomalyReport> {
     config.validate()?;
     let trainer = Trainer { cancel: observer.cancel(), ..Trainer::default() };
-    let checkpoint = checkpointing
-        .map(|c| ProtocolCheckpoint::open(c, "graph-anomaly", (config, &["seeds"]), fingerprint(graph)))
-        .transpose()?;
-    let finished: Vec<SeedResult> =
-        checkpoint.as_ref().map(ProtocolCheckpoint::finished).transpose()?.unwrap_or_default();
+    let (checkpoint, finished): (_, Vec<SeedResult>) =
+        ProtocolCheckpoint::open_optional(checkpointing, "graph-anomaly", (config, &["seeds"]), || fingerprint(graph))?;
     let (mut runs, mut picture) = (Vec::new(), None);
     for seed in 0..config.seeds {
         let split = split_nodes(&graph.anomalous(), config.train_fraction, seed)?;

@@ -30,7 +30,7 @@ use crate::checkpoint::{
     check_writable, checkpoint_error, read_config, resolve, save_folder, with_stable_ids, RunLock,
 };
 use crate::error::{Result, TrainError};
-use crate::trainer::{Best, EpochFigures};
+use crate::trainer::{Best, EpochFigures, Event, Optimizer, Task, Trainer};
 
 /// The format tag of a protocol checkpoint's `config.json`.
 pub const FORMAT: &str = "hopfield-protocol/1";
@@ -248,6 +248,24 @@ impl ProtocolCheckpoint {
         Ok((saved, picture))
     }
 
+    /// The checkpoint of a protocol run with `checkpointing` (none without: nothing is kept), as
+    /// [`ProtocolCheckpoint::open`] opens it (`data` is computed only then), and the results of
+    /// the runs it had finished, in order.
+    ///
+    /// # Errors
+    /// As [`ProtocolCheckpoint::open`] and [`ProtocolCheckpoint::finished`].
+    pub fn open_optional<R: DeserializeOwned>(
+        checkpointing: Option<&Checkpointing>,
+        protocol: &str,
+        config: (&impl Serialize, &[&str]),
+        data: impl FnOnce() -> String,
+    ) -> Result<(Option<Self>, Vec<R>)> {
+        let Some(c) = checkpointing else { return Ok((None, Vec::new())) };
+        let checkpoint = Self::open(c, protocol, config, data())?;
+        let finished = checkpoint.finished()?;
+        Ok((Some(checkpoint), finished))
+    }
+
     /// The results of the runs finished before, in order.
     ///
     /// # Errors
@@ -349,7 +367,7 @@ impl ProtocolCheckpoint {
         if let Some(c) = &mut saved.current {
             c.best = best.map(|b| (b.epoch, b.score.to_vec()));
         }
-        let picture = self.picture.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+        let picture = self.picture.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         save_folder(&self.dir, |tmp| {
             let mut files = vec![write_model(model, &tmp.join("model.safetensors"))?];
             let opt = tmp.join("optimizer.bpk");
@@ -391,6 +409,44 @@ impl ProtocolCheckpoint {
         }
         save_folder(&self.dir, |tmp| write_rest(tmp, &saved, kept.as_deref()))
     }
+}
+
+/// Trains run `checkpoint.1` of a protocol: from the checkpoint when it holds that run in progress
+/// (its model, AdamW state, best model and epochs), else from a model `fresh` builds (on the
+/// autodiff twin of `device`); then the epochs the task's plan has left. `state` makes the task's
+/// state from the model, the optimiser and the best model so far. Returns the state and every
+/// epoch's figures, the resumed ones first.
+///
+/// # Errors
+/// A checkpoint that does not read; the training's own errors.
+pub(crate) fn train_run<T: Task, M: Module, S: Score>(
+    (task, trainer): (&T, &Trainer),
+    checkpoint: Option<(&ProtocolCheckpoint, usize)>,
+    (fresh, device): (impl Fn(&Device) -> Result<M>, &Device),
+    mut optim: Optimizer,
+    state: impl FnOnce(M, Optimizer, Option<Best<S, M>>) -> T::State,
+    on_event: impl FnMut(Event<'_, T::Epoch>),
+) -> Result<(T::State, Vec<T::Epoch>)>
+where
+    T::Epoch: DeserializeOwned,
+{
+    let resumed = match checkpoint {
+        Some((c, run)) => c.resume_run::<M, T::Epoch, S>(run, &fresh, device)?,
+        None => None,
+    };
+    let (start, mut history) = match resumed {
+        Some(r) => {
+            optim.inner = optim.inner.load_record(r.optimizer);
+            (state(r.model, optim, r.best), r.history)
+        }
+        None => (state(with_stable_ids(fresh(&device.clone().autodiff())?), optim, None), Vec::new()),
+    };
+    if history.len() >= task.plan().epochs {
+        return Ok((start, history));
+    }
+    let (end, more) = trainer.run(task, start, history.len(), on_event)?;
+    history.extend(more);
+    Ok((end, history))
 }
 
 fn write_model<M: Module>(model: &M, path: &Path) -> Result<PathBuf> {

@@ -17,9 +17,8 @@ use rand_chacha::ChaCha8Rng;
 use super::{
     make_batch, rows, weighted_cross_entropy, GraphModel, GraphSettings, ModelKind, PreparedGraph, Standardizer,
 };
-use crate::checkpoint::with_stable_ids;
 use crate::error::{invalid, Result};
-use crate::experiments::resume::ProtocolCheckpoint;
+use crate::experiments::resume::{train_run, ProtocolCheckpoint};
 use crate::metrics::{auc, average_precision, best_f1_threshold, macro_f1};
 use crate::trainer::{
     Best, EpochFigures, EpochSummary, Event, Iteration, Optimizer, Plan, Schedule, StepResult, Task, Trainer,
@@ -385,25 +384,15 @@ pub(crate) fn run_anomaly_in(
         checkpoint,
     };
     let fresh = |d: &Device| GraphModel::new(kind, settings, data.dim, 2, 1, d);
-    let mut optim = Optimizer::adamw((0.9, 0.999), settings.weight_decay, 1.0, Schedule::Constant(settings.lr));
-    let resumed = match checkpoint {
-        Some((c, run)) => c.resume_run::<GraphModel, AnomalyEpoch, f64>(run, fresh, device)?,
-        None => None,
-    };
-    let (state, mut history) = match resumed {
-        Some(r) => {
-            optim.inner = optim.inner.load_record(r.optimizer);
-            (AnomalyState { model: r.model, optim, best: r.best }, r.history)
-        }
-        None => (AnomalyState { model: with_stable_ids(fresh(&task.autodiff)?), optim, best: None }, Vec::new()),
-    };
-    let state = if history.len() < settings.epochs {
-        let (state, more) = trainer.run(&task, state, history.len(), on_event)?;
-        history.extend(more);
-        state
-    } else {
-        state
-    };
+    let optim = Optimizer::adamw((0.9, 0.999), settings.weight_decay, 1.0, Schedule::Constant(settings.lr));
+    let (state, history) = train_run(
+        (&task, trainer),
+        checkpoint,
+        (fresh, device),
+        optim,
+        |model, optim, best| AnomalyState { model, optim, best },
+        on_event,
+    )?;
     let Best { epoch: best_epoch, kept: model, .. } = state.best.expect("at least one epoch was evaluated");
     let val_scores = scores(&model, &val, data.dim, k, settings, device)?;
     let (threshold, _) = best_f1_threshold(&val_scores, &task.val_labels);

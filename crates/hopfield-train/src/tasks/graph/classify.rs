@@ -17,9 +17,8 @@ use super::{
     balanced_batches, make_batch, rows, weighted_cross_entropy, GraphModel, GraphSettings, ModelKind, PreparedGraph,
     Standardizer,
 };
-use crate::checkpoint::with_stable_ids;
 use crate::error::{invalid, Result};
-use crate::experiments::resume::ProtocolCheckpoint;
+use crate::experiments::resume::{train_run, ProtocolCheckpoint};
 use crate::trainer::{
     scalar, Best, EpochFigures, EpochSummary, Event, Iteration, Optimizer, Plan, Schedule, StepResult, Task, Trainer,
 };
@@ -422,25 +421,15 @@ pub(crate) fn run_fold_in(
         checkpoint,
     };
     let fresh = |d: &Device| GraphModel::new(kind, settings, data.width, data.classes, data.edge_labels, d);
-    let mut optim = Optimizer::adamw((0.9, 0.999), settings.weight_decay, 1.0, Schedule::Constant(settings.lr));
-    let resumed = match checkpoint {
-        Some((c, run)) => c.resume_run::<GraphModel, ClassifyEpoch, (f64, f64)>(run, fresh, device)?,
-        None => None,
-    };
-    let (state, mut history) = match resumed {
-        Some(r) => {
-            optim.inner = optim.inner.load_record(r.optimizer);
-            (ClassifyState { model: r.model, optim, best: r.best }, r.history)
-        }
-        None => (ClassifyState { model: with_stable_ids(fresh(&task.autodiff)?), optim, best: None }, Vec::new()),
-    };
-    let state = if history.len() < settings.epochs {
-        let (state, more) = trainer.run(&task, state, history.len(), on_event)?;
-        history.extend(more);
-        state
-    } else {
-        state
-    };
+    let optim = Optimizer::adamw((0.9, 0.999), settings.weight_decay, 1.0, Schedule::Constant(settings.lr));
+    let (state, history) = train_run(
+        (&task, trainer),
+        checkpoint,
+        (fresh, device),
+        optim,
+        |model, optim, best| ClassifyState { model, optim, best },
+        on_event,
+    )?;
     let Best { epoch: best_epoch, score: (val_accuracy, _), kept: model } =
         state.best.expect("at least one epoch was evaluated");
     let (test_accuracy, _) = evaluate(&model, &data, test, settings, device)?;

@@ -106,16 +106,6 @@ impl Standardizer {
         }
         Ok(())
     }
-
-    /// Standardises the rows of `x` in place.
-    pub fn apply(&self, x: &mut [f32]) {
-        let w = self.mean.len();
-        for row in x.chunks_mut(w.max(1)) {
-            for (c, v) in row.iter_mut().enumerate() {
-                *v = (*v - self.mean[c]) * self.inv_std[c];
-            }
-        }
-    }
 }
 
 /// Which model.

@@ -18,9 +18,8 @@ pub mod bags;
 
 pub use bags::{batch, make_bags, BagSpec, Bags};
 
-use crate::checkpoint::with_stable_ids;
 use crate::error::{invalid, positive, Result};
-use crate::experiments::resume::ProtocolCheckpoint;
+use crate::experiments::resume::{train_run, ProtocolCheckpoint};
 use crate::metrics::auc;
 use crate::trainer::{
     Best, EpochFigures, EpochSummary, Event, Iteration, Optimizer, Plan, Schedule, StepResult, Task, Trainer,
@@ -390,24 +389,13 @@ pub(crate) fn train_mil_in(
     let mut task = MilTask::new(train, test, pooling, cfg, device)?;
     task.checkpoint = checkpoint;
     let fresh = |d: &Device| MilModel::new(train.0.image_len(), pooling, cfg, d);
-    let mut optim = Optimizer::adam(Schedule::Constant(cfg.lr));
-    let resumed = match checkpoint {
-        Some((c, run)) => c.resume_run::<MilModel, MilEpoch, f64>(run, fresh, device)?,
-        None => None,
-    };
-    let (state, mut history) = match resumed {
-        Some(r) => {
-            optim.inner = optim.inner.load_record(r.optimizer);
-            (MilState { model: r.model, optim }, r.history)
-        }
-        None => (MilState { model: with_stable_ids(fresh(&task.autodiff)?), optim }, Vec::new()),
-    };
-    let state = if history.len() < cfg.epochs {
-        let (state, more) = trainer.run(&task, state, history.len(), on_event)?;
-        history.extend(more);
-        state
-    } else {
-        state
-    };
+    let (state, history) = train_run::<_, _, f64>(
+        (&task, trainer),
+        checkpoint,
+        (fresh, device),
+        Optimizer::adam(Schedule::Constant(cfg.lr)),
+        |model, optim, _| MilState { model, optim },
+        on_event,
+    )?;
     Ok((state.model.valid(), history))
 }
