@@ -243,7 +243,7 @@ pub fn data_error(e: hopfield_data::DataError, data: &hopfield_data::DataSource)
 pub fn flagged(e: hopfield_train::TrainError, names: &[&str]) -> anyhow::Error {
     match e {
         hopfield_train::TrainError::Invalid { name, value, expected } if names.contains(&name) => {
-            anyhow::anyhow!("invalid --{} {value}: {expected}", name.replace('_', "-"))
+            anyhow::anyhow!("invalid --{} {value}: {expected}", name.to_lowercase().replace(['_', ' '], "-"))
         }
         e => anyhow::Error::new(e),
     }

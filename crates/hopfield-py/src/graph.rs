@@ -1,5 +1,6 @@
-//! Graphs: classification by cross-validation and supervised node anomaly detection over seeds,
-//! on a named set, a folder, or graphs given as arrays in PyTorch Geometric's convention.
+//! Graphs: classification by cross-validation, supervised node anomaly detection over seeds and
+//! unsupervised detection (the BOND protocol), on a named set, a folder, or graphs given as arrays
+//! in PyTorch Geometric's convention.
 
 use std::path::{Path, PathBuf};
 
@@ -8,6 +9,7 @@ use hopfield_data::graph::anomaly::AnomalyGraph;
 use hopfield_data::graph::tu::{Graph, GraphSet};
 use hopfield_train::experiments::graph_cv::{self, FoldOrigin, GraphCvConfig, GraphCvData};
 use hopfield_train::experiments::node_anomaly::{self as anomaly_protocol, NodeAnomalyConfig};
+use hopfield_train::experiments::node_outliers::{self as outlier_protocol, NodeOutlierConfig};
 use hopfield_train::experiments::resume::Checkpointing;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
@@ -20,6 +22,9 @@ use crate::watch::{py_value, Watch};
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<GraphCvReport>()?;
     m.add_class::<NodeAnomalyReport>()?;
+    m.add_class::<NodeOutlierReport>()?;
+    m.add_function(wrap_pyfunction!(node_outliers_defaults, m)?)?;
+    m.add_function(wrap_pyfunction!(node_outliers, m)?)?;
     m.add_function(wrap_pyfunction!(graph_cv_defaults, m)?)?;
     m.add_function(wrap_pyfunction!(node_anomaly_defaults, m)?)?;
     m.add_function(wrap_pyfunction!(graph_classify, m)?)?;
@@ -254,14 +259,21 @@ impl NodeAnomalyReport {
     }
 }
 
-/// One attributed graph from `x` [n, f], `edge_index` [2, e] and `y` [n] (0 normal, else anomalous).
-fn anomaly_graph(name: &str, d: &Bound<'_, PyDict>) -> PyResult<AnomalyGraph> {
+/// One attributed graph from `x` [n, f], `edge_index` [2, e] and `y` [n] (0 normal, else
+/// anomalous; without `labels_required` a missing `y` means no labels: every node 0).
+fn anomaly_graph(name: &str, d: &Bound<'_, PyDict>, labels_required: bool) -> PyResult<AnomalyGraph> {
     let x = f32s("graph['x']", &item(d, "x", "graph")?)?;
     expect_shape("graph['x']", &x, &[None, None], "n, f")?;
     let n = x.shape[0];
     let e = ints("graph['edge_index']", &item(d, "edge_index", "graph")?)?;
-    let y = ints("graph['y']", &item(d, "y", "graph")?)?;
+    let y = match d.get_item("y")? {
+        None if !labels_required => crate::arrays::Array { shape: vec![n], data: vec![0; n] },
+        _ => ints("graph['y']", &item(d, "y", "graph")?)?,
+    };
     expect_shape("graph['y']", &y, &[Some(n)], "n")?;
+    if let Some(v) = y.data.iter().find(|&&v| v < 0) {
+        return Err(value("graph['y']", format!("holds {v}: 0 is normal, a positive label an anomaly")));
+    }
     Ok(AnomalyGraph {
         name: name.into(),
         nodes: n,
@@ -288,7 +300,7 @@ fn node_anomaly(
     let checkpointing = checkpointing(checkpoint, resume)?;
     let cfg: NodeAnomalyConfig = merged(&NodeAnomalyConfig::default(), config, "node anomaly settings")?;
     let graph = match data.cast::<PyDict>() {
-        Ok(d) => anomaly_graph("graph", d)?,
+        Ok(d) => anomaly_graph("graph", d, true)?,
         Err(_) => {
             let name: String = data.extract().map_err(|_| {
                 value("data", "expected a graph's name, a folder, or a dict with 'x', 'edge_index' and 'y'")
@@ -301,6 +313,85 @@ fn node_anomaly(
     let report =
         watch.run(py, |w| anomaly_protocol::run_resumable(&cfg, &graph, &Device::flex(), w, checkpointing.as_ref()))?;
     Ok(NodeAnomalyReport { inner: report })
+}
+
+/// Unsupervised detection's default settings as JSON.
+#[pyfunction]
+fn node_outliers_defaults() -> PyResult<String> {
+    json(&NodeOutlierConfig::default())
+}
+
+/// What unsupervised detection gave (native part; see `hopfield.node_outliers`).
+#[pyclass(module = "hopfield._native", unsendable)]
+pub struct NodeOutlierReport {
+    inner: outlier_protocol::NodeOutlierReport,
+}
+
+#[pymethods]
+impl NodeOutlierReport {
+    #[getter]
+    fn graph(&self) -> String {
+        self.inner.graph.clone()
+    }
+    #[getter]
+    fn seeds(&self) -> u64 {
+        self.inner.seeds
+    }
+    fn runs<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        py_value(py, &self.inner.runs)
+    }
+    fn summary<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        py_value(py, &self.inner.summary())
+    }
+    /// Seed 0's score of every node, per score name, in the order the detectors ran.
+    fn scores<'py>(&self, py: Python<'py>) -> PyResult<Vec<(String, Bound<'py, PyAny>)>> {
+        let n = self.inner.nodes;
+        self.inner.scores.iter().map(|(k, v)| Ok((k.clone(), out(py, &[n], v.clone())?.into_any()))).collect()
+    }
+    fn table(&self) -> String {
+        self.inner.table()
+    }
+    fn runs_csv(&self) -> String {
+        self.inner.runs_csv()
+    }
+    fn metrics_csv(&self) -> String {
+        self.inner.metrics_csv()
+    }
+    fn scores_csv(&self) -> String {
+        self.inner.scores_csv()
+    }
+    /// Writes runs.csv, metrics.csv, scores.csv and scores.png.
+    fn write(&self, py: Python<'_>, dir: PathBuf) -> PyResult<Vec<PathBuf>> {
+        let report = &self.inner;
+        py.detach(|| report.write(&dir, &Device::flex())).map_err(train)
+    }
+}
+
+/// Unsupervised node anomaly detection of `config` (JSON changes to the defaults) on `data`: a
+/// graph's name or folder, or a dict with `x`, `edge_index` and optionally `y`.
+#[pyfunction]
+#[pyo3(signature = (data, config, data_dir=None, callback=None))]
+fn node_outliers(
+    py: Python<'_>,
+    data: &Bound<'_, PyAny>,
+    config: &str,
+    data_dir: Option<PathBuf>,
+    callback: Option<Py<PyAny>>,
+) -> PyResult<NodeOutlierReport> {
+    let cfg: NodeOutlierConfig = merged(&NodeOutlierConfig::default(), config, "unsupervised detection settings")?;
+    let graph = match data.cast::<PyDict>() {
+        Ok(d) => anomaly_graph("graph", d, false)?,
+        Err(_) => {
+            let name: String = data.extract().map_err(|_| {
+                value("data", "expected a graph's name, a folder, or a dict with 'x', 'edge_index' and optionally 'y'")
+            })?;
+            let dir = folder(data_dir);
+            py.detach(|| anomaly_protocol::load_named(&name, &dir)).map_err(train)?
+        }
+    };
+    let watch = Watch::new(callback);
+    let report = watch.run(py, |w| outlier_protocol::run(&cfg, &graph, &Device::flex(), w))?;
+    Ok(NodeOutlierReport { inner: report })
 }
 
 /// A graph set as PyTorch Geometric-style dicts: `x` (the node features the protocol would use:

@@ -120,3 +120,35 @@ def test_a_cross_validation_stopped_by_its_callback_resumes_from_its_checkpoint(
         hopfield.graph_classify("MUTAG", checkpoint=tmp_path / "cut", resume=True, **{**settings, "epochs": 5})
     with pytest.raises(ValueError, match="needs the checkpoint folder"):
         hopfield.graph_classify("MUTAG", resume=True, **settings)
+
+
+def test_node_outliers_equal_the_cli_and_ignore_the_labels(tmp_path: Path, run_cli) -> None:
+    g = planted_graph(np.random.default_rng(1), nodes=120, anomalies=12)
+    folder = tmp_path / "planted"
+    folder.mkdir()
+    np.savetxt(folder / "features.csv", g["x"], delimiter=",", fmt="%.9g")
+    np.savetxt(folder / "labels.txt", g["y"], fmt="%d")
+    np.savetxt(folder / "edges.txt", g["edge_index"].T, fmt="%d")
+    flags = dict(seeds=1, samples=480, dim=16, heads=2, head_dim=8, memories=16, encodings=2)
+    run_cli(
+        ["graph", "anomaly", "--unsupervised", "--data", str(folder), "--out", str(tmp_path / "cli")]
+        + [f"--{k.replace('_', '-')}={v}" for k, v in flags.items()],
+        tmp_path,
+    )
+    report = hopfield.node_outliers(str(folder), progress=False, **flags)  # type: ignore[arg-type]
+    assert report.scores_csv == (tmp_path / "cli" / "scores.csv").read_text()
+    cli_runs = rows((tmp_path / "cli" / "runs.csv").read_text())
+    assert rows(report.runs_csv) == cli_runs
+    assert list(report.scores) == ["ET", "ET energy", "ET energy drop", "MLPAE", "LOF"]
+    assert all(s.shape == (120,) and np.isfinite(s).all() for s in report.scores.values())
+    # The same graph as arrays without labels: the same scores, and no figure to compute.
+    unlabelled = {"x": g["x"], "edge_index": g["edge_index"]}
+    blind = hopfield.node_outliers(unlabelled, progress=False, **flags)  # type: ignore[arg-type]
+    for name, s in report.scores.items():
+        np.testing.assert_array_equal(blind.scores[name], s, err_msg=name)
+    assert all(f["auc"] is None and f["auprc"] is None for r in blind.runs for f in r["figures"])
+    assert "undefined" in blind.table
+    with pytest.raises(ValueError, match="mask fraction"):
+        hopfield.node_outliers(unlabelled, mask_fraction=1.5, progress=False)
+    with pytest.raises(ValueError, match="unknown detector"):
+        hopfield.node_outliers(unlabelled, detectors=["gcn"], progress=False)

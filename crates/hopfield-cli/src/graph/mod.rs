@@ -19,8 +19,10 @@ pub enum GraphCommand {
     /// Graph classification (TU sets): 10-fold cross-validation, the epoch chosen on a stratified
     /// 10% of each training part, mean ± std of the test-fold accuracy; ET and MLP on the same folds.
     Classify(classify::ClassifyArgs),
-    /// Supervised node anomaly detection: stratified train/validation/test split, class-weighted
-    /// loss, threshold chosen on validation; ROC-AUC, AUPRC and macro-F1 over several seeds.
+    /// Node anomaly detection. Supervised: stratified train/validation/test split, class-weighted
+    /// loss, threshold chosen on validation; ROC-AUC, AUPRC and macro-F1 over several seeds. With
+    /// --unsupervised (the BOND protocol): the ET (masked reconstruction), an MLP autoencoder and
+    /// LOF fitted without labels, every node scored, ROC-AUC and AUPRC over all nodes.
     Anomaly(anomaly::AnomalyArgs),
 }
 

@@ -15,7 +15,8 @@ Energy Transformer on images
     :func:`train_et`.
 Graphs
     :func:`graph_classify` (k-fold cross-validation, ET beside an MLP),
-    :func:`node_anomaly` (supervised node anomaly detection over seeds).
+    :func:`node_anomaly` (supervised node anomaly detection over seeds),
+    :func:`node_outliers` (unsupervised node anomaly detection, the BOND protocol).
 Data
     :func:`load_images`, :func:`mnist_sample`, :func:`digits`, :func:`load_graphs`, :func:`mutag`.
 Errors
@@ -29,7 +30,7 @@ from ._native import CheckpointError, DivergenceError
 from .dam import DamClassifier
 from .data import digits, load_graphs, load_images, mnist_sample, mutag
 from .et import DescentResult, EnergyTransformer, EtTraining, Reconstruction, train_et
-from .graphs import GraphCvReport, NodeAnomalyReport, graph_classify, node_anomaly
+from .graphs import GraphCvReport, NodeAnomalyReport, NodeOutlierReport, graph_classify, node_anomaly, node_outliers
 from .memory import CapacityResult, DenseMemory, ModernHopfield, Retrieval, capacity
 
 __version__: str = _native.__version__
@@ -46,6 +47,7 @@ __all__ = [
     "GraphCvReport",
     "ModernHopfield",
     "NodeAnomalyReport",
+    "NodeOutlierReport",
     "Reconstruction",
     "Retrieval",
     "capacity",
@@ -56,5 +58,6 @@ __all__ = [
     "mnist_sample",
     "mutag",
     "node_anomaly",
+    "node_outliers",
     "train_et",
 ]

@@ -8,6 +8,7 @@
 //! | [`capacity`] | capacity sweeps of the load against the theory |
 //! | [`graph_cv`] | graph classification by k-fold cross-validation, ET beside the MLP |
 //! | [`node_anomaly`] | supervised node anomaly detection over several seeds, ET beside the MLP |
+//! | [`node_outliers`] | unsupervised node anomaly detection (BOND): ET, MLP autoencoder and LOF, no labels in any fit |
 //! | [`mil`] | multiple-instance learning: Hopfield pooling against mean pooling on the same bags |
 //! | [`dam`] | the Dense Associative Memory classifier trained on images, with its pictures |
 //! | [`et_image`] | the Energy Transformer's masked image reconstruction beside both baselines |
@@ -24,6 +25,7 @@ pub mod et_image;
 pub mod graph_cv;
 pub mod mil;
 pub mod node_anomaly;
+pub mod node_outliers;
 pub mod recall;
 pub mod resume;
 

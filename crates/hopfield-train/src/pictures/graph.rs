@@ -13,6 +13,7 @@ use super::{register_font, save_rgb, write_err};
 use crate::error::Result;
 use crate::tasks::graph::anomaly::{AnomalyData, AnomalyOutcome, EgoSettings, NodeSplit};
 use crate::tasks::graph::classify::GraphData;
+use crate::tasks::graph::outlier::{centre_errors, UnlabelledGraph};
 use crate::tasks::graph::{make_batch, rows, GraphModel, GraphSettings, PreparedGraph};
 use crate::trainer::values;
 
@@ -129,7 +130,63 @@ pub fn write_anomaly_scores(
             traces.push((name.to_string(), mean));
         }
     }
-    write_score_histogram(&of_class(false), &of_class(true), &traces, title, path)
+    let (normal, anomalous) = (of_class(false), of_class(true));
+    write_score_histogram((&normal, &anomalous), &ScoreAxis::probability(), (&traces, None), title, path)
+}
+
+/// The ET detector of an unsupervised run with the graph it scored: what its picture draws.
+pub struct OutlierPicture {
+    /// The reconstruction model (plain device).
+    pub model: GraphEnergyTransformer,
+    /// The graph as it saw it.
+    pub graph: UnlabelledGraph,
+    /// Its ego-graphs.
+    pub ego: EgoSettings,
+    /// Its settings (seed, descent, encodings).
+    pub settings: GraphSettings,
+}
+
+/// `scores.png` of the unsupervised `graph anomaly`: histograms of log₁₀ of the ET's
+/// reconstruction error of every node, normal against anomalous (`labels`, read only here), and
+/// the energy per token over the descent of four nodes of each kind (the first by index).
+///
+/// # Errors
+/// Shapes that disagree with the model; the file cannot be written.
+pub fn write_outlier_scores(
+    p: &OutlierPicture,
+    errors: &[f64],
+    labels: &[bool],
+    title: &str,
+    path: &Path,
+    device: &Device,
+) -> Result<()> {
+    let logs: Vec<f64> = errors.iter().map(|e| e.max(1e-12).log10()).collect();
+    let of = |want: bool| logs.iter().zip(labels).filter(|(_, &l)| l == want).map(|(&v, _)| v).collect::<Vec<f64>>();
+    let (normal, anomalous) = (of(false), of(true));
+    let (lo, hi) = logs.iter().fold((f64::MAX, f64::MIN), |a, &v| (a.0.min(v), a.1.max(v)));
+    let (lo, hi) = if lo < hi { (lo, hi + 1e-9) } else { (lo - 0.5, lo + 0.5) };
+    let mut pick: Vec<u32> = Vec::new();
+    let mut classes = Vec::new();
+    for want in [false, true] {
+        let nodes = (0..labels.len() as u32).filter(|&i| labels[i as usize] == want).take(4);
+        for n in nodes {
+            pick.push(n);
+            classes.push(want as usize);
+        }
+    }
+    let (_, energy) = centre_errors(&p.model, &p.graph, &pick, p.ego, &p.settings, device)?;
+    let traces: Vec<(String, Vec<f64>)> = classes
+        .iter()
+        .zip(energy)
+        .map(|(&c, e)| (format!("{} nodes (4 shown)", if c == 1 { "anomalous" } else { "normal" }), e))
+        .collect();
+    let axis = ScoreAxis {
+        lo,
+        hi,
+        label: "log10 reconstruction error (node masked, from its ego-graph)".into(),
+        caption: "ET anomaly scores of all nodes".into(),
+    };
+    write_score_histogram((&normal, &anomalous), &axis, (&traces, Some(&classes)), title, path)
 }
 
 /// One graph to draw.
@@ -237,9 +294,12 @@ fn draw_graph(
     Ok(())
 }
 
+/// The energy traces, each in its own colour, or (`classes`) in its class's colour with one legend
+/// entry per class (the first trace of the class names it).
 fn draw_energy(
     area: &DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>,
     traces: &[(String, Vec<f64>)],
+    classes: Option<&[usize]>,
     path: &Path,
 ) -> Result<()> {
     let err = |e: plotters::drawing::DrawingAreaErrorKind<_>| write_err(path, e);
@@ -257,12 +317,16 @@ fn draw_energy(
         .map_err(err)?;
     chart.configure_mesh().x_desc("step t").y_desc("E").label_style(("sans-serif", 12)).draw().map_err(err)?;
     for (i, (name, t)) in traces.iter().enumerate() {
-        let c = super::palette(i);
-        chart
+        let class = classes.map_or(i, |c| c[i]);
+        let c = super::palette(class);
+        let series = chart
             .draw_series(LineSeries::new(t.iter().enumerate().map(|(s, &e)| (s as f64, e)), c.stroke_width(2)))
-            .map_err(err)?
-            .label(name.clone())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)));
+            .map_err(err)?;
+        if classes.is_none_or(|c| c[..i].iter().all(|&k| k != class)) {
+            series
+                .label(name.clone())
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)));
+        }
     }
     legend(&mut chart, path)
 }
@@ -301,18 +365,47 @@ pub fn write_graph_attention(
         for (g, a) in panels.iter().zip(&cols) {
             draw_graph(a, g, path)?;
         }
-        draw_energy(&energy, traces, path)?;
+        draw_energy(&energy, traces, None, path)?;
         root.present().map_err(|e| write_err(path, e))?;
     }
     save_rgb(path, w, h, buf)
 }
 
+/// Energy traces (a name and E per step each) and, optionally, each trace's class (its colour).
+pub type Traces<'a> = (&'a [(String, Vec<f64>)], Option<&'a [usize]>);
+
+/// The x axis of a score histogram: its range and its words.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScoreAxis {
+    /// Left end.
+    pub lo: f64,
+    /// Right end.
+    pub hi: f64,
+    /// What a score is.
+    pub label: String,
+    /// The panel's caption.
+    pub caption: String,
+}
+
+impl ScoreAxis {
+    /// Probabilities of an anomaly in [0, 1] (the supervised models' scores).
+    pub fn probability() -> ScoreAxis {
+        ScoreAxis {
+            lo: 0.0,
+            hi: 1.0,
+            label: "score (probability of an anomaly)".into(),
+            caption: "test anomaly scores".into(),
+        }
+    }
+}
+
 /// Histograms of the anomaly scores of normal and anomalous nodes (each normalised to its own
-/// count, 20 bins over [0, 1]) and the energy traces beside them.
+/// count, 20 bins over the axis' range) and the energy traces beside them (coloured by `classes`
+/// when given: 0 normal, 1 anomalous).
 pub fn write_score_histogram(
-    normal: &[f64],
-    anomalous: &[f64],
-    traces: &[(String, Vec<f64>)],
+    (normal, anomalous): (&[f64], &[f64]),
+    axis: &ScoreAxis,
+    (traces, classes): Traces<'_>,
     title: &str,
     path: &Path,
 ) -> Result<()> {
@@ -326,24 +419,26 @@ pub fn write_score_histogram(
         let (left, right) = root.split_horizontally(600);
         let err = |e: plotters::drawing::DrawingAreaErrorKind<_>| write_err(path, e);
         let bins = 20usize;
+        let (lo, hi) = (axis.lo, if axis.hi > axis.lo { axis.hi } else { axis.lo + 1.0 });
+        let at = |v: f64| (v.clamp(lo, hi) - lo) / (hi - lo);
         let hist = |s: &[f64]| {
             let mut c = vec![0f64; bins];
-            s.iter().for_each(|&v| c[((v.clamp(0.0, 1.0) * bins as f64) as usize).min(bins - 1)] += 1.0);
+            s.iter().for_each(|&v| c[((at(v) * bins as f64) as usize).min(bins - 1)] += 1.0);
             let n = s.len().max(1) as f64;
             c.into_iter().map(|x| x / n).collect::<Vec<_>>()
         };
         let (hn, ha) = (hist(normal), hist(anomalous));
         let top = hn.iter().chain(&ha).copied().fold(0.0, f64::max).max(1e-3) * 1.1;
         let mut chart = ChartBuilder::on(&left)
-            .caption("test anomaly scores", ("sans-serif", 16))
+            .caption(axis.caption.as_str(), ("sans-serif", 16))
             .margin(10)
             .x_label_area_size(36)
             .y_label_area_size(56)
-            .build_cartesian_2d(0f64..1f64, 0f64..top)
+            .build_cartesian_2d(lo..hi, 0f64..top)
             .map_err(err)?;
         chart
             .configure_mesh()
-            .x_desc("score (probability of an anomaly)")
+            .x_desc(axis.label.as_str())
             .y_desc("share of the class's nodes")
             .label_style(("sans-serif", 12))
             .draw()
@@ -352,10 +447,10 @@ pub fn write_score_histogram(
             [("normal", &hn, normal.len()), ("anomalous", &ha, anomalous.len())].iter().enumerate()
         {
             let c = super::palette(i);
-            let half = 0.5 / bins as f64;
+            let half = 0.5 * (hi - lo) / bins as f64;
             chart
                 .draw_series(hgt.iter().enumerate().map(|(b, &v)| {
-                    let x0 = b as f64 / bins as f64 + i as f64 * half;
+                    let x0 = lo + (hi - lo) * b as f64 / bins as f64 + i as f64 * half;
                     Rectangle::new([(x0, 0.0), (x0 + half, v)], c.mix(0.8).filled())
                 }))
                 .map_err(err)?
@@ -363,7 +458,7 @@ pub fn write_score_histogram(
                 .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], c.filled()));
         }
         legend(&mut chart, path)?;
-        draw_energy(&right, traces, path)?;
+        draw_energy(&right, traces, classes, path)?;
         root.present().map_err(|e| write_err(path, e))?;
     }
     save_rgb(path, w, h, buf)

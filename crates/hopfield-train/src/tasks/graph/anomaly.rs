@@ -119,9 +119,15 @@ impl AnomalyData {
 
     /// The fixed ego-graph an evaluation uses for `centre` (its draw seeded by the node).
     pub fn fixed(&self, centre: u32, ego: EgoSettings, k: usize, seed: u64) -> PreparedGraph {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ (centre as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
-        self.prepare(&ego_graph(&self.neighbours, centre, ego.hops, ego.budget, &mut rng), k)
+        self.prepare(&fixed_ego(&self.neighbours, centre, ego, seed), k)
     }
+}
+
+/// The ego-graph an evaluation uses for `centre`: drawn by a generator seeded from `seed` and the
+/// node, so that every evaluation of a run sees the same one.
+pub fn fixed_ego(neighbours: &[Vec<u32>], centre: u32, ego: EgoSettings, seed: u64) -> EgoGraph {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ (centre as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+    ego_graph(neighbours, centre, ego.hops, ego.budget, &mut rng)
 }
 
 /// Anomaly scores (the softmax probability of "anomalous") of prepared ego-graphs.

@@ -9,8 +9,10 @@
 //! the class-weighted cross-entropy.
 
 pub mod anomaly;
+pub mod baselines;
 mod batching;
 pub mod classify;
+pub mod outlier;
 
 pub use batching::{balanced_batches, make_batch};
 
@@ -79,6 +81,23 @@ impl Standardizer {
             })
             .collect();
         Standardizer { mean: mean.into_iter().map(|m| m as f32).collect(), inv_std }
+    }
+
+    /// Centres every column (its mean over `rows`) and divides all by one global standard
+    /// deviation (the root mean square of the centred values): the distances between rows keep
+    /// their geometry, up to one constant.
+    pub fn global<'a>(rows: impl Iterator<Item = &'a [f32]> + Clone, width: usize) -> Self {
+        let columns = Standardizer::fit(rows.clone(), width);
+        let (mut sq, mut count) = (0f64, 0usize);
+        for r in rows {
+            for (c, &v) in r.iter().enumerate() {
+                sq += (v as f64 - columns.mean[c] as f64).powi(2);
+                count += 1;
+            }
+        }
+        let rms = (sq / count.max(1) as f64).sqrt();
+        let inv = if rms > 1e-12 { (1.0 / rms) as f32 } else { 1.0 };
+        Standardizer { mean: columns.mean, inv_std: vec![inv; width] }
     }
 
     /// Standardises the rows of `x` in place and checks the result: every value finite and at most
