@@ -210,3 +210,77 @@ fn anomaly_rejects_bad_data_and_settings() {
     let e = fails(&["graph", "anomaly", "--data", s, "--out", o], d);
     assert!(e.contains("edges.txt, line 2") && e.contains("node 60"), "{e}");
 }
+
+#[test]
+fn unsupervised_anomaly_scores_every_node_without_labels_and_refuses_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let data = anomaly_set(d, 120);
+    let s = data.to_str().unwrap();
+    let out = d.join("gu");
+    let o = out.to_str().unwrap();
+    let small = ["--seeds", "2", "--samples", "480", "--budget", "12", "--dim", "16", "--memories", "16"];
+    let run = |extra: &[&str]| {
+        let mut args = vec!["graph", "anomaly", "--unsupervised", "--data", s, "--out", o];
+        args.extend_from_slice(&small);
+        args.extend_from_slice(extra);
+        ok(&args, d)
+    };
+    let printed = run(&[]);
+    assert!(
+        printed.contains("toy: 120 nodes, 240 edge lines, 3 features (columns scaling), 20 anomalies"),
+        "{printed}"
+    );
+    for name in ["ET ", "ET energy ", "ET energy drop ", "MLPAE ", "LOF "] {
+        assert!(printed.lines().any(|l| l.trim_start().starts_with(name)), "{name}: {printed}");
+    }
+    let runs = csv(&out.join("runs.csv"));
+    assert_eq!(runs[0], ["seed", "detector", "score", "auc", "auprc", "seconds"]);
+    assert_eq!(runs.len(), 1 + 2 * 5, "two seeds of five scores: {runs:?}");
+    let scores = csv(&out.join("scores.csv"));
+    assert_eq!(scores.len(), 121);
+    assert_eq!(scores[0], ["node", "anomalous", "ET", "ET_energy", "ET_energy_drop", "MLPAE", "LOF"]);
+    png(&out.join("scores.png"), (900, 350));
+    // The planted feature (every sixth node shifted by 3) is found by the features' detectors.
+    let lof = runs.iter().find(|r| r[2] == "LOF").unwrap();
+    assert!(lof[3].parse::<f64>().unwrap() > 0.95, "{lof:?}");
+
+    // No anomalies in the labels: every node scored, the figures undefined, no NaN.
+    std::fs::write(data.join("labels.txt"), "0\n".repeat(120)).unwrap();
+    let blind = d.join("blind");
+    let mut args = vec!["graph", "anomaly", "--unsupervised", "--data", s, "--out", blind.to_str().unwrap()];
+    args.extend_from_slice(&small);
+    let printed = ok(&args, d);
+    assert!(printed.contains("undefined") && !printed.contains("NaN"), "{printed}");
+    assert!(printed.contains("0 of the 120 nodes are labelled anomalous"), "{printed}");
+    let blind_scores = csv(&blind.join("scores.csv"));
+    for (a, b) in scores[1..].iter().zip(&blind_scores[1..]) {
+        assert_eq!(a[2..], b[2..], "the scores do not depend on the labels");
+    }
+
+    for (flags, words) in [
+        (vec!["--train-fraction", "0.4"], "--train-fraction 0.4: the unsupervised protocol"),
+        (vec!["--models", "et"], "--detectors"),
+        (vec!["--resume"], "keeps no checkpoint"),
+        (vec!["--mask-fraction", "1"], "invalid --mask-fraction 1"),
+        (vec!["--mask-fraction", "nan"], "invalid --mask-fraction NaN"),
+        (vec!["--samples", "0"], "invalid --samples 0"),
+        (vec!["--epochs", "0"], "invalid --epochs 0"),
+        (vec!["--lof-neighbours", "120"], "--lof-neighbours 120"),
+        (vec!["--budget", "0"], "--budget 0"),
+        (vec!["--detectors", "gcn"], "invalid value 'gcn'"),
+        (vec!["--scale", "log"], "invalid value 'log'"),
+    ] {
+        let mut args = vec!["graph", "anomaly", "--unsupervised", "--data", s, "--out", o];
+        args.extend_from_slice(&flags);
+        let e = fails(&args, d);
+        assert!(e.contains(words), "{flags:?}: {e}");
+    }
+    // A user's own scores.csv in the folder stops the run before it trains.
+    let mine = d.join("mine");
+    std::fs::create_dir_all(&mine).unwrap();
+    std::fs::write(mine.join("scores.csv"), "my notes").unwrap();
+    let e = fails(&["graph", "anomaly", "--unsupervised", "--data", s, "--out", mine.to_str().unwrap()], d);
+    assert!(e.contains("scores.csv"), "{e}");
+    assert_eq!(std::fs::read_to_string(mine.join("scores.csv")).unwrap(), "my notes");
+}

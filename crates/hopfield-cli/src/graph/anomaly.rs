@@ -187,17 +187,20 @@ fn unsupervised(a: &AnomalyArgs, data_dir: &Path, device: &Device) -> Result<()>
             "--resume/--checkpoint: the unsupervised protocol keeps no checkpoint (a seed takes a minute or two); run it again"
         )
     }
+    const FLAGS: &[&str] = &["seeds", "budget", "epochs", "samples", "mask fraction", "LOF neighbours"];
     let config = a.outlier_config();
-    config
-        .validate()
-        .map_err(|e| flagged(e, &["seeds", "budget", "epochs", "samples", "mask fraction", "LOF neighbours"]))?;
+    config.validate().map_err(|e| flagged(e, FLAGS))?;
     let graph = node_anomaly::load_named(&a.data, data_dir)?;
     let out = a.out.clone().unwrap_or_else(|| PathBuf::from("out/graph-outliers"));
     hopfield_data::outputs::claim_all(&out, node_outliers::NodeOutlierReport::OUTPUTS)?;
     println!("{}", node_outliers::describe(&graph, &config));
     let mut bars = RunBars::new(DetectorResult::line);
-    let report = node_outliers::run(&config, &graph, device, |e: Progress<'_, _, _>| bars.on(e))
-        .map_err(|e| with_hint(e, "lower --lr or --step-size"))?;
+    let report =
+        node_outliers::run(&config, &graph, device, |e: Progress<'_, _, _>| bars.on(e)).map_err(|e| match e {
+            // A setting that does not fit this graph (more LOF neighbours than nodes): named as its flag.
+            e @ hopfield_train::TrainError::Invalid { .. } => flagged(e, FLAGS),
+            e => with_hint(e, "lower --lr or --step-size"),
+        })?;
     let written = report.write(&out, device)?;
     println!("\n{}", report.table().trim_end());
     for f in written {

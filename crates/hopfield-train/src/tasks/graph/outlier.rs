@@ -156,7 +156,7 @@ impl Reconstruction {
     /// A budget of 0; a share outside [0, 1).
     pub fn validate(&self) -> Result<()> {
         if self.ego.budget == 0 {
-            return Err(invalid("ego-graph budget", 0, "at least 1 node (the centre)"));
+            return Err(invalid("budget", 0, "an ego-graph holds at least its centre"));
         }
         if !(self.mask_fraction >= 0.0 && self.mask_fraction < 1.0) {
             return Err(invalid("mask fraction", self.mask_fraction, "a share in [0, 1): the centre is always masked"));
