@@ -227,19 +227,16 @@ fn unsupervised_anomaly_scores_every_node_without_labels_and_refuses_bad_input()
         ok(&args, d)
     };
     let printed = run(&[]);
-    assert!(
-        printed.contains("toy: 120 nodes, 240 edge lines, 3 features (columns scaling), 20 anomalies"),
-        "{printed}"
-    );
-    for name in ["ET ", "ET energy ", "ET energy drop ", "MLPAE ", "LOF "] {
+    assert!(printed.contains("toy: 120 nodes, 240 edge lines, 3 features (global scaling), 20 anomalies"), "{printed}");
+    for name in ["ET ", "ET energy ", "ET energy drop ", "MLPAE ", "LOF ", "GAE "] {
         assert!(printed.lines().any(|l| l.trim_start().starts_with(name)), "{name}: {printed}");
     }
     let runs = csv(&out.join("runs.csv"));
     assert_eq!(runs[0], ["seed", "detector", "score", "auc", "auprc", "seconds"]);
-    assert_eq!(runs.len(), 1 + 2 * 5, "two seeds of five scores: {runs:?}");
+    assert_eq!(runs.len(), 1 + 2 * 6, "two seeds of six scores: {runs:?}");
     let scores = csv(&out.join("scores.csv"));
     assert_eq!(scores.len(), 121);
-    assert_eq!(scores[0], ["node", "anomalous", "ET", "ET_energy", "ET_energy_drop", "MLPAE", "LOF"]);
+    assert_eq!(scores[0], ["node", "anomalous", "ET", "ET_energy", "ET_energy_drop", "MLPAE", "LOF", "GAE"]);
     png(&out.join("scores.png"), (900, 350));
     // The planted feature (every sixth node shifted by 3) is found by the features' detectors.
     let lof = runs.iter().find(|r| r[2] == "LOF").unwrap();

@@ -139,7 +139,7 @@ def test_node_outliers_equal_the_cli_and_ignore_the_labels(tmp_path: Path, run_c
     assert report.scores_csv == (tmp_path / "cli" / "scores.csv").read_text()
     cli_runs = rows((tmp_path / "cli" / "runs.csv").read_text())
     assert rows(report.runs_csv) == cli_runs
-    assert list(report.scores) == ["ET", "ET energy", "ET energy drop", "MLPAE", "LOF"]
+    assert list(report.scores) == ["ET", "ET energy", "ET energy drop", "MLPAE", "LOF", "GAE"]
     assert all(s.shape == (120,) and np.isfinite(s).all() for s in report.scores.values())
     # The same graph as arrays without labels: the same scores, and no figure to compute.
     unlabelled = {"x": g["x"], "edge_index": g["edge_index"]}

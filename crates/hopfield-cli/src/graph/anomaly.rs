@@ -40,6 +40,8 @@ pub enum DetectorArg {
     Mlpae,
     /// The local outlier factor of the node features.
     Lof,
+    /// A DOMINANT-like graph autoencoder on the ET's ego-graphs.
+    Gae,
 }
 
 impl DetectorArg {
@@ -48,6 +50,7 @@ impl DetectorArg {
             DetectorArg::Et => Detector::Et,
             DetectorArg::Mlpae => Detector::MlpAe,
             DetectorArg::Lof => Detector::Lof,
+            DetectorArg::Gae => Detector::Gae,
         }
     }
 }
@@ -79,7 +82,7 @@ pub struct AnomalyArgs {
     #[arg(long)]
     pub epochs: Option<usize>,
     /// Unsupervised: the label-free detectors, comma-separated.
-    #[arg(long, value_enum, value_delimiter = ',', default_value = "et,mlpae,lof")]
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "et,mlpae,lof,gae")]
     pub detectors: Vec<DetectorArg>,
     /// Unsupervised: share of an ego-graph's other nodes masked beside its centre in training.
     #[arg(long, default_value_t = NodeOutlierConfig::default().reconstruction.mask_fraction, allow_negative_numbers = true)]
@@ -87,10 +90,10 @@ pub struct AnomalyArgs {
     /// Unsupervised: ego-graphs the ET trains on, when --epochs is not given.
     #[arg(long, default_value_t = NodeOutlierConfig::default().samples)]
     pub samples: usize,
-    /// Unsupervised: how every detector sees the features — per-column standardisation
-    /// (columns), the raw geometry centred and divided by one global scale (global), or global
-    /// when over 90% of the entries are zero (a bag of words), else columns (auto).
-    #[arg(long, value_enum, default_value = "auto")]
+    /// Unsupervised: how every detector sees the features — BOND's raw geometry, centred and
+    /// divided by one global scale (global), per-column standardisation (columns), or global when
+    /// over 90% of the entries are zero (a bag of words), else columns (auto).
+    #[arg(long, value_enum, default_value = "global")]
     pub scale: ScaleArg,
     /// Unsupervised: neighbours of the local outlier factor.
     #[arg(long, default_value_t = NodeOutlierConfig::default().lof_neighbours)]
@@ -180,7 +183,7 @@ fn unsupervised(a: &AnomalyArgs, data_dir: &Path, device: &Device) -> Result<()>
         )
     }
     if a.model.models != ModelsArg::Both {
-        anyhow::bail!("--models: the unsupervised protocol picks its detectors with --detectors (et, mlpae, lof)")
+        anyhow::bail!("--models: the unsupervised protocol picks its detectors with --detectors (et, mlpae, lof, gae)")
     }
     if a.resume.resume || a.resume.checkpoint.is_some() {
         anyhow::bail!(

@@ -132,7 +132,7 @@ class NodeOutlierReport(_Report):
     @property
     def scores(self) -> Dict[str, Any]:
         """Seed 0's score of every node (a float64 array of n), per score name: ``ET`` (the
-        reconstruction error), ``ET energy``, ``ET energy drop``, ``MLPAE``, ``LOF``."""
+        reconstruction error), ``ET energy``, ``ET energy drop``, ``MLPAE``, ``LOF``, ``GAE``."""
         return dict(self._r.scores())
 
     @property
@@ -293,20 +293,21 @@ def node_outliers(
     reconstruction on ego-graphs (`hops` 2, at most `budget` 32 nodes; the centre and a share
     `mask_fraction`, 0.6, of the others masked; `samples` 16,384 ego-graphs, or ``epochs``), each
     node scored by the error of its features reconstructed with it masked (its ego-graph's energy
-    and the energy's drop are reported beside); ``MLPAE`` (an MLP autoencoder's error) and ``LOF``
-    (local outlier factor, `lof_neighbours` 20). `scale`: ``auto`` (default), ``columns`` or
-    ``global``. `data`: a graph's name or folder, or a dict with ``x`` [n, f], ``edge_index``
+    and the energy's drop are reported beside); ``MLPAE`` (an MLP autoencoder's error), ``LOF``
+    (local outlier factor, `lof_neighbours` 20) and ``GAE`` (a DOMINANT-like graph autoencoder on
+    the same ego-graphs). `scale`: ``global`` (default: BOND's raw geometry, centred and divided by
+    one scale), ``columns`` (each standardised) or ``auto``. `data`: a graph's name or folder, or a dict with ``x`` [n, f], ``edge_index``
     [2, e] and optionally ``y`` [n] (without it the figures are undefined; the scores are still
     given). Model settings as for :func:`graph_classify`.
     """
     _check_model_settings("node_outliers", model)
-    names = {"et": "ET", "mlpae": "MLPAE", "lof": "LOF"}
+    names = {"et": "ET", "mlpae": "MLPAE", "lof": "LOF", "gae": "GAE"}
     kinds = None
     if detectors is not None:
         kinds = []
         for d in detectors:
             if d.lower() not in names:
-                raise ValueError(f"unknown detector {d!r}: expected 'ET', 'MLPAE' or 'LOF'")
+                raise ValueError(f"unknown detector {d!r}: expected 'ET', 'MLPAE', 'LOF' or 'GAE'")
             kinds.append(names[d.lower()])
     epochs = model.pop("epochs", None)
     changes: Dict[str, Any] = dict(

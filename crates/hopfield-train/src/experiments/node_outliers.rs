@@ -4,8 +4,8 @@
 //! precision (AUPRC) over all nodes, mean ± std over seeds. Detectors: the Energy Transformer
 //! trained by masked reconstruction on ego-graphs ([`crate::tasks::graph::outlier`]; its score is
 //! the node's reconstruction error, with the ego-graph's energy and the energy's drop beside it),
-//! an MLP autoencoder and the local outlier factor on the features
-//! ([`crate::tasks::graph::baselines`]).
+//! an MLP autoencoder and the local outlier factor on the features, and a DOMINANT-like graph
+//! autoencoder on the same ego-graphs as the ET ([`crate::tasks::graph::baselines`]).
 
 use std::path::{Path, PathBuf};
 
@@ -18,7 +18,10 @@ use crate::error::{invalid, Result};
 use crate::metrics::{auc, average_precision, mean_std};
 use crate::pictures::graph::{write_outlier_scores, OutlierPicture};
 use crate::tasks::graph::anomaly::EgoSettings;
-use crate::tasks::graph::baselines::{local_outlier_factor, mlp_autoencoder_scores, AutoencoderSettings};
+use crate::tasks::graph::baselines::{
+    graph_autoencoder_scores, local_outlier_factor, mlp_autoencoder_scores, AutoencoderSettings,
+    GraphAutoencoderSettings,
+};
 use crate::tasks::graph::outlier::{
     et_scores, fit_reconstruction, OutlierEpoch, Reconstruction, Scale, UnlabelledGraph,
 };
@@ -42,6 +45,10 @@ pub enum Detector {
     /// The local outlier factor of the node features (deterministic: one fit serves every seed).
     #[serde(rename = "LOF", alias = "lof")]
     Lof,
+    /// A graph autoencoder in the spirit of DOMINANT on the ET's ego-graphs (feature and
+    /// structure errors).
+    #[serde(rename = "GAE", alias = "gae")]
+    Gae,
 }
 
 impl std::fmt::Display for Detector {
@@ -50,6 +57,7 @@ impl std::fmt::Display for Detector {
             Detector::Et => "ET",
             Detector::MlpAe => "MLPAE",
             Detector::Lof => "LOF",
+            Detector::Gae => "GAE",
         })
     }
 }
@@ -72,6 +80,8 @@ pub struct NodeOutlierConfig {
     pub settings: GraphSettings,
     /// The MLP autoencoder's.
     pub autoencoder: AutoencoderSettings,
+    /// The graph autoencoder's (its epochs are the ET's).
+    pub graph_autoencoder: GraphAutoencoderSettings,
     /// k of the local outlier factor (scikit-learn's default: 20).
     pub lof_neighbours: usize,
     /// How the features are scaled for every detector.
@@ -81,15 +91,16 @@ pub struct NodeOutlierConfig {
 impl Default for NodeOutlierConfig {
     fn default() -> Self {
         NodeOutlierConfig {
-            detectors: vec![Detector::Et, Detector::MlpAe, Detector::Lof],
+            detectors: vec![Detector::Et, Detector::MlpAe, Detector::Lof, Detector::Gae],
             seeds: 5,
             reconstruction: Reconstruction { ego: EgoSettings { hops: 2, budget: 32 }, mask_fraction: 0.6 },
             samples: 16_384,
             epochs: None,
             settings: GraphSettings::default(),
             autoencoder: AutoencoderSettings::default(),
+            graph_autoencoder: GraphAutoencoderSettings::default(),
             lof_neighbours: 20,
-            scale: Scale::Auto,
+            scale: Scale::Global,
         }
     }
 }
@@ -114,6 +125,7 @@ impl NodeOutlierConfig {
         }
         self.reconstruction.validate()?;
         self.autoencoder.validate()?;
+        self.graph_autoencoder.validate()?;
         GraphSettings { epochs: 1, ..self.settings.clone() }.validate()
     }
 
@@ -264,7 +276,7 @@ pub fn run(
                 model: detector.to_string(),
                 examples: graph.nodes,
                 epochs: match detector {
-                    Detector::Et => epochs,
+                    Detector::Et | Detector::Gae => epochs,
                     Detector::MlpAe => config.autoencoder.epochs,
                     Detector::Lof => 1,
                 },
@@ -299,6 +311,16 @@ pub fn run(
                         relay(&id, &mut observer),
                     )?;
                     (vec![("MLPAE".into(), s)], history)
+                }
+                Detector::Gae => {
+                    let (s, history) = graph_autoencoder_scores(
+                        &unlabelled,
+                        (config.reconstruction.ego, &config.graph_autoencoder, epochs),
+                        (seed, device),
+                        &trainer,
+                        relay(&id, &mut observer),
+                    )?;
+                    (vec![("GAE".into(), s)], history)
                 }
                 Detector::Lof => {
                     if trainer.cancel.is_cancelled() {

@@ -1,7 +1,8 @@
 //! Label-free baselines of unsupervised node anomaly detection (detectors of the BOND benchmark),
-//! each scoring every node of an [`UnlabelledGraph`] from its standardised features (higher: more
-//! anomalous): the reconstruction error of an MLP autoencoder (MLPAE) and the local outlier factor
-//! (LOF, Breunig et al. 2000).
+//! each scoring every node of an [`UnlabelledGraph`] (higher: more anomalous): from the features
+//! alone, the reconstruction error of an MLP autoencoder (MLPAE) and the local outlier factor (LOF,
+//! Breunig et al. 2000); from structure and features, a graph autoencoder in the spirit of DOMINANT
+//! (Ding et al. 2019) on the same ego-graphs as the ET ([`GraphAutoencoder`]).
 
 use burn::module::{Module, Param};
 use burn::tensor::activation::relu;
@@ -10,9 +11,12 @@ use hopfield::init::normal;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
+use super::anomaly::{fixed_ego, EgoSettings};
 use super::outlier::{OutlierEpoch, UnlabelledGraph};
+use super::{make_batch, PreparedGraph};
 use crate::error::{invalid, positive, Result};
 use crate::trainer::{values, EpochSummary, Event, Iteration, Optimizer, Plan, Schedule, StepResult, Task, Trainer};
+use hopfield_data::graph::ego::ego_graph;
 
 /// The MLP autoencoder's sizes and training.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -253,4 +257,214 @@ pub fn local_outlier_factor(x: &[f32], dim: usize, k: usize, device: &Device) ->
         .enumerate()
         .map(|(a, nb)| nb.iter().map(|&b| lrd[b as usize]).sum::<f64>() / k as f64 / lrd[a])
         .collect())
+}
+
+/// A graph autoencoder in the spirit of DOMINANT (Ding et al., SDM 2019), run on ego-graphs: two
+/// GCN layers encode the nodes (Z = ReLU(Â ReLU(Â X W₁) W₂), Â = D^-1/2 (A + I) D^-1/2), one
+/// decodes the features (X̂ = Â Z W₃) and the inner products decode the structure (Â_rec =
+/// σ(Z Zᵀ)). Trained on every node's ego-graph to reconstruct both; a node's score weighs its
+/// feature error ‖x − x̂‖ and its structure error ‖a − â‖ (its row of the ego-graph's adjacency) as
+/// DOMINANT does, each in its ego-graph, the node at the centre.
+#[derive(Module, Debug)]
+pub struct GraphAutoencoder {
+    /// W₁ [F, H], W₂ [H, H], W₃ [H, F].
+    pub weights: Vec<Param<Tensor<2>>>,
+    /// Their biases.
+    pub biases: Vec<Param<Tensor<1>>>,
+}
+
+/// The graph autoencoder's sizes and training.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct GraphAutoencoderSettings {
+    /// Width of the hidden layers (PyGOD's DOMINANT: 64).
+    pub hidden: usize,
+    /// Weight of the feature error against the structure error (PyGOD: 0.5).
+    pub alpha: f64,
+    /// Ego-graphs per step.
+    pub batch_size: usize,
+    /// Adam's learning rate (PyGOD: 0.004).
+    pub lr: f64,
+}
+
+impl Default for GraphAutoencoderSettings {
+    fn default() -> Self {
+        GraphAutoencoderSettings { hidden: 64, alpha: 0.5, batch_size: 64, lr: 0.004 }
+    }
+}
+
+impl GraphAutoencoderSettings {
+    /// Checks every size and rate.
+    pub fn validate(&self) -> Result<()> {
+        for (name, v) in
+            [("graph autoencoder hidden width", self.hidden), ("graph autoencoder batch size", self.batch_size)]
+        {
+            if v == 0 {
+                return Err(invalid(name, 0, "must be at least 1"));
+            }
+        }
+        if !(0.0..=1.0).contains(&self.alpha) {
+            return Err(invalid("graph autoencoder alpha", self.alpha, "a weight in [0, 1]"));
+        }
+        positive("graph autoencoder lr", self.lr)
+    }
+}
+
+/// What the graph autoencoder gives on a padded batch: the normalised adjacency's target (A + I
+/// without padding) [B, N, N], the reconstructions X̂ [B, N, F] and Â_rec [B, N, N].
+struct GaeOutput {
+    adjacency: Tensor<3>,
+    features: Tensor<3>,
+    structure: Tensor<3>,
+}
+
+impl GraphAutoencoder {
+    /// He-initialised layers from `seed`.
+    pub fn new(features: usize, hidden: usize, seed: u64, device: &Device) -> Self {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x6ae0);
+        let (mut weights, mut biases) = (Vec::new(), Vec::new());
+        for (i, o) in [(features, hidden), (hidden, hidden), (hidden, features)] {
+            weights.push(Param::from_tensor(normal(&mut rng, [i, o], (2.0 / i as f64).sqrt(), device)));
+            biases.push(Param::from_tensor(Tensor::zeros([o], device)));
+        }
+        GraphAutoencoder { weights, biases }
+    }
+
+    fn layer(&self, i: usize, a: &Tensor<3>, h: Tensor<3>) -> Tensor<3> {
+        let [b, n, k] = h.dims();
+        let o = self.weights[i].dims()[1];
+        let hw = h.reshape([b * n, k]).matmul(self.weights[i].val()).reshape([b, n, o]);
+        a.clone().matmul(hw) + self.biases[i].val().unsqueeze_dims::<3>(&[0, 1])
+    }
+
+    fn forward(&self, graphs: &[&PreparedGraph], dim: usize, device: &Device) -> Result<(GaeOutput, Tensor<3>)> {
+        let batch = make_batch(graphs, dim, 0, 0, None, device)?;
+        let [b, n, _] = batch.features.dims();
+        // A + I on the real nodes only; D^-1/2 (A + I) D^-1/2 (a padded row is all zero).
+        let mut eye = vec![0f32; b * n * n];
+        for (g, &k) in batch.nodes.iter().enumerate() {
+            for i in 0..k {
+                eye[(g * n + i) * n + i] = 1.0;
+            }
+        }
+        let a = batch.adjacency.clone() + Tensor::<3>::from_data(TensorData::new(eye, [b, n, n]), device);
+        let inv_sqrt = a.clone().sum_dim(2).clamp_min(1.0).sqrt().recip(); // [B, N, 1]
+        let norm = a.clone() * inv_sqrt.clone() * inv_sqrt.swap_dims(1, 2);
+        let h = relu(self.layer(0, &norm, batch.features.clone()));
+        let z = relu(self.layer(1, &norm, h));
+        let features = self.layer(2, &norm, z.clone());
+        let structure = burn::tensor::activation::sigmoid(z.clone().matmul(z.swap_dims(1, 2)));
+        Ok((GaeOutput { adjacency: a, features, structure }, batch.features))
+    }
+}
+
+/// Per graph of a batch: the centre's feature error ‖x − x̂‖ and structure error ‖a − â‖ (over the
+/// real nodes), and the batch's training loss (α · mean feature error² + (1 − α) · mean structure
+/// error² over the real nodes).
+fn gae_errors(out: &GaeOutput, x: &Tensor<3>, nodes: &[usize], alpha: f64) -> (Tensor<1>, Tensor<2>, Tensor<2>) {
+    let [b, n, _] = x.dims();
+    let device = x.device();
+    let mut real = vec![0f32; b * n];
+    for (g, &k) in nodes.iter().enumerate() {
+        real[g * n..g * n + k].iter_mut().for_each(|v| *v = 1.0);
+    }
+    let real = Tensor::<2>::from_data(TensorData::new(real, [b, n]), &device);
+    let count = nodes.iter().sum::<usize>().max(1) as f64;
+    let feature = (out.features.clone() - x.clone()).square().sum_dim(2).reshape([b, n]) * real.clone(); // [B, N]
+    let pair_mask = real.clone().unsqueeze_dim::<3>(2) * real.clone().unsqueeze_dim::<3>(1);
+    let structure = ((out.structure.clone() - out.adjacency.clone()).square() * pair_mask).sum_dim(2).reshape([b, n]);
+    let loss = (feature.clone().sum() * alpha + structure.clone().sum() * (1.0 - alpha)) / count;
+    (loss, feature, structure)
+}
+
+struct GaeTask<'a> {
+    graph: &'a UnlabelledGraph,
+    ego: EgoSettings,
+    settings: &'a GraphAutoencoderSettings,
+    seed: u64,
+    epochs: usize,
+    autodiff: Device,
+}
+
+impl Task for GaeTask<'_> {
+    type State = (GraphAutoencoder, Optimizer);
+    type Epoch = OutlierEpoch;
+
+    fn plan(&self) -> Plan {
+        Plan { examples: self.graph.nodes, batch_size: self.settings.batch_size, epochs: self.epochs }
+    }
+
+    fn epoch_rng(&self, _: &Self::State, epoch: usize) -> ChaCha8Rng {
+        ChaCha8Rng::seed_from_u64(self.seed.wrapping_mul(0x6ae5).wrapping_add(epoch as u64))
+    }
+
+    fn step(
+        &self,
+        (model, mut optim): Self::State,
+        idx: &[usize],
+        rng: &mut ChaCha8Rng,
+        at: Iteration,
+    ) -> Result<(Self::State, StepResult)> {
+        let (g, ego) = (self.graph, self.ego);
+        let graphs: Vec<PreparedGraph> =
+            idx.iter().map(|&i| g.plain(&ego_graph(&g.neighbours, i as u32, ego.hops, ego.budget, rng))).collect();
+        let refs: Vec<&PreparedGraph> = graphs.iter().collect();
+        let (out, x) = model.forward(&refs, g.dim, &self.autodiff)?;
+        let nodes: Vec<usize> = graphs.iter().map(|p| p.nodes).collect();
+        let (loss, _, _) = gae_errors(&out, &x, &nodes, self.settings.alpha);
+        let (model, value) = optim.step_if_finite(model, loss, at);
+        Ok(((model, optim), StepResult { loss: value, wrong: 0 }))
+    }
+
+    fn finish_epoch(&self, _: &mut Self::State, sum: EpochSummary, _: ChaCha8Rng) -> Result<OutlierEpoch> {
+        Ok(OutlierEpoch::of(&sum))
+    }
+
+    fn describe(&self) -> String {
+        format!(" (graph autoencoder on {})", self.graph.name)
+    }
+}
+
+/// Trains the graph autoencoder on every node's ego-graph for `epochs` passes (weights, ego-graphs
+/// and batch order from `seed`) and scores each node from its fixed ego-graph, it at the centre:
+/// α ‖x − x̂‖ + (1 − α) ‖a − â‖. Returns the scores and every epoch's figures.
+///
+/// # Errors
+/// Invalid settings; a loss that becomes NaN/∞; the trainer's cancel flag; a score that is not finite.
+pub fn graph_autoencoder_scores(
+    graph: &UnlabelledGraph,
+    (ego, settings, epochs): (EgoSettings, &GraphAutoencoderSettings, usize),
+    (seed, device): (u64, &Device),
+    trainer: &Trainer,
+    on_event: impl FnMut(Event<'_, OutlierEpoch>),
+) -> Result<(Vec<f64>, Vec<OutlierEpoch>)> {
+    settings.validate()?;
+    let autodiff = device.clone().autodiff();
+    let model = GraphAutoencoder::new(graph.dim, settings.hidden, seed, &autodiff);
+    let task = GaeTask { graph, ego, settings, seed, epochs, autodiff };
+    let optim = Optimizer::adam(Schedule::Constant(settings.lr));
+    let ((model, _), history) = trainer.run(&task, (model, optim), 0, on_event)?;
+    let model = model.valid();
+    let mut scores = Vec::with_capacity(graph.nodes);
+    let all: Vec<u32> = (0..graph.nodes as u32).collect();
+    for chunk in all.chunks(256) {
+        let graphs: Vec<PreparedGraph> =
+            chunk.iter().map(|&c| graph.plain(&fixed_ego(&graph.neighbours, c, ego, seed))).collect();
+        let refs: Vec<&PreparedGraph> = graphs.iter().collect();
+        let (out, x) = model.forward(&refs, graph.dim, device)?;
+        let nodes: Vec<usize> = graphs.iter().map(|p| p.nodes).collect();
+        let (_, feature, structure) = gae_errors(&out, &x, &nodes, settings.alpha);
+        let b = chunk.len();
+        let f = values(feature.slice([0..b, 0..1]).reshape([b]), "graph autoencoder errors")?;
+        let s = values(structure.slice([0..b, 0..1]).reshape([b]), "graph autoencoder errors")?;
+        scores.extend(f.iter().zip(&s).map(|(f, s)| settings.alpha * f.sqrt() + (1.0 - settings.alpha) * s.sqrt()));
+    }
+    if let Some((i, v)) = scores.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+        return Err(crate::TrainError::NotFinite {
+            what: format!("the graph autoencoder's score of node {i} of {}", graph.name),
+            value: *v,
+            why: String::new(),
+        });
+    }
+    Ok((scores, history))
 }

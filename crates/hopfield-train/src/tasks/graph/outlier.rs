@@ -48,8 +48,9 @@ pub struct UnlabelledGraph {
     pub neighbours: Vec<Vec<u32>>,
 }
 
-/// How the detectors see the features: per-column standardisation, or the raw geometry (centred,
-/// one global scale) that BOND feeds its detectors.
+/// How the detectors see the features: the raw geometry that BOND feeds its detectors (centred,
+/// one global scale: distances keep their ratios, so LOF is exactly that of the raw features), or
+/// per-column standardisation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Scale {
     /// `Global` when most entries (over 90%) are zero — a sparse bag of words, whose rare words
@@ -120,6 +121,18 @@ impl UnlabelledGraph {
     pub fn row(&self, node: u32) -> &[f32] {
         let d = self.dim;
         &self.features[node as usize * d..(node as usize + 1) * d]
+    }
+
+    /// `ego` with its nodes' standardised features (no mask column, no encodings).
+    pub fn plain(&self, ego: &EgoGraph) -> PreparedGraph {
+        let features = ego.nodes.iter().flat_map(|&n| self.row(n).to_vec()).collect();
+        PreparedGraph {
+            nodes: ego.nodes.len(),
+            edges: ego.edges.clone(),
+            features,
+            encodings: Vec::new(),
+            edge_labels: Vec::new(),
+        }
     }
 
     /// `ego` as the reconstruction model takes it: each node's standardised features and a last
