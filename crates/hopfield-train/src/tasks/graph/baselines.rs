@@ -468,3 +468,67 @@ pub fn graph_autoencoder_scores(
     }
     Ok((scores, history))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The GCN's normalised adjacency and the errors against a hand computation on a padded batch:
+    /// a path 0–1–2 and a single edge 0–1 padded to three nodes.
+    #[test]
+    fn the_graph_autoencoder_normalises_and_scores_as_written() {
+        let device = Device::default();
+        let path = PreparedGraph {
+            nodes: 3,
+            edges: vec![(0, 1), (1, 0), (1, 2), (2, 1)],
+            features: vec![1.0, 2.0, 3.0],
+            encodings: vec![],
+            edge_labels: vec![],
+        };
+        let pair = PreparedGraph { nodes: 2, edges: vec![(0, 1), (1, 0)], features: vec![5.0, 7.0], ..path.clone() };
+        // One feature, one hidden unit, every weight 1 and bias 0: Z = ReLU(Â ReLU(Â x)), X̂ = Â Z.
+        let mut model = GraphAutoencoder::new(1, 1, 0, &device);
+        for w in &mut model.weights {
+            *w = Param::from_tensor(Tensor::ones([1, 1], &device));
+        }
+        let (out, x) = model.forward(&[&path, &pair], 1, &device).unwrap();
+        // Degrees with the self-loop: path 2, 3, 2; pair 2, 2.
+        let a_hat = |d: &[f64], edges: &[(usize, usize)], n: usize| {
+            let mut m = vec![vec![0.0; n]; n];
+            for i in 0..d.len() {
+                m[i][i] = 1.0 / d[i];
+            }
+            for &(i, j) in edges {
+                m[i][j] = 1.0 / (d[i] * d[j]).sqrt();
+            }
+            m
+        };
+        let mul = |m: &[Vec<f64>], v: &[f64]| {
+            m.iter().map(|r| r.iter().zip(v).map(|(a, b)| a * b).sum()).collect::<Vec<f64>>()
+        };
+        let relu = |v: Vec<f64>| v.into_iter().map(|x: f64| x.max(0.0)).collect::<Vec<f64>>();
+        let expect = |m: &[Vec<f64>], x: &[f64]| {
+            let z = relu(mul(m, &relu(mul(m, x))));
+            (mul(m, &z), z)
+        };
+        let (p_hat, p_z) = expect(&a_hat(&[2.0, 3.0, 2.0], &[(0, 1), (1, 0), (1, 2), (2, 1)], 3), &[1.0, 2.0, 3.0]);
+        let (q_hat, q_z) = expect(&a_hat(&[2.0, 2.0], &[(0, 1), (1, 0)], 3), &[5.0, 7.0, 0.0]);
+        let got = values(out.features.clone(), "x̂").unwrap();
+        for (g, e) in got.iter().zip(p_hat.iter().chain(&q_hat[..2])) {
+            assert!((g - e).abs() < 1e-5, "{got:?} against {p_hat:?} {q_hat:?}");
+        }
+        let s = values(out.structure.clone(), "structure").unwrap();
+        let sigmoid = |v: f64| 1.0 / (1.0 + (-v).exp());
+        assert!((s[1] - sigmoid(p_z[0] * p_z[1])).abs() < 1e-5 && (s[9 + 1] - sigmoid(q_z[0] * q_z[1])).abs() < 1e-5);
+        // The centres' errors: ‖x − x̂‖² and ‖a − â‖² over the real nodes (A + I the target).
+        let (_, feature, structure) = gae_errors(&out, &x, &[3, 2], 0.5);
+        let (f, st) = (values(feature, "f").unwrap(), values(structure, "s").unwrap());
+        assert!((f[0] - (1.0 - p_hat[0]).powi(2)).abs() < 1e-4, "{f:?}");
+        assert_eq!(f[5], 0.0, "padding is not scored");
+        let target = [1.0, 1.0, 0.0];
+        let e: f64 = (0..3).map(|j| (target[j] - sigmoid(p_z[0] * p_z[j])).powi(2)).sum();
+        assert!((st[0] - e).abs() < 1e-4, "{st:?} against {e}");
+        let e2: f64 = (0..2).map(|j| (1.0 - sigmoid(q_z[0] * q_z[j])).powi(2)).sum();
+        assert!((st[3] - e2).abs() < 1e-4, "{st:?} against {e2}");
+    }
+}
