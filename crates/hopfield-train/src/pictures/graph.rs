@@ -178,7 +178,7 @@ pub fn write_outlier_scores(
     let traces: Vec<(String, Vec<f64>)> = classes
         .iter()
         .zip(energy)
-        .map(|(&c, e)| (format!("{} nodes (4 shown)", if c == 1 { "anomalous" } else { "normal" }), e))
+        .map(|(&c, e)| (format!("{} nodes (4 shown; E per token)", if c == 1 { "anomalous" } else { "normal" }), e))
         .collect();
     let axis = ScoreAxis {
         lo,
