@@ -12,10 +12,10 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::anomaly::{fixed_ego, EgoSettings};
-use super::outlier::{OutlierEpoch, UnlabelledGraph};
+use super::outlier::{finite_scores, NodeTask, OutlierEpoch, UnlabelledGraph};
 use super::{make_batch, PreparedGraph};
 use crate::error::{invalid, positive, Result};
-use crate::trainer::{values, EpochSummary, Event, Iteration, Optimizer, Plan, Schedule, StepResult, Task, Trainer};
+use crate::trainer::{values, Event, Optimizer, Plan, Schedule, Trainer};
 use hopfield_data::graph::ego::ego_graph;
 
 /// The MLP autoencoder's sizes and training.
@@ -102,51 +102,10 @@ impl MlpAutoencoder {
     }
 }
 
-struct AutoencoderTask<'a> {
-    graph: &'a UnlabelledGraph,
-    settings: &'a AutoencoderSettings,
-    seed: u64,
-    autodiff: Device,
-}
-
 fn rows_tensor(graph: &UnlabelledGraph, nodes: impl Iterator<Item = usize>, device: &Device) -> Tensor<2> {
     let x: Vec<f32> = nodes.flat_map(|i| graph.row(i as u32).to_vec()).collect();
     let n = x.len() / graph.dim.max(1);
     Tensor::from_data(TensorData::new(x, [n, graph.dim]), device)
-}
-
-impl Task for AutoencoderTask<'_> {
-    type State = (MlpAutoencoder, Optimizer);
-    type Epoch = OutlierEpoch;
-
-    fn plan(&self) -> Plan {
-        Plan { examples: self.graph.nodes, batch_size: self.settings.batch_size, epochs: self.settings.epochs }
-    }
-
-    fn epoch_rng(&self, _: &Self::State, epoch: usize) -> ChaCha8Rng {
-        ChaCha8Rng::seed_from_u64(self.seed.wrapping_mul(0xae5).wrapping_add(epoch as u64))
-    }
-
-    fn step(
-        &self,
-        (model, mut optim): Self::State,
-        idx: &[usize],
-        _: &mut ChaCha8Rng,
-        at: Iteration,
-    ) -> Result<(Self::State, StepResult)> {
-        let x = rows_tensor(self.graph, idx.iter().copied(), &self.autodiff);
-        let loss = (model.forward(x.clone()) - x).square().mean();
-        let (model, value) = optim.step_if_finite(model, loss, at);
-        Ok(((model, optim), StepResult { loss: value, wrong: 0 }))
-    }
-
-    fn finish_epoch(&self, _: &mut Self::State, sum: EpochSummary, _: ChaCha8Rng) -> Result<OutlierEpoch> {
-        Ok(OutlierEpoch::of(&sum))
-    }
-
-    fn describe(&self) -> String {
-        format!(" (MLP autoencoder on {})", self.graph.name)
-    }
 }
 
 /// Trains an MLP autoencoder on every node's features (weights and batch order from `seed`) and
@@ -165,10 +124,19 @@ pub fn mlp_autoencoder_scores(
     settings.validate()?;
     let autodiff = device.clone().autodiff();
     let model = MlpAutoencoder::new(graph.dim, settings.hidden, settings.code(graph.dim), seed, &autodiff);
-    let task = AutoencoderTask { graph, settings, seed, autodiff };
-    let optim = Optimizer::adam(Schedule::Constant(settings.lr));
-    let ((model, _), history) = trainer.run(&task, (model, optim), 0, on_event)?;
-    let model = model.valid();
+    let loss = |model: &MlpAutoencoder, idx: &[usize], _: &mut ChaCha8Rng| {
+        let x = rows_tensor(graph, idx.iter().copied(), &autodiff);
+        Ok((model.forward(x.clone()) - x).square().mean())
+    };
+    let task = NodeTask {
+        graph,
+        plan: Plan { examples: graph.nodes, batch_size: settings.batch_size, epochs: settings.epochs },
+        rng_seed: seed.wrapping_mul(0xae5),
+        what: "MLP autoencoder",
+        loss,
+        model: std::marker::PhantomData,
+    };
+    let (model, history) = task.fit(model, Optimizer::adam(Schedule::Constant(settings.lr)), trainer, on_event)?;
     let mut scores = Vec::with_capacity(graph.nodes);
     let all: Vec<usize> = (0..graph.nodes).collect();
     for chunk in all.chunks(1024) {
@@ -176,14 +144,7 @@ pub fn mlp_autoencoder_scores(
         let err = (model.forward(x.clone()) - x).square().mean_dim(1);
         scores.extend(values(err, "autoencoder errors")?);
     }
-    if let Some((i, v)) = scores.iter().enumerate().find(|(_, v)| !v.is_finite()) {
-        return Err(crate::TrainError::NotFinite {
-            what: format!("the MLP autoencoder's reconstruction error of node {i} of {}", graph.name),
-            value: *v,
-            why: String::new(),
-        });
-    }
-    Ok((scores, history))
+    Ok((finite_scores(scores, "the MLP autoencoder's reconstruction error", graph)?, history))
 }
 
 /// Each row's neighbours, nearest first: their indices and their distances, [n][k] each.
@@ -377,54 +338,6 @@ fn gae_errors(out: &GaeOutput, x: &Tensor<3>, nodes: &[usize], alpha: f64) -> (T
     (loss, feature, structure)
 }
 
-struct GaeTask<'a> {
-    graph: &'a UnlabelledGraph,
-    ego: EgoSettings,
-    settings: &'a GraphAutoencoderSettings,
-    seed: u64,
-    epochs: usize,
-    autodiff: Device,
-}
-
-impl Task for GaeTask<'_> {
-    type State = (GraphAutoencoder, Optimizer);
-    type Epoch = OutlierEpoch;
-
-    fn plan(&self) -> Plan {
-        Plan { examples: self.graph.nodes, batch_size: self.settings.batch_size, epochs: self.epochs }
-    }
-
-    fn epoch_rng(&self, _: &Self::State, epoch: usize) -> ChaCha8Rng {
-        ChaCha8Rng::seed_from_u64(self.seed.wrapping_mul(0x6ae5).wrapping_add(epoch as u64))
-    }
-
-    fn step(
-        &self,
-        (model, mut optim): Self::State,
-        idx: &[usize],
-        rng: &mut ChaCha8Rng,
-        at: Iteration,
-    ) -> Result<(Self::State, StepResult)> {
-        let (g, ego) = (self.graph, self.ego);
-        let graphs: Vec<PreparedGraph> =
-            idx.iter().map(|&i| g.plain(&ego_graph(&g.neighbours, i as u32, ego.hops, ego.budget, rng))).collect();
-        let refs: Vec<&PreparedGraph> = graphs.iter().collect();
-        let (out, x) = model.forward(&refs, g.dim, &self.autodiff)?;
-        let nodes: Vec<usize> = graphs.iter().map(|p| p.nodes).collect();
-        let (loss, _, _) = gae_errors(&out, &x, &nodes, self.settings.alpha);
-        let (model, value) = optim.step_if_finite(model, loss, at);
-        Ok(((model, optim), StepResult { loss: value, wrong: 0 }))
-    }
-
-    fn finish_epoch(&self, _: &mut Self::State, sum: EpochSummary, _: ChaCha8Rng) -> Result<OutlierEpoch> {
-        Ok(OutlierEpoch::of(&sum))
-    }
-
-    fn describe(&self) -> String {
-        format!(" (graph autoencoder on {})", self.graph.name)
-    }
-}
-
 /// Trains the graph autoencoder on every node's ego-graph for `epochs` passes (weights, ego-graphs
 /// and batch order from `seed`) and scores each node from its fixed ego-graph, it at the centre:
 /// α ‖x − x̂‖ + (1 − α) ‖a − â‖. Returns the scores and every epoch's figures.
@@ -441,10 +354,25 @@ pub fn graph_autoencoder_scores(
     settings.validate()?;
     let autodiff = device.clone().autodiff();
     let model = GraphAutoencoder::new(graph.dim, settings.hidden, seed, &autodiff);
-    let task = GaeTask { graph, ego, settings, seed, epochs, autodiff };
-    let optim = Optimizer::adam(Schedule::Constant(settings.lr));
-    let ((model, _), history) = trainer.run(&task, (model, optim), 0, on_event)?;
-    let model = model.valid();
+    let loss = |model: &GraphAutoencoder, idx: &[usize], rng: &mut ChaCha8Rng| {
+        let graphs: Vec<PreparedGraph> = idx
+            .iter()
+            .map(|&i| graph.plain(&ego_graph(&graph.neighbours, i as u32, ego.hops, ego.budget, rng)))
+            .collect();
+        let refs: Vec<&PreparedGraph> = graphs.iter().collect();
+        let (out, x) = model.forward(&refs, graph.dim, &autodiff)?;
+        let nodes: Vec<usize> = graphs.iter().map(|p| p.nodes).collect();
+        Ok(gae_errors(&out, &x, &nodes, settings.alpha).0)
+    };
+    let task = NodeTask {
+        graph,
+        plan: Plan { examples: graph.nodes, batch_size: settings.batch_size, epochs },
+        rng_seed: seed.wrapping_mul(0x6ae5),
+        what: "graph autoencoder",
+        loss,
+        model: std::marker::PhantomData,
+    };
+    let (model, history) = task.fit(model, Optimizer::adam(Schedule::Constant(settings.lr)), trainer, on_event)?;
     let mut scores = Vec::with_capacity(graph.nodes);
     let all: Vec<u32> = (0..graph.nodes as u32).collect();
     for chunk in all.chunks(256) {
@@ -459,14 +387,7 @@ pub fn graph_autoencoder_scores(
         let s = values(structure.slice([0..b, 0..1]).reshape([b]), "graph autoencoder errors")?;
         scores.extend(f.iter().zip(&s).map(|(f, s)| settings.alpha * f.sqrt() + (1.0 - settings.alpha) * s.sqrt()));
     }
-    if let Some((i, v)) = scores.iter().enumerate().find(|(_, v)| !v.is_finite()) {
-        return Err(crate::TrainError::NotFinite {
-            what: format!("the graph autoencoder's score of node {i} of {}", graph.name),
-            value: *v,
-            why: String::new(),
-        });
-    }
-    Ok((scores, history))
+    Ok((finite_scores(scores, "the graph autoencoder's score", graph)?, history))
 }
 
 #[cfg(test)]

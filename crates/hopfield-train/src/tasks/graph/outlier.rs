@@ -243,79 +243,90 @@ fn reconstruct(
     Ok((z.slice([0..b, 0..n, 0..dim]), out))
 }
 
-/// The model and AdamW as training leaves them.
-pub struct ReconstructionState {
-    /// On the autodiff device.
-    pub model: GraphEnergyTransformer,
-    /// AdamW.
-    pub optim: Optimizer,
+/// Training on every node of a graph, a batch of nodes a step: what the label-free detectors that
+/// learn (the ET, the MLP and graph autoencoders) share. `loss` gives a batch's loss under the
+/// model (drawing ego-graphs and masks from the epoch's generator); the state is the model and its
+/// optimiser; an epoch's figures are its mean loss and speed.
+pub(crate) struct NodeTask<'a, M, L> {
+    /// The graph (its nodes are the examples).
+    pub graph: &'a UnlabelledGraph,
+    /// Nodes a step and epochs.
+    pub plan: Plan,
+    /// Epoch e's generator is seeded by `rng_seed + e`.
+    pub rng_seed: u64,
+    /// The detector, in a divergence error ("MLP autoencoder").
+    pub what: &'static str,
+    /// A batch's loss.
+    pub loss: L,
+    /// The model's type.
+    pub model: std::marker::PhantomData<M>,
 }
 
-struct ReconstructionTask<'a> {
-    graph: &'a UnlabelledGraph,
-    how: Reconstruction,
-    k: usize,
-    settings: &'a GraphSettings,
-    autodiff: Device,
-}
-
-impl Task for ReconstructionTask<'_> {
-    type State = ReconstructionState;
+impl<M, L> Task for NodeTask<'_, M, L>
+where
+    M: Module,
+    L: Fn(&M, &[usize], &mut ChaCha8Rng) -> Result<Tensor<1>>,
+{
+    type State = (M, Optimizer);
     type Epoch = OutlierEpoch;
 
     fn plan(&self) -> Plan {
-        Plan { examples: self.graph.nodes, batch_size: self.settings.batch_size, epochs: self.settings.epochs }
+        self.plan
     }
 
-    fn epoch_rng(&self, _: &ReconstructionState, epoch: usize) -> ChaCha8Rng {
-        ChaCha8Rng::seed_from_u64(self.settings.seed.wrapping_mul(0x7a3d).wrapping_add(epoch as u64))
+    fn epoch_rng(&self, _: &Self::State, epoch: usize) -> ChaCha8Rng {
+        ChaCha8Rng::seed_from_u64(self.rng_seed.wrapping_add(epoch as u64))
     }
 
     fn step(
         &self,
-        mut s: ReconstructionState,
+        (model, mut optim): Self::State,
         idx: &[usize],
         rng: &mut ChaCha8Rng,
         at: Iteration,
-    ) -> Result<(ReconstructionState, StepResult)> {
-        let (g, ego) = (self.graph, self.how.ego);
-        let mut graphs = Vec::with_capacity(idx.len());
-        let mut masks = Vec::with_capacity(idx.len());
-        for &i in idx {
-            let e = ego_graph(&g.neighbours, i as u32, ego.hops, ego.budget, rng);
-            let masked: Vec<bool> =
-                (0..e.nodes.len()).map(|j| j == 0 || rng.random::<f64>() < self.how.mask_fraction).collect();
-            graphs.push((g.masked(&e, &masked, self.k), e.nodes));
-            masks.push(masked);
-        }
-        let refs: Vec<&PreparedGraph> = graphs.iter().map(|(p, _)| p).collect();
-        let (xhat, _) =
-            reconstruct(&s.model, &refs, g.dim, (self.settings, self.k, Observe::Nothing), Some(rng), &self.autodiff)?;
-        let n = xhat.dims()[1];
-        let rows: Vec<Vec<f32>> =
-            graphs.iter().map(|(_, nodes)| nodes.iter().flat_map(|&v| g.row(v).to_vec()).collect()).collect();
-        let padded: Vec<(usize, &[f32])> =
-            graphs.iter().zip(&rows).map(|((_, nodes), r)| (nodes.len(), r.as_slice())).collect();
-        let target = pad_node_values(&padded, g.dim, n, &self.autodiff)?;
-        let mut scored = vec![0f32; idx.len() * n];
-        for (b, m) in masks.iter().enumerate() {
-            for (j, &on) in m.iter().enumerate() {
-                scored[b * n + j] = on as u8 as f32;
-            }
-        }
-        let scored = Tensor::<2>::from_data(TensorData::new(scored, [idx.len(), n]), &self.autodiff);
-        let loss = masked_patch_mse(xhat, target, scored);
-        let value;
-        (s.model, value) = s.optim.step_if_finite(s.model, loss, at);
-        Ok((s, StepResult { loss: value, wrong: 0 }))
+    ) -> Result<(Self::State, StepResult)> {
+        let loss = (self.loss)(&model, idx, rng)?;
+        let (model, value) = optim.step_if_finite(model, loss, at);
+        Ok(((model, optim), StepResult { loss: value, wrong: 0 }))
     }
 
-    fn finish_epoch(&self, _: &mut ReconstructionState, sum: EpochSummary, _: ChaCha8Rng) -> Result<OutlierEpoch> {
+    fn finish_epoch(&self, _: &mut Self::State, sum: EpochSummary, _: ChaCha8Rng) -> Result<OutlierEpoch> {
         Ok(OutlierEpoch::of(&sum))
     }
 
     fn describe(&self) -> String {
-        format!(" (masked reconstruction on {})", self.graph.name)
+        format!(" ({} on {})", self.what, self.graph.name)
+    }
+}
+
+impl<'a, M, L> NodeTask<'a, M, L>
+where
+    M: Module,
+    L: Fn(&M, &[usize], &mut ChaCha8Rng) -> Result<Tensor<1>>,
+{
+    /// Trains `model` with `optim` for `plan`; returns it on the plain device and every epoch's
+    /// figures.
+    pub fn fit(
+        self,
+        model: M,
+        optim: Optimizer,
+        trainer: &Trainer,
+        on_event: impl FnMut(Event<'_, OutlierEpoch>),
+    ) -> Result<(M, Vec<OutlierEpoch>)> {
+        let ((model, _), history) = trainer.run(&self, (model, optim), 0, on_event)?;
+        Ok((model.valid(), history))
+    }
+}
+
+/// `scores` when every one is finite; else an error naming the first other one's node.
+pub(crate) fn finite_scores(scores: Vec<f64>, what: &str, graph: &UnlabelledGraph) -> Result<Vec<f64>> {
+    match scores.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+        Some((i, &v)) => Err(crate::TrainError::NotFinite {
+            what: format!("{what} of node {i} of {}", graph.name),
+            value: v,
+            why: String::new(),
+        }),
+        None => Ok(scores),
     }
 }
 
@@ -342,11 +353,45 @@ pub fn fit_reconstruction(
     }
     settings.check_memory(graph.dim + 1, graph.dim.max(2), how.ego.budget)?;
     let autodiff = device.clone().autodiff();
-    let task = ReconstructionTask { graph, how, k: settings.encodings, settings, autodiff: autodiff.clone() };
+    let (k, ego) = (settings.encodings, how.ego);
+    let loss = |model: &GraphEnergyTransformer, idx: &[usize], rng: &mut ChaCha8Rng| {
+        let mut graphs = Vec::with_capacity(idx.len());
+        let mut masks = Vec::with_capacity(idx.len());
+        for &i in idx {
+            let e = ego_graph(&graph.neighbours, i as u32, ego.hops, ego.budget, rng);
+            let masked: Vec<bool> =
+                (0..e.nodes.len()).map(|j| j == 0 || rng.random::<f64>() < how.mask_fraction).collect();
+            graphs.push((graph.masked(&e, &masked, k), e.nodes));
+            masks.push(masked);
+        }
+        let refs: Vec<&PreparedGraph> = graphs.iter().map(|(p, _)| p).collect();
+        let (xhat, _) = reconstruct(model, &refs, graph.dim, (settings, k, Observe::Nothing), Some(rng), &autodiff)?;
+        let n = xhat.dims()[1];
+        let rows: Vec<Vec<f32>> =
+            graphs.iter().map(|(_, nodes)| nodes.iter().flat_map(|&v| graph.row(v).to_vec()).collect()).collect();
+        let padded: Vec<(usize, &[f32])> =
+            graphs.iter().zip(&rows).map(|((_, nodes), r)| (nodes.len(), r.as_slice())).collect();
+        let target = pad_node_values(&padded, graph.dim, n, &autodiff)?;
+        let mut scored = vec![0f32; idx.len() * n];
+        for (b, m) in masks.iter().enumerate() {
+            for (j, &on) in m.iter().enumerate() {
+                scored[b * n + j] = on as u8 as f32;
+            }
+        }
+        let scored = Tensor::<2>::from_data(TensorData::new(scored, [idx.len(), n]), &autodiff);
+        Ok(masked_patch_mse(xhat, target, scored))
+    };
+    let task = NodeTask {
+        graph,
+        plan: Plan { examples: graph.nodes, batch_size: settings.batch_size, epochs: settings.epochs },
+        rng_seed: settings.seed.wrapping_mul(0x7a3d),
+        what: "masked reconstruction",
+        loss,
+        model: std::marker::PhantomData,
+    };
     let model = reconstruction_model(settings, graph.dim, &autodiff)?;
     let optim = Optimizer::adamw((0.9, 0.999), settings.weight_decay, 1.0, Schedule::Constant(settings.lr));
-    let (s, history) = trainer.run(&task, ReconstructionState { model, optim }, 0, on_event)?;
-    Ok((s.model.valid(), history))
+    task.fit(model, optim, trainer, on_event)
 }
 
 /// The ET detector's scores of every node, each from its fixed ego-graph with the node alone masked.
