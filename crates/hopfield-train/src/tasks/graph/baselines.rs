@@ -15,7 +15,7 @@ use super::anomaly::{fixed_ego, EgoSettings};
 use super::outlier::{finite_scores, NodeTask, OutlierEpoch, UnlabelledGraph};
 use super::{make_batch, PreparedGraph};
 use crate::error::{invalid, positive, Result};
-use crate::trainer::{values, Event, Optimizer, Plan, Schedule, Trainer};
+use crate::trainer::{values, Event, Optimizer, Schedule, Trainer};
 use hopfield_data::graph::ego::ego_graph;
 
 /// The MLP autoencoder's sizes and training.
@@ -128,14 +128,8 @@ pub fn mlp_autoencoder_scores(
         let x = rows_tensor(graph, idx.iter().copied(), &autodiff);
         Ok((model.forward(x.clone()) - x).square().mean())
     };
-    let task = NodeTask {
-        graph,
-        plan: Plan { examples: graph.nodes, batch_size: settings.batch_size, epochs: settings.epochs },
-        rng_seed: seed.wrapping_mul(0xae5),
-        what: "MLP autoencoder",
-        loss,
-        model: std::marker::PhantomData,
-    };
+    let task =
+        NodeTask::new(graph, (settings.batch_size, settings.epochs), seed.wrapping_mul(0xae5), "MLP autoencoder", loss);
     let (model, history) = task.fit(model, Optimizer::adam(Schedule::Constant(settings.lr)), trainer, on_event)?;
     let mut scores = Vec::with_capacity(graph.nodes);
     let all: Vec<usize> = (0..graph.nodes).collect();
@@ -364,14 +358,8 @@ pub fn graph_autoencoder_scores(
         let nodes: Vec<usize> = graphs.iter().map(|p| p.nodes).collect();
         Ok(gae_errors(&out, &x, &nodes, settings.alpha).0)
     };
-    let task = NodeTask {
-        graph,
-        plan: Plan { examples: graph.nodes, batch_size: settings.batch_size, epochs },
-        rng_seed: seed.wrapping_mul(0x6ae5),
-        what: "graph autoencoder",
-        loss,
-        model: std::marker::PhantomData,
-    };
+    let task =
+        NodeTask::new(graph, (settings.batch_size, epochs), seed.wrapping_mul(0x6ae5), "graph autoencoder", loss);
     let (model, history) = task.fit(model, Optimizer::adam(Schedule::Constant(settings.lr)), trainer, on_event)?;
     let mut scores = Vec::with_capacity(graph.nodes);
     let all: Vec<u32> = (0..graph.nodes as u32).collect();

@@ -248,18 +248,12 @@ fn reconstruct(
 /// model (drawing ego-graphs and masks from the epoch's generator); the state is the model and its
 /// optimiser; an epoch's figures are its mean loss and speed.
 pub(crate) struct NodeTask<'a, M, L> {
-    /// The graph (its nodes are the examples).
-    pub graph: &'a UnlabelledGraph,
-    /// Nodes a step and epochs.
-    pub plan: Plan,
-    /// Epoch e's generator is seeded by `rng_seed + e`.
-    pub rng_seed: u64,
-    /// The detector, in a divergence error ("MLP autoencoder").
-    pub what: &'static str,
-    /// A batch's loss.
-    pub loss: L,
-    /// The model's type.
-    pub model: std::marker::PhantomData<M>,
+    graph: &'a UnlabelledGraph,
+    plan: Plan,
+    rng_seed: u64,
+    what: &'static str,
+    loss: L,
+    model: std::marker::PhantomData<M>,
 }
 
 impl<M, L> Task for NodeTask<'_, M, L>
@@ -304,8 +298,20 @@ where
     M: Module,
     L: Fn(&M, &[usize], &mut ChaCha8Rng) -> Result<Tensor<1>>,
 {
-    /// Trains `model` with `optim` for `plan`; returns it on the plain device and every epoch's
-    /// figures.
+    /// Training on every node of `graph`, `batch_size` nodes a step, for `epochs`; epoch e's
+    /// generator seeded by `rng_seed + e`; `what` names the detector in a divergence error.
+    pub fn new(
+        graph: &'a UnlabelledGraph,
+        (batch_size, epochs): (usize, usize),
+        rng_seed: u64,
+        what: &'static str,
+        loss: L,
+    ) -> Self {
+        let plan = Plan { examples: graph.nodes, batch_size, epochs };
+        NodeTask { graph, plan, rng_seed, what, loss, model: std::marker::PhantomData }
+    }
+
+    /// Trains `model` with `optim`; returns it on the plain device and every epoch's figures.
     pub fn fit(
         self,
         model: M,
@@ -381,14 +387,13 @@ pub fn fit_reconstruction(
         let scored = Tensor::<2>::from_data(TensorData::new(scored, [idx.len(), n]), &autodiff);
         Ok(masked_patch_mse(xhat, target, scored))
     };
-    let task = NodeTask {
+    let task = NodeTask::new(
         graph,
-        plan: Plan { examples: graph.nodes, batch_size: settings.batch_size, epochs: settings.epochs },
-        rng_seed: settings.seed.wrapping_mul(0x7a3d),
-        what: "masked reconstruction",
+        (settings.batch_size, settings.epochs),
+        settings.seed.wrapping_mul(0x7a3d),
+        "masked reconstruction",
         loss,
-        model: std::marker::PhantomData,
-    };
+    );
     let model = reconstruction_model(settings, graph.dim, &autodiff)?;
     let optim = Optimizer::adamw((0.9, 0.999), settings.weight_decay, 1.0, Schedule::Constant(settings.lr));
     task.fit(model, optim, trainer, on_event)
