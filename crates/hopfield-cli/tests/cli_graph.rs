@@ -255,6 +255,17 @@ fn unsupervised_anomaly_scores_every_node_without_labels_and_refuses_bad_input()
         assert_eq!(a[2..], b[2..], "the scores do not depend on the labels");
     }
 
+    // No labels file at all: the same scores; the supervised command still needs it.
+    std::fs::remove_file(data.join("labels.txt")).unwrap();
+    let bare = d.join("bare");
+    let mut args = vec!["graph", "anomaly", "--unsupervised", "--data", s, "--out", bare.to_str().unwrap()];
+    args.extend_from_slice(&small);
+    let printed = ok(&args, d);
+    assert!(printed.contains("toy: 120 nodes, 240 edge lines") && printed.contains("undefined"), "{printed}");
+    assert_eq!(csv(&bare.join("scores.csv"))[1..], blind_scores[1..], "labels never reach the scores");
+    let e = fails(&["graph", "anomaly", "--data", s, "--out", o], d);
+    assert!(e.contains("no labels.txt or labels.txt.gz"), "{e}");
+
     for (flags, words) in [
         (vec!["--train-fraction", "0.4"], "--train-fraction 0.4: the unsupervised protocol"),
         (vec!["--models", "et"], "--detectors"),

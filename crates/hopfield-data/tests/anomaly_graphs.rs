@@ -175,3 +175,35 @@ fn ego_graphs_hold_the_centre_its_near_nodes_and_their_edges_within_the_budget()
         }
     }
 }
+
+#[test]
+fn without_labels_the_node_count_comes_from_the_features() {
+    use hopfield_data::graph::anomaly::load_unlabelled;
+    let d = tempfile::tempdir().unwrap();
+    write_set(d.path(), EDGES, LABELS, FEATURES);
+    let labelled = load_unlabelled(d.path()).unwrap();
+    assert_eq!(labelled, load(d.path()).unwrap(), "with labels both readers agree");
+    std::fs::remove_file(d.path().join("labels.txt")).unwrap();
+    let e = load(d.path()).unwrap_err().to_string();
+    assert!(e.contains("no labels.txt or labels.txt.gz"), "{e}");
+    let g = load_unlabelled(d.path()).unwrap();
+    assert_eq!((g.nodes, g.edges.len(), g.dim, g.anomalies()), (6, 5, 2, 0));
+    assert_eq!((g.features, g.edges), (labelled.features, labelled.edges));
+    // An edge beyond the features' rows names the features file that counted the nodes.
+    std::fs::write(d.path().join("edges.txt"), "0 1\n1 6\n").unwrap();
+    let e = load_unlabelled(d.path()).unwrap_err().to_string();
+    assert!(e.contains("edges.txt, line 2") && e.contains("below the 6 nodes of") && e.contains("features.csv"), "{e}");
+    // Sparse features: the header's n.
+    std::fs::write(d.path().join("edges.txt"), "0 1\n1 2\n").unwrap();
+    std::fs::remove_file(d.path().join("features.csv")).unwrap();
+    std::fs::write(d.path().join("features_coo.txt"), "3 2 1\n2 1 4.5\n").unwrap();
+    let g = load_unlabelled(d.path()).unwrap();
+    assert_eq!((g.nodes, g.features), (3, vec![0.0, 0.0, 0.0, 0.0, 0.0, 4.5]));
+    for (coo, words) in [("0 2 0\n", "0 rows: expected 1 to"), ("-4 2 0\n", "-4 rows")] {
+        std::fs::write(d.path().join("features_coo.txt"), coo).unwrap();
+        let e = load_unlabelled(d.path()).unwrap_err().to_string();
+        assert!(e.contains(words), "{e}");
+    }
+    std::fs::write(d.path().join("features_coo.txt"), "").unwrap();
+    assert!(load_unlabelled(d.path()).is_err());
+}

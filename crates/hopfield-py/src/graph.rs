@@ -386,7 +386,7 @@ fn node_outliers(
                 value("data", "expected a graph's name, a folder, or a dict with 'x', 'edge_index' and optionally 'y'")
             })?;
             let dir = folder(data_dir);
-            py.detach(|| anomaly_protocol::load_named(&name, &dir)).map_err(train)?
+            py.detach(|| outlier_protocol::load_named(&name, &dir)).map_err(train)?
         }
     };
     let watch = Watch::new(callback);

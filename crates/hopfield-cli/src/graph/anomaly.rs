@@ -58,7 +58,8 @@ impl DetectorArg {
 #[derive(Args, Debug)]
 pub struct AnomalyArgs {
     /// reddit, books, disney, enron or inj_cora under <data-dir>/graph-anomaly/, or a folder with
-    /// edges.txt, labels.txt and features.csv or features_coo.txt (plain or .gz).
+    /// edges.txt, labels.txt and features.csv or features_coo.txt (plain or .gz; labels.txt may be
+    /// missing with --unsupervised).
     #[arg(long)]
     pub data: String,
     /// Unsupervised detection (the BOND protocol): every detector fitted on the whole graph without
@@ -193,7 +194,7 @@ fn unsupervised(a: &AnomalyArgs, data_dir: &Path, device: &Device) -> Result<()>
     const FLAGS: &[&str] = &["seeds", "budget", "epochs", "samples", "mask fraction", "LOF neighbours"];
     let config = a.outlier_config();
     config.validate().map_err(|e| flagged(e, FLAGS))?;
-    let graph = node_anomaly::load_named(&a.data, data_dir)?;
+    let graph = node_outliers::load_named(&a.data, data_dir)?;
     let out = a.out.clone().unwrap_or_else(|| PathBuf::from("out/graph-outliers"));
     hopfield_data::outputs::claim_all(&out, node_outliers::NodeOutlierReport::OUTPUTS)?;
     println!("{}", node_outliers::describe(&graph, &config));

@@ -66,24 +66,63 @@ fn file(dir: &Path, name: &str) -> Result<Option<PathBuf>> {
 /// A missing file; a label that is not a non-negative integer; an edge to a node that does not
 /// exist; a feature row of the wrong width; a non-finite value; counts that disagree between files.
 pub fn load(dir: &Path) -> Result<AnomalyGraph> {
+    load_with(dir, true)
+}
+
+/// [`load`], except that `labels.txt` may be missing: every node is then labelled 0 and the node
+/// count comes from the features (for detectors that never read labels).
+///
+/// # Errors
+/// As [`load`].
+pub fn load_unlabelled(dir: &Path) -> Result<AnomalyGraph> {
+    load_with(dir, false)
+}
+
+fn load_with(dir: &Path, labels_required: bool) -> Result<AnomalyGraph> {
     let need = |name: &str| {
         file(dir, name)?.ok_or_else(|| {
             format_err(dir.display(), format!("no {name} or {name}.gz: not a node-anomaly data set folder"))
         })
     };
-    let (label_file, label_lines) = lines(&need("labels.txt")?)?;
-    let mut raw_labels = Vec::with_capacity(label_lines.len());
-    for (i, l) in &label_lines {
-        let v = integer(&label_file, *i, l)?;
-        if v < 0 {
-            return Err(at(&label_file, *i, format!("label {v}: 0 is normal, a positive label an anomaly")));
+    let labels = match file(dir, "labels.txt")? {
+        None if !labels_required => None,
+        _ => {
+            let (label_file, label_lines) = lines(&need("labels.txt")?)?;
+            let mut raw_labels = Vec::with_capacity(label_lines.len());
+            for (i, l) in &label_lines {
+                let v = integer(&label_file, *i, l)?;
+                if v < 0 {
+                    return Err(at(&label_file, *i, format!("label {v}: 0 is normal, a positive label an anomaly")));
+                }
+                raw_labels.push(v);
+            }
+            if raw_labels.is_empty() {
+                return Err(format_err(&label_file, "no nodes"));
+            }
+            Some((label_file, raw_labels))
         }
-        raw_labels.push(v);
-    }
-    let nodes = raw_labels.len();
-    if nodes == 0 {
-        return Err(format_err(&label_file, "no nodes"));
-    }
+    };
+    let counted = labels.as_ref().map(|(f, l)| (f.clone(), l.len()));
+    let (features, dim, nodes, counted_by) = match (file(dir, "features.csv")?, file(dir, "features_coo.txt")?) {
+        (Some(a), Some(b)) => {
+            return Err(format_err(
+                dir.display(),
+                format!(
+                    "both {} and {} are here: it is not clear which features to read; move one away",
+                    a.file_name().unwrap_or_default().to_string_lossy(),
+                    b.file_name().unwrap_or_default().to_string_lossy()
+                ),
+            ))
+        }
+        (Some(p), None) => dense(&p, counted)?,
+        (None, Some(p)) => sparse(&p, counted)?,
+        (None, None) => {
+            return Err(format_err(
+                dir.display(),
+                "no features.csv(.gz) or features_coo.txt(.gz): the node features are missing",
+            ))
+        }
+    };
     let (edge_file, edge_lines) = lines(&need("edges.txt")?)?;
     let mut edges = Vec::with_capacity(edge_lines.len());
     for (i, l) in &edge_lines {
@@ -97,45 +136,35 @@ pub fn load(dir: &Path) -> Result<AnomalyGraph> {
                 return Err(at(
                     &edge_file,
                     *i,
-                    format!("node {id}: ids are 0-based, below the {nodes} nodes of {label_file}"),
+                    format!("node {id}: ids are 0-based, below the {nodes} nodes of {counted_by}"),
                 ));
             }
         }
         edges.push((u as u32, v as u32));
     }
-    let (features, dim) = match (file(dir, "features.csv")?, file(dir, "features_coo.txt")?) {
-        (Some(a), Some(b)) => {
-            return Err(format_err(
-                dir.display(),
-                format!(
-                    "both {} and {} are here: it is not clear which features to read; move one away",
-                    a.file_name().unwrap_or_default().to_string_lossy(),
-                    b.file_name().unwrap_or_default().to_string_lossy()
-                ),
-            ))
-        }
-        (Some(p), None) => dense(&p, nodes)?,
-        (None, Some(p)) => sparse(&p, nodes)?,
-        (None, None) => {
-            return Err(format_err(
-                dir.display(),
-                "no features.csv(.gz) or features_coo.txt(.gz): the node features are missing",
-            ))
-        }
-    };
+    let raw_labels = labels.map_or_else(|| vec![0; nodes], |(_, l)| l);
     let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     Ok(AnomalyGraph { name, nodes, edges, features, dim, raw_labels })
 }
 
-fn dense(path: &Path, nodes: usize) -> Result<(Vec<f32>, usize)> {
+/// Features, their width, the node count and the file that gave it.
+type Features = (Vec<f32>, usize, usize, String);
+
+/// Dense features; `counted`: the labels' file and node count, which the rows must match.
+fn dense(path: &Path, counted: Option<(String, usize)>) -> Result<Features> {
     let (file, rows) = lines(path)?;
-    if rows.len() != nodes {
+    if let Some((_, nodes)) = counted.as_ref().filter(|(_, n)| *n != rows.len()) {
         return Err(format_err(&file, format!("{} rows, but the labels give {nodes} nodes", rows.len())));
     }
-    number_rows(&file, &rows)
+    if rows.is_empty() {
+        return Err(format_err(&file, "no nodes"));
+    }
+    let nodes = rows.len();
+    let (x, d) = number_rows(&file, &rows)?;
+    Ok((x, d, nodes, counted.map_or(file, |c| c.0)))
 }
 
-fn sparse(path: &Path, nodes: usize) -> Result<(Vec<f32>, usize)> {
+fn sparse(path: &Path, counted: Option<(String, usize)>) -> Result<Features> {
     let (file, rows) = lines(path)?;
     let Some(((h, header), entries)) = rows.split_first() else {
         return Err(format_err(&file, "empty: expected a first line 'n d nnz'"));
@@ -145,9 +174,16 @@ fn sparse(path: &Path, nodes: usize) -> Result<(Vec<f32>, usize)> {
         return Err(at(&file, *h, format!("'{header}': expected 'n d nnz'")));
     }
     let (n, d, nnz) = (integer(&file, *h, f[0])?, integer(&file, *h, f[1])?, integer(&file, *h, f[2])?);
-    if n != nodes as i64 {
-        return Err(at(&file, *h, format!("{n} rows, but the labels give {nodes} nodes")));
-    }
+    let nodes = match &counted {
+        Some((_, nodes)) if n != *nodes as i64 => {
+            return Err(at(&file, *h, format!("{n} rows, but the labels give {nodes} nodes")))
+        }
+        Some((_, nodes)) => *nodes,
+        None if !(1..=1 << 31).contains(&n) => {
+            return Err(at(&file, *h, format!("{n} rows: expected 1 to {}", 1u64 << 31)))
+        }
+        None => n as usize,
+    };
     if !(1..=1 << 20).contains(&d) {
         return Err(at(&file, *h, format!("{d} features: expected 1 to {}", 1 << 20)));
     }
@@ -171,5 +207,5 @@ fn sparse(path: &Path, nodes: usize) -> Result<(Vec<f32>, usize)> {
         }
         all[r as usize * d + c as usize] = v;
     }
-    Ok((all, d))
+    Ok((all, d, nodes, counted.map_or(file, |c| c.0)))
 }

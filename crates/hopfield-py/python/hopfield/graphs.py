@@ -296,9 +296,11 @@ def node_outliers(
     and the energy's drop are reported beside); ``MLPAE`` (an MLP autoencoder's error), ``LOF``
     (local outlier factor, `lof_neighbours` 20) and ``GAE`` (a DOMINANT-like graph autoencoder on
     the same ego-graphs). `scale`: ``global`` (default: BOND's raw geometry, centred and divided by
-    one scale), ``columns`` (each standardised) or ``auto``. `data`: a graph's name or folder, or a dict with ``x`` [n, f], ``edge_index``
-    [2, e] and optionally ``y`` [n] (without it the figures are undefined; the scores are still
-    given). Model settings as for :func:`graph_classify`.
+    one scale), ``columns`` (each standardised) or ``auto``.
+
+    `data`: a graph's name or folder (``labels.txt`` optional), or a dict with ``x`` [n, f],
+    ``edge_index`` [2, e] and optionally ``y`` [n] (without labels the figures are undefined; the
+    scores are still given). Model settings as for :func:`graph_classify`.
     """
     _check_model_settings("node_outliers", model)
     names = {"et": "ET", "mlpae": "MLPAE", "lof": "LOF", "gae": "GAE"}

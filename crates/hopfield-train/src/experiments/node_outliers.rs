@@ -28,7 +28,22 @@ use crate::tasks::graph::outlier::{
 use crate::tasks::graph::GraphSettings;
 use crate::trainer::Trainer;
 
-pub use super::node_anomaly::load_named;
+/// The graph `name` names, as [`super::node_anomaly::load_named`] finds it, except that
+/// `labels.txt` may be missing (every node then 0: scored, its figures undefined).
+///
+/// # Errors
+/// A graph that is not found or does not read.
+pub fn load_named(name: &str, data_dir: &Path) -> Result<AnomalyGraph> {
+    match super::named_dir(name, data_dir, "graph-anomaly") {
+        Ok(dir) => Ok(hopfield_data::graph::anomaly::load_unlabelled(&dir)?),
+        Err(looked) => Err(crate::TrainError::NotFound {
+            what: "anomaly graph",
+            name: name.to_string(),
+            looked,
+            hint: "give the folder holding edges.txt and features.csv or features_coo.txt (labels.txt optional)",
+        }),
+    }
+}
 
 /// What this protocol reports while it runs (write a closure's argument as `|e: Event<'_>|`).
 pub type Event<'a> = Progress<'a, OutlierEpoch, DetectorResult>;
