@@ -21,8 +21,9 @@ pub enum GraphCommand {
     Classify(classify::ClassifyArgs),
     /// Node anomaly detection. Supervised: stratified train/validation/test split, class-weighted
     /// loss, threshold chosen on validation; ROC-AUC, AUPRC and macro-F1 over several seeds. With
-    /// --unsupervised (the BOND protocol): the ET (masked reconstruction), an MLP autoencoder and
-    /// LOF fitted without labels, every node scored, ROC-AUC and AUPRC over all nodes.
+    /// --unsupervised (the BOND protocol): the ET (masked reconstruction), an MLP autoencoder, LOF
+    /// and a graph autoencoder fitted without labels, every node scored, ROC-AUC and AUPRC over all
+    /// nodes.
     Anomaly(anomaly::AnomalyArgs),
 }
 
