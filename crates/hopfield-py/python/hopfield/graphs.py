@@ -30,16 +30,23 @@ _SETTINGS = (
 )
 
 
-def _model_kinds(models: Optional[Sequence[str]]) -> Optional[List[str]]:
-    if models is None:
+def _canonical(values: Optional[Sequence[str]], names: Sequence[str], what: str) -> Optional[List[str]]:
+    """`values` spelled as the library spells them (any case), or a ValueError naming the unknown one."""
+    if values is None:
         return None
-    names = {"et": "ET", "mlp": "MLP"}
+    known = {n.lower(): n for n in names}
+    quoted = [repr(n) for n in names]
+    expected = f"{', '.join(quoted[:-1])} or {quoted[-1]}"
     out = []
-    for m in models:
-        if m.lower() not in names:
-            raise ValueError(f"unknown model {m!r}: expected 'ET' or 'MLP'")
-        out.append(names[m.lower()])
+    for v in values:
+        if v.lower() not in known:
+            raise ValueError(f"unknown {what} {v!r}: expected {expected}")
+        out.append(known[v.lower()])
     return out
+
+
+def _model_kinds(models: Optional[Sequence[str]]) -> Optional[List[str]]:
+    return _canonical(models, ["ET", "MLP"], "model")
 
 
 def _check_model_settings(function: str, model: Dict[str, Any]) -> None:
@@ -303,14 +310,7 @@ def node_outliers(
     scores are still given). Model settings as for :func:`graph_classify`.
     """
     _check_model_settings("node_outliers", model)
-    names = {"et": "ET", "mlpae": "MLPAE", "lof": "LOF", "gae": "GAE"}
-    kinds = None
-    if detectors is not None:
-        kinds = []
-        for d in detectors:
-            if d.lower() not in names:
-                raise ValueError(f"unknown detector {d!r}: expected 'ET', 'MLPAE', 'LOF' or 'GAE'")
-            kinds.append(names[d.lower()])
+    kinds = _canonical(detectors, ["ET", "MLPAE", "LOF", "GAE"], "detector")
     epochs = model.pop("epochs", None)
     changes: Dict[str, Any] = dict(
         detectors=kinds,

@@ -76,14 +76,25 @@ impl NodeAnomalyConfig {
 /// # Errors
 /// A graph that is not found or does not read.
 pub fn load_named(name: &str, data_dir: &Path) -> Result<AnomalyGraph> {
+    find_and_read(
+        name,
+        data_dir,
+        anomaly::load,
+        "give the folder holding edges.txt, labels.txt and features.csv or features_coo.txt",
+    )
+}
+
+/// The folder `name` names (itself, else under `<data_dir>/graph-anomaly/`) read by `read`; `hint`
+/// says what the folder holds when none is found.
+pub(crate) fn find_and_read(
+    name: &str,
+    data_dir: &Path,
+    read: fn(&Path) -> hopfield_data::Result<AnomalyGraph>,
+    hint: &'static str,
+) -> Result<AnomalyGraph> {
     match named_dir(name, data_dir, "graph-anomaly") {
-        Ok(dir) => Ok(anomaly::load(&dir)?),
-        Err(looked) => Err(crate::TrainError::NotFound {
-            what: "anomaly graph",
-            name: name.to_string(),
-            looked,
-            hint: "give the folder holding edges.txt, labels.txt and features.csv or features_coo.txt",
-        }),
+        Ok(dir) => Ok(read(&dir)?),
+        Err(looked) => Err(crate::TrainError::NotFound { what: "anomaly graph", name: name.to_string(), looked, hint }),
     }
 }
 

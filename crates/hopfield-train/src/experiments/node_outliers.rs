@@ -34,15 +34,12 @@ use crate::trainer::Trainer;
 /// # Errors
 /// A graph that is not found or does not read.
 pub fn load_named(name: &str, data_dir: &Path) -> Result<AnomalyGraph> {
-    match super::named_dir(name, data_dir, "graph-anomaly") {
-        Ok(dir) => Ok(hopfield_data::graph::anomaly::load_unlabelled(&dir)?),
-        Err(looked) => Err(crate::TrainError::NotFound {
-            what: "anomaly graph",
-            name: name.to_string(),
-            looked,
-            hint: "give the folder holding edges.txt and features.csv or features_coo.txt (labels.txt optional)",
-        }),
-    }
+    super::node_anomaly::find_and_read(
+        name,
+        data_dir,
+        hopfield_data::graph::anomaly::load_unlabelled,
+        "give the folder holding edges.txt and features.csv or features_coo.txt (labels.txt optional)",
+    )
 }
 
 /// What this protocol reports while it runs (write a closure's argument as `|e: Event<'_>|`).
@@ -341,14 +338,12 @@ pub fn run(
                     if trainer.cancel.is_cancelled() {
                         return Err(crate::TrainError::Cancelled { epoch: 1, iteration: 0, epochs_done: 0 });
                     }
-                    let s = match &lof {
-                        Some(s) => s.clone(),
-                        None => {
-                            local_outlier_factor(&unlabelled.features, unlabelled.dim, config.lof_neighbours, device)?
-                        }
-                    };
-                    lof = Some(s.clone());
-                    (vec![("LOF".into(), s)], Vec::new())
+                    // Deterministic: fitted once, the same scores for every seed.
+                    if lof.is_none() {
+                        let k = config.lof_neighbours;
+                        lof = Some(local_outlier_factor(&unlabelled.features, unlabelled.dim, k, device)?);
+                    }
+                    (vec![("LOF".into(), lof.clone().unwrap_or_default())], Vec::new())
                 }
             };
             let result = DetectorResult {

@@ -9,20 +9,18 @@ use burn::module::Module;
 use burn::tensor::Device;
 use hopfield_data::graph::anomaly::AnomalyGraph;
 use hopfield_data::graph::ego::{ego_graph, EgoGraph};
-use hopfield_data::graph::encodings::laplacian_encodings;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::{
-    make_batch, rows, weighted_cross_entropy, GraphModel, GraphSettings, ModelKind, PreparedGraph, Standardizer,
+    ego_input, make_batch, rows, scaled_features, weighted_cross_entropy, GraphModel, GraphSettings, ModelKind,
+    PreparedGraph, Standardizer,
 };
 use crate::error::{invalid, Result};
 use crate::experiments::resume::{train_run, ProtocolCheckpoint};
 use crate::metrics::{auc, average_precision, best_f1_threshold, macro_f1};
-use crate::trainer::{
-    Best, EpochFigures, EpochSummary, Event, Iteration, Optimizer, Plan, Schedule, StepResult, Task, Trainer,
-};
+use crate::trainer::{Best, EpochFigures, EpochSummary, Event, Iteration, Optimizer, Plan, StepResult, Task, Trainer};
 
 /// Training, validation and test nodes.
 #[derive(Debug, Clone, PartialEq)]
@@ -97,11 +95,9 @@ impl AnomalyData {
     pub fn new(graph: &AnomalyGraph, train: &[u32]) -> Result<AnomalyData> {
         let d = graph.dim;
         let std = Standardizer::fit(train.iter().map(|&i| &graph.features[i as usize * d..(i as usize + 1) * d]), d);
-        let mut features = graph.features.clone();
-        std.apply_checked(&mut features, |node| format!("node {node} of {}", graph.name))?;
         Ok(AnomalyData {
             name: graph.name.clone(),
-            features,
+            features: scaled_features(graph, &std)?,
             dim: d,
             neighbours: graph.neighbours(),
             labels: graph.anomalous(),
@@ -113,8 +109,7 @@ impl AnomalyData {
         let d = self.dim;
         let features =
             ego.nodes.iter().flat_map(|&n| self.features[n as usize * d..(n as usize + 1) * d].to_vec()).collect();
-        let encodings = if k > 0 { laplacian_encodings(ego.nodes.len(), &ego.edges, k).0 } else { Vec::new() };
-        PreparedGraph { nodes: ego.nodes.len(), edges: ego.edges.clone(), features, encodings, edge_labels: Vec::new() }
+        ego_input(ego, features, k)
     }
 
     /// The fixed ego-graph an evaluation uses for `centre` (its draw seeded by the node).
@@ -390,7 +385,7 @@ pub(crate) fn run_anomaly_in(
         checkpoint,
     };
     let fresh = |d: &Device| GraphModel::new(kind, settings, data.dim, 2, 1, d);
-    let optim = Optimizer::adamw((0.9, 0.999), settings.weight_decay, 1.0, Schedule::Constant(settings.lr));
+    let optim = settings.optimizer();
     let (state, history) = train_run(
         (&task, trainer),
         checkpoint,

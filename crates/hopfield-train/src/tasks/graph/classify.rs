@@ -20,7 +20,7 @@ use super::{
 use crate::error::{invalid, Result};
 use crate::experiments::resume::{train_run, ProtocolCheckpoint};
 use crate::trainer::{
-    scalar, Best, EpochFigures, EpochSummary, Event, Iteration, Optimizer, Plan, Schedule, StepResult, Task, Trainer,
+    scalar, Best, EpochFigures, EpochSummary, Event, Iteration, Optimizer, Plan, StepResult, Task, Trainer,
 };
 
 /// A graph set ready for the models: raw features and encodings (computed once) and labels.
@@ -421,7 +421,7 @@ pub(crate) fn run_fold_in(
         checkpoint,
     };
     let fresh = |d: &Device| GraphModel::new(kind, settings, data.width, data.classes, data.edge_labels, d);
-    let optim = Optimizer::adamw((0.9, 0.999), settings.weight_decay, 1.0, Schedule::Constant(settings.lr));
+    let optim = settings.optimizer();
     let (state, history) = train_run(
         (&task, trainer),
         checkpoint,

@@ -21,6 +21,9 @@ use burn::tensor::activation::{log_softmax, relu};
 use burn::tensor::{Device, Tensor, TensorData};
 use hopfield::et::{Descent, EtConfig, GraphBatch, GraphEnergyTransformer, GraphEtConfig, Observe};
 use hopfield::init::normal;
+use hopfield_data::graph::anomaly::AnomalyGraph;
+use hopfield_data::graph::ego::EgoGraph;
+use hopfield_data::graph::encodings::laplacian_encodings;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
@@ -125,6 +128,21 @@ impl Standardizer {
         }
         Ok(())
     }
+}
+
+/// `ego` as a model input whose node features are `features` (row-major, its nodes in order), with
+/// `k` Laplacian encodings (none when k = 0).
+pub(crate) fn ego_input(ego: &EgoGraph, features: Vec<f32>, k: usize) -> PreparedGraph {
+    let encodings = if k > 0 { laplacian_encodings(ego.nodes.len(), &ego.edges, k).0 } else { Vec::new() };
+    PreparedGraph { nodes: ego.nodes.len(), edges: ego.edges.clone(), features, encodings, edge_labels: Vec::new() }
+}
+
+/// `graph`'s features transformed by `scale` and checked ([`Standardizer::apply_checked`]), an
+/// error naming the node of `graph`.
+pub(crate) fn scaled_features(graph: &AnomalyGraph, scale: &Standardizer) -> Result<Vec<f32>> {
+    let mut features = graph.features.clone();
+    scale.apply_checked(&mut features, |node| format!("node {node} of {}", graph.name))?;
+    Ok(features)
 }
 
 /// Which model.
@@ -251,6 +269,13 @@ impl GraphSettings {
             ),
             need,
         )
+    }
+
+    /// AdamW (β 0.9 / 0.999, clipping at norm 1) at this learning rate and weight decay: the
+    /// graph models' optimiser.
+    pub fn optimizer(&self) -> crate::trainer::Optimizer {
+        use crate::trainer::{Optimizer, Schedule};
+        Optimizer::adamw((0.9, 0.999), self.weight_decay, 1.0, Schedule::Constant(self.lr))
     }
 
     /// The ET's configuration for `features` node features, `classes` classes and a set of

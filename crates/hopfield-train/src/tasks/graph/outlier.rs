@@ -21,15 +21,14 @@ use burn::tensor::{Device, Tensor, TensorData};
 use hopfield::et::{masked_patch_mse, pad_node_values, GraphEnergyTransformer, GraphOutput, Observe};
 use hopfield_data::graph::anomaly::AnomalyGraph;
 use hopfield_data::graph::ego::{ego_graph, EgoGraph};
-use hopfield_data::graph::encodings::laplacian_encodings;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::anomaly::{fixed_ego, EgoSettings};
-use super::{make_batch, GraphSettings, PreparedGraph, Standardizer};
+use super::{ego_input, make_batch, scaled_features, GraphSettings, PreparedGraph, Standardizer};
 use crate::error::{invalid, Result};
 use crate::trainer::{
-    values, EpochFigures, EpochSummary, Event, Iteration, Optimizer, Plan, Schedule, StepResult, Task, Trainer,
+    values, EpochFigures, EpochSummary, Event, Iteration, Optimizer, Plan, StepResult, Task, Trainer,
 };
 
 /// A graph as an unsupervised detector sees it: its features standardised over all its nodes (no
@@ -106,12 +105,10 @@ impl UnlabelledGraph {
             Scale::Global => Standardizer::global(rows, d),
             _ => Standardizer::fit(rows, d),
         };
-        let mut features = graph.features.clone();
-        std.apply_checked(&mut features, |node| format!("node {node} of {}", graph.name))?;
         Ok(UnlabelledGraph {
             name: graph.name.clone(),
             nodes: graph.nodes,
-            features,
+            features: scaled_features(graph, &std)?,
             dim: d,
             neighbours: graph.neighbours(),
         })
@@ -125,14 +122,7 @@ impl UnlabelledGraph {
 
     /// `ego` with its nodes' standardised features (no mask column, no encodings).
     pub fn plain(&self, ego: &EgoGraph) -> PreparedGraph {
-        let features = ego.nodes.iter().flat_map(|&n| self.row(n).to_vec()).collect();
-        PreparedGraph {
-            nodes: ego.nodes.len(),
-            edges: ego.edges.clone(),
-            features,
-            encodings: Vec::new(),
-            edge_labels: Vec::new(),
-        }
+        ego_input(ego, ego.nodes.iter().flat_map(|&n| self.row(n).to_vec()).collect(), 0)
     }
 
     /// `ego` as the reconstruction model takes it: each node's standardised features and a last
@@ -148,8 +138,7 @@ impl UnlabelledGraph {
                 features.push(0.0);
             }
         }
-        let encodings = if k > 0 { laplacian_encodings(ego.nodes.len(), &ego.edges, k).0 } else { Vec::new() };
-        PreparedGraph { nodes: ego.nodes.len(), edges: ego.edges.clone(), features, encodings, edge_labels: Vec::new() }
+        ego_input(ego, features, k)
     }
 }
 
@@ -395,8 +384,7 @@ pub fn fit_reconstruction(
         loss,
     );
     let model = reconstruction_model(settings, graph.dim, &autodiff)?;
-    let optim = Optimizer::adamw((0.9, 0.999), settings.weight_decay, 1.0, Schedule::Constant(settings.lr));
-    task.fit(model, optim, trainer, on_event)
+    task.fit(model, settings.optimizer(), trainer, on_event)
 }
 
 /// The ET detector's scores of every node, each from its fixed ego-graph with the node alone masked.
