@@ -53,7 +53,8 @@
 //! Modules: [`memory`] (the memories), [`dam`] (the Dense Associative Memory classifier), [`et`]
 //! (the Energy Transformer: its energy terms, [`et::Descent`], [`et::TokenMask`]), [`layers`]
 //! (Hopfield layers as burn modules), [`lagrangian`] (Lagrangians, activations and the masked
-//! log-sum-exp they share), [`init`] (seeded initial values), [`theory`] (closed forms),
+//! log-sum-exp they share), [`ham`] (Hierarchical Associative Memories: neurons and synapses,
+//! any memory as their sum), [`init`] (seeded initial values), [`theory`] (closed forms),
 //! [`linalg`] (GEMM and stable softmax), [`Error`]. Functions take the `burn` device they
 //! compute on; none picks one.
 //!
@@ -82,6 +83,7 @@
 pub mod dam;
 pub mod error;
 pub mod et;
+pub mod ham;
 pub mod init;
 pub mod lagrangian;
 pub mod layers;

@@ -7,17 +7,26 @@
 //! | [`Lagrangian::Identity`] | ½ Σ x² | x | the ½ ξ·ξ term of the modern Hopfield energy |
 //! | [`Lagrangian::Relu2`] | ½ Σ max(x, 0)² | max(x, 0) | the ET Hopfield module (ReLU²) |
 //! | [`Lagrangian::LogSumExp`] | β⁻¹ log Σ exp(β x) | softmax(β x) | the modern Hopfield energy, Hopfield layers, the ET Hopfield module's softmax variant |
+//! | [`Lagrangian::RectifiedPower`] | Σ max(x, 0)ⁿ / n | max(x, 0)ⁿ⁻¹ | the hidden layer of the dense memory F(x) = max(x, 0)ⁿ as a HAM |
+//! | [`Lagrangian::Sigmoid`] | β⁻¹ Σ log(1 + e^(βx)) | σ(βx) | HAM neurons |
+//! | [`Lagrangian::Tanh`] | β⁻¹ Σ log cosh(βx) | tanh(βx) | HAM neurons |
+//! | [`Lagrangian::Spherical`] | ‖x‖₂ | x / ‖x‖₂ | HAM neurons |
 //! | [`EnergyLayerNorm`] | D γ √(var(x) + ε) + Σ δ x | γ (x − x̄)/√(var + ε) + δ | the ET's tokens |
+//! | [`Transform`] (host slices) | Ω*(z) = max_{p∈Δ} p·z − Ω(p) | softmax, α-entmax, sparsemax, normmax | the sparse modern Hopfield networks |
 //!
 //! [`masked_log_sum_exp`] is the one stable, masked log-sum-exp of the crate (attention over
 //! allowed keys, padded stored patterns); [`log_sum_exp`] its scalar twin for slices.
 
 mod layer_norm;
+mod sparse;
 
 pub use layer_norm::EnergyLayerNorm;
+pub use sparse::Transform;
 
-use burn::tensor::activation::{relu, softmax};
+use burn::tensor::activation::{relu, sigmoid, softmax};
 use burn::tensor::Tensor;
+
+use crate::error::{invalid, Result};
 
 /// A large negative logit for excluded entries (finite, so that 0 · it stays 0).
 pub const EXCLUDED: f64 = -1e30;
@@ -34,15 +43,67 @@ pub enum Lagrangian {
         /// β, the inverse temperature.
         beta: f64,
     },
+    /// L = Σ max(x, 0)ⁿ / n, g = max(x, 0)ⁿ⁻¹ (n ≥ 2).
+    RectifiedPower {
+        /// n.
+        n: u32,
+    },
+    /// L = β⁻¹ Σ log(1 + e^(βx)), g = σ(βx).
+    Sigmoid {
+        /// β, the gain.
+        beta: f64,
+    },
+    /// L = β⁻¹ Σ log cosh(βx), g = tanh(βx).
+    Tanh {
+        /// β, the gain.
+        beta: f64,
+    },
+    /// L = ‖x‖₂ over the last axis, g = x / ‖x‖₂ (0 at x = 0).
+    Spherical,
 }
 
+/// log 2, for log cosh y = |y| + log(1 + e^(−2|y|)) − log 2.
+const LN_2: f64 = std::f64::consts::LN_2;
+
+/// The smallest norm a spherical neuron divides by.
+const TINY_NORM: f64 = 1e-12;
+
 impl Lagrangian {
+    /// Checks that L is convex and its parameters usable: β > 0 and finite, n ≥ 2.
+    ///
+    /// # Errors
+    /// The parameter and its value.
+    pub fn validate(&self) -> Result<()> {
+        match *self {
+            Lagrangian::LogSumExp { beta } | Lagrangian::Sigmoid { beta } | Lagrangian::Tanh { beta }
+                if !(beta > 0.0 && beta.is_finite()) =>
+            {
+                Err(invalid("beta", beta, "a Lagrangian's β must be positive and finite (β ≤ 0 is not convex)"))
+            }
+            Lagrangian::RectifiedPower { n } if n < 2 => {
+                Err(invalid("n", n, "the rectified power Σ max(x, 0)ⁿ / n needs n ≥ 2"))
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// L(x) over the last axis, kept as an axis of size 1: [.., K] → [.., 1].
     pub fn lagrangian<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
         match *self {
             Lagrangian::Identity => x.square().sum_dim(D - 1) * 0.5,
             Lagrangian::Relu2 => relu(x).square().sum_dim(D - 1) * 0.5,
             Lagrangian::LogSumExp { beta } => masked_log_sum_exp(x * beta, None).1 / beta,
+            Lagrangian::RectifiedPower { n } => relu(x).powi_scalar(n as i32).sum_dim(D - 1) / n as f64,
+            Lagrangian::Sigmoid { beta } => {
+                // log(1 + e^y) = max(y, 0) + log(1 + e^(−|y|)), finite for every y.
+                let y = x * beta;
+                (relu(y.clone()) + (y.abs().neg().exp() + 1.0).log()).sum_dim(D - 1) / beta
+            }
+            Lagrangian::Tanh { beta } => {
+                let y = (x * beta).abs();
+                (y.clone() + ((y * -2.0).exp() + 1.0).log() - LN_2).sum_dim(D - 1) / beta
+            }
+            Lagrangian::Spherical => x.square().sum_dim(D - 1).sqrt(),
         }
     }
 
@@ -52,6 +113,13 @@ impl Lagrangian {
             Lagrangian::Identity => x,
             Lagrangian::Relu2 => relu(x),
             Lagrangian::LogSumExp { beta } => softmax(x * beta, D - 1),
+            Lagrangian::RectifiedPower { n } => relu(x).powi_scalar(n as i32 - 1),
+            Lagrangian::Sigmoid { beta } => sigmoid(x * beta),
+            Lagrangian::Tanh { beta } => (x * beta).tanh(),
+            Lagrangian::Spherical => {
+                let norm = x.clone().square().sum_dim(D - 1).sqrt().clamp_min(TINY_NORM);
+                x / norm
+            }
         }
     }
 
@@ -74,6 +142,7 @@ impl Lagrangian {
                 let (s, lse) = masked_log_sum_exp(x * beta, None);
                 (lse / beta, s)
             }
+            other => (other.lagrangian(x.clone()), other.activation(x)),
         }
     }
 }

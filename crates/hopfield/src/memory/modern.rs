@@ -5,13 +5,19 @@
 //! Update: ξ ← Xᵀ softmax(β X ξ): attention with the states as queries and the stored patterns as
 //! keys and values. It never raises E (a concave–convex procedure).
 //!
+//! The softmax can be replaced by another member of the Hopfield–Fenchel–Young family
+//! ([`Transform`]: α-entmax, sparsemax, normmax; Santos et al. 2024, Hu et al. 2023) with
+//! [`ModernHopfield::with_transform`]: the update becomes ξ ← Xᵀ ŷ_Ω(β X ξ) and the energy
+//! E(ξ) = −β⁻¹ (Ω*(β X ξ) − Ω*(0)) + ½ ξᵀξ + ½ M², which for softmax is the energy above and
+//! which the update still never raises.
+//!
 //! Batches of B queries are B×N row-major matrices; an update is two matrix products through
 //! [`crate::linalg::matmul`] and a max-shifted softmax, so it is stable for β‖x‖² ≫ 100.
 
 use crate::error::{invalid, pattern_count, shape, Error, Result};
 use rayon::prelude::*;
 
-use crate::lagrangian::log_sum_exp;
+use crate::lagrangian::{log_sum_exp, Transform};
 use crate::linalg::{matmul, softmax_in_place, Exp, Op, Real};
 
 /// Stopping rule for [`ModernHopfield::retrieve`].
@@ -65,6 +71,7 @@ pub struct ModernHopfield<T: Real> {
     patterns: Vec<T>,
     beta: f64,
     max_norm_sq: f64,
+    transform: Transform,
 }
 
 fn check_finite<T: Real>(what: &'static str, v: &[T]) -> Result<()> {
@@ -95,7 +102,37 @@ impl<T: Real> ModernHopfield<T> {
             .chunks_exact(neurons)
             .map(|p| p.iter().map(|v| v.to_f64() * v.to_f64()).sum::<f64>())
             .fold(0.0, f64::max);
-        Ok(ModernHopfield { neurons, memories, patterns, beta, max_norm_sq })
+        Ok(ModernHopfield { neurons, memories, patterns, beta, max_norm_sq, transform: Transform::Softmax })
+    }
+
+    /// The same memory with ŷ_Ω = `transform` in place of the softmax.
+    ///
+    /// # Errors
+    /// α outside [1, 2].
+    pub fn with_transform(self, transform: Transform) -> Result<Self> {
+        transform.validate()?;
+        Ok(ModernHopfield { transform, ..self })
+    }
+
+    /// The map from scores to weights (softmax unless [`ModernHopfield::with_transform`] chose another).
+    pub fn transform(&self) -> Transform {
+        self.transform
+    }
+
+    /// Ω*(0) for K patterns: the energy's constant, so that E is the same for every transform's
+    /// family member up to the choice of Ω.
+    fn conjugate_at_zero(&self) -> f64 {
+        let k = self.memories;
+        let mut p = vec![0.0; k];
+        self.transform.apply(&vec![0.0; k], &mut p)
+    }
+
+    /// Ω*(z) of one row of scores z = β X ξ.
+    fn conjugate(&self, z: &[f64]) -> f64 {
+        match self.transform {
+            Transform::Softmax => log_sum_exp(z),
+            t => t.apply(z, &mut vec![0.0; z.len()]),
+        }
     }
 
     /// N, the dimension of a pattern.
@@ -143,7 +180,7 @@ impl<T: Real> ModernHopfield<T> {
             .map(|p| b * p.iter().zip(state).map(|(x, s)| x.to_f64() * s.to_f64()).sum::<f64>())
             .collect();
         let half_sq = 0.5 * state.iter().map(|s| s.to_f64() * s.to_f64()).sum::<f64>();
-        -log_sum_exp(&scores) / b + half_sq + (self.memories as f64).ln() / b + 0.5 * self.max_norm_sq
+        -(self.conjugate(&scores) - self.conjugate_at_zero()) / b + half_sq + 0.5 * self.max_norm_sq
     }
 
     /// softmax(β X ξ) for every query: the B×K attention weights over the stored patterns.
@@ -157,8 +194,18 @@ impl<T: Real> ModernHopfield<T> {
         let mut p = vec![T::ZERO; b * k];
         // (B×N)·(K×N)ᵀ = B×K scores, scaled by β inside the product.
         matmul(b, k, n, queries, Op::N, &self.patterns, Op::T, &mut p, T::from_f64(self.beta));
-        // Rows are independent: one softmax per query, spread over the cores.
-        p.par_chunks_exact_mut(k).for_each(|row| softmax_in_place(row, T::ONE, T::ONE, Exp::Exact));
+        // Rows are independent: one softmax (or sparse transform) per query, spread over the cores.
+        match self.transform {
+            Transform::Softmax => {
+                p.par_chunks_exact_mut(k).for_each(|row| softmax_in_place(row, T::ONE, T::ONE, Exp::Exact))
+            }
+            t => p.par_chunks_exact_mut(k).for_each(|row| {
+                let z: Vec<f64> = row.iter().map(|v| v.to_f64()).collect();
+                let mut w = vec![0.0; k];
+                t.apply(&z, &mut w);
+                row.iter_mut().zip(&w).for_each(|(r, v)| *r = T::from_f64(*v));
+            }),
+        }
         p
     }
 
@@ -188,14 +235,14 @@ impl<T: Real> ModernHopfield<T> {
         let mut scores = vec![T::ZERO; b * k];
         matmul(b, k, n, states, Op::N, &self.patterns, Op::T, &mut scores, T::ONE);
         let beta = self.beta;
-        let constant = (k as f64).ln() / beta + 0.5 * self.max_norm_sq;
+        let constant = self.conjugate_at_zero() / beta + 0.5 * self.max_norm_sq;
         scores
             .par_chunks_exact(k)
             .zip(states.par_chunks_exact(n))
             .map(|(row, s)| {
                 let scaled: Vec<f64> = row.iter().map(|v| beta * v.to_f64()).collect();
                 let half_sq = 0.5 * s.iter().map(|v| v.to_f64() * v.to_f64()).sum::<f64>();
-                -log_sum_exp(&scaled) / beta + half_sq + constant
+                -self.conjugate(&scaled) / beta + half_sq + constant
             })
             .collect()
     }

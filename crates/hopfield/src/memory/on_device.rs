@@ -21,6 +21,13 @@ impl ModernHopfield<f32> {
     pub fn retrieve_on(&self, queries: &[f32], opts: &Retrieve, device: &Device) -> Result<Retrieval<f32>> {
         let b = self.batch(queries)?;
         opts.check()?;
+        if self.transform() != crate::lagrangian::Transform::Softmax {
+            return Err(crate::error::invalid(
+                "transform",
+                self.transform(),
+                "softmax on a device; the sparse transforms (entmax, sparsemax, normmax) compute on the host",
+            ));
+        }
         let (n, k) = (self.neurons(), self.memories());
         let patterns = Tensor::<3>::from_data(TensorData::new(self.patterns().to_vec(), [1, k, n]), device);
         let keys = Keys::new(patterns, self.beta(), None)?;
