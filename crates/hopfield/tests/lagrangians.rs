@@ -29,6 +29,13 @@ fn each_activation_is_the_gradient_of_its_lagrangian() {
         Lagrangian::LogSumExp { beta: 0.5 },
         Lagrangian::LogSumExp { beta: 2.0 },
         Lagrangian::LogSumExp { beta: 10.0 },
+        Lagrangian::RectifiedPower { n: 3 },
+        Lagrangian::RectifiedPower { n: 5 },
+        Lagrangian::Sigmoid { beta: 0.5 },
+        Lagrangian::Sigmoid { beta: 3.0 },
+        Lagrangian::Tanh { beta: 0.7 },
+        Lagrangian::Tanh { beta: 4.0 },
+        Lagrangian::Spherical,
     ];
     for kind in kinds {
         let x = Tensor::<3>::from_data(TensorData::new(values.clone(), [3, 5, 7]), &dev).require_grad();
@@ -53,6 +60,22 @@ fn each_activation_is_the_gradient_of_its_lagrangian() {
                     let z: f64 = xs.iter().map(|v| (beta * v).exp()).sum();
                     (z.ln() / beta, xs.iter().map(|v| (beta * v).exp() / z).collect())
                 }
+                Lagrangian::RectifiedPower { n } => (
+                    xs.iter().map(|v| v.max(0.0).powi(n as i32) / n as f64).sum(),
+                    xs.iter().map(|v| v.max(0.0).powi(n as i32 - 1)).collect(),
+                ),
+                Lagrangian::Sigmoid { beta } => (
+                    xs.iter().map(|v| (1.0 + (beta * v).exp()).ln() / beta).sum(),
+                    xs.iter().map(|v| 1.0 / (1.0 + (-beta * v).exp())).collect(),
+                ),
+                Lagrangian::Tanh { beta } => (
+                    xs.iter().map(|v| (beta * v).cosh().ln() / beta).sum(),
+                    xs.iter().map(|v| (beta * v).tanh()).collect(),
+                ),
+                Lagrangian::Spherical => {
+                    let norm = xs.iter().map(|v| v * v).sum::<f64>().sqrt();
+                    (norm, xs.iter().map(|v| v / norm).collect())
+                }
             };
             let direct = xs.iter().zip(&g).map(|(a, b)| a * b).sum::<f64>() - l;
             assert!(
@@ -62,6 +85,20 @@ fn each_activation_is_the_gradient_of_its_lagrangian() {
             );
         }
     }
+}
+
+#[test]
+fn a_lagrangian_that_is_not_convex_is_refused_with_its_value() {
+    for kind in [
+        Lagrangian::LogSumExp { beta: -1.0 },
+        Lagrangian::Sigmoid { beta: 0.0 },
+        Lagrangian::Tanh { beta: f64::NAN },
+        Lagrangian::RectifiedPower { n: 1 },
+    ] {
+        let e = kind.validate().unwrap_err().to_string();
+        assert!(e.contains("beta") || e.contains("n = 1"), "{kind:?}: {e}");
+    }
+    assert!(Lagrangian::Spherical.validate().is_ok() && Lagrangian::Tanh { beta: 2.0 }.validate().is_ok());
 }
 
 #[test]
