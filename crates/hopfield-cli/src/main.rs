@@ -18,6 +18,7 @@ mod graph;
 mod mil;
 mod recall;
 mod runs;
+mod sweep;
 
 use std::path::PathBuf;
 
@@ -66,6 +67,9 @@ pub enum Command {
     /// Data sets: download full sets, or describe one.
     #[command(subcommand)]
     Data(data::DataCommand),
+    /// The memories of 2023–2025 (sparse transforms, log-sum-ReLU, DrDAM): a sweep per claim, with its CSV and pictures.
+    #[command(subcommand)]
+    Sweep(sweep::SweepCommand),
     /// Throughput: batched modern-Hopfield retrieval next to a plain GEMM, and binary-memory sweeps.
     Bench(bench::BenchArgs),
     /// The Energy Transformer: masked image reconstruction.
@@ -118,6 +122,7 @@ fn run(cli: Cli) -> Result<()> {
     let cpu_only = match &cli.command {
         Command::Recall(a) if a.memory != MemoryArg::Modern => Some("recall"),
         Command::Capacity(_) => Some("capacity"),
+        Command::Sweep(_) => Some("sweep"),
         Command::Dam(_) => Some("dam"),
         _ => None,
     };
@@ -152,6 +157,7 @@ fn run(cli: Cli) -> Result<()> {
     match &cli.command {
         Command::Recall(a) => recall::run(a, &data_dir, gpu),
         Command::Capacity(a) => capacity::run(a),
+        Command::Sweep(c) => sweep::run(c, &data_dir),
         Command::Demo(a) => demo::run(a, &data_dir, &device),
         Command::Data(c) => data::run(c, &data_dir),
         Command::Bench(a) => bench::run(a, gpu),

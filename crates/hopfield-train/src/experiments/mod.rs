@@ -6,6 +6,7 @@
 //! |---|---|
 //! | [`recall`] | recall of stored images from corrupted cues |
 //! | [`capacity`] | capacity sweeps of the load against the theory |
+//! | [`families`] | the memories of 2023–2025: sparse transforms, log-sum-ReLU minima, DrDAM against Y |
 //! | [`graph_cv`] | graph classification by k-fold cross-validation, ET beside the MLP |
 //! | [`node_anomaly`] | supervised node anomaly detection over several seeds, ET beside the MLP |
 //! | [`node_outliers`] | unsupervised node anomaly detection (BOND): ET, MLP autoencoder and LOF, no labels in any fit |
@@ -22,6 +23,7 @@
 pub mod capacity;
 pub mod dam;
 pub mod et_image;
+pub mod families;
 pub mod graph_cv;
 pub mod mil;
 pub mod node_anomaly;

@@ -196,3 +196,34 @@ fn normalise(p: &mut [f64]) {
     let sum: f64 = p.iter().sum();
     p.iter_mut().for_each(|v| *v /= sum);
 }
+
+impl std::str::FromStr for Transform {
+    type Err = crate::Error;
+
+    /// `softmax`, `sparsemax`, `normmax`, `entmax` (α = 1.5), `<α>-entmax` or `entmax:<α>`; α is
+    /// checked to lie in [1, 2].
+    fn from_str(s: &str) -> Result<Self> {
+        let t = s.trim().to_ascii_lowercase();
+        let parsed = match t.as_str() {
+            "softmax" => Transform::Softmax,
+            "sparsemax" => Transform::SPARSEMAX,
+            "normmax" => Transform::Normmax,
+            "entmax" => Transform::Entmax { alpha: 1.5 },
+            other => {
+                let alpha = other.strip_suffix("-entmax").or_else(|| other.strip_prefix("entmax:"));
+                match alpha.and_then(|a| a.parse::<f64>().ok()) {
+                    Some(alpha) => Transform::Entmax { alpha },
+                    None => {
+                        return Err(invalid(
+                            "transform",
+                            s,
+                            "softmax, sparsemax, normmax, entmax (α = 1.5), <α>-entmax or entmax:<α>",
+                        ))
+                    }
+                }
+            }
+        };
+        parsed.validate()?;
+        Ok(parsed)
+    }
+}

@@ -13,5 +13,5 @@ pub use crate::lagrangian::Transform;
 pub use dense::{DenseMemory, Dynamics, Trajectory, UpdateRule};
 pub use epanechnikov::{LogSumRelu, Minimum, Settled, MAX_CANDIDATES};
 pub use modern::{ModernHopfield, Retrieval, Retrieve};
-pub use random_features::{descend, Descent, Energy, GaussianDam, RandomFeatureDam};
+pub use random_features::{descend, Descent, Energy, GaussianDam, RandomFeatureDam, SIMILARITY_FLOOR};
 pub use separation::{Separation, MAX_DEGREE};

@@ -128,6 +128,9 @@ impl Energy for GaussianDam {
     }
 }
 
+/// The smallest φ·T the random-feature energy takes the log of (the paper's code clips at 10⁻⁵).
+pub const SIMILARITY_FLOOR: f64 = 1e-5;
+
 /// The DrDAM: Y random Fourier features of the Gaussian kernel, memories summed into T.
 #[derive(Debug, Clone)]
 pub struct RandomFeatureDam {
@@ -221,8 +224,9 @@ impl Energy for RandomFeatureDam {
     }
 
     /// Ẽ = −β⁻¹ log(φ·T) and ∇Ẽ = −β⁻¹ ∇(φ·T) / (φ·T), with
-    /// ∇(φ·T) = √(β/Y) Σ_j ω_j (−sin h_j T^cos_j + cos h_j T^sin_j). Where the approximation is not
-    /// positive (too few features for the query), the energy is +∞ and the gradient zero.
+    /// ∇(φ·T) = √(β/Y) Σ_j ω_j (−sin h_j T^cos_j + cos h_j T^sin_j). Where the approximation falls
+    /// below [`SIMILARITY_FLOOR`] (too few features for the query; it can be negative) it is clipped
+    /// there, as in the paper's code: the energy is −β⁻¹ log of the floor and the gradient zero.
     fn energy_and_gradient(&self, x: &[f64]) -> (f64, Vec<f64>) {
         let y = self.features;
         let h = self.phases(x);
@@ -230,8 +234,8 @@ impl Energy for RandomFeatureDam {
         let (tc, ts) = self.memory.split_at(y);
         let sim: f64 = h.iter().zip(tc.iter().zip(ts)).map(|(v, (c, s))| scale * (v.cos() * c + v.sin() * s)).sum();
         let mut grad = vec![0.0; self.neurons];
-        if sim <= 0.0 {
-            return (f64::INFINITY, grad);
+        if sim <= SIMILARITY_FLOOR {
+            return (-SIMILARITY_FLOOR.ln() / self.beta, grad);
         }
         let k = -scale * self.beta.sqrt() / (self.beta * sim);
         for ((w, v), (c, s)) in self.omegas.chunks_exact(self.neurons).zip(&h).zip(tc.iter().zip(ts)) {
