@@ -124,7 +124,7 @@ fn the_energy_transformer_block_as_a_ham_gives_its_energy_and_gradient() {
         let want_e: Vec<f64> = to_vec(want_e).iter().map(|&v| v as f64).collect();
         let want_grad: Vec<f64> = to_vec(want_grad).iter().map(|&v| v as f64).collect();
         for path in [GradientPath::Autodiff, GradientPath::Explicit] {
-            let (e, grads) = ham.synapse_gradients(&[g.clone()], path).unwrap();
+            let (e, grads) = ham.synapse_gradients(std::slice::from_ref(&g), path).unwrap();
             close(&to_vec(e), &want_e, 1e-5, &format!("ET energy ({path:?})"));
             close(&to_vec(grads[0].clone()), &want_grad, 1e-5, &format!("ET gradient ({path:?})"));
         }

@@ -36,7 +36,7 @@ impl std::fmt::Display for Transform {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match *self {
             Transform::Softmax => write!(f, "softmax"),
-            Transform::Entmax { alpha } if alpha == 2.0 => write!(f, "sparsemax"),
+            Transform::Entmax { alpha: 2.0 } => write!(f, "sparsemax"),
             Transform::Entmax { alpha } => write!(f, "{alpha}-entmax"),
             Transform::Normmax => write!(f, "normmax"),
         }
@@ -80,7 +80,7 @@ impl Transform {
         match *self {
             Transform::Softmax => softmax(z, out),
             Transform::Entmax { alpha } if alpha <= 1.0 => softmax(z, out),
-            Transform::Entmax { alpha } if alpha == 2.0 => {
+            Transform::Entmax { alpha: 2.0 } => {
                 sparsemax(z, out);
                 conjugate(z, out, tsallis(out, 2.0))
             }

@@ -151,7 +151,7 @@ pub fn run(config: &DrdamConfig, data: Option<&Dataset>) -> Result<DrdamReport> 
         (Patterns::Random { neurons }, _) => {
             let mut rng = ChaCha8Rng::seed_from_u64(config.seed ^ 0xd2d4);
             let v = (0..k * neurons).map(|_| if rng.random::<bool>() { 1.0 } else { -1.0 }).collect();
-            (v, neurons, format!("random ±1, N = {neurons}"))
+            (v, neurons, "random ±1".to_string())
         }
     };
     let scale = (n as f64).powf(-0.5);
@@ -198,7 +198,7 @@ pub fn run(config: &DrdamConfig, data: Option<&Dataset>) -> Result<DrdamReport> 
         })
         .collect();
     // The bound is asymptotic: fit the larger half of the feature counts.
-    let upper = &points[points.len() / 2..];
+    let upper = &points[(points.len() - 1) / 2..];
     let slopes = (
         log_log_slope(&upper.iter().map(|p| (p.features as f64, p.energy_error.0)).collect::<Vec<_>>()),
         log_log_slope(&upper.iter().map(|p| (p.features as f64, p.retrieval_error.0)).collect::<Vec<_>>()),

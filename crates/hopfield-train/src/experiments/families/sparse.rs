@@ -138,7 +138,7 @@ pub struct SparsePoint {
 /// What [`run`] measured.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SparseReport {
-    /// "mnist-sample (test)" or "random ±1, N = 100".
+    /// The data set's name, or "random ±1".
     pub source: String,
     /// N.
     pub neurons: usize,
@@ -166,7 +166,7 @@ pub fn run(config: &SparseConfig, data: Option<&Dataset>) -> Result<SparseReport
         (Patterns::Random { neurons }, _) => {
             let mut rng = ChaCha8Rng::seed_from_u64(config.seed ^ 0x9a77);
             let v = (0..largest * neurons).map(|_| if rng.random::<bool>() { 1.0 } else { -1.0 }).collect();
-            (v, neurons, format!("random ±1, N = {neurons}"))
+            (v, neurons, "random ±1".to_string())
         }
     };
     // The same noisy queries for every setting: pattern μ + σ·N(0, 1).
