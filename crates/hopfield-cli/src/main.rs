@@ -15,6 +15,7 @@ mod data;
 mod demo;
 mod et;
 mod graph;
+mod ham;
 mod mil;
 mod recall;
 mod runs;
@@ -78,6 +79,9 @@ pub enum Command {
     /// The Dense Associative Memory classifier (Krotov & Hopfield 2016).
     #[command(subcommand)]
     Dam(dam::DamCommand),
+    /// Hierarchical Associative Memories: the two-layer HAM classifier trained through its dynamics.
+    #[command(subcommand)]
+    Ham(ham::HamCommand),
     /// Hopfield pooling for multiple-instance learning: bags of digits, positive when one is a 9.
     #[command(subcommand)]
     Mil(mil::MilCommand),
@@ -164,6 +168,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Et(c) => et::run(c, &data_dir, &device),
         Command::Dam(c) => dam::run(c, &data_dir),
         Command::Mil(c) => mil::run(c, &data_dir, &device),
+        Command::Ham(c) => ham::run(c, &data_dir, &device),
         Command::Graph(c) => graph::run(c, &data_dir, &device),
     }
 }

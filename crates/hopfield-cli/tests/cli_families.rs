@@ -1,5 +1,5 @@
-//! `hopfield sweep`: each family's claim from the command line as a user calls it, its CSV and
-//! pictures, and the bad settings refused with the value named.
+//! `hopfield sweep` and `hopfield ham`: each family's claim from the command line as a user calls
+//! it, its CSV and pictures, and the bad settings refused with the value named.
 
 mod common;
 
@@ -127,4 +127,30 @@ fn the_drdam_sweep_reports_errors_falling_with_y_and_refuses_y_zero() {
     assert!(e.contains("features = 0"), "{e}");
     let e = fails(&["sweep", "drdam", "--beta", "0", "--out", out.to_str().unwrap()], dir.path());
     assert!(e.contains("beta = 0"), "{e}");
+}
+
+#[test]
+fn the_ham_classifier_trains_from_the_command_line_and_refuses_bad_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("ham");
+    let o = ok(&["ham", "train", "--epochs", "2", "--hidden", "64", "--out", out.to_str().unwrap()], dir.path());
+    assert!(o.contains("HAM classifier: 2000 train / 1000 test images of 784, 64 hidden (ReLU)"), "{o}");
+    let rows = csv(&out.join("metrics.csv"));
+    assert_eq!(rows[0].join(","), "epoch,train_loss,train_error,test_error,seconds");
+    assert_eq!(rows.len(), 3);
+    let test_error: f64 = rows[2][3].parse().unwrap();
+    assert!(test_error < 0.3, "{rows:?}");
+    assert!(o.contains(&format!("test error {:.2}%", 100.0 * test_error)), "{o}");
+    png(&out.join("ham-memories.png"), (200, 100));
+    png(&out.join("ham-energy.png"), (300, 200));
+    png(&out.join("ham-errors.png"), (300, 200));
+    for (flag, value, named) in [
+        ("--hidden", "0", "hidden = 0"),
+        ("--step-size", "2", "step size = 2"),
+        ("--hidden-softmax", "0", "beta = 0"),
+        ("--steps", "0", "steps = 0"),
+    ] {
+        let e = fails(&["ham", "train", flag, value, "--out", out.to_str().unwrap()], dir.path());
+        assert!(e.contains(named), "{flag} {value}: {e}");
+    }
 }
