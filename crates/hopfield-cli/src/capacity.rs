@@ -45,7 +45,7 @@ pub fn capacity_config(a: &CapacityArgs) -> Result<CapacityConfig> {
             }
             a.n.iter().map(|&n| separation(a.memory, n)).collect::<Result<Vec<_>>>()?
         }
-        MemoryArg::Modern => {
+        m if !m.is_binary() => {
             bail!("capacity sweeps binary memories: choose --memory classical, poly, rect-poly or exp")
         }
         m => vec![separation(m, 2)?],

@@ -137,6 +137,23 @@ pub enum MemoryArg {
     Exp,
     /// Continuous modern Hopfield network, ξ ← X softmax(β Xᵀ ξ) (β from --beta).
     Modern,
+    /// The modern network with sparsemax in place of softmax (exact retrieval past a margin).
+    Sparsemax,
+    /// The modern network with α-entmax (α from --alpha, in [1, 2]).
+    Entmax,
+    /// The modern network with 2-normmax.
+    Normmax,
+    /// The log-sum-ReLU (Epanechnikov) memory, kernels of width --width.
+    LseRelu,
+    /// The random-feature DAM (DrDAM): --features random features of the Gaussian DAM at --beta.
+    Drdam,
+}
+
+impl MemoryArg {
+    /// Whether it is a binary memory (patterns of ±1 spins, a separation function).
+    pub fn is_binary(self) -> bool {
+        matches!(self, MemoryArg::Classical | MemoryArg::Poly | MemoryArg::RectPoly | MemoryArg::Exp)
+    }
 }
 
 /// Update rules as typed on the command line.
@@ -178,9 +195,9 @@ pub fn separation(m: MemoryArg, n: u32) -> Result<Separation> {
         MemoryArg::Poly => Separation::Polynomial { n },
         MemoryArg::RectPoly => Separation::RectifiedPolynomial { n },
         MemoryArg::Exp => Separation::Exponential,
-        MemoryArg::Modern => {
-            bail!("the modern Hopfield network is continuous: it has no binary separation function here")
-        }
+        m => bail!(
+            "--memory {m:?} is continuous: it has no binary separation function (classical, poly, rect-poly or exp)"
+        ),
     };
     s.validate()?;
     Ok(s)

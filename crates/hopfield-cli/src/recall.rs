@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use anyhow::Result;
 use clap::Args;
-use hopfield::memory::UpdateRule;
+use hopfield::memory::{Transform, UpdateRule};
 use hopfield_train::experiments::recall::{self, Corruption, MemoryKind, RecallConfig};
 
 use crate::common::{load, separation, DataArgs, MemoryArg, RuleArg};
@@ -20,9 +20,21 @@ pub struct RecallArgs {
     /// Degree n of the poly / rect-poly separation function (n ≥ 2).
     #[arg(long, default_value_t = recall::DEFAULT_DEGREE)]
     pub n: u32,
-    /// Inverse temperature β of the modern Hopfield network (β > 0).
+    /// Inverse temperature β of the modern Hopfield network, its sparse variants and DrDAM (β > 0).
     #[arg(long, default_value_t = recall::DEFAULT_BETA, allow_negative_numbers = true)]
     pub beta: f64,
+    /// α of --memory entmax, in [1, 2] (1 = softmax, 2 = sparsemax).
+    #[arg(long, default_value_t = 1.5, allow_negative_numbers = true)]
+    pub alpha: f64,
+    /// Kernel width r of --memory lse-relu (β = 2/r²), in the units of the patterns (2·pixel − 1).
+    #[arg(long, default_value_t = 12.0, allow_negative_numbers = true)]
+    pub width: f64,
+    /// Y, the random features of --memory drdam.
+    #[arg(long, default_value_t = 4096)]
+    pub features: usize,
+    /// α of DrDAM's descent x ← x − α ∇Ẽ.
+    #[arg(long, default_value_t = 0.5, allow_negative_numbers = true)]
+    pub step_size: f64,
     /// K: how many images (the first K of the split) are stored.
     #[arg(long, default_value_t = RecallConfig::default().patterns)]
     pub patterns: usize,
@@ -54,8 +66,14 @@ pub struct RecallArgs {
 }
 
 fn recall_config(a: &RecallArgs) -> Result<RecallConfig> {
+    let sparse = |transform| MemoryKind::Sparse { beta: a.beta, transform };
     let memory = match a.memory {
         MemoryArg::Modern => MemoryKind::Modern { beta: a.beta },
+        MemoryArg::Sparsemax => sparse(Transform::SPARSEMAX),
+        MemoryArg::Entmax => sparse(Transform::Entmax { alpha: a.alpha }),
+        MemoryArg::Normmax => sparse(Transform::Normmax),
+        MemoryArg::LseRelu => MemoryKind::LogSumRelu { width: a.width },
+        MemoryArg::Drdam => MemoryKind::RandomFeatures { beta: a.beta, features: a.features, step_size: a.step_size },
         m => MemoryKind::Dense(separation(m, a.n)?),
     };
     Ok(RecallConfig {

@@ -154,3 +154,70 @@ fn the_ham_classifier_trains_from_the_command_line_and_refuses_bad_settings() {
         assert!(e.contains(named), "{flag} {value}: {e}");
     }
 }
+
+#[test]
+fn recall_takes_every_new_memory_and_refuses_their_bad_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("recall");
+    let o = ok(
+        &["recall", "--memory", "sparsemax", "--beta", "0.2", "--patterns", "50", "--out", out.to_str().unwrap()],
+        dir.path(),
+    );
+    assert!(o.contains("sparsemax Hopfield (β = 0.2): N = 784, K = 50, 50 queries: retrieved exactly 50/50"), "{o}");
+    let o = ok(
+        &["recall", "--memory", "entmax", "--alpha", "1.25", "--patterns", "20", "--out", out.to_str().unwrap()],
+        dir.path(),
+    );
+    assert!(o.contains("1.25-entmax Hopfield"), "{o}");
+    let o = ok(
+        &[
+            "recall",
+            "--memory",
+            "lse-relu",
+            "--width",
+            "13",
+            "--flip",
+            "0.05",
+            "--patterns",
+            "30",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert!(o.contains("log-sum-ReLU (width 13): N = 784, K = 30"), "{o}");
+    let o = ok(
+        &[
+            "recall",
+            "--memory",
+            "drdam",
+            "--beta",
+            "0.02",
+            "--features",
+            "256",
+            "--patterns",
+            "10",
+            "--max-steps",
+            "5",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert!(o.contains("DrDAM (β = 0.02, Y = 256): N = 784, K = 10"), "{o}");
+    png(&out.join("energy.png"), (300, 200));
+    for (args, named) in [
+        (vec!["--memory", "entmax", "--alpha", "3"], "alpha = 3"),
+        (vec!["--memory", "lse-relu", "--width", "0"], "width = 0"),
+        (vec!["--memory", "drdam", "--features", "0"], "features = 0"),
+        (vec!["--memory", "normmax", "--beta", "-1"], "beta = -1"),
+    ] {
+        let mut a = vec!["recall"];
+        a.extend(args.iter().copied());
+        a.extend(["--out", out.to_str().unwrap()]);
+        let e = fails(&a, dir.path());
+        assert!(e.contains(named), "{args:?}: {e}");
+    }
+    let e = fails(&["capacity", "--memory", "sparsemax"], dir.path());
+    assert!(e.contains("capacity sweeps binary memories"), "{e}");
+}

@@ -11,7 +11,10 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use hopfield::memory::{DenseMemory, Dynamics, ModernHopfield, Retrieve, Separation, UpdateRule};
+use hopfield::memory::{
+    descend, DenseMemory, Dynamics, LogSumRelu, ModernHopfield, RandomFeatureDam, Retrieve, Separation, Transform,
+    UpdateRule,
+};
 use hopfield_data::Dataset;
 use rand::seq::index::sample;
 use rand::SeedableRng;
@@ -31,6 +34,27 @@ pub enum MemoryKind {
         /// β.
         beta: f64,
     },
+    /// The modern network with a sparse transform in place of the softmax (α-entmax, sparsemax, normmax).
+    Sparse {
+        /// β.
+        beta: f64,
+        /// The transform.
+        transform: Transform,
+    },
+    /// The log-sum-ReLU (Epanechnikov) memory with kernels of this width.
+    LogSumRelu {
+        /// r = √(2/β).
+        width: f64,
+    },
+    /// The random-feature DAM (DrDAM) of the Gaussian DAM at β with Y features, descending with step α.
+    RandomFeatures {
+        /// β.
+        beta: f64,
+        /// Y.
+        features: usize,
+        /// α of x ← x − α ∇Ẽ.
+        step_size: f64,
+    },
 }
 
 impl std::fmt::Display for MemoryKind {
@@ -38,6 +62,9 @@ impl std::fmt::Display for MemoryKind {
         match self {
             MemoryKind::Dense(s) => write!(f, "{s}"),
             MemoryKind::Modern { beta } => write!(f, "modern Hopfield (β = {beta})"),
+            MemoryKind::Sparse { beta, transform } => write!(f, "{transform} Hopfield (β = {beta})"),
+            MemoryKind::LogSumRelu { width } => write!(f, "log-sum-ReLU (width {width})"),
+            MemoryKind::RandomFeatures { beta, features, .. } => write!(f, "DrDAM (β = {beta}, Y = {features})"),
         }
     }
 }
@@ -212,6 +239,26 @@ pub fn validate(ds: &Dataset, cfg: &RecallConfig) -> Result<()> {
             return Err(invalid("beta", beta, "the inverse temperature must be positive and finite"))
         }
         MemoryKind::Modern { .. } => {}
+        MemoryKind::Sparse { beta, transform } => {
+            transform.validate()?;
+            if !(beta > 0.0 && beta.is_finite()) {
+                return Err(invalid("beta", beta, "the inverse temperature must be positive and finite"));
+            }
+        }
+        MemoryKind::LogSumRelu { width } if !(width > 0.0 && width.is_finite()) => {
+            return Err(invalid("width", width, "the kernel width must be positive and finite"))
+        }
+        MemoryKind::LogSumRelu { .. } => {}
+        MemoryKind::RandomFeatures { beta, features, step_size } => {
+            if features == 0 {
+                return Err(invalid("features", 0, "Y, the number of random features, must be at least 1"));
+            }
+            for (name, v) in [("beta", beta), ("step size", step_size)] {
+                if !(v > 0.0 && v.is_finite()) {
+                    return Err(invalid(name, v, "must be positive and finite"));
+                }
+            }
+        }
     }
     Ok(())
 }
@@ -287,16 +334,17 @@ fn dense_runs(patterns: &[f32], cues: &[Vec<f32>], n: usize, sep: Separation, cf
         .collect()
 }
 
-/// The cues retrieved by the modern network of `patterns` at `beta`, on host arrays or `device`.
+/// The cues retrieved by the modern network of `patterns` at `beta` with `transform`, on host
+/// arrays or `device` (softmax only).
 fn modern_runs(
     patterns: &[f32],
     cues: &[Vec<f32>],
     n: usize,
-    beta: f64,
+    (beta, transform): (f64, Transform),
     cfg: &RecallConfig,
     device: Option<&burn::tensor::Device>,
 ) -> Result<Vec<Run>> {
-    let net = ModernHopfield::new(patterns.to_vec(), n, beta)?;
+    let net = ModernHopfield::new(patterns.to_vec(), n, beta)?.with_transform(transform)?;
     let opts = Retrieve { tolerance: 1e-4, max_steps: cfg.max_steps, record_energy: true };
     let r = match device {
         None => net.retrieve(&cues.concat(), &opts)?,
@@ -314,6 +362,46 @@ fn modern_runs(
         .collect())
 }
 
+/// Each cue run to its fixed point of the log-sum-ReLU memory (the energy recorded as the kernel sum
+/// falls to zero is +∞: those steps are drawn at the plot's edge, and a cue no kernel reaches stays).
+fn lse_relu_runs(patterns: &[f32], cues: &[Vec<f32>], n: usize, width: f64, cfg: &RecallConfig) -> Result<Vec<Run>> {
+    let mem = LogSumRelu::with_width(patterns.iter().map(|&v| v as f64).collect(), n, width, 0.0)?;
+    cues.par_iter()
+        .map(|cue| {
+            let x: Vec<f64> = cue.iter().map(|&v| v as f64).collect();
+            let s = mem.retrieve(&x, cfg.max_steps)?;
+            Ok(Run {
+                state: s.state.iter().map(|&v| v as f32).collect(),
+                steps: s.steps,
+                energy: s.energy.iter().enumerate().map(|(t, &e)| (t as f64, e)).collect(),
+            })
+        })
+        .collect()
+}
+
+/// Each cue descended for `max_steps` steps on the random-feature energy (features from the seed).
+fn drdam_runs(
+    patterns: &[f32],
+    cues: &[Vec<f32>],
+    n: usize,
+    (beta, features, step_size): (f64, usize, f64),
+    cfg: &RecallConfig,
+) -> Result<Vec<Run>> {
+    let mut mem = RandomFeatureDam::new(n, features, beta, cfg.seed)?;
+    mem.store(&patterns.iter().map(|&v| v as f64).collect::<Vec<_>>())?;
+    cues.par_iter()
+        .map(|cue| {
+            let x: Vec<f64> = cue.iter().map(|&v| v as f64).collect();
+            let d = descend(&mem, &x, cfg.max_steps, step_size)?;
+            Ok(Run {
+                state: d.state.iter().map(|&v| v as f32).collect(),
+                steps: cfg.max_steps,
+                energy: d.energy.iter().enumerate().map(|(t, &e)| (t as f64, e)).collect(),
+            })
+        })
+        .collect()
+}
+
 /// [`recall`] with the modern network's retrieval as burn tensors on `device` when one is given
 /// (a GPU; [`ModernHopfield::retrieve_on`]); `None` computes on host arrays. The binary memories
 /// are host arrays only.
@@ -322,7 +410,7 @@ fn modern_runs(
 /// Those of [`recall`]; a device given for a binary memory.
 pub fn recall_on(ds: &Dataset, cfg: &RecallConfig, device: Option<&burn::tensor::Device>) -> Result<RecallReport> {
     validate(ds, cfg)?;
-    if let (Some(device), MemoryKind::Dense(_)) = (device, cfg.memory) {
+    if let (Some(device), false) = (device, matches!(cfg.memory, MemoryKind::Modern { .. })) {
         return Err(invalid(
             "device",
             format!("{device:?}"),
@@ -364,7 +452,16 @@ pub fn recall_on(ds: &Dataset, cfg: &RecallConfig, device: Option<&burn::tensor:
         .collect();
     let (runs, axes) = match cfg.memory {
         MemoryKind::Dense(sep) => (dense_runs(&patterns, &cues, n, sep, cfg)?, DENSE_AXES),
-        MemoryKind::Modern { beta } => (modern_runs(&patterns, &cues, n, beta, cfg, device)?, MODERN_AXES),
+        MemoryKind::Modern { beta } => {
+            (modern_runs(&patterns, &cues, n, (beta, Transform::Softmax), cfg, device)?, MODERN_AXES)
+        }
+        MemoryKind::Sparse { beta, transform } => {
+            (modern_runs(&patterns, &cues, n, (beta, transform), cfg, device)?, MODERN_AXES)
+        }
+        MemoryKind::LogSumRelu { width } => (lse_relu_runs(&patterns, &cues, n, width, cfg)?, MODERN_AXES),
+        MemoryKind::RandomFeatures { beta, features, step_size } => {
+            (drdam_runs(&patterns, &cues, n, (beta, features, step_size), cfg)?, MODERN_AXES)
+        }
     };
     let results = runs
         .iter()
