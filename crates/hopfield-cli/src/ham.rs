@@ -7,8 +7,9 @@ use std::time::Instant;
 use anyhow::Result;
 use clap::{Args, Subcommand};
 use hopfield_data::Split;
-use hopfield_train::tasks::ham_classifier::{self, HamConfig};
-use hopfield_train::trainer::{Event, Trainer};
+use hopfield_train::experiments::ham::{self, HamResult};
+use hopfield_train::experiments::{ImageData, Progress};
+use hopfield_train::tasks::ham_classifier::{HamConfig, HamEpoch};
 
 use crate::common::load_split;
 
@@ -79,11 +80,11 @@ pub fn run(c: &HamCommand, data_dir: &Path, device: &burn::tensor::Device) -> Re
         cfg.steps,
         cfg.step_size
     );
-    std::fs::create_dir_all(&a.out)?;
-    let trainer = Trainer { metrics: Some(a.out.join("metrics.csv")), ..Trainer::default() };
     let started = Instant::now();
-    let (model, history) = ham_classifier::train_ham(&train, &test, &cfg, device, &trainer, |e| {
-        if let Event::Epoch(e) = e {
+    let tests = test.len();
+    let data = ImageData { name: a.data.to_string(), train, test };
+    let report = ham::run(&cfg, &data, Some(&a.out), device, |e: Progress<'_, HamEpoch, HamResult>| {
+        if let Progress::Epoch(_, e) = e {
             println!(
                 "epoch {:>3}: loss {:.4}, train error {:.2}%, test error {:.2}% ({:.1} s)",
                 e.epoch,
@@ -94,17 +95,17 @@ pub fn run(c: &HamCommand, data_dir: &Path, device: &burn::tensor::Device) -> Re
             );
         }
     })?;
-    let last = history.last().map_or(f64::NAN, |e| e.test_error);
+    let last = report.result.test_error;
     println!(
-        "test error {:.2}% ({} of {}) after {} epochs, {:.0} s",
+        "test error {:.2}% ({} of {tests}) after {} epochs, {:.0} s (lowest {:.2}% at epoch {}, not used to choose)",
         100.0 * last,
-        (last * test.len() as f64).round(),
-        test.len(),
+        (last * tests as f64).round(),
         cfg.epochs,
-        started.elapsed().as_secs_f64()
+        started.elapsed().as_secs_f64(),
+        100.0 * report.result.best.0,
+        report.result.best.1
     );
-    println!("  wrote {}", a.out.join("metrics.csv").display());
-    for f in ham_classifier::write_pictures(&model, &history, &test, device, &a.out)? {
+    for f in &report.files {
         println!("  wrote {}", f.display());
     }
     Ok(())

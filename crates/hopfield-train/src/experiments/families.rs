@@ -12,20 +12,7 @@ pub mod epanechnikov;
 pub mod random_features;
 pub mod sparse;
 
-use std::path::{Path, PathBuf};
-
-use crate::error::{Result, TrainError};
-
-/// Writes `text` to `dir/name` (claimed, atomically) and returns the path.
-pub(crate) fn write_text(dir: &Path, name: &str, text: &str) -> Result<PathBuf> {
-    std::fs::create_dir_all(dir).map_err(|e| TrainError::write(dir, e))?;
-    let path = dir.join(name);
-    hopfield_data::outputs::claim(&path)?;
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, text).map_err(|e| TrainError::write(&tmp, e))?;
-    std::fs::rename(&tmp, &path).map_err(|e| TrainError::write(&path, e))?;
-    Ok(path)
-}
+pub(crate) use super::write_file as write_text;
 
 /// Mean and population standard deviation.
 pub(crate) fn mean_std(v: &[f64]) -> (f64, f64) {

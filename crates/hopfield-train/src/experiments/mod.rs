@@ -6,6 +6,7 @@
 //! |---|---|
 //! | [`recall`] | recall of stored images from corrupted cues |
 //! | [`capacity`] | capacity sweeps of the load against the theory |
+//! | [`ham`] | the two-layer HAM classifier trained through its dynamics |
 //! | [`families`] | the memories of 2023–2025: sparse transforms, log-sum-ReLU minima, DrDAM against Y |
 //! | [`graph_cv`] | graph classification by k-fold cross-validation, ET beside the MLP |
 //! | [`node_anomaly`] | supervised node anomaly detection over several seeds, ET beside the MLP |
@@ -25,6 +26,7 @@ pub mod dam;
 pub mod et_image;
 pub mod families;
 pub mod graph_cv;
+pub mod ham;
 pub mod mil;
 pub mod node_anomaly;
 pub mod node_outliers;
