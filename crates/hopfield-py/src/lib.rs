@@ -13,6 +13,7 @@ mod dam;
 mod data;
 mod errors;
 mod et;
+mod families;
 mod graph;
 mod memory;
 mod watch;
@@ -38,6 +39,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     }
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     errors::register(m)?;
+    families::register(m)?;
     memory::register(m)?;
     dam::register(m)?;
     et::register(m)?;

@@ -142,11 +142,20 @@ pub struct ModernHopfield {
 #[pymethods]
 impl ModernHopfield {
     #[new]
-    fn new(patterns: &Bound<'_, PyAny>, beta: f64) -> PyResult<Self> {
+    #[pyo3(signature = (patterns, beta, transform="softmax"))]
+    fn new(patterns: &Bound<'_, PyAny>, beta: f64, transform: &str) -> PyResult<Self> {
         let p = f64s("patterns", patterns)?;
         expect_shape("patterns", &p, &[None, None], "K, N")?;
         let n = p.shape[1];
-        Ok(ModernHopfield { inner: mem::ModernHopfield::new(p.data, n, beta).map_err(math)? })
+        let t: mem::Transform = transform.parse().map_err(math)?;
+        Ok(ModernHopfield {
+            inner: mem::ModernHopfield::new(p.data, n, beta).and_then(|m| m.with_transform(t)).map_err(math)?,
+        })
+    }
+
+    #[getter]
+    fn transform(&self) -> String {
+        self.inner.transform().to_string()
     }
 
     #[getter]

@@ -7,7 +7,13 @@ protocols as functions, each long run releasing the interpreter lock, reporting 
 Memories
     :class:`DenseMemory` (classical, polynomial, rectified polynomial, exponential F),
     :class:`ModernHopfield` (the continuous network whose update is attention),
-    :func:`capacity` (the capacity sweep against the theory).
+    :func:`capacity` (the capacity sweep against the theory),
+    :class:`LogSumRelu` (the Epanechnikov energy), :class:`RandomFeatureDam` and
+    :class:`GaussianDam` (DrDAM and its exact DAM); ``ModernHopfield(..., transform="sparsemax")``.
+Sweeps of their claims
+    :func:`sweep_sparse`, :func:`sweep_lse_relu`, :func:`sweep_drdam`.
+Hierarchical Associative Memories
+    :func:`train_ham` (the two-layer HAM classifier trained through its dynamics).
 Classifier
     :class:`DamClassifier` (Krotov & Hopfield 2016): fit, predict, score, save, load.
 Energy Transformer on images
@@ -30,13 +36,39 @@ from ._native import CheckpointError, DivergenceError
 from .dam import DamClassifier
 from .data import digits, load_graphs, load_images, mnist_sample, mutag
 from .et import DescentResult, EnergyTransformer, EtTraining, Reconstruction, train_et
+from .families import HamClassifier, HamTraining, SweepResult, sweep_drdam, sweep_lse_relu, sweep_sparse, train_ham
 from .graphs import GraphCvReport, NodeAnomalyReport, NodeOutlierReport, graph_classify, node_anomaly, node_outliers
-from .memory import CapacityResult, DenseMemory, ModernHopfield, Retrieval, capacity
+from .memory import (
+    CapacityResult,
+    DenseMemory,
+    Descent,
+    GaussianDam,
+    LogSumRelu,
+    Minima,
+    ModernHopfield,
+    RandomFeatureDam,
+    Retrieval,
+    Settled,
+    capacity,
+)
 
 __version__: str = _native.__version__
 
 __all__ = [
     "CapacityResult",
+    "Descent",
+    "GaussianDam",
+    "HamClassifier",
+    "HamTraining",
+    "LogSumRelu",
+    "Minima",
+    "RandomFeatureDam",
+    "Settled",
+    "SweepResult",
+    "sweep_drdam",
+    "sweep_lse_relu",
+    "sweep_sparse",
+    "train_ham",
     "CheckpointError",
     "DamClassifier",
     "DenseMemory",

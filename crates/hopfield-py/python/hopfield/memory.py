@@ -1,4 +1,6 @@
-"""Associative memories: the binary Dense Associative Memory and the continuous modern Hopfield network.
+"""Associative memories: the binary Dense Associative Memory, the continuous modern Hopfield network
+(with softmax or a sparse transform), the log-sum-ReLU (Epanechnikov) memory, and the random-feature
+DAM (DrDAM) beside its exact Gaussian DAM.
 
 Notation (the crate's table): N neurons, K stored memories ξ^μ, state σ, overlap m_μ = ξ^μ·σ,
 separation function F, energy E, inverse temperature β.
@@ -8,7 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -131,16 +133,28 @@ class ModernHopfield:
     Energy E(ξ) = −β⁻¹ log Σ_μ exp(β x_μᵀξ) + ½ ξᵀξ + β⁻¹ log K + ½ M² (M = max_μ ‖x_μ‖);
     update ξ ← Xᵀ softmax(β X ξ), which never raises E. Computed in float64.
 
+    With a sparse ``transform`` (Hu et al. 2023; Santos et al. 2024) the update is
+    ξ ← Xᵀ ŷ_Ω(β X ξ) and the energy −β⁻¹(Ω*(βXξ) − Ω*(0)) + ½ ξᵀξ + ½ M²: past the margin bound
+    (β·margin ≥ 1/(α − 1) for α-entmax, ≥ 1 for normmax) one update lands exactly on the pattern.
+
     Parameters
     ----------
     patterns : float array [K, N]
         The stored patterns x_μ, one per row (float32 is widened to float64).
     beta : float, default 1.0
         The inverse temperature β > 0.
+    transform : str, default "softmax"
+        "softmax", "sparsemax", "normmax", "entmax" (α = 1.5), "<α>-entmax" or "entmax:<α>"
+        (α in [1, 2]).
     """
 
-    def __init__(self, patterns: np.ndarray, beta: float = 1.0) -> None:
-        self._m = _native.ModernHopfield(patterns, float(beta))
+    def __init__(self, patterns: np.ndarray, beta: float = 1.0, transform: str = "softmax") -> None:
+        self._m = _native.ModernHopfield(patterns, float(beta), str(transform))
+
+    @property
+    def transform(self) -> str:
+        """The map from scores to weights: "softmax", "sparsemax", "1.5-entmax", "normmax"."""
+        return self._m.transform
 
     @property
     def neurons(self) -> int:
@@ -186,7 +200,166 @@ class ModernHopfield:
         return Retrieval(s, steps, converged, energy)
 
     def __repr__(self) -> str:
-        return f"ModernHopfield(N={self.neurons}, K={self.memories}, beta={self.beta})"
+        return f"ModernHopfield(N={self.neurons}, K={self.memories}, beta={self.beta}, transform={self.transform!r})"
+
+
+@dataclass
+class Settled:
+    """Where a log-sum-ReLU retrieval stopped: the state, the patterns active there (empty: no
+    kernel reached the query), the updates made, and the energy before each and after the last."""
+
+    state: np.ndarray
+    members: List[int]
+    steps: int
+    energy: np.ndarray
+
+
+@dataclass
+class Minima:
+    """Every local minimum of a log-sum-ReLU memory: points [M, N], the patterns active at each
+    (one: a stored pattern; more: emergent), and their energies [M]."""
+
+    points: np.ndarray
+    members: List[List[int]]
+    energy: np.ndarray
+
+    @property
+    def stored(self) -> int:
+        """How many minima are stored patterns."""
+        return sum(1 for m in self.members if len(m) == 1)
+
+    @property
+    def emergent(self) -> int:
+        """How many minima are centroids of two or more patterns."""
+        return len(self.members) - self.stored
+
+
+class LogSumRelu:
+    """The log-sum-ReLU (Epanechnikov) memory (Hoover et al., NeurIPS 2025).
+
+    E(x) = −β⁻¹ log(ε + Σ_μ ReLU(1 − (β/2)‖x − ξ_μ‖²)), kernels of width r = √(2/β). The update
+    x ← centroid of the patterns whose kernel covers x never raises E and stops exactly; every local
+    minimum is such a centroid, and :meth:`local_minima` finds them all.
+
+    Parameters
+    ----------
+    patterns : float array [K, N]
+    width : float
+        r > 0.
+    eps : float, default 0.0
+        ε ≥ 0 (0: E = +∞ where no kernel reaches).
+    """
+
+    def __init__(self, patterns: np.ndarray, width: float, eps: float = 0.0) -> None:
+        self._m = _native.LogSumRelu(patterns, float(width), float(eps))
+
+    @property
+    def neurons(self) -> int:
+        """N."""
+        return self._m.neurons
+
+    @property
+    def memories(self) -> int:
+        """K."""
+        return self._m.memories
+
+    @property
+    def width(self) -> float:
+        """r = √(2/β)."""
+        return self._m.width
+
+    def energy(self, x: np.ndarray) -> float:
+        """E(x) of one state [N]."""
+        return self._m.energy(x)
+
+    def gradient(self, x: np.ndarray) -> np.ndarray:
+        """∇E(x) = Σ_{active μ} (x − ξ_μ) / (ε + f(x)) of one state [N]."""
+        return self._m.gradient(x)
+
+    def retrieve(self, x: np.ndarray, *, max_steps: int = 100) -> Settled:
+        """Centroid updates from `x` until the active set repeats (a fixed point, exactly)."""
+        state, members, steps, energy = self._m.retrieve(x, int(max_steps))
+        return Settled(state, list(members), int(steps), energy)
+
+    def local_minima(self) -> Minima:
+        """Every local minimum, found exactly (an error when the kernels overlap in too many sets)."""
+        points, members, energy = self._m.local_minima()
+        return Minima(points, [list(m) for m in members], energy)
+
+    def __repr__(self) -> str:
+        return f"LogSumRelu(N={self.neurons}, K={self.memories}, width={self.width})"
+
+
+@dataclass
+class Descent:
+    """A gradient descent x ← x − α ∇E: the final state and the energy before each step and after the last."""
+
+    state: np.ndarray
+    energy: np.ndarray
+
+
+class GaussianDam:
+    """The exponential DAM with Gaussian similarity, one slot per memory (DrDAM's MrDAM):
+    E(x) = −β⁻¹ log Σ_μ exp(−(β/2)‖x − ξ_μ‖²)."""
+
+    def __init__(self, patterns: np.ndarray, beta: float) -> None:
+        self._m = _native.GaussianDam(patterns, float(beta))
+
+    @property
+    def parameters(self) -> int:
+        """K·N."""
+        return self._m.parameters
+
+    def energy_and_gradient(self, x: np.ndarray) -> Tuple[float, np.ndarray]:
+        """(E(x), ∇E(x)) of one state [N]."""
+        return self._m.energy_and_gradient(x)
+
+    def descend(self, x: np.ndarray, *, steps: int = 10, alpha: float = 0.05) -> Descent:
+        """`steps` steps of x ← x − α ∇E from `x`."""
+        return Descent(*self._m.descend(x, int(steps), float(alpha)))
+
+
+class RandomFeatureDam:
+    """DrDAM (Hoover et al., NeurIPS 2024): the Gaussian DAM through Y random Fourier features,
+    Ẽ(x) = −β⁻¹ log(φ(x)·T), T = Σ_μ φ(ξ_μ). :meth:`store` adds memories to T; the Y·N + 2Y
+    parameters do not grow with K. φ·T is clipped at 1e-5, as in the paper's code.
+
+    Parameters
+    ----------
+    neurons : int
+        N.
+    features : int
+        Y ≥ 1.
+    beta : float
+        β > 0.
+    seed : int, default 0
+        Seed of the random frequencies.
+    """
+
+    def __init__(self, neurons: int, features: int, beta: float, seed: int = 0) -> None:
+        self._m = _native.RandomFeatureDam(int(neurons), int(features), float(beta), int(seed))
+
+    def store(self, patterns: np.ndarray) -> None:
+        """Adds the memories `patterns` [K, N] to T."""
+        self._m.store(patterns)
+
+    @property
+    def stored(self) -> int:
+        """Memories stored so far."""
+        return self._m.stored
+
+    @property
+    def parameters(self) -> int:
+        """Y·N + 2Y, whatever K is."""
+        return self._m.parameters
+
+    def energy_and_gradient(self, x: np.ndarray) -> Tuple[float, np.ndarray]:
+        """(Ẽ(x), ∇Ẽ(x)) of one state [N]."""
+        return self._m.energy_and_gradient(x)
+
+    def descend(self, x: np.ndarray, *, steps: int = 10, alpha: float = 0.05) -> Descent:
+        """`steps` steps of x ← x − α ∇Ẽ from `x`."""
+        return Descent(*self._m.descend(x, int(steps), float(alpha)))
 
 
 @dataclass
