@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use hopfield::dam::DamClassifier;
-use hopfield_train::experiments::{dam as protocol, ImageData, RunFiles};
+use hopfield_train::experiments::{dam as protocol, RunFiles};
 use hopfield_train::tasks::dam_classifier::{load_dam, save_dam, DamMeta, DamTrainConfig};
 use numpy::PyArrayDyn;
 use pyo3::prelude::*;
@@ -69,19 +69,7 @@ impl DamModel {
         callback: Option<Py<PyAny>>,
     ) -> PyResult<(DamModel, Py<PyAny>)> {
         let cfg: DamTrainConfig = merged(&DamTrainConfig::default(), config, "DAM settings")?;
-        let data = match (arrays, data) {
-            (Some((x, y, x_test, y_test)), None) => ImageData {
-                name: "arrays".into(),
-                train: crate::data::from_arrays("arrays", &x, &y)?,
-                test: crate::data::from_arrays("arrays (test)", &x_test, &y_test)?,
-            },
-            (None, Some(name)) => ImageData {
-                train: crate::data::dataset(py, &name, "train", data_dir.clone())?,
-                test: crate::data::dataset(py, &name, "test", data_dir)?,
-                name,
-            },
-            _ => return Err(value("data", "give a data set's name or the arrays (x, y, x_test, y_test), one of them")),
-        };
+        let data = crate::data::image_data(py, arrays, data, data_dir)?;
         let (train_set, test_set) = (&data.train, &data.test);
         if (train_set.channels(), train_set.height(), train_set.width())
             != (test_set.channels(), test_set.height(), test_set.width())

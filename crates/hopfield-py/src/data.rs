@@ -81,3 +81,28 @@ fn load_images<'py>(
         ds.class_names().to_vec(),
     ))
 }
+
+/// A run's images: the arrays (x, y, x_test, y_test), or the train and test splits of the data set
+/// `data` (a name or a path), one of them.
+#[allow(clippy::type_complexity)]
+pub fn image_data(
+    py: Python<'_>,
+    arrays: Option<(Bound<'_, PyAny>, Bound<'_, PyAny>, Bound<'_, PyAny>, Bound<'_, PyAny>)>,
+    data: Option<String>,
+    data_dir: Option<PathBuf>,
+) -> PyResult<hopfield_train::experiments::ImageData> {
+    use hopfield_train::experiments::ImageData;
+    match (arrays, data) {
+        (Some((x, y, x_test, y_test)), None) => Ok(ImageData {
+            name: "arrays".into(),
+            train: from_arrays("arrays", &x, &y)?,
+            test: from_arrays("arrays (test)", &x_test, &y_test)?,
+        }),
+        (None, Some(name)) => Ok(ImageData {
+            train: dataset(py, &name, "train", data_dir.clone())?,
+            test: dataset(py, &name, "test", data_dir)?,
+            name,
+        }),
+        _ => Err(value("data", "give a data set's name or the arrays (x, y, x_test, y_test), one of them")),
+    }
+}

@@ -9,7 +9,7 @@ use hopfield::memory::{self as mem, Energy};
 use hopfield_train::experiments::families::epanechnikov::{self, EpanechnikovConfig};
 use hopfield_train::experiments::families::random_features::{self, DrdamConfig};
 use hopfield_train::experiments::families::sparse::{self, SparseConfig};
-use hopfield_train::experiments::{ham, ImageData};
+use hopfield_train::experiments::ham;
 use hopfield_train::tasks::ham_classifier::{HamClassifier, HamConfig};
 use numpy::PyArrayDyn;
 use pyo3::prelude::*;
@@ -21,8 +21,7 @@ use crate::watch::{py_value, Watch};
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<LogSumRelu>()?;
-    m.add_class::<RandomFeatureDam>()?;
-    m.add_class::<GaussianDam>()?;
+    m.add_class::<KernelDam>()?;
     m.add_class::<HamModel>()?;
     m.add_function(wrap_pyfunction!(sweep, m)?)?;
     m.add_function(wrap_pyfunction!(ham_train, m)?)?;
@@ -117,56 +116,73 @@ impl LogSumRelu {
     }
 }
 
-fn descend_py<'py>(
-    py: Python<'py>,
-    e: &(impl Energy + Sync),
-    x: Vec<f64>,
-    steps: usize,
-    alpha: f64,
-) -> PyResult<Pair<'py>> {
-    let d = py.detach(|| mem::descend(e, &x, steps, alpha)).map_err(math)?;
-    Ok((out(py, &[d.state.len()], d.state)?, out(py, &[d.energy.len()], d.energy)?))
+/// The Gaussian DAM: exact (one slot per memory) or through random features.
+enum Kernel {
+    Exact(mem::GaussianDam),
+    Features(mem::RandomFeatureDam),
 }
 
-/// The random-feature DAM (native part; see `hopfield.RandomFeatureDam`).
+/// The Gaussian DAM, exact or DrDAM (native part; see `hopfield.GaussianDam` and
+/// `hopfield.RandomFeatureDam`).
 #[pyclass(module = "hopfield._native")]
-pub struct RandomFeatureDam {
-    inner: mem::RandomFeatureDam,
+pub struct KernelDam {
+    inner: Kernel,
+}
+
+impl KernelDam {
+    fn energy(&self) -> &(dyn Energy + Sync) {
+        match &self.inner {
+            Kernel::Exact(m) => m,
+            Kernel::Features(m) => m,
+        }
+    }
 }
 
 #[pymethods]
-impl RandomFeatureDam {
-    #[new]
-    fn new(neurons: usize, features: usize, beta: f64, seed: u64) -> PyResult<Self> {
-        Ok(RandomFeatureDam { inner: mem::RandomFeatureDam::new(neurons, features, beta, seed).map_err(math)? })
+impl KernelDam {
+    /// The exact DAM of `patterns` [K, N] at β.
+    #[staticmethod]
+    fn exact(patterns_: &Bound<'_, PyAny>, beta: f64) -> PyResult<Self> {
+        let (p, n) = patterns(patterns_)?;
+        Ok(KernelDam { inner: Kernel::Exact(mem::GaussianDam::new(p, n, beta).map_err(math)?) })
     }
 
+    /// An empty DrDAM of N neurons with Y features at β.
+    #[staticmethod]
+    fn features(neurons: usize, features: usize, beta: f64, seed: u64) -> PyResult<Self> {
+        let m = mem::RandomFeatureDam::new(neurons, features, beta, seed).map_err(math)?;
+        Ok(KernelDam { inner: Kernel::Features(m) })
+    }
+
+    /// Adds memories to a DrDAM's T.
     fn store(&mut self, patterns_: &Bound<'_, PyAny>) -> PyResult<()> {
         let (p, n) = patterns(patterns_)?;
-        if n != self.inner.neurons() {
-            return Err(value(
-                "patterns",
-                format!("{n} entries a pattern; the memory has N = {}", self.inner.neurons()),
-            ));
+        let Kernel::Features(m) = &mut self.inner else {
+            return Err(value("store", "the exact DAM holds the patterns it was made with"));
+        };
+        if n != m.neurons() {
+            return Err(value("patterns", format!("{n} entries a pattern; the memory has N = {}", m.neurons())));
         }
-        self.inner.store(&p).map_err(math)
+        m.store(&p).map_err(math)
     }
 
     #[getter]
     fn neurons(&self) -> usize {
-        self.inner.neurons()
-    }
-    #[getter]
-    fn features(&self) -> usize {
-        self.inner.features()
+        self.energy().neurons()
     }
     #[getter]
     fn stored(&self) -> usize {
-        self.inner.stored()
+        match &self.inner {
+            Kernel::Exact(m) => m.memories(),
+            Kernel::Features(m) => m.stored(),
+        }
     }
     #[getter]
     fn parameters(&self) -> usize {
-        self.inner.parameters()
+        match &self.inner {
+            Kernel::Exact(m) => m.parameters(),
+            Kernel::Features(m) => m.parameters(),
+        }
     }
 
     /// (E, ∇E) at x.
@@ -175,51 +191,16 @@ impl RandomFeatureDam {
         py: Python<'py>,
         x: &Bound<'py, PyAny>,
     ) -> PyResult<(f64, Bound<'py, PyArrayDyn<f64>>)> {
-        let (e, g) = self.inner.energy_and_gradient(&state("x", x, self.inner.neurons())?);
+        let (e, g) = self.energy().energy_and_gradient(&state("x", x, self.neurons())?);
         Ok((e, out(py, &[g.len()], g)?))
     }
 
+    /// `steps` steps of x ← x − α ∇E: (state, energy trace).
     fn descend<'py>(&self, py: Python<'py>, x: &Bound<'py, PyAny>, steps: usize, alpha: f64) -> PyResult<Pair<'py>> {
-        let x = state("x", x, self.inner.neurons())?;
-        descend_py(py, &self.inner, x, steps, alpha)
-    }
-}
-
-/// The exact Gaussian DAM (native part; see `hopfield.GaussianDam`).
-#[pyclass(module = "hopfield._native", frozen)]
-pub struct GaussianDam {
-    inner: mem::GaussianDam,
-}
-
-#[pymethods]
-impl GaussianDam {
-    #[new]
-    fn new(patterns_: &Bound<'_, PyAny>, beta: f64) -> PyResult<Self> {
-        let (p, n) = patterns(patterns_)?;
-        Ok(GaussianDam { inner: mem::GaussianDam::new(p, n, beta).map_err(math)? })
-    }
-
-    #[getter]
-    fn neurons(&self) -> usize {
-        self.inner.neurons()
-    }
-    #[getter]
-    fn parameters(&self) -> usize {
-        self.inner.parameters()
-    }
-
-    fn energy_and_gradient<'py>(
-        &self,
-        py: Python<'py>,
-        x: &Bound<'py, PyAny>,
-    ) -> PyResult<(f64, Bound<'py, PyArrayDyn<f64>>)> {
-        let (e, g) = self.inner.energy_and_gradient(&state("x", x, self.inner.neurons())?);
-        Ok((e, out(py, &[g.len()], g)?))
-    }
-
-    fn descend<'py>(&self, py: Python<'py>, x: &Bound<'py, PyAny>, steps: usize, alpha: f64) -> PyResult<Pair<'py>> {
-        let x = state("x", x, self.inner.neurons())?;
-        descend_py(py, &self.inner, x, steps, alpha)
+        let x = state("x", x, self.neurons())?;
+        let e = self.energy();
+        let d = py.detach(|| mem::descend(e, &x, steps, alpha)).map_err(math)?;
+        Ok((out(py, &[d.state.len()], d.state)?, out(py, &[d.energy.len()], d.energy)?))
     }
 }
 
@@ -241,40 +222,27 @@ fn sweep<'py>(
         Some(name) => Some(crate::data::dataset(py, name, "test", data_dir)?),
         None => None,
     };
+    // Writes the report's files into `out_dir` when given.
+    let written = |write: &(dyn Fn(&std::path::Path) -> hopfield_train::Result<Vec<PathBuf>> + Sync)| match &out_dir {
+        Some(d) => py.detach(|| write(d)).map_err(train),
+        None => Ok(Vec::new()),
+    };
     match kind {
         "sparse" => {
             let cfg: SparseConfig = merged(&SparseConfig::default(), config, "sparse sweep settings")?;
-            if ds.is_none() && cfg.patterns == sparse::Patterns::Images {
-                return Err(value("data", "the image patterns need a data set (or patterns = random)"));
-            }
             let r = py.detach(|| sparse::run(&cfg, ds.as_ref())).map_err(train)?;
-            let files = match out_dir {
-                Some(d) => py.detach(|| r.write(&d)).map_err(train)?,
-                None => Vec::new(),
-            };
-            Ok((py_value(py, &r.points)?, r.table(), files))
+            Ok((py_value(py, &r.points)?, r.table(), written(&|d| r.write(d))?))
         }
         "lse-relu" => {
             let cfg: EpanechnikovConfig =
                 merged(&EpanechnikovConfig::default(), config, "log-sum-ReLU sweep settings")?;
             let r = py.detach(|| epanechnikov::run(&cfg)).map_err(train)?;
-            let files = match out_dir {
-                Some(d) => py.detach(|| r.write(&d)).map_err(train)?,
-                None => Vec::new(),
-            };
-            Ok((py_value(py, &r.counts)?, r.table(), files))
+            Ok((py_value(py, &r.counts)?, r.table(), written(&|d| r.write(d))?))
         }
         "drdam" => {
             let cfg: DrdamConfig = merged(&DrdamConfig::default(), config, "DrDAM sweep settings")?;
-            if ds.is_none() && cfg.patterns == sparse::Patterns::Images {
-                return Err(value("data", "the image patterns need a data set (or patterns = random)"));
-            }
             let r = py.detach(|| random_features::run(&cfg, ds.as_ref())).map_err(train)?;
-            let files = match out_dir {
-                Some(d) => py.detach(|| r.write(&d)).map_err(train)?,
-                None => Vec::new(),
-            };
-            Ok((py_value(py, &r.points)?, r.table(), files))
+            Ok((py_value(py, &r.points)?, r.table(), written(&|d| r.write(d))?))
         }
         other => Err(value("kind", format!("{other:?}: expected \"sparse\", \"lse-relu\" or \"drdam\""))),
     }
@@ -337,19 +305,7 @@ fn ham_train<'py>(
     callback: Option<Py<PyAny>>,
 ) -> PyResult<(HamModel, Bound<'py, PyAny>, Bound<'py, PyAny>)> {
     let cfg: HamConfig = merged(&HamConfig::default(), config, "HAM settings")?;
-    let data = match (arrays, data) {
-        (Some((x, y, x_test, y_test)), None) => ImageData {
-            name: "arrays".into(),
-            train: crate::data::from_arrays("arrays", &x, &y)?,
-            test: crate::data::from_arrays("arrays (test)", &x_test, &y_test)?,
-        },
-        (None, Some(name)) => ImageData {
-            train: crate::data::dataset(py, &name, "train", data_dir.clone())?,
-            test: crate::data::dataset(py, &name, "test", data_dir)?,
-            name,
-        },
-        _ => return Err(value("data", "give a data set's name or the arrays (x, y, x_test, y_test), one of them")),
-    };
+    let data = crate::data::image_data(py, arrays, data, data_dir)?;
     let watch = Watch::new(callback);
     let report = watch.run(py, |w| ham::run(&cfg, &data, out_dir.as_deref(), &Device::flex(), w))?;
     let history = py_value(py, &report.history)?;

@@ -170,21 +170,64 @@ impl Synapse for DenseSynapse {
     }
 }
 
-/// The Energy Transformer's attention energy over one neuron of N tokens × D.
+/// An Energy Transformer term over the tokens [B, N, D] of one neuron: its energy and explicit
+/// gradient under a [`TokenMask`].
+pub trait TokenEnergy: std::fmt::Debug + Send + Sync {
+    /// A short description for messages.
+    fn describe(&self) -> String;
+    /// E of each example: [B].
+    fn energy(&self, g: Tensor<3>, mask: &TokenMask) -> Tensor<1>;
+    /// E and ∂E/∂g.
+    fn energy_and_grad(&self, g: Tensor<3>, mask: &TokenMask) -> (Tensor<1>, Tensor<3>);
+}
+
+impl TokenEnergy for EnergyAttention {
+    fn describe(&self) -> String {
+        let [h, y, d] = self.wq.dims();
+        format!("energy attention (H = {h}, Y = {y}, D = {d})")
+    }
+    fn energy(&self, g: Tensor<3>, mask: &TokenMask) -> Tensor<1> {
+        EnergyAttention::energy(self, g, mask)
+    }
+    fn energy_and_grad(&self, g: Tensor<3>, mask: &TokenMask) -> (Tensor<1>, Tensor<3>) {
+        EnergyAttention::energy_and_grad(self, g, mask)
+    }
+}
+
+/// The Hopfield module is a dense synapse to a hidden layer (ReLU² or softmax) that is always at
+/// its equilibrium, integrated out.
+impl TokenEnergy for HopfieldModule {
+    fn describe(&self) -> String {
+        let [m, d] = self.xi.dims();
+        format!("Hopfield module (M = {m}, D = {d})")
+    }
+    fn energy(&self, g: Tensor<3>, mask: &TokenMask) -> Tensor<1> {
+        HopfieldModule::energy(self, g, mask)
+    }
+    fn energy_and_grad(&self, g: Tensor<3>, mask: &TokenMask) -> (Tensor<1>, Tensor<3>) {
+        HopfieldModule::energy_and_grad(self, g, mask)
+    }
+}
+
+/// A synapse over one neuron of N tokens × D made of an Energy Transformer term.
 #[derive(Debug, Clone)]
-pub struct AttentionSynapse {
-    /// The attention's weights and β.
-    pub attention: EnergyAttention,
+pub struct TokenSynapse<E> {
+    /// The term (the attention's weights and β, or the Hopfield module's memories).
+    pub term: E,
     /// Which tokens are real and which pairs may attend.
     pub mask: TokenMask,
     /// [N, D].
     pub shape: [usize; 2],
 }
 
-impl Synapse for AttentionSynapse {
+/// The Energy Transformer's attention energy as a synapse.
+pub type AttentionSynapse = TokenSynapse<EnergyAttention>;
+/// The Energy Transformer's Hopfield module as a synapse.
+pub type HopfieldSynapse = TokenSynapse<HopfieldModule>;
+
+impl<E: TokenEnergy> Synapse for TokenSynapse<E> {
     fn describe(&self) -> String {
-        let [h, y, d] = self.attention.wq.dims();
-        format!("energy attention (H = {h}, Y = {y}, D = {d})")
+        self.term.describe()
     }
 
     fn shapes(&self) -> Vec<[usize; 2]> {
@@ -192,43 +235,11 @@ impl Synapse for AttentionSynapse {
     }
 
     fn energy(&self, g: &[Tensor<3>]) -> Tensor<1> {
-        self.attention.energy(g[0].clone(), &self.mask)
+        self.term.energy(g[0].clone(), &self.mask)
     }
 
     fn explicit(&self, g: &[Tensor<3>]) -> Option<(Tensor<1>, Vec<Tensor<3>>)> {
-        let (e, grad) = self.attention.energy_and_grad(g[0].clone(), &self.mask);
-        Some((e, vec![grad]))
-    }
-}
-
-/// The Energy Transformer's Hopfield module over one neuron of N tokens × D: a dense synapse to a
-/// hidden layer (ReLU² or softmax) that is always at its equilibrium, integrated out.
-#[derive(Debug, Clone)]
-pub struct HopfieldSynapse {
-    /// The memories ξ and the hidden Lagrangian.
-    pub module: HopfieldModule,
-    /// Which tokens are real.
-    pub mask: TokenMask,
-    /// [N, D].
-    pub shape: [usize; 2],
-}
-
-impl Synapse for HopfieldSynapse {
-    fn describe(&self) -> String {
-        let [m, d] = self.module.xi.dims();
-        format!("Hopfield module (M = {m}, D = {d})")
-    }
-
-    fn shapes(&self) -> Vec<[usize; 2]> {
-        vec![self.shape]
-    }
-
-    fn energy(&self, g: &[Tensor<3>]) -> Tensor<1> {
-        self.module.energy(g[0].clone(), &self.mask)
-    }
-
-    fn explicit(&self, g: &[Tensor<3>]) -> Option<(Tensor<1>, Vec<Tensor<3>>)> {
-        let (e, grad) = self.module.energy_and_grad(g[0].clone(), &self.mask);
+        let (e, grad) = self.term.energy_and_grad(g[0].clone(), &self.mask);
         Some((e, vec![grad]))
     }
 }

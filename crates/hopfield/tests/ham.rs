@@ -109,13 +109,10 @@ fn the_energy_transformer_block_as_a_ham_gives_its_energy_and_gradient() {
         let ham = Ham::builder()
             .neuron("tokens", [tokens, d], et.norm.clone())
             .synapse(
-                AttentionSynapse { attention: et.attention.clone(), mask: mask.clone(), shape: [tokens, d] },
+                AttentionSynapse { term: et.attention.clone(), mask: mask.clone(), shape: [tokens, d] },
                 &["tokens"],
             )
-            .synapse(
-                HopfieldSynapse { module: et.hopfield.clone(), mask: mask.clone(), shape: [tokens, d] },
-                &["tokens"],
-            )
+            .synapse(HopfieldSynapse { term: et.hopfield.clone(), mask: mask.clone(), shape: [tokens, d] }, &["tokens"])
             .build()
             .unwrap();
         let x = t3(random(&mut r, b * tokens * d, 2.0), [b, tokens, d], &dev);

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -61,7 +61,23 @@ class Retrieval:
     energy: List[np.ndarray]
 
 
-class DenseMemory:
+class _Memory:
+    """What every memory with stored patterns reports: N and K."""
+
+    _m: Union[_native.DenseMemory, _native.ModernHopfield, _native.LogSumRelu]
+
+    @property
+    def neurons(self) -> int:
+        """N."""
+        return self._m.neurons
+
+    @property
+    def memories(self) -> int:
+        """K."""
+        return self._m.memories
+
+
+class DenseMemory(_Memory):
     """The binary Dense Associative Memory (Krotov & Hopfield 2016; Demircigil et al. 2017).
 
     Energy E(σ) = −Σ_μ F(ξ^μ·σ) over states σ ∈ {−1, +1}^N, reported in units of F(N)
@@ -80,19 +96,11 @@ class DenseMemory:
         The degree of the polynomial kinds (2 ≤ n ≤ 1000); ignored by the others.
     """
 
+    _m: _native.DenseMemory
+
     def __init__(self, patterns: np.ndarray, separation: str = "polynomial", n: Optional[int] = 3) -> None:
         uses_n = separation.lower() not in ("classical", "exponential")
         self._m = _native.DenseMemory(patterns, _separation(separation, n if uses_n else None))
-
-    @property
-    def neurons(self) -> int:
-        """N."""
-        return self._m.neurons
-
-    @property
-    def memories(self) -> int:
-        """K."""
-        return self._m.memories
 
     @property
     def patterns(self) -> np.ndarray:
@@ -127,7 +135,7 @@ class DenseMemory:
         return f"DenseMemory(N={self.neurons}, K={self.memories}, separation={sep})"
 
 
-class ModernHopfield:
+class ModernHopfield(_Memory):
     """The continuous modern Hopfield network (Ramsauer et al. 2020): its update *is* attention.
 
     Energy E(ξ) = −β⁻¹ log Σ_μ exp(β x_μᵀξ) + ½ ξᵀξ + β⁻¹ log K + ½ M² (M = max_μ ‖x_μ‖);
@@ -148,6 +156,8 @@ class ModernHopfield:
         (α in [1, 2]).
     """
 
+    _m: _native.ModernHopfield
+
     def __init__(self, patterns: np.ndarray, beta: float = 1.0, transform: str = "softmax") -> None:
         self._m = _native.ModernHopfield(patterns, float(beta), str(transform))
 
@@ -155,16 +165,6 @@ class ModernHopfield:
     def transform(self) -> str:
         """The map from scores to weights: "softmax", "sparsemax", "1.5-entmax", "normmax"."""
         return self._m.transform
-
-    @property
-    def neurons(self) -> int:
-        """N."""
-        return self._m.neurons
-
-    @property
-    def memories(self) -> int:
-        """K."""
-        return self._m.memories
 
     @property
     def beta(self) -> float:
@@ -234,7 +234,7 @@ class Minima:
         return len(self.members) - self.stored
 
 
-class LogSumRelu:
+class LogSumRelu(_Memory):
     """The log-sum-ReLU (Epanechnikov) memory (Hoover et al., NeurIPS 2025).
 
     E(x) = −β⁻¹ log(ε + Σ_μ ReLU(1 − (β/2)‖x − ξ_μ‖²)), kernels of width r = √(2/β). The update
@@ -250,18 +250,10 @@ class LogSumRelu:
         ε ≥ 0 (0: E = +∞ where no kernel reaches).
     """
 
+    _m: _native.LogSumRelu
+
     def __init__(self, patterns: np.ndarray, width: float, eps: float = 0.0) -> None:
         self._m = _native.LogSumRelu(patterns, float(width), float(eps))
-
-    @property
-    def neurons(self) -> int:
-        """N."""
-        return self._m.neurons
-
-    @property
-    def memories(self) -> int:
-        """K."""
-        return self._m.memories
 
     @property
     def width(self) -> float:
@@ -298,16 +290,24 @@ class Descent:
     energy: np.ndarray
 
 
-class GaussianDam:
-    """The exponential DAM with Gaussian similarity, one slot per memory (DrDAM's MrDAM):
-    E(x) = −β⁻¹ log Σ_μ exp(−(β/2)‖x − ξ_μ‖²)."""
+class _KernelDam:
+    """What the exact Gaussian DAM and DrDAM share: the energy, its gradient and the descent."""
 
-    def __init__(self, patterns: np.ndarray, beta: float) -> None:
-        self._m = _native.GaussianDam(patterns, float(beta))
+    _m: _native.KernelDam
+
+    @property
+    def neurons(self) -> int:
+        """N."""
+        return self._m.neurons
+
+    @property
+    def stored(self) -> int:
+        """Memories stored."""
+        return self._m.stored
 
     @property
     def parameters(self) -> int:
-        """K·N."""
+        """Parameters held: K·N (exact) or Y·N + 2Y (DrDAM, whatever K is)."""
         return self._m.parameters
 
     def energy_and_gradient(self, x: np.ndarray) -> Tuple[float, np.ndarray]:
@@ -319,7 +319,15 @@ class GaussianDam:
         return Descent(*self._m.descend(x, int(steps), float(alpha)))
 
 
-class RandomFeatureDam:
+class GaussianDam(_KernelDam):
+    """The exponential DAM with Gaussian similarity, one slot per memory (DrDAM's MrDAM):
+    E(x) = −β⁻¹ log Σ_μ exp(−(β/2)‖x − ξ_μ‖²)."""
+
+    def __init__(self, patterns: np.ndarray, beta: float) -> None:
+        self._m = _native.KernelDam.exact(patterns, float(beta))
+
+
+class RandomFeatureDam(_KernelDam):
     """DrDAM (Hoover et al., NeurIPS 2024): the Gaussian DAM through Y random Fourier features,
     Ẽ(x) = −β⁻¹ log(φ(x)·T), T = Σ_μ φ(ξ_μ). :meth:`store` adds memories to T; the Y·N + 2Y
     parameters do not grow with K. φ·T is clipped at 1e-5, as in the paper's code.
@@ -337,29 +345,11 @@ class RandomFeatureDam:
     """
 
     def __init__(self, neurons: int, features: int, beta: float, seed: int = 0) -> None:
-        self._m = _native.RandomFeatureDam(int(neurons), int(features), float(beta), int(seed))
+        self._m = _native.KernelDam.features(int(neurons), int(features), float(beta), int(seed))
 
     def store(self, patterns: np.ndarray) -> None:
         """Adds the memories `patterns` [K, N] to T."""
         self._m.store(patterns)
-
-    @property
-    def stored(self) -> int:
-        """Memories stored so far."""
-        return self._m.stored
-
-    @property
-    def parameters(self) -> int:
-        """Y·N + 2Y, whatever K is."""
-        return self._m.parameters
-
-    def energy_and_gradient(self, x: np.ndarray) -> Tuple[float, np.ndarray]:
-        """(Ẽ(x), ∇Ẽ(x)) of one state [N]."""
-        return self._m.energy_and_gradient(x)
-
-    def descend(self, x: np.ndarray, *, steps: int = 10, alpha: float = 0.05) -> Descent:
-        """`steps` steps of x ← x − α ∇Ẽ from `x`."""
-        return Descent(*self._m.descend(x, int(steps), float(alpha)))
 
 
 @dataclass

@@ -12,7 +12,51 @@ pub mod epanechnikov;
 pub mod random_features;
 pub mod sparse;
 
+use hopfield_data::Dataset;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
 pub(crate) use super::write_file as write_text;
+use crate::error::{invalid, Result};
+
+/// Where the stored patterns come from.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub enum Patterns {
+    /// The first K images of the data set given to [`run`] (2·pixel − 1).
+    Images,
+    /// K random ±1 patterns of this many entries.
+    Random {
+        /// N.
+        neurons: usize,
+    },
+}
+
+/// K patterns (K×N row-major), N and the source's name: the first K images of `data` as
+/// 2·pixel − 1, or K random ±1 patterns from `seed`.
+///
+/// # Errors
+/// Images asked for without a data set.
+pub(crate) fn load_patterns(
+    patterns: Patterns,
+    data: Option<&Dataset>,
+    k: usize,
+    seed: u64,
+) -> Result<(Vec<f64>, usize, String)> {
+    match (patterns, data) {
+        (Patterns::Images, Some(ds)) => {
+            let v: Vec<f64> = (0..k).flat_map(|i| ds.image(i)).map(|p| 2.0 * p as f64 - 1.0).collect();
+            Ok((v, ds.image_len(), ds.name().to_string()))
+        }
+        (Patterns::Images, None) => {
+            Err(invalid("data", "none", "the image patterns need a data set (or random patterns)"))
+        }
+        (Patterns::Random { neurons }, _) => {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            let v = (0..k * neurons).map(|_| if rng.random::<bool>() { 1.0 } else { -1.0 }).collect();
+            Ok((v, neurons, "random ±1".to_string()))
+        }
+    }
+}
 
 /// Mean and population standard deviation.
 pub(crate) fn mean_std(v: &[f64]) -> (f64, f64) {

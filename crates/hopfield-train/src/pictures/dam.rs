@@ -32,22 +32,5 @@ pub fn write_dam_memories(
 
 /// The running train error and the test error per epoch, in percent on a log axis.
 pub fn write_dam_errors(history: &[DamEpoch], title: &str, path: &std::path::Path) -> Result<()> {
-    use super::{Corner, LinePlot, Mark, Series};
-    let series = |name: &str, color, f: fn(&DamEpoch) -> f64| Series {
-        name: name.into(),
-        points: history.iter().map(|e| (e.epoch as f64, 100.0 * f(e))).collect(),
-        color,
-        mark: Mark::Line,
-    };
-    LinePlot {
-        title: title.into(),
-        x_label: "epoch".into(),
-        y_label: "error (%)".into(),
-        log_x: false,
-        log_y: true,
-        series: vec![series("train (running)", 0, |e| e.train_error), series("test", 1, |e| e.test_error)],
-        vlines: vec![],
-        legend: Corner::UpperRight,
-    }
-    .write(path, (720, 480))
+    super::write_errors(history.iter().map(|e| (e.epoch, e.train_error, e.test_error)), title, path)
 }

@@ -114,6 +114,29 @@ pub fn write_grid(path: &Path, rows: &[Vec<Picture>], titles: &[&str], cell: usi
     save_rgb(path, width as u32, height as u32, buf)
 }
 
+/// The running train error and the test error of (epoch, train, test) shares, in percent on a log
+/// axis: the classifiers' error curves.
+pub fn write_errors(epochs: impl Iterator<Item = (usize, f64, f64)>, title: &str, path: &Path) -> Result<()> {
+    let rows: Vec<(usize, f64, f64)> = epochs.collect();
+    let series = |name: &str, color, f: fn(&(usize, f64, f64)) -> f64| Series {
+        name: name.into(),
+        points: rows.iter().map(|e| (e.0 as f64, 100.0 * f(e))).collect(),
+        color,
+        mark: Mark::Line,
+    };
+    LinePlot {
+        title: title.into(),
+        x_label: "epoch".into(),
+        y_label: "error (%)".into(),
+        log_x: false,
+        log_y: true,
+        series: vec![series("train (running)", 0, |e| e.1), series("test", 1, |e| e.2)],
+        vlines: vec![],
+        legend: Corner::UpperRight,
+    }
+    .write(path, (720, 480))
+}
+
 /// How a series is drawn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mark {

@@ -371,22 +371,7 @@ pub fn write_pictures(
     }
     .write(&energy, (900, 560))?;
     let errors = dir.join("ham-errors.png");
-    let series = |name: &str, color, f: fn(&HamEpoch) -> f64| Series {
-        name: name.into(),
-        points: history.iter().map(|e| (e.epoch as f64, 100.0 * f(e))).collect(),
-        color,
-        mark: Mark::LinePoints,
-    };
-    LinePlot {
-        title: format!("two-layer HAM, {} hidden neurons", model.w1.dims()[0]),
-        x_label: "epoch".into(),
-        y_label: "error (%)".into(),
-        log_x: false,
-        log_y: true,
-        series: vec![series("train (running)", 0, |e| e.train_error), series("test", 1, |e| e.test_error)],
-        vlines: vec![],
-        legend: Corner::UpperRight,
-    }
-    .write(&errors, (900, 560))?;
+    let title = format!("two-layer HAM, {} hidden neurons", model.w1.dims()[0]);
+    crate::pictures::write_errors(history.iter().map(|e| (e.epoch, e.train_error, e.test_error)), &title, &errors)?;
     Ok(vec![memories, energy, errors])
 }

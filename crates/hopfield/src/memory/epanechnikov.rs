@@ -15,7 +15,8 @@
 //!
 //! Outside every kernel (f = 0) the energy is −β⁻¹ log ε (+∞ for ε = 0) and flat.
 
-use crate::error::{invalid, pattern_count, positive, shape, Result};
+use super::modern::{check_patterns, check_state};
+use crate::error::{invalid, positive, Result};
 
 /// A dense associative memory with the log-sum-ReLU energy over K patterns of N reals.
 #[derive(Debug, Clone)]
@@ -75,10 +76,7 @@ impl LogSumRelu {
         if !(eps >= 0.0 && eps.is_finite()) {
             return Err(invalid("eps", eps, "the energy's floor ε must be zero or positive and finite"));
         }
-        let memories = pattern_count(patterns.len(), neurons)?;
-        if let Some(i) = patterns.iter().position(|v| !v.is_finite()) {
-            return Err(crate::Error::NonFinite { what: "patterns", index: i, value: patterns[i] });
-        }
+        let memories = check_patterns(&patterns, neurons)?;
         Ok(LogSumRelu { neurons, memories, patterns, beta, eps })
     }
 
@@ -113,13 +111,7 @@ impl LogSumRelu {
     }
 
     fn check(&self, x: &[f64]) -> Result<()> {
-        if x.len() != self.neurons {
-            return Err(shape("state", self.neurons, x.len()));
-        }
-        match x.iter().position(|v| !v.is_finite()) {
-            Some(i) => Err(crate::Error::NonFinite { what: "state", index: i, value: x[i] }),
-            None => Ok(()),
-        }
+        check_state(x, self.neurons)
     }
 
     /// The patterns whose kernel is active at `x` (‖x − ξ_μ‖² < 2/β) and the kernel sum f(x).

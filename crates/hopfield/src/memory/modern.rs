@@ -74,11 +74,27 @@ pub struct ModernHopfield<T: Real> {
     transform: Transform,
 }
 
-fn check_finite<T: Real>(what: &'static str, v: &[T]) -> Result<()> {
+/// Ok when every entry of `v` is finite; else the error naming `what`, the index and the value.
+pub(super) fn check_finite<T: Real>(what: &'static str, v: &[T]) -> Result<()> {
     match v.iter().position(|x| !x.is_finite()) {
         Some(index) => Err(Error::NonFinite { what, index, value: v[index].to_f64() }),
         None => Ok(()),
     }
+}
+
+/// One state of N finite entries.
+pub(super) fn check_state(x: &[f64], n: usize) -> Result<()> {
+    if x.len() != n {
+        return Err(shape("state", n, x.len()));
+    }
+    check_finite("state", x)
+}
+
+/// K×N finite patterns: K.
+pub(super) fn check_patterns(patterns: &[f64], neurons: usize) -> Result<usize> {
+    let k = pattern_count(patterns.len(), neurons)?;
+    check_finite("patterns", patterns)?;
+    Ok(k)
 }
 
 fn check_beta(beta: f64) -> Result<()> {

@@ -18,7 +18,8 @@
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::error::{invalid, pattern_count, positive, shape, Result};
+use super::modern::{check_patterns, check_state};
+use crate::error::{invalid, positive, Result};
 use crate::init::standard_normal;
 
 /// An energy over states of N reals with its gradient.
@@ -38,21 +39,11 @@ pub struct Descent {
     pub energy: Vec<f64>,
 }
 
-fn check_state(x: &[f64], n: usize) -> Result<()> {
-    if x.len() != n {
-        return Err(shape("state", n, x.len()));
-    }
-    match x.iter().position(|v| !v.is_finite()) {
-        Some(i) => Err(crate::Error::NonFinite { what: "state", index: i, value: x[i] }),
-        None => Ok(()),
-    }
-}
-
 /// `steps` steps of x ← x − α ∇E(x) from `x`.
 ///
 /// # Errors
 /// A state of the wrong length or with NaN/Inf; α ≤ 0 or not finite.
-pub fn descend(e: &impl Energy, x: &[f64], steps: usize, alpha: f64) -> Result<Descent> {
+pub fn descend<E: Energy + ?Sized>(e: &E, x: &[f64], steps: usize, alpha: f64) -> Result<Descent> {
     check_state(x, e.neurons())?;
     positive("alpha", alpha)?;
     let mut state = x.to_vec();
@@ -73,14 +64,6 @@ pub struct GaussianDam {
     memories: usize,
     patterns: Vec<f64>,
     beta: f64,
-}
-
-fn check_patterns(patterns: &[f64], neurons: usize) -> Result<usize> {
-    let k = pattern_count(patterns.len(), neurons)?;
-    match patterns.iter().position(|v| !v.is_finite()) {
-        Some(i) => Err(crate::Error::NonFinite { what: "patterns", index: i, value: patterns[i] }),
-        None => Ok(k),
-    }
 }
 
 impl GaussianDam {

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use hopfield::memory::{descend, Energy, GaussianDam, RandomFeatureDam};
 use hopfield_data::Dataset;
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
@@ -140,20 +140,7 @@ pub struct DrdamReport {
 pub fn run(config: &DrdamConfig, data: Option<&Dataset>) -> Result<DrdamReport> {
     config.validate(data.map(|d| d.len()))?;
     let k = config.load;
-    let (raw, n, source) = match (config.patterns, data) {
-        (Patterns::Images, Some(ds)) => {
-            let v: Vec<f64> = (0..k).flat_map(|i| ds.image(i)).map(|p| 2.0 * p as f64 - 1.0).collect();
-            (v, ds.image_len(), ds.name().to_string())
-        }
-        (Patterns::Images, None) => {
-            return Err(invalid("data", "none", "the image patterns need a data set (or random patterns)"))
-        }
-        (Patterns::Random { neurons }, _) => {
-            let mut rng = ChaCha8Rng::seed_from_u64(config.seed ^ 0xd2d4);
-            let v = (0..k * neurons).map(|_| if rng.random::<bool>() { 1.0 } else { -1.0 }).collect();
-            (v, neurons, "random ±1".to_string())
-        }
-    };
+    let (raw, n, source) = super::load_patterns(config.patterns, data, k, config.seed ^ 0xd2d4)?;
     let scale = (n as f64).powf(-0.5);
     let patterns: Vec<f64> = raw.iter().map(|v| v * scale).collect();
     let mut rng = ChaCha8Rng::seed_from_u64(config.seed);

@@ -10,24 +10,14 @@ use std::path::{Path, PathBuf};
 
 use hopfield::memory::{ModernHopfield, Transform};
 use hopfield_data::Dataset;
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::{mean_std, write_text};
 use crate::error::{invalid, Result};
 use crate::pictures::{Corner, LinePlot, Mark, Series};
 
-/// Where the stored patterns come from.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
-pub enum Patterns {
-    /// The first K images of the data set given to [`run`] (2·pixel − 1).
-    Images,
-    /// K random ±1 patterns of this many entries.
-    Random {
-        /// N.
-        neurons: usize,
-    },
-}
+pub use super::Patterns;
 
 /// The sweeps' settings, with the command line's defaults in [`SparseConfig::default`].
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -155,20 +145,7 @@ pub struct SparseReport {
 pub fn run(config: &SparseConfig, data: Option<&Dataset>) -> Result<SparseReport> {
     config.validate(data.map(|d| d.len()))?;
     let largest = config.loads.iter().copied().chain([config.load]).max().unwrap_or(0);
-    let (all, n, source) = match (config.patterns, data) {
-        (Patterns::Images, Some(ds)) => {
-            let v: Vec<f64> = (0..largest).flat_map(|i| ds.image(i)).map(|p| 2.0 * p as f64 - 1.0).collect();
-            (v, ds.image_len(), ds.name().to_string())
-        }
-        (Patterns::Images, None) => {
-            return Err(invalid("data", "none", "the image patterns need a data set (or random patterns)"))
-        }
-        (Patterns::Random { neurons }, _) => {
-            let mut rng = ChaCha8Rng::seed_from_u64(config.seed ^ 0x9a77);
-            let v = (0..largest * neurons).map(|_| if rng.random::<bool>() { 1.0 } else { -1.0 }).collect();
-            (v, neurons, "random ±1".to_string())
-        }
-    };
+    let (all, n, source) = super::load_patterns(config.patterns, data, largest, config.seed ^ 0x9a77)?;
     // The same noisy queries for every setting: pattern μ + σ·N(0, 1).
     let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
     let most = config.queries.min(largest);
