@@ -124,7 +124,7 @@ fn run(cli: Cli) -> Result<()> {
     let data_dir = cli.data_dir.clone().unwrap_or_else(default_data_dir);
     // These compute on plain arrays on the CPU, not on burn tensors.
     let cpu_only = match &cli.command {
-        Command::Recall(a) if a.memory != MemoryArg::Modern => Some("recall (other memories than --memory modern)"),
+        Command::Recall(a) if a.memory != MemoryArg::Modern => Some("recall"),
         Command::Capacity(_) => Some("capacity"),
         Command::Sweep(_) => Some("sweep"),
         Command::Dam(_) => Some("dam"),
