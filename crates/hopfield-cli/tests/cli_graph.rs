@@ -292,3 +292,48 @@ fn unsupervised_anomaly_scores_every_node_without_labels_and_refuses_bad_input()
     assert!(e.contains("scores.csv"), "{e}");
     assert_eq!(std::fs::read_to_string(mine.join("scores.csv")).unwrap(), "my notes");
 }
+
+#[test]
+fn gin_runs_beside_the_et_and_the_mlp_on_the_same_folds_and_on_node_anomalies() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("all");
+    let o = ok(
+        &["graph", "classify", "--models", "all", "--max-folds", "2", "--epochs", "3", "--out", out.to_str().unwrap()],
+        dir.path(),
+    );
+    assert!(o.contains("ET ") && o.contains("GIN ") && o.contains("MLP "), "{o}");
+    let folds = csv(&out.join("folds.csv"));
+    assert_eq!(folds.len(), 1 + 2 * 3, "header + 2 folds × 3 models: {folds:?}");
+    // The three models of a fold share its training, validation and test parts.
+    for fold in ["1", "2"] {
+        let parts: Vec<&[String]> = folds[1..].iter().filter(|r| r[0] == fold).map(|r| &r[2..5]).collect();
+        assert_eq!(parts.len(), 3);
+        assert!(parts.iter().all(|p| *p == parts[0]), "fold {fold}: {parts:?}");
+    }
+    let data = anomaly_set(dir.path(), 240);
+    let ga = dir.path().join("ga");
+    ok(
+        &[
+            "graph",
+            "anomaly",
+            "--models",
+            "gin",
+            "--data",
+            data.to_str().unwrap(),
+            "--seeds",
+            "1",
+            "--epochs",
+            "8",
+            "--budget",
+            "12",
+            "--out",
+            ga.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    let runs = csv(&ga.join("runs.csv"));
+    assert_eq!(runs.len(), 2, "{runs:?}");
+    assert_eq!(runs[1][1], "GIN", "{runs:?}");
+    let auc: f64 = runs[1][7].parse().unwrap();
+    assert!(auc > 0.95, "GIN on the planted feature: test ROC-AUC {auc}");
+}

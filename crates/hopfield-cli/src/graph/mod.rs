@@ -36,6 +36,10 @@ pub enum ModelsArg {
     Et,
     /// The MLP baseline only.
     Mlp,
+    /// GIN-0 only.
+    Gin,
+    /// The Energy Transformer, GIN-0 and the MLP, on the same folds and validation parts.
+    All,
 }
 
 impl ModelsArg {
@@ -44,6 +48,8 @@ impl ModelsArg {
             ModelsArg::Both => vec![ModelKind::Et, ModelKind::Mlp],
             ModelsArg::Et => vec![ModelKind::Et],
             ModelsArg::Mlp => vec![ModelKind::Mlp],
+            ModelsArg::Gin => vec![ModelKind::Gin],
+            ModelsArg::All => vec![ModelKind::Et, ModelKind::Gin, ModelKind::Mlp],
         }
     }
 }

@@ -360,6 +360,7 @@ pub(crate) fn run_anomaly_in(
     // The MLP reads the centre only: its ego-graph is the centre alone.
     let (ego, k) = match kind {
         ModelKind::Et => (ego, settings.encodings),
+        ModelKind::Gin => (ego, 0),
         ModelKind::Mlp => (EgoSettings { hops: 0, budget: 1 }, 0),
     };
     let fixed = |nodes: &[u32]| nodes.iter().map(|&c| data.fixed(c, ego, k, settings.seed)).collect::<Vec<_>>();

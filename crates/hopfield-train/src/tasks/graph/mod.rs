@@ -12,9 +12,11 @@ pub mod anomaly;
 pub mod baselines;
 mod batching;
 pub mod classify;
+pub mod gin;
 pub mod outlier;
 
 pub use batching::{balanced_batches, make_batch};
+pub use gin::Gin;
 
 use burn::module::{Module, Param};
 use burn::tensor::activation::{log_softmax, relu};
@@ -154,6 +156,9 @@ pub enum ModelKind {
     /// The structure-blind baseline: an MLP on each node's features, mean-pooled for a graph.
     #[serde(rename = "MLP", alias = "Mlp", alias = "mlp")]
     Mlp,
+    /// GIN-0: sum aggregation, an MLP per layer, a sum read-out over the layers ([`gin`]).
+    #[serde(rename = "GIN", alias = "Gin", alias = "gin")]
+    Gin,
 }
 
 impl std::fmt::Display for ModelKind {
@@ -161,6 +166,7 @@ impl std::fmt::Display for ModelKind {
         f.pad(match self {
             ModelKind::Et => "ET",
             ModelKind::Mlp => "MLP",
+            ModelKind::Gin => "GIN",
         })
     }
 }
@@ -349,6 +355,8 @@ pub enum GraphModel {
     Et(GraphEnergyTransformer),
     /// The node MLP.
     Mlp(NodeMlp),
+    /// GIN-0.
+    Gin(Gin),
 }
 
 impl GraphModel {
@@ -369,6 +377,7 @@ impl GraphModel {
         Ok(match kind {
             ModelKind::Et => GraphModel::Et(s.et_config(features, classes, edge_labels).init(s.seed, device)?),
             ModelKind::Mlp => GraphModel::Mlp(NodeMlp::new(features, s.dim, classes, s.seed, device)),
+            ModelKind::Gin => GraphModel::Gin(Gin::new(features, s.dim, classes, s.seed, device)),
         })
     }
 
@@ -377,10 +386,12 @@ impl GraphModel {
         match self {
             GraphModel::Et(_) => ModelKind::Et,
             GraphModel::Mlp(_) => ModelKind::Mlp,
+            GraphModel::Gin(_) => ModelKind::Gin,
         }
     }
 
-    /// Graph logits [B, C]: the ET's CLS read-out, or the MLP's read-out of the node mean.
+    /// Graph logits [B, C]: the ET's CLS read-out, the MLP's read-out of the node mean, or GIN's
+    /// sum read-out over its layers.
     ///
     /// # Errors
     /// Shapes that disagree with the model.
@@ -400,6 +411,7 @@ impl GraphModel {
                 let d = pooled.dims()[2];
                 Ok(m.read(pooled.reshape([bs, d])))
             }
+            GraphModel::Gin(m) => Ok(m.graph_logits(&b)),
         }
     }
 
@@ -422,6 +434,7 @@ impl GraphModel {
                 let d = h.dims()[2];
                 Ok(m.read(h.reshape([bs, d])))
             }
+            GraphModel::Gin(m) => Ok(m.centre_logits(&b)),
         }
     }
 }
