@@ -336,4 +336,22 @@ fn gin_runs_beside_the_et_and_the_mlp_on_the_same_folds_and_on_node_anomalies() 
     assert_eq!(runs[1][1], "GIN", "{runs:?}");
     let auc: f64 = runs[1][7].parse().unwrap();
     assert!(auc > 0.95, "GIN on the planted feature: test ROC-AUC {auc}");
+    // Early stopping: refused at 0, and without labels (no validation part to watch).
+    let e = fails(&["graph", "classify", "--patience", "0", "--out", out.to_str().unwrap()], dir.path());
+    assert!(e.contains("patience = 0"), "{e}");
+    let e = fails(
+        &[
+            "graph",
+            "anomaly",
+            "--unsupervised",
+            "--patience",
+            "5",
+            "--data",
+            data.to_str().unwrap(),
+            "--out",
+            ga.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert!(e.contains("patience = 5") && e.contains("no validation part"), "{e}");
 }

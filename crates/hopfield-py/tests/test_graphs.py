@@ -152,3 +152,18 @@ def test_node_outliers_equal_the_cli_and_ignore_the_labels(tmp_path: Path, run_c
         hopfield.node_outliers(unlabelled, mask_fraction=1.5, progress=False)
     with pytest.raises(ValueError, match="unknown detector"):
         hopfield.node_outliers(unlabelled, detectors=["gcn"], progress=False)
+
+
+def test_gin_beside_the_et_and_early_stopping_equal_the_cli(tmp_path: Path, run_cli) -> None:
+    args = ["--models", "all", "--max-folds", "1", "--epochs", "30", "--patience", "2"]
+    run_cli(["graph", "classify", *args, "--out", str(tmp_path)], tmp_path)
+    cli = rows((tmp_path / "folds.csv").read_text())
+    report = hopfield.graph_classify(
+        "MUTAG", max_folds=1, epochs=30, patience=2, models=["et", "gin", "mlp"], progress=False
+    )
+    assert rows(report.folds_csv) == cli
+    assert [r["model"] for r in report.runs] == ["ET", "GIN", "MLP"]
+    for r in report.runs:
+        assert len(r["history"]) == min(r["best_epoch"] + 2, 30), r["model"]
+    with pytest.raises(ValueError, match="patience = 0"):
+        hopfield.graph_classify("MUTAG", max_folds=1, patience=0, progress=False)

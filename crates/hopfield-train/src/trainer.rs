@@ -124,6 +124,12 @@ pub trait Task {
         let _ = rng;
         order.chunks(batch_size).map(<[usize]>::to_vec).collect()
     }
+    /// After epoch `figures` (evaluated, checkpointed): whether the run stops here, before its epoch
+    /// budget (by default never; early stopping on a validation figure says when).
+    fn stop(&self, state: &Self::State, figures: &Self::Epoch) -> bool {
+        let _ = (state, figures);
+        false
+    }
     /// Words for a divergence error, e.g. " with mean pooling" (empty by default).
     fn describe(&self) -> String {
         String::new()
@@ -242,7 +248,11 @@ impl Trainer {
             }
             task.checkpoint(&state, &figures)?;
             on_event(Event::Epoch(&figures));
+            let stop = task.stop(&state, &figures);
             history.push(figures);
+            if stop {
+                break;
+            }
         }
         Ok((state, history))
     }

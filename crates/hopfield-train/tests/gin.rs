@@ -13,7 +13,10 @@ fn to_vec<const D: usize>(t: Tensor<D>) -> Vec<f64> {
     t.into_data().iter::<f32>().map(|v| v as f64).collect()
 }
 
-fn batch(graphs: &[(usize, Vec<(u32, u32)>, Vec<f32>)], f: usize, dev: &Device) -> GraphBatch {
+/// A graph: nodes, directed edges, features row-major.
+type Graph = (usize, Vec<(u32, u32)>, Vec<f32>);
+
+fn batch(graphs: &[Graph], f: usize, dev: &Device) -> GraphBatch {
     let inputs: Vec<_> = graphs.iter().map(|(n, e, x)| (*n, e.as_slice(), x.as_slice())).collect();
     let (features, adjacency, nodes) = pad_graphs(&inputs, f, dev).unwrap();
     GraphBatch::new(features, adjacency, nodes)

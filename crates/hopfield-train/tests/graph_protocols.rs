@@ -149,3 +149,38 @@ fn training_batches_flip_each_encodings_sign_and_evaluation_batches_never_do() {
     // 32 columns drawn with a fair sign: all kept would have probability 2⁻³².
     assert!(flipped_columns > 0 && flipped_columns < 32, "{flipped_columns} of 32 columns flipped");
 }
+
+#[test]
+fn early_stopping_picks_the_epoch_the_validation_figures_say_and_stops_patience_epochs_later() {
+    let set = bundled_mutag().unwrap();
+    let folds = stratified_folds(&set.labels, 10, 0);
+    let s = GraphSettings { patience: Some(3), ..small(40, 2) };
+    let mut stopped_early = 0;
+    for fold in 0..2 {
+        let train = folds.train(fold, set.graphs.len());
+        let (fit, val) = validation_split(&train, &set.labels, 0.1, 0);
+        let parts = FoldParts { fit: &fit, val: &val, test: &folds.test[fold] };
+        for kind in [ModelKind::Et, ModelKind::Gin, ModelKind::Mlp] {
+            let data = GraphData::new(&set, set.default_features(), s.encodings, false).unwrap();
+            let o = run_fold(&data, &parts, kind, &s, &Device::flex(), &Trainer::default(), |_| {}).unwrap();
+            // The validation figures alone say which epoch: the highest accuracy, then the lowest
+            // loss, the earliest on a tie.
+            let mut want = 0;
+            for (i, e) in o.history.iter().enumerate() {
+                let b = &o.history[want];
+                if (e.val_accuracy, -e.val_loss) > (b.val_accuracy, -b.val_loss) {
+                    want = i;
+                }
+            }
+            assert_eq!(o.best_epoch, o.history[want].epoch, "fold {fold} {kind}");
+            assert_eq!(o.val_accuracy, o.history[want].val_accuracy, "fold {fold} {kind}");
+            // The run ends 3 epochs after its best one, or at the budget.
+            let last = o.history.last().unwrap().epoch;
+            assert_eq!(last, (o.best_epoch + 3).min(40), "fold {fold} {kind}: best {} last {last}", o.best_epoch);
+            stopped_early += usize::from(last < 40);
+        }
+    }
+    assert!(stopped_early > 0, "no run stopped before its budget: the test would not see the rule");
+    let bad = GraphSettings { patience: Some(0), ..small(4, 2) };
+    assert!(bad.validate().unwrap_err().to_string().contains("patience = 0"));
+}

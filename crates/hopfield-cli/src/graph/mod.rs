@@ -97,6 +97,10 @@ pub struct ModelArgs {
     /// Examples per step.
     #[arg(long, default_value_t = GraphSettings::default().batch_size)]
     pub batch_size: usize,
+    /// Early stopping: end a run once this many epochs pass without a better validation figure
+    /// (--epochs is then the budget; the best validation epoch is kept as always).
+    #[arg(long)]
+    pub patience: Option<usize>,
 }
 
 impl ModelArgs {
@@ -112,6 +116,7 @@ impl ModelArgs {
             self_loops: self.self_loops,
             edge_weights: self.edge_weights,
             epochs,
+            patience: self.patience,
             batch_size: self.batch_size,
             lr: self.lr,
             weight_decay: self.weight_decay,

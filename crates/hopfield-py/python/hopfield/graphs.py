@@ -23,6 +23,7 @@ _SETTINGS = (
     "self_loops",
     "edge_weights",
     "epochs",
+    "patience",
     "batch_size",
     "lr",
     "weight_decay",
@@ -46,7 +47,7 @@ def _canonical(values: Optional[Sequence[str]], names: Sequence[str], what: str)
 
 
 def _model_kinds(models: Optional[Sequence[str]]) -> Optional[List[str]]:
-    return _canonical(models, ["ET", "MLP"], "model")
+    return _canonical(models, ["ET", "GIN", "MLP"], "model")
 
 
 def _check_model_settings(function: str, model: Dict[str, Any]) -> None:
@@ -175,7 +176,8 @@ def graph_classify(
 ) -> GraphCvReport:
     """Graph classification by k-fold cross-validation, as ``hopfield graph classify``.
 
-    On every fold each model (default ET, then MLP) trains on the training part less a stratified
+    On every fold each model (default ET, then MLP; ``models=["ET", "GIN", "MLP"]`` adds GIN-0)
+    trains on the training part less a stratified
     validation part (`validation`, default 0.1); the epoch with the best validation accuracy is
     chosen and its model measured once on the test fold.
 
@@ -189,7 +191,8 @@ def graph_classify(
 
     Model settings (keyword arguments; defaults those of the command line): dim 64, heads 4,
     head_dim 16, memories 128, steps 4, step_size 0.1, encodings 8 (Laplacian eigenvectors),
-    self_loops False, edge_weights False, epochs 60, batch_size 32, lr 1e-3, weight_decay 1e-4.
+    self_loops False, edge_weights False, epochs 60, batch_size 32, lr 1e-3, weight_decay 1e-4;
+    ``patience=p`` stops a run p epochs after its best validation epoch (``epochs`` is then the budget).
 
     `checkpoint`: a folder rewritten after every epoch of every fold and model (the finished
     folds' results, the fold in progress's model, optimiser state and best model); with

@@ -135,6 +135,13 @@ impl NodeOutlierConfig {
         if self.lof_neighbours == 0 {
             return Err(invalid("LOF neighbours", 0, "at least 1"));
         }
+        if let Some(p) = self.settings.patience {
+            return Err(invalid(
+                "patience",
+                p,
+                "no early stopping without labels: the unsupervised protocol has no validation part; leave it out",
+            ));
+        }
         self.reconstruction.validate()?;
         self.autoencoder.validate()?;
         self.graph_autoencoder.validate()?;

@@ -441,7 +441,9 @@ where
         }
         None => (state(with_stable_ids(fresh(&device.clone().autodiff())?), optim, None), Vec::new()),
     };
-    if history.len() >= task.plan().epochs {
+    // Done: every epoch of the budget ran, or the run had stopped early (killed before its result
+    // was written): continuing would train epochs the uninterrupted run never did.
+    if history.len() >= task.plan().epochs || history.last().is_some_and(|last| task.stop(&start, last)) {
         return Ok((start, history));
     }
     let (end, more) = trainer.run(task, start, history.len(), on_event)?;

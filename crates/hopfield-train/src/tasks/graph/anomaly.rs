@@ -269,6 +269,14 @@ impl Task for AnomalyTask<'_> {
         })
     }
 
+    /// With a patience p: stop once the best validation epoch lies p epochs back.
+    fn stop(&self, s: &AnomalyState, figures: &AnomalyEpoch) -> bool {
+        match (self.settings.patience, &s.best) {
+            (Some(p), Some(best)) => figures.epoch >= best.epoch + p,
+            _ => false,
+        }
+    }
+
     fn describe(&self) -> String {
         format!(" (anomaly detection on {})", self.data.name)
     }

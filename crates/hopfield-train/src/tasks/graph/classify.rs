@@ -322,6 +322,14 @@ impl Task for ClassifyTask<'_> {
         out
     }
 
+    /// With a patience p: stop once the best validation epoch lies p epochs back.
+    fn stop(&self, s: &ClassifyState, figures: &ClassifyEpoch) -> bool {
+        match (self.settings.patience, &s.best) {
+            (Some(p), Some(best)) => figures.epoch >= best.epoch + p,
+            _ => false,
+        }
+    }
+
     fn describe(&self) -> String {
         format!(" ({} on {})", self.kind, self.data.name)
     }

@@ -191,8 +191,12 @@ pub struct GraphSettings {
     /// Learned per-head edge weights from the edges' labels (one label for all edges in a set
     /// without them).
     pub edge_weights: bool,
-    /// Passes over the training examples.
+    /// Passes over the training examples: the budget, when `patience` stops a run early.
     pub epochs: usize,
+    /// Early stopping: a run ends once this many epochs have passed without a better validation
+    /// figure than its best epoch's (`None`: every epoch of the budget runs).
+    #[serde(default)]
+    pub patience: Option<usize>,
     /// Examples (graphs or centre nodes) per step.
     pub batch_size: usize,
     /// AdamW's learning rate.
@@ -215,6 +219,7 @@ impl Default for GraphSettings {
             self_loops: false,
             edge_weights: false,
             epochs: 60,
+            patience: None,
             batch_size: 32,
             lr: 1e-3,
             weight_decay: 1e-4,
@@ -241,6 +246,9 @@ impl GraphSettings {
         if self.descent.steps == 0 {
             // The CLS token only moves in the descent: without a step every graph's logits are equal.
             return Err(invalid("steps", 0, "at least 1: the CLS token learns about a graph only in the descent"));
+        }
+        if self.patience == Some(0) {
+            return Err(invalid("patience", 0, "at least 1 epoch without improvement before stopping (or none)"));
         }
         positive("lr", self.lr)?;
         if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
