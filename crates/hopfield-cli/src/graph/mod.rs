@@ -17,7 +17,8 @@ use hopfield_train::tasks::graph::{GraphSettings, ModelKind};
 #[derive(Subcommand, Debug)]
 pub enum GraphCommand {
     /// Graph classification (TU sets): 10-fold cross-validation, the epoch chosen on a stratified
-    /// 10% of each training part, mean ± std of the test-fold accuracy; ET and MLP on the same folds.
+    /// 10% of each training part, mean ± std of the test-fold accuracy; ET and MLP (and GIN-0 with
+    /// --models all) on the same folds.
     Classify(classify::ClassifyArgs),
     /// Node anomaly detection. Supervised: stratified train/validation/test split, class-weighted
     /// loss, threshold chosen on validation; ROC-AUC, AUPRC and macro-F1 over several seeds. With
