@@ -16,7 +16,7 @@ use hopfield_data::Dataset;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-pub(crate) use super::write_file as write_text;
+pub(crate) use super::write_file;
 use crate::error::{invalid, Result};
 
 /// Where the stored patterns come from.

@@ -13,7 +13,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
-use super::{mean_std, write_text};
+use super::{mean_std, write_file};
 use crate::error::{invalid, Result};
 use crate::pictures::{register_font, save_rgb, write_err, Corner, LinePlot, Mark, Series};
 
@@ -277,7 +277,7 @@ impl EpanechnikovReport {
     /// # Errors
     /// A file that cannot be written.
     pub fn write(&self, dir: &Path) -> Result<Vec<PathBuf>> {
-        let csv = write_text(dir, "lse-relu.csv", &self.csv())?;
+        let csv = write_file(dir, "lse-relu.csv", &self.csv())?;
         let (emergent, stored, land) =
             (dir.join("lse-relu-emergent.png"), dir.join("lse-relu-stored.png"), dir.join("lse-relu-landscape.png"));
         self.plot(true, &emergent)?;

@@ -16,7 +16,7 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
 use super::sparse::Patterns;
-use super::{log_log_slope, mean_std, write_text};
+use super::{log_log_slope, mean_std, write_file};
 use crate::error::{invalid, Result};
 use crate::pictures::{Corner, LinePlot, Mark, Series};
 
@@ -241,7 +241,7 @@ impl DrdamReport {
     /// # Errors
     /// A file that cannot be written.
     pub fn write(&self, dir: &Path) -> Result<Vec<PathBuf>> {
-        let csv = write_text(dir, "drdam.csv", &self.csv())?;
+        let csv = write_file(dir, "drdam.csv", &self.csv())?;
         let c = &self.config;
         let first = &self.points[0];
         let guide = |v0: f64| -> Vec<(f64, f64)> {

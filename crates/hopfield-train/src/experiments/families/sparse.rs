@@ -13,7 +13,7 @@ use hopfield_data::Dataset;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use super::{mean_std, write_text};
+use super::{mean_std, write_file};
 use crate::error::{invalid, Result};
 use crate::pictures::{Corner, LinePlot, Mark, Series};
 
@@ -281,7 +281,7 @@ impl SparseReport {
     /// # Errors
     /// A file that cannot be written.
     pub fn write(&self, dir: &Path) -> Result<Vec<PathBuf>> {
-        let mut files = vec![write_text(dir, "sparse.csv", &self.csv())?];
+        let mut files = vec![write_file(dir, "sparse.csv", &self.csv())?];
         for (sweep, exact, name) in [
             ("beta", false, "sparse-beta-error.png"),
             ("beta", true, "sparse-beta-exact.png"),
