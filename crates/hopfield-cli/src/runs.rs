@@ -32,6 +32,9 @@ impl<R> RunBars<R> {
     pub(crate) fn on<E>(&mut self, e: Progress<'_, E, R>) {
         match e {
             Progress::Started(run) => {
+                if let Some(pb) = self.pb.take() {
+                    pb.finish_and_clear();
+                }
                 let pb = crate::common::styled_bar(
                     (run.epochs * run.examples) as u64,
                     "[{bar:30}] {prefix} {msg} {elapsed_precise}",
@@ -83,8 +86,26 @@ pub fn graph_cv(
     };
     let total = data.folds.test.len();
     println!("folds: {origin}; running {} of {total}", config.folds_to_run(total));
+    let folds = config.folds_to_run(total);
+    if let Some(grid) = &config.select {
+        println!("{}", grid.describe(&config.models, folds));
+    }
     let mut bars = RunBars::new(FoldResult::line);
-    let report = graph_cv::run_resumable(config, data, device, |e: Progress<'_, _, _>| bars.on(e), checkpointing)
+    let started = std::time::Instant::now();
+    let last = config.models.last().copied();
+    let observe = |e: Progress<'_, _, FoldResult>| {
+        // With a grid, the estimate of the whole from its first fold.
+        let first_fold_done = matches!(&e, Progress::Finished(_, r) if r.fold == 1 && Some(r.model) == last);
+        bars.on(e);
+        if first_fold_done && config.select.is_some() && folds > 1 {
+            let secs = started.elapsed().as_secs_f64();
+            println!(
+                "fold 1 took {secs:.0} s: the {folds} folds will take about {:.0} min in all",
+                secs * folds as f64 / 60.0
+            );
+        }
+    };
+    let report = graph_cv::run_resumable(config, data, device, observe, checkpointing)
         .map_err(|e| with_hint(e, "lower --lr or --step-size"))?;
     let written = report.write(out, device)?;
     println!("\n{}", report.table().trim_end());

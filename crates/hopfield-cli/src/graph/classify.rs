@@ -8,6 +8,7 @@ use anyhow::Result;
 use burn::tensor::Device;
 use clap::{Args, ValueEnum};
 use hopfield_train::experiments::graph_cv::{FeatureChoice, GraphCvConfig, GraphCvData};
+use hopfield_train::experiments::graph_select::SelectionGrid;
 
 use super::ModelArgs;
 use crate::common::{flagged, ResumeArgs};
@@ -57,6 +58,13 @@ pub struct ClassifyArgs {
     pub seed: u64,
     #[command(flatten)]
     pub model: ModelArgs,
+    /// Model selection per fold on its validation part: a JSON grid of settings, either an object
+    /// of lists (every combination), {"dim": [32, 64], "lr": [0.001, 0.003]}, or a list of
+    /// objects, [{"readout": "cls"}, {"readout": "cls-sum"}]; keys not given keep the flags'
+    /// values. The chosen setting alone is measured on the test fold; selection.csv holds every
+    /// setting's validation figures. Keeps no checkpoint.
+    #[arg(long, value_name = "GRID.json")]
+    pub select: Option<PathBuf>,
     /// Folder for folds.csv, metrics.csv, folds.txt and attention.png (created if missing).
     #[arg(long, default_value = "out/graph-classify")]
     pub out: PathBuf,
@@ -80,6 +88,7 @@ impl ClassifyArgs {
             validation: self.validation,
             max_folds: self.max_folds,
             settings: self.model.settings(self.epochs, self.seed),
+            select: None,
         }
     }
 }
@@ -89,8 +98,21 @@ const FLAGS: [&str; 3] = ["validation", "max_folds", "degree_cap"];
 
 /// Runs `graph classify`.
 pub fn run(a: &ClassifyArgs, data_dir: &Path, device: &Device) -> Result<()> {
-    let config = a.config();
+    let mut config = a.config();
     config.validate().map_err(|e| flagged(e, &FLAGS))?;
+    let checkpointing = match &a.select {
+        Some(path) => {
+            if a.resume.resume || a.resume.checkpoint.is_some() {
+                anyhow::bail!(
+                    "--select keeps no checkpoint: leave out --resume and --checkpoint (or run without --select)"
+                );
+            }
+            config.select = Some(SelectionGrid::read(path, &config.settings)?);
+            config.validate()?;
+            None
+        }
+        None => Some(a.resume.checkpointing(&a.out)),
+    };
     let data = GraphCvData::named(&a.data, data_dir, a.folds.as_deref(), a.seed)?;
-    crate::runs::graph_cv(&config, &data, &a.out, Some(&a.resume.checkpointing(&a.out)), device)
+    crate::runs::graph_cv(&config, &data, &a.out, checkpointing.as_ref(), device)
 }

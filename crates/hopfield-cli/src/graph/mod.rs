@@ -11,7 +11,7 @@ use std::path::Path;
 use anyhow::Result;
 use burn::tensor::Device;
 use clap::{Args, Subcommand, ValueEnum};
-use hopfield::et::Descent;
+use hopfield::et::{Descent, Readout};
 use hopfield_train::tasks::graph::{GraphSettings, ModelKind};
 
 #[derive(Subcommand, Debug)]
@@ -102,6 +102,14 @@ pub struct ModelArgs {
     /// (--epochs is then the budget; the best validation epoch is kept as always).
     #[arg(long)]
     pub patience: Option<usize>,
+    /// What the ET's logits read: the CLS token (cls), or it beside the mean (cls-mean) or the sum
+    /// (cls-sum) of the node tokens (graph classification).
+    #[arg(long, default_value = "cls")]
+    pub readout: Readout,
+    /// Standard deviation of Gaussian noise added to the standardised node features of the
+    /// training batches, for every model (graph classification; 0: none).
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+    pub noise: f64,
 }
 
 impl ModelArgs {
@@ -116,6 +124,8 @@ impl ModelArgs {
             encodings: self.encodings,
             self_loops: self.self_loops,
             edge_weights: self.edge_weights,
+            readout: self.readout,
+            noise: self.noise,
             epochs,
             patience: self.patience,
             batch_size: self.batch_size,

@@ -26,6 +26,7 @@ pub mod dam;
 pub mod et_image;
 pub mod families;
 pub mod graph_cv;
+pub mod graph_select;
 pub mod ham;
 pub mod mil;
 pub mod node_anomaly;

@@ -66,6 +66,7 @@ impl NodeAnomalyConfig {
         if self.ego.budget == 0 {
             return Err(invalid("budget", 0, "an ego-graph holds at least its centre"));
         }
+        self.settings.check_node_task()?;
         self.settings.validate()
     }
 }

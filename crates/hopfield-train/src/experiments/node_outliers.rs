@@ -145,6 +145,7 @@ impl NodeOutlierConfig {
         self.reconstruction.validate()?;
         self.autoencoder.validate()?;
         self.graph_autoencoder.validate()?;
+        self.settings.check_node_task()?;
         GraphSettings { epochs: 1, ..self.settings.clone() }.validate()
     }
 

@@ -4,7 +4,8 @@
 //! through the [`TokenMask`] (pairs that are not edges get exactly zero weight; a node attends to
 //! itself only when `self_loops`), the Hopfield module on the same layer-normalised tokens, the same
 //! [`Descent`]. Graphs of different sizes go in one padded batch with their node counts. The
-//! graph's logits are a linear read-out of the final, layer-normalised CLS token.
+//! graph's logits are a linear read-out of the final, layer-normalised CLS token, or of it beside
+//! the mean or the sum of the final, layer-normalised node tokens ([`Readout`]).
 
 use burn::module::{Module, Param};
 use burn::tensor::{Device, Tensor, TensorData};
@@ -13,6 +14,60 @@ use rand_chacha::ChaCha8Rng;
 
 use super::{normal, Descent, EnergyTransformer, EtConfig, Observe, TokenMask};
 use crate::error::{invalid, positive, shape, Result};
+
+/// What the graph's logits read after the descent: always the layer-normalised CLS token g_CLS,
+/// and beside it (concatenated) a pooling of the layer-normalised node tokens g_v over the real
+/// nodes. Every choice is invariant to the order of the nodes; a sum grows with the graph's size
+/// (which the structure-blind baselines of the TU sets exploit), a mean does not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Readout {
+    /// g_CLS alone (the paper's read-out).
+    #[default]
+    Cls,
+    /// [g_CLS, (1/n) Σ_v g_v].
+    ClsMean,
+    /// [g_CLS, Σ_v g_v].
+    ClsSum,
+}
+
+impl Readout {
+    /// Every read-out, in the order of the CLI's choices.
+    pub const ALL: [Readout; 3] = [Readout::Cls, Readout::ClsMean, Readout::ClsSum];
+
+    /// The name the CLI, the Python package and a grid file use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Readout::Cls => "cls",
+            Readout::ClsMean => "cls-mean",
+            Readout::ClsSum => "cls-sum",
+        }
+    }
+
+    /// Values the linear read-out reads per graph for tokens of dimension `dim`.
+    pub fn width(self, dim: usize) -> usize {
+        match self {
+            Readout::Cls => dim,
+            Readout::ClsMean | Readout::ClsSum => 2 * dim,
+        }
+    }
+}
+
+impl std::fmt::Display for Readout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.name())
+    }
+}
+
+impl std::str::FromStr for Readout {
+    type Err = crate::Error;
+    fn from_str(s: &str) -> Result<Self> {
+        Readout::ALL
+            .into_iter()
+            .find(|r| r.name() == s.trim())
+            .ok_or_else(|| invalid("readout", s, "one of cls, cls-mean, cls-sum"))
+    }
+}
 
 /// Sizes of the graph model.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -29,6 +84,9 @@ pub struct GraphEtConfig {
     /// L labels a pair joined by an edge of label l weighs exp(W_lh) in head h (W [L, H], from 0).
     #[serde(default)]
     pub edge_labels: usize,
+    /// What the logits read ([`Readout`]; the CLS token alone by default).
+    #[serde(default)]
+    pub readout: Readout,
     /// The block.
     pub et: EtConfig,
     /// T and α.
@@ -46,6 +104,7 @@ impl GraphEtConfig {
             classes,
             self_loops: false,
             edge_labels: 0,
+            readout: Readout::Cls,
             et,
             descent: Descent::default(),
             init_std: 0.1,
@@ -77,11 +136,12 @@ impl GraphEtConfig {
             feature_bias: Param::from_tensor(Tensor::zeros([d], device)),
             encoding_weight: Param::from_tensor(normal(&mut rng, [self.encodings.max(1), d], s, device)),
             cls_token: Param::from_tensor(normal(&mut rng, [d], s, device)),
-            readout_weight: Param::from_tensor(normal(&mut rng, [d, self.classes], s, device)),
+            readout_weight: Param::from_tensor(normal(&mut rng, [self.readout.width(d), self.classes], s, device)),
             readout_bias: Param::from_tensor(Tensor::zeros([self.classes], device)),
             edge_weight: (self.edge_labels > 0)
                 .then(|| Param::from_tensor(Tensor::zeros([self.edge_labels, self.et.heads], device))),
             self_loops: self.self_loops,
+            readout: self.readout,
         })
     }
 }
@@ -99,7 +159,8 @@ pub struct GraphEnergyTransformer {
     pub encoding_weight: Param<Tensor<2>>,
     /// The CLS token: [D].
     pub cls_token: Param<Tensor<1>>,
-    /// Read-out of the CLS token: [D, C] and [C].
+    /// The read-out: [D, C] for the CLS token alone, [2D, C] with a pooling of the nodes beside
+    /// it (the CLS token's rows first), and [C].
     pub readout_weight: Param<Tensor<2>>,
     /// Its bias.
     pub readout_bias: Param<Tensor<1>>,
@@ -107,6 +168,9 @@ pub struct GraphEnergyTransformer {
     pub edge_weight: Option<Param<Tensor<2>>>,
     /// Whether a node attends to itself.
     pub self_loops: bool,
+    /// What the logits read.
+    #[module(skip)]
+    pub readout: Readout,
 }
 
 /// A zero-padded batch of graphs as the model takes it.
@@ -199,7 +263,7 @@ impl GraphEnergyTransformer {
     /// Shapes that disagree; a graph of no nodes or more than N; an invalid descent.
     pub fn forward(&self, batch: GraphBatch, descent: &Descent, observe: Observe) -> Result<GraphOutput> {
         let mask = self.mask(&batch)?;
-        let GraphBatch { features, encodings, .. } = batch;
+        let GraphBatch { features, encodings, nodes: batch_nodes, .. } = batch;
         let [b, n, f] = features.dims();
         let [fw, d] = self.feature_weight.dims();
         if f != fw {
@@ -219,7 +283,27 @@ impl GraphEnergyTransformer {
         let r = self.et.descend(x, &mask, descent, observe)?;
         let cls = r.x.clone().slice([0..b, 0..1, 0..d]);
         let g = self.et.norm.activation(cls).reshape([b, d]);
-        let logits = g.matmul(self.readout_weight.val()) + self.readout_bias.val().unsqueeze_dim(0);
+        let read = match self.readout {
+            Readout::Cls => g,
+            Readout::ClsMean | Readout::ClsSum => {
+                // [B, 1, N + 1] weights: 0 on CLS and padding, 1 (sum) or 1/n (mean) on real nodes.
+                let mean = self.readout == Readout::ClsMean;
+                let w: Vec<f32> = batch_nodes
+                    .iter()
+                    .flat_map(|&k| {
+                        (0..=n).map(move |j| match (j >= 1 && j <= k, mean) {
+                            (false, _) => 0.0,
+                            (true, true) => 1.0 / k as f32,
+                            (true, false) => 1.0,
+                        })
+                    })
+                    .collect();
+                let w = Tensor::<3>::from_data(TensorData::new(w, [b, 1, n + 1]), &r.x.device());
+                let pooled = w.matmul(self.et.norm.activation(r.x.clone())).reshape([b, d]);
+                Tensor::cat(vec![g, pooled], 1)
+            }
+        };
+        let logits = read.matmul(self.readout_weight.val()) + self.readout_bias.val().unsqueeze_dim(0);
         Ok(GraphOutput { logits, tokens: r.x, energy: r.energy, mask })
     }
 
@@ -229,7 +313,10 @@ impl GraphEnergyTransformer {
         let [b, n1, d] = out.tokens.dims();
         let nodes = out.tokens.clone().slice([0..b, 1..n1, 0..d]);
         let g = self.et.norm.activation(nodes);
-        super::linear(g, self.readout_weight.val()) + self.readout_bias.val().unsqueeze_dims::<3>(&[0, 1])
+        let c = self.readout_bias.dims()[0];
+        // The CLS token's rows of the read-out (all of it with `Readout::Cls`).
+        let w = self.readout_weight.val().slice([0..d, 0..c]);
+        super::linear(g, w) + self.readout_bias.val().unsqueeze_dims::<3>(&[0, 1])
     }
 
     /// The attention the CLS token pays each node after the descent, averaged over the heads:

@@ -23,7 +23,7 @@ pub use crate::lagrangian::EnergyLayerNorm;
 pub use attention::EnergyAttention;
 pub use descent::{Descent, DescentResult, Implementation, Observe, MAX_STEP_SIZE};
 pub use graph::{
-    pad_graphs, pad_node_values, GraphBatch, GraphEnergyTransformer, GraphEtConfig, GraphInput, GraphOutput,
+    pad_graphs, pad_node_values, GraphBatch, GraphEnergyTransformer, GraphEtConfig, GraphInput, GraphOutput, Readout,
 };
 pub use hopfield::HopfieldModule;
 pub use image::{

@@ -6,6 +6,7 @@
 use burn::module::Module;
 use burn::tensor::Device;
 use hopfield::et::GraphBatch;
+use hopfield::init::standard_normal;
 use hopfield::linalg::argmax;
 use hopfield_data::graph::encodings::laplacian_encodings;
 use hopfield_data::graph::tu::{stratified_folds, GraphSet, NodeFeatures};
@@ -248,7 +249,24 @@ pub fn evaluate(
 
 impl ClassifyTask<'_> {
     fn batch(&self, idx: &[usize], rng: &mut ChaCha8Rng) -> Result<(GraphBatch, Vec<usize>)> {
-        let graphs: Vec<&PreparedGraph> = idx.iter().map(|&i| &self.data.graphs[self.fit[i]]).collect();
+        let sigma = self.settings.noise;
+        // Training noise: a copy of each graph with N(0, σ²) added to every feature of its nodes.
+        let noisy: Vec<PreparedGraph> = if sigma > 0.0 {
+            idx.iter()
+                .map(|&i| {
+                    let mut g = self.data.graphs[self.fit[i]].clone();
+                    g.features.iter_mut().for_each(|v| *v += (sigma * standard_normal(rng)) as f32);
+                    g
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let graphs: Vec<&PreparedGraph> = if sigma > 0.0 {
+            noisy.iter().collect()
+        } else {
+            idx.iter().map(|&i| &self.data.graphs[self.fit[i]]).collect()
+        };
         let labels = idx.iter().map(|&i| self.data.labels[self.fit[i]]).collect();
         Ok((
             make_batch(&graphs, self.data.width, self.data.k, self.data.edge_labels, Some(rng), &self.autodiff)?,
@@ -390,6 +408,24 @@ pub fn run_fold(
     run_fold_in(data, parts, kind, (settings, device), trainer, None, on_event)
 }
 
+/// What training one model on one fold gives before its test: the validation figures only.
+pub struct Trained {
+    /// The epoch validation chose.
+    pub best_epoch: usize,
+    /// Its validation accuracy.
+    pub val_accuracy: f64,
+    /// Its validation loss.
+    pub val_loss: f64,
+    /// Every epoch's figures.
+    pub history: Vec<ClassifyEpoch>,
+    /// The chosen model (plain device).
+    pub model: GraphModel,
+    /// The data as the model sees it (standardised on the training part).
+    pub data: GraphData,
+    /// Seconds of training and validation.
+    pub seconds: f64,
+}
+
 /// [`run_fold`] as run `checkpoint.1` of a protocol whose checkpoint is `checkpoint.0`: saved
 /// after every epoch, and continued from there when the checkpoint holds it in progress.
 pub(crate) fn run_fold_in(
@@ -401,6 +437,31 @@ pub(crate) fn run_fold_in(
     checkpoint: Option<(&ProtocolCheckpoint, usize)>,
     on_event: impl FnMut(Event<'_, ClassifyEpoch>),
 ) -> Result<FoldOutcome> {
+    let started = std::time::Instant::now();
+    let t = train_fold_in(data, parts, kind, (settings, device), trainer, checkpoint, on_event)?;
+    let (test_accuracy, _) = evaluate(&t.model, &t.data, parts.test, settings, device)?;
+    Ok(FoldOutcome {
+        best_epoch: t.best_epoch,
+        val_accuracy: t.val_accuracy,
+        test_accuracy,
+        history: t.history,
+        model: t.model,
+        data: t.data,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// Trains `kind` on `parts.fit` and picks the epoch on `parts.val`; `parts.test` is only checked
+/// to be disjoint from both, never read: what this returns cannot depend on it.
+pub(crate) fn train_fold_in(
+    data: &GraphData,
+    parts: &FoldParts<'_>,
+    kind: ModelKind,
+    (settings, device): (&GraphSettings, &Device),
+    trainer: &Trainer,
+    checkpoint: Option<(&ProtocolCheckpoint, usize)>,
+    on_event: impl FnMut(Event<'_, ClassifyEpoch>),
+) -> Result<Trained> {
     let FoldParts { fit, val, test } = *parts;
     let started = std::time::Instant::now();
     let mut owner = vec![0u8; data.graphs.len()];
@@ -438,13 +499,12 @@ pub(crate) fn run_fold_in(
         |model, optim, best| ClassifyState { model, optim, best },
         on_event,
     )?;
-    let Best { epoch: best_epoch, score: (val_accuracy, _), kept: model } =
+    let Best { epoch: best_epoch, score: (val_accuracy, neg_loss), kept: model } =
         state.best.expect("at least one epoch was evaluated");
-    let (test_accuracy, _) = evaluate(&model, &data, test, settings, device)?;
-    Ok(FoldOutcome {
+    Ok(Trained {
         best_epoch,
         val_accuracy,
-        test_accuracy,
+        val_loss: -neg_loss,
         history,
         model,
         data,

@@ -21,6 +21,7 @@ pub use gin::Gin;
 use burn::module::{Module, Param};
 use burn::tensor::activation::{log_softmax, relu};
 use burn::tensor::{Device, Tensor, TensorData};
+pub use hopfield::et::Readout;
 use hopfield::et::{Descent, EtConfig, GraphBatch, GraphEnergyTransformer, GraphEtConfig, Observe};
 use hopfield::init::normal;
 use hopfield_data::graph::anomaly::AnomalyGraph;
@@ -191,6 +192,13 @@ pub struct GraphSettings {
     /// Learned per-head edge weights from the edges' labels (one label for all edges in a set
     /// without them).
     pub edge_weights: bool,
+    /// What the ET's logits read: the CLS token, or it beside the mean or sum of the node tokens.
+    #[serde(default)]
+    pub readout: Readout,
+    /// Standard deviation of Gaussian noise added to every standardised node feature of the
+    /// training batches (0: none; never at validation or test), for every model.
+    #[serde(default)]
+    pub noise: f64,
     /// Passes over the training examples: the budget, when `patience` stops a run early.
     pub epochs: usize,
     /// Early stopping: a run ends once this many epochs have passed without a better validation
@@ -218,6 +226,8 @@ impl Default for GraphSettings {
             encodings: 8,
             self_loops: false,
             edge_weights: false,
+            readout: Readout::Cls,
+            noise: 0.0,
             epochs: 60,
             patience: None,
             batch_size: 32,
@@ -251,10 +261,32 @@ impl GraphSettings {
             return Err(invalid("patience", 0, "at least 1 epoch without improvement before stopping (or none)"));
         }
         positive("lr", self.lr)?;
+        if !(self.noise.is_finite() && self.noise >= 0.0) {
+            return Err(invalid("noise", self.noise, "a finite standard deviation ≥ 0 (0: no noise)"));
+        }
         if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
             return Err(invalid("weight decay", self.weight_decay, "a finite number ≥ 0"));
         }
         self.descent.validate().map_err(Into::into)
+    }
+
+    /// Refuses what only graph classification has: a read-out other than the CLS token (node
+    /// anomaly detection reads each node's own token) and training noise.
+    ///
+    /// # Errors
+    /// Either, naming the value.
+    pub fn check_node_task(&self) -> Result<()> {
+        if self.readout != Readout::Cls {
+            return Err(invalid(
+                "readout",
+                self.readout,
+                "cls: node anomaly detection reads each node's own token; the pooled read-outs are graph classification's",
+            ));
+        }
+        if self.noise != 0.0 {
+            return Err(invalid("noise", self.noise, "0: training noise is graph classification's"));
+        }
+        Ok(())
     }
 
     /// Refuses sizes that cannot fit before anything is allocated: the weights with their gradients
@@ -304,6 +336,7 @@ impl GraphSettings {
         c.descent = self.descent;
         c.self_loops = self.self_loops;
         c.edge_labels = if self.edge_weights { edge_labels.max(1) } else { 0 };
+        c.readout = self.readout;
         c
     }
 }

@@ -11,11 +11,13 @@ use std::path::{Path, PathBuf};
 use burn::tensor::Device;
 use hopfield_data::graph::tu::{self, read_folds, stratified_folds, write_folds, Folds, GraphSet, NodeFeatures};
 
+mod report;
+
+use super::graph_select::{select_fold, CandidateResult, SelectionGrid};
 use super::resume::{Checkpointing, Fingerprint, ProtocolCheckpoint};
-use super::{by_model, history_csv, named_dir, relay, write_file, Observer, Progress, RunId};
+use super::{named_dir, relay, Observer, Progress, RunId};
 use crate::error::{invalid, Result};
-use crate::metrics::mean_std;
-use crate::pictures::graph::{write_fold_attention, FoldModel};
+use crate::pictures::graph::FoldModel;
 use crate::tasks::graph::classify::{run_fold_in, validation_split, ClassifyEpoch, FoldParts, GraphData};
 use crate::tasks::graph::{GraphModel, GraphSettings, ModelKind};
 use crate::trainer::Trainer;
@@ -56,6 +58,10 @@ pub struct GraphCvConfig {
     /// Both models' sizes and training; its seed also draws the validation parts (and the folds
     /// when the data has none).
     pub settings: GraphSettings,
+    /// Settings to select among on each fold's validation part ([`SelectionGrid`]; `None`: the
+    /// settings above alone). Selection keeps no checkpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub select: Option<SelectionGrid>,
 }
 
 impl Default for GraphCvConfig {
@@ -67,6 +73,7 @@ impl Default for GraphCvConfig {
             validation: 0.1,
             max_folds: None,
             settings: GraphSettings::default(),
+            select: None,
         }
     }
 }
@@ -85,6 +92,22 @@ impl GraphCvConfig {
         }
         if self.degree_cap == 0 {
             return Err(invalid("degree_cap", 0, "the largest degree with its own column is at least 1"));
+        }
+        if let Some(grid) = &self.select {
+            if grid.candidates.is_empty() {
+                return Err(invalid("select", "an empty grid", "at least one setting"));
+            }
+            for c in &grid.candidates {
+                let fixed = (c.settings.encodings, c.settings.edge_weights, c.settings.seed);
+                if fixed != (self.settings.encodings, self.settings.edge_weights, self.settings.seed) {
+                    return Err(invalid(
+                        "select",
+                        &c.label,
+                        "the run's encodings, edge weights and seed: the data are prepared once per run",
+                    ));
+                }
+                c.settings.validate()?;
+            }
         }
         self.settings.validate()
     }
@@ -248,10 +271,13 @@ pub struct FoldResult {
     pub val_accuracy: f64,
     /// The chosen model's test accuracy, measured once.
     pub test_accuracy: f64,
-    /// Seconds of training and evaluation.
+    /// Seconds of training and evaluation (with selection: of every setting's training).
     pub seconds: f64,
-    /// Every epoch's figures.
+    /// Every epoch's figures (with selection: the chosen setting's).
     pub history: Vec<ClassifyEpoch>,
+    /// With selection: the label of the setting this fold's validation part chose.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selected: Option<String>,
 }
 
 /// A model's figures over the folds.
@@ -283,8 +309,10 @@ pub struct GraphCvReport {
     pub runs: Vec<FoldResult>,
     /// Seconds in all.
     pub seconds: f64,
-    settings: GraphSettings,
-    picture: Option<FoldModel>,
+    /// With selection: every setting's validation figures on every fold, for every model.
+    pub selection: Vec<CandidateResult>,
+    /// The picture's model and its settings (with selection: those fold 1 chose).
+    picture: Option<(FoldModel, GraphSettings)>,
 }
 
 /// Runs the cross-validation of `config` on `data` on `device`, telling `observer` as it goes.
@@ -334,6 +362,13 @@ pub fn run_resumable(
     checkpointing: Option<&Checkpointing>,
 ) -> Result<GraphCvReport> {
     config.validate()?;
+    if config.select.is_some() && checkpointing.is_some() {
+        return Err(invalid(
+            "checkpoint",
+            "asked for with a selection grid",
+            "none: selection keeps no checkpoint (run without --select to resume)",
+        ));
+    }
     let started = std::time::Instant::now();
     let (set, folds, settings) = (&data.set, &data.folds, &config.settings);
     let prepared = GraphData::new(set, config.node_features(set), settings.encodings, settings.edge_weights)?;
@@ -343,7 +378,7 @@ pub fn run_resumable(
         ProtocolCheckpoint::open_optional(checkpointing, "graph-classify", (config, &["max_folds"]), || {
             fingerprint(data, &prepared)
         })?;
-    let (mut runs, mut picture) = (Vec::new(), None);
+    let (mut runs, mut picture, mut selection) = (Vec::new(), None, Vec::new());
     for k in 0..n_folds {
         let train = folds.train(k, set.graphs.len());
         let (fit, val) = validation_split(&train, &set.labels, config.validation, settings.seed.wrapping_add(k as u64));
@@ -360,6 +395,18 @@ pub fn run_resumable(
             };
             observer.on(Progress::Started(&id));
             let index = runs.len();
+            if let Some(grid) = &config.select {
+                let candidates = grid.for_model(model);
+                let mut chosen =
+                    select_fold(&prepared, &parts, model, &candidates, &id, device, &trainer, &mut observer)?;
+                if k == 0 && model == ModelKind::Et {
+                    let fm = FoldModel { model: chosen.model, data: chosen.data, test: parts.test.to_vec() };
+                    picture = Some((fm, chosen.settings));
+                }
+                selection.append(&mut chosen.candidates);
+                runs.push(chosen.result);
+                continue;
+            }
             if let Some(done) = finished.get(index) {
                 // Finished before the checkpoint was written: its result, and the picture's model.
                 observer.on(Progress::Finished(&id, done));
@@ -368,7 +415,7 @@ pub fn run_resumable(
                     let data = prepared.standardised(&fit)?;
                     let fresh = GraphModel::new(model, settings, data.width, data.classes, data.edge_labels, device)?;
                     if let Some((m, _)) = checkpoint.as_ref().map(|c| c.picture(fresh)).transpose()?.flatten() {
-                        picture = Some(FoldModel { model: m, data, test: parts.test.to_vec() });
+                        picture = Some((FoldModel { model: m, data, test: parts.test.to_vec() }, settings.clone()));
                     }
                 }
                 continue;
@@ -393,6 +440,7 @@ pub fn run_resumable(
                 test_accuracy: outcome.test_accuracy,
                 seconds: outcome.seconds,
                 history: outcome.history,
+                selected: None,
             };
             let drawn = k == 0 && model == ModelKind::Et;
             if let Some(c) = &checkpoint {
@@ -401,7 +449,8 @@ pub fn run_resumable(
             observer.on(Progress::Finished(&id, &result));
             runs.push(result);
             if drawn {
-                picture = Some(FoldModel { model: outcome.model, data: outcome.data, test: parts.test.to_vec() });
+                let fm = FoldModel { model: outcome.model, data: outcome.data, test: parts.test.to_vec() };
+                picture = Some((fm, settings.clone()));
             }
         }
     }
@@ -412,117 +461,7 @@ pub fn run_resumable(
         folds_run: n_folds,
         runs,
         seconds: started.elapsed().as_secs_f64(),
-        settings: settings.clone(),
+        selection,
         picture,
     })
-}
-
-impl FoldResult {
-    /// Training graphs a second over the training steps of every epoch.
-    pub fn graphs_per_second(&self) -> f64 {
-        let seconds = self.history.iter().map(|h| h.seconds).sum::<f64>();
-        (self.history.len() * self.train_graphs) as f64 / seconds.max(1e-9)
-    }
-
-    /// One line for a log: the chosen epoch, the accuracies, the time.
-    pub fn line(&self) -> String {
-        format!(
-            "fold {:>2} {:<3}: epoch {:>3} chosen on validation ({:.1}% of {}), test accuracy {:.1}% of {} graphs, \
-             {:.1} s ({:.0} graphs/s)",
-            self.fold,
-            self.model,
-            self.best_epoch,
-            100.0 * self.val_accuracy,
-            self.val_graphs,
-            100.0 * self.test_accuracy,
-            self.test_graphs,
-            self.seconds,
-            self.graphs_per_second()
-        )
-    }
-}
-
-impl GraphCvReport {
-    /// The files a run writes into its output folder (`folds.txt` when the folds were drawn).
-    pub const OUTPUTS: &'static [&'static str] = &["folds.csv", "metrics.csv", "attention.png", "folds.txt"];
-
-    /// Each model's mean ± std over the folds, in the order the models ran.
-    pub fn summary(&self) -> Vec<ModelSummary> {
-        by_model(&self.runs, |r| r.model)
-            .into_iter()
-            .map(|(model, of)| {
-                let (mean, std) = mean_std(&of.iter().map(|r| r.test_accuracy).collect::<Vec<_>>());
-                ModelSummary { model, mean, std, folds: of.len(), seconds: of.iter().map(|r| r.seconds).sum() }
-            })
-            .collect()
-    }
-
-    /// The table of mean ± std test accuracy per model.
-    pub fn table(&self) -> String {
-        let mut t = format!(
-            "{} {}-fold test accuracy (model chosen on validation; majority class {:.1}%), {:.0} s in all:\n",
-            self.set,
-            self.folds_run,
-            100.0 * self.majority,
-            self.seconds
-        );
-        t += "  model   mean ± std (%)   folds   seconds\n";
-        for s in self.summary() {
-            t += &format!(
-                "  {:<5}  {:>6.1} ± {:<6.1}   {:>5}   {:>7.1}\n",
-                s.model,
-                100.0 * s.mean,
-                100.0 * s.std,
-                s.folds,
-                s.seconds
-            );
-        }
-        t
-    }
-
-    /// `folds.csv`: a line per fold and model.
-    pub fn folds_csv(&self) -> String {
-        let mut csv = String::from(
-            "fold,model,train_graphs,val_graphs,test_graphs,best_epoch,val_accuracy,test_accuracy,seconds\n",
-        );
-        for r in &self.runs {
-            csv += &format!(
-                "{},{},{},{},{},{},{:.6},{:.6},{:.2}\n",
-                r.fold,
-                r.model,
-                r.train_graphs,
-                r.val_graphs,
-                r.test_graphs,
-                r.best_epoch,
-                r.val_accuracy,
-                r.test_accuracy,
-                r.seconds
-            );
-        }
-        csv
-    }
-
-    /// `metrics.csv`: every epoch of every run.
-    pub fn metrics_csv(&self) -> String {
-        history_csv("model,fold", self.runs.iter().map(|r| (format!("{},{}", r.model, r.fold), &r.history[..])))
-    }
-
-    /// Writes `folds.csv`, `metrics.csv` and (when the ET ran) `attention.png` into `dir` (created
-    /// if missing); returns the files written. The picture runs the fold-1 ET on `device`.
-    ///
-    /// # Errors
-    /// A file that cannot be written; the picture's model failing on its graphs.
-    pub fn write(&self, dir: &Path, device: &Device) -> Result<Vec<PathBuf>> {
-        let mut written = vec![write_file(dir, "folds.csv", &self.folds_csv())?];
-        written.push(write_file(dir, "metrics.csv", &self.metrics_csv())?);
-        if let Some(p) = &self.picture {
-            let png = dir.join("attention.png");
-            let title =
-                format!("{}: attention of the CLS token to each node (dark = most), fold 1 test graphs", self.set);
-            if write_fold_attention(p, &self.class_values, &self.settings, &title, &png, device)? {
-                written.push(png);
-            }
-        }
-        Ok(written)
-    }
 }
