@@ -8,6 +8,7 @@ use burn::tensor::Device;
 use hopfield_data::graph::anomaly::AnomalyGraph;
 use hopfield_data::graph::tu::{Graph, GraphSet};
 use hopfield_train::experiments::graph_cv::{self, FoldOrigin, GraphCvConfig, GraphCvData};
+use hopfield_train::experiments::graph_select::SelectionGrid;
 use hopfield_train::experiments::node_anomaly::{self as anomaly_protocol, NodeAnomalyConfig};
 use hopfield_train::experiments::node_outliers::{self as outlier_protocol, NodeOutlierConfig};
 use hopfield_train::experiments::resume::Checkpointing;
@@ -165,6 +166,13 @@ impl GraphCvReport {
     fn metrics_csv(&self) -> String {
         self.inner.metrics_csv()
     }
+    /// With selection: every setting's validation figures on every fold.
+    fn selection<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        py_value(py, &self.inner.selection)
+    }
+    fn selection_csv(&self) -> String {
+        self.inner.selection_csv()
+    }
     /// Writes folds.csv, metrics.csv and attention.png (and folds.txt when the folds were drawn).
     fn write(&self, py: Python<'_>, dir: PathBuf) -> PyResult<Vec<PathBuf>> {
         let (report, data) = (&self.inner, &self.data);
@@ -182,7 +190,7 @@ impl GraphCvReport {
 /// Cross-validates `config` (JSON changes to the defaults) on `data`: a set's name or folder, or
 /// a list of graph dicts.
 #[pyfunction]
-#[pyo3(signature = (data, config, folds=None, seed=0, data_dir=None, callback=None, checkpoint=None, resume=false))]
+#[pyo3(signature = (data, config, folds=None, seed=0, data_dir=None, callback=None, checkpoint=None, resume=false, select=None))]
 #[allow(clippy::too_many_arguments)]
 fn graph_classify(
     py: Python<'_>,
@@ -194,9 +202,13 @@ fn graph_classify(
     callback: Option<Py<PyAny>>,
     checkpoint: Option<PathBuf>,
     resume: bool,
+    select: Option<&str>,
 ) -> PyResult<GraphCvReport> {
     let checkpointing = checkpointing(checkpoint, resume)?;
-    let cfg: GraphCvConfig = merged(&GraphCvConfig::default(), config, "graph classification settings")?;
+    let mut cfg: GraphCvConfig = merged(&GraphCvConfig::default(), config, "graph classification settings")?;
+    if let Some(grid) = select {
+        cfg.select = Some(SelectionGrid::parse(grid, &cfg.settings).map_err(train)?);
+    }
     let cv = match data.cast::<PyList>() {
         Ok(list) => GraphCvData::new(graph_set("graphs", list)?, folds.as_deref(), seed).map_err(train)?,
         Err(_) => {

@@ -22,6 +22,8 @@ _SETTINGS = (
     "encodings",
     "self_loops",
     "edge_weights",
+    "readout",
+    "noise",
     "epochs",
     "patience",
     "batch_size",
@@ -95,8 +97,9 @@ class _Report:
 class GraphCvReport(_Report):
     """A graph cross-validation: ``runs`` (per model and fold: ``best_epoch``, ``val_accuracy``,
     ``test_accuracy``, ``history``…), ``summary()`` (mean, std), ``folds`` (each fold's test
-    graphs), ``majority`` (the most common class's share), ``table``, ``folds_csv`` and
-    ``write(out)`` (folds.csv, metrics.csv, attention.png, folds.txt when the folds were drawn)."""
+    graphs), ``majority`` (the most common class's share), ``table``, ``folds_csv``,
+    ``selection`` and ``selection_csv`` (with ``select``) and ``write(out)`` (folds.csv,
+    metrics.csv, selection.csv, attention.png, folds.txt when the folds were drawn)."""
 
     @property
     def folds(self) -> List[List[int]]:
@@ -114,6 +117,17 @@ class GraphCvReport(_Report):
     @property
     def metrics_csv(self) -> str:
         return str(self._r.metrics_csv())
+
+    @property
+    def selection(self) -> List[Dict[str, Any]]:
+        """With ``select``: every setting's validation figures per fold and model (``label``,
+        ``best_epoch``, ``val_accuracy``, ``val_loss``, ``chosen``)."""
+        rows: List[Dict[str, Any]] = self._r.selection()
+        return rows
+
+    @property
+    def selection_csv(self) -> str:
+        return str(self._r.selection_csv())
 
 
 class NodeAnomalyReport(_Report):
@@ -172,6 +186,7 @@ def graph_classify(
     config: Optional[Dict[str, Any]] = None,
     checkpoint: Union[str, os.PathLike[str], None] = None,
     resume: bool = False,
+    select: Union[str, os.PathLike[str], Dict[str, Any], List[Dict[str, Any]], None] = None,
     **model: Any,
 ) -> GraphCvReport:
     """Graph classification by k-fold cross-validation, as ``hopfield graph classify``.
@@ -192,7 +207,16 @@ def graph_classify(
     Model settings (keyword arguments; defaults those of the command line): dim 64, heads 4,
     head_dim 16, memories 128, steps 4, step_size 0.1, encodings 8 (Laplacian eigenvectors),
     self_loops False, edge_weights False, epochs 60, batch_size 32, lr 1e-3, weight_decay 1e-4;
-    ``patience=p`` stops a run p epochs after its best validation epoch (``epochs`` is then the budget).
+    ``patience=p`` stops a run p epochs after its best validation epoch (``epochs`` is then the budget);
+    ``readout``: ``"cls"`` (default), ``"cls-mean"`` or ``"cls-sum"`` (the CLS token beside the mean
+    or sum of the node tokens); ``noise=σ`` adds N(0, σ²) to the training batches' node features.
+
+    `select`: model selection on each fold's validation part, as ``--select``: a grid as a dict of
+    lists (every combination), ``{"dim": [32, 64], "lr": [1e-3, 3e-3]}``, a list of dicts (each a
+    setting), or the path of such a JSON file. Each setting is trained on the fold's training
+    part, the best by validation chosen, and only it measured on the test fold; ``selection``
+    holds every setting's validation figures, ``runs[i]["selected"]`` the chosen one. Keeps no
+    checkpoint.
 
     `checkpoint`: a folder rewritten after every epoch of every fold and model (the finished
     folds' results, the fold in progress's model, optimiser state and best model); with
@@ -214,6 +238,12 @@ def graph_classify(
     cfg = deep_merge(dict(config or {}), json.loads(settings(changes, _graph_settings())))
     if not isinstance(data, list):
         data = os.fspath(data)
+    grid: Optional[str] = None
+    if isinstance(select, (dict, list)):
+        grid = json.dumps(select)
+    elif select is not None:
+        with open(os.fspath(select), encoding="utf-8") as f:
+            grid = f.read()
     native = run_with(
         _native.graph_classify,
         callback,
@@ -225,6 +255,7 @@ def graph_classify(
         data_dir=None if data_dir is None else os.fspath(data_dir),
         checkpoint=None if checkpoint is None else os.fspath(checkpoint),
         resume=resume,
+        select=grid,
     )
     return GraphCvReport(native)
 
