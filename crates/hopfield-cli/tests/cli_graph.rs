@@ -355,3 +355,55 @@ fn gin_runs_beside_the_et_and_the_mlp_on_the_same_folds_and_on_node_anomalies() 
     );
     assert!(e.contains("patience = 5") && e.contains("no validation part"), "{e}");
 }
+
+#[test]
+fn select_chooses_a_setting_per_fold_on_validation_and_refuses_bad_grids() {
+    let dir = tempfile::tempdir().unwrap();
+    let grid = dir.path().join("grid.json");
+    std::fs::write(&grid, r#"{"readout": ["cls", "cls-mean"], "lr": [0.001, 0.01]}"#).unwrap();
+    let out = dir.path().join("sel");
+    let (g, o) = (grid.to_str().unwrap(), out.to_str().unwrap());
+    let args = ["graph", "classify", "--max-folds", "2", "--epochs", "3", "--select", g, "--out", o];
+    let stdout = ok(&args, dir.path());
+    assert!(stdout.contains("4 for ET, 2 for MLP") && stdout.contains("12 training runs over 2 folds"), "{stdout}");
+    assert!(stdout.contains("fold 1 took") && stdout.contains("ET chose on validation:"), "{stdout}");
+    let selection = csv(&out.join("selection.csv"));
+    assert_eq!(selection[0].join(","), "fold,model,setting,best_epoch,val_accuracy,val_loss,seconds,chosen");
+    assert_eq!(selection.len(), 1 + 2 * (4 + 2), "{selection:?}");
+    let folds = csv(&out.join("folds.csv"));
+    assert_eq!(folds[0].last().unwrap(), "selected");
+    for row in &folds[1..] {
+        // The chosen setting of each fold and model is the one selection.csv marks.
+        let marked: Vec<&Vec<String>> =
+            selection[1..].iter().filter(|s| s[0] == row[0] && s[1] == row[1] && s[7] == "1").collect();
+        assert_eq!(marked.len(), 1, "{row:?}");
+        assert_eq!(marked[0][2], *row.last().unwrap(), "{row:?}");
+        assert_eq!(marked[0][4], row[6], "the chosen setting's validation accuracy");
+    }
+    // Bad grids, by name; selection keeps no checkpoint; the node tasks refuse the pooled read-out.
+    for (text, says) in [
+        (r#"{"dimm": [8]}"#, "grid key = dimm"),
+        (r#"{"encodings": [0, 4]}"#, "grid key = encodings"),
+        (r#"{"lr": [0]}"#, "lr=0"),
+        ("[1, 2]", "a list of objects"),
+        ("{", "not JSON"),
+    ] {
+        std::fs::write(&grid, text).unwrap();
+        let e = fails(&["graph", "classify", "--select", g, "--out", o], dir.path());
+        assert!(e.contains(says) && e.contains("grid.json"), "{text}: {e}");
+    }
+    let missing = dir.path().join("none.json");
+    let e = fails(&["graph", "classify", "--select", missing.to_str().unwrap(), "--out", o], dir.path());
+    assert!(e.contains("none.json") && e.contains("No such file"), "{e}");
+    std::fs::write(&grid, r#"{"lr": [0.001, 0.01]}"#).unwrap();
+    let e = fails(&["graph", "classify", "--select", g, "--resume", "--out", o], dir.path());
+    assert!(e.contains("--select keeps no checkpoint"), "{e}");
+    let e = fails(&["graph", "classify", "--readout", "max", "--out", o], dir.path());
+    assert!(e.contains("readout = max"), "{e}");
+    let e = fails(&["graph", "classify", "--noise", "-1", "--out", o], dir.path());
+    assert!(e.contains("noise = -1"), "{e}");
+    let data = anomaly_set(dir.path(), 60);
+    let e =
+        fails(&["graph", "anomaly", "--readout", "cls-sum", "--data", data.to_str().unwrap(), "--out", o], dir.path());
+    assert!(e.contains("readout = cls-sum") && e.contains("node's own token"), "{e}");
+}
