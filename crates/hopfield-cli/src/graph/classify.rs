@@ -107,8 +107,8 @@ pub fn run(a: &ClassifyArgs, data_dir: &Path, device: &Device) -> Result<()> {
                     "--select keeps no checkpoint: leave out --resume and --checkpoint (or run without --select)"
                 );
             }
+            // Each setting is validated as the grid is read.
             config.select = Some(SelectionGrid::read(path, &config.settings)?);
-            config.validate()?;
             None
         }
         None => Some(a.resume.checkpointing(&a.out)),

@@ -35,7 +35,8 @@ const FIXED: [(&str, &str); 3] = [
     ("seed", "every setting is drawn from the run's seed, so that the choice compares settings, not draws"),
 ];
 
-/// The keys only the ET reads: GIN and the MLP are the same model whatever their values.
+/// The keys only the ET reads: GIN and the MLP are the same model whatever their values (the
+/// fields [`as_model_sees`] takes from the reference).
 const ET_ONLY: [&str; 7] = ["heads", "head_dim", "memories", "steps", "step_size", "readout", "self_loops"];
 
 /// One setting of a grid: its name in the reports and the settings it gives.
@@ -192,7 +193,8 @@ impl SelectionGrid {
     }
 }
 
-/// `s` as model `kind` sees it: for GIN and the MLP, the ET-only settings taken from `reference`.
+/// `s` as model `kind` sees it: for GIN and the MLP, the ET-only settings ([`ET_ONLY`]) taken from
+/// `reference`.
 fn as_model_sees(s: &GraphSettings, kind: ModelKind, reference: &GraphSettings) -> GraphSettings {
     match kind {
         ModelKind::Et => s.clone(),

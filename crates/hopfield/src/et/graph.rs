@@ -281,26 +281,14 @@ impl GraphEnergyTransformer {
         let cls = self.cls_token.val().unsqueeze_dims::<3>(&[0, 1]).expand([b, 1, d]);
         let x = Tensor::cat(vec![cls, x], 1);
         let r = self.et.descend(x, &mask, descent, observe)?;
-        let cls = r.x.clone().slice([0..b, 0..1, 0..d]);
-        let g = self.et.norm.activation(cls).reshape([b, d]);
         let read = match self.readout {
-            Readout::Cls => g,
+            Readout::Cls => self.et.norm.activation(r.x.clone().slice([0..b, 0..1, 0..d])).reshape([b, d]),
             Readout::ClsMean | Readout::ClsSum => {
-                // [B, 1, N + 1] weights: 0 on CLS and padding, 1 (sum) or 1/n (mean) on real nodes.
-                let mean = self.readout == Readout::ClsMean;
-                let w: Vec<f32> = batch_nodes
-                    .iter()
-                    .flat_map(|&k| {
-                        (0..=n).map(move |j| match (j >= 1 && j <= k, mean) {
-                            (false, _) => 0.0,
-                            (true, true) => 1.0 / k as f32,
-                            (true, false) => 1.0,
-                        })
-                    })
-                    .collect();
-                let w = Tensor::<3>::from_data(TensorData::new(w, [b, 1, n + 1]), &r.x.device());
-                let pooled = w.matmul(self.et.norm.activation(r.x.clone())).reshape([b, d]);
-                Tensor::cat(vec![g, pooled], 1)
+                // Every token's activation once: CLS's row, and the pool of the real nodes' rows.
+                let g = self.et.norm.activation(r.x.clone());
+                let cls = g.clone().slice([0..b, 0..1, 0..d]).reshape([b, d]);
+                let w = node_pool_weights(&batch_nodes, n + 1, 1, self.readout == Readout::ClsMean, &r.x.device());
+                Tensor::cat(vec![cls, w.matmul(g).reshape([b, d])], 1)
             }
         };
         let logits = read.matmul(self.readout_weight.val()) + self.readout_bias.val().unsqueeze_dim(0);
@@ -328,6 +316,21 @@ impl GraphEnergyTransformer {
         let h = w.dims()[1];
         w.slice([0..b, 0..h, 0..1, 1..n1]).mean_dim(1).reshape([b, n1 - 1])
     }
+}
+
+/// Pooling weights over a padded batch whose graph b has its `nodes[b]` real nodes at token
+/// positions `first..first + nodes[b]` of `width`: 1 there (a sum) or 1/nodes[b] (a mean with
+/// `mean`), 0 at every other position (CLS, padding): [B, 1, width]. `w.matmul(tokens)` pools each
+/// graph's real nodes.
+pub fn node_pool_weights(nodes: &[usize], width: usize, first: usize, mean: bool, device: &Device) -> Tensor<3> {
+    let w: Vec<f32> = nodes
+        .iter()
+        .flat_map(|&k| {
+            let value = if mean { 1.0 / k.max(1) as f32 } else { 1.0 };
+            (0..width).map(move |j| if (first..first + k).contains(&j) { value } else { 0.0 })
+        })
+        .collect();
+    Tensor::from_data(TensorData::new(w, [nodes.len(), 1, width]), device)
 }
 
 /// One graph for [`pad_graphs`]: its node count, its edges (0-based node pairs) and its node

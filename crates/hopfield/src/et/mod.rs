@@ -23,7 +23,8 @@ pub use crate::lagrangian::EnergyLayerNorm;
 pub use attention::EnergyAttention;
 pub use descent::{Descent, DescentResult, Implementation, Observe, MAX_STEP_SIZE};
 pub use graph::{
-    pad_graphs, pad_node_values, GraphBatch, GraphEnergyTransformer, GraphEtConfig, GraphInput, GraphOutput, Readout,
+    node_pool_weights, pad_graphs, pad_node_values, GraphBatch, GraphEnergyTransformer, GraphEtConfig, GraphInput,
+    GraphOutput, Readout,
 };
 pub use hopfield::HopfieldModule;
 pub use image::{

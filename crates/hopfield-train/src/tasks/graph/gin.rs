@@ -5,8 +5,8 @@
 
 use burn::module::{Module, Param};
 use burn::tensor::activation::relu;
-use burn::tensor::{Device, Tensor, TensorData};
-use hopfield::et::GraphBatch;
+use burn::tensor::{Device, Tensor};
+use hopfield::et::{node_pool_weights, GraphBatch};
 use hopfield::init::normal;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -89,8 +89,8 @@ impl Gin {
     /// Every layer's node representations, the input's first: [B, N, ·] each.
     pub fn representations(&self, b: &GraphBatch) -> Vec<Tensor<3>> {
         let [bs, n, _] = b.features.dims();
-        let real: Vec<f32> = b.nodes.iter().flat_map(|&k| (0..n).map(move |j| if j < k { 1.0 } else { 0.0 })).collect();
-        let real = Tensor::<3>::from_data(TensorData::new(real, [bs, n, 1]), &b.features.device());
+        // 1 on each graph's real nodes, 0 on padding: [B, N, 1].
+        let real = node_pool_weights(&b.nodes, n, 0, false, &b.features.device()).reshape([bs, n, 1]);
         let mut h = b.features.clone() * real.clone();
         let mut all = vec![h.clone()];
         for layer in &self.layers {

@@ -22,7 +22,7 @@ use burn::module::{Module, Param};
 use burn::tensor::activation::{log_softmax, relu};
 use burn::tensor::{Device, Tensor, TensorData};
 pub use hopfield::et::Readout;
-use hopfield::et::{Descent, EtConfig, GraphBatch, GraphEnergyTransformer, GraphEtConfig, Observe};
+use hopfield::et::{node_pool_weights, Descent, EtConfig, GraphBatch, GraphEnergyTransformer, GraphEtConfig, Observe};
 use hopfield::init::normal;
 use hopfield_data::graph::anomaly::AnomalyGraph;
 use hopfield_data::graph::ego::EgoGraph;
@@ -441,13 +441,7 @@ impl GraphModel {
             GraphModel::Et(m) => Ok(m.forward(b, descent, Observe::Nothing)?.logits),
             GraphModel::Mlp(m) => {
                 let [bs, n, _] = b.features.dims();
-                let device = b.features.device();
-                let w: Vec<f32> = b
-                    .nodes
-                    .iter()
-                    .flat_map(|&k| (0..n).map(move |j| if j < k { 1.0 / k.max(1) as f32 } else { 0.0 }))
-                    .collect();
-                let w = Tensor::<3>::from_data(TensorData::new(w, [bs, 1, n]), &device);
+                let w = node_pool_weights(&b.nodes, n, 0, true, &b.features.device());
                 let pooled = w.matmul(m.embed(b.features));
                 let d = pooled.dims()[2];
                 Ok(m.read(pooled.reshape([bs, d])))

@@ -3,6 +3,8 @@
 //! the lower validation loss, then the earlier epoch), and only then measure it on the test part.
 //! Nothing about the test part reaches training or the choice of the epoch.
 
+use std::borrow::Cow;
+
 use burn::module::Module;
 use burn::tensor::Device;
 use hopfield::et::GraphBatch;
@@ -130,22 +132,19 @@ impl ClassifyTask<'_> {
     fn batch(&self, idx: &[usize], rng: &mut ChaCha8Rng) -> Result<(GraphBatch, Vec<usize>)> {
         let sigma = self.settings.noise;
         // Training noise: a copy of each graph with N(0, σ²) added to every feature of its nodes.
-        let noisy: Vec<PreparedGraph> = if sigma > 0.0 {
-            idx.iter()
-                .map(|&i| {
-                    let mut g = self.data.graphs[self.fit[i]].clone();
-                    g.features.iter_mut().for_each(|v| *v += (sigma * standard_normal(rng)) as f32);
-                    g
-                })
-                .collect()
-        } else {
-            Vec::new()
-        };
-        let graphs: Vec<&PreparedGraph> = if sigma > 0.0 {
-            noisy.iter().collect()
-        } else {
-            idx.iter().map(|&i| &self.data.graphs[self.fit[i]]).collect()
-        };
+        let graphs: Vec<Cow<'_, PreparedGraph>> = idx
+            .iter()
+            .map(|&i| {
+                let g = &self.data.graphs[self.fit[i]];
+                if sigma == 0.0 {
+                    return Cow::Borrowed(g);
+                }
+                let mut g = g.clone();
+                g.features.iter_mut().for_each(|v| *v += (sigma * standard_normal(rng)) as f32);
+                Cow::Owned(g)
+            })
+            .collect();
+        let graphs: Vec<&PreparedGraph> = graphs.iter().map(|g| g.as_ref()).collect();
         let labels = idx.iter().map(|&i| self.data.labels[self.fit[i]]).collect();
         Ok((
             make_batch(&graphs, self.data.width, self.data.k, self.data.edge_labels, Some(rng), &self.autodiff)?,
