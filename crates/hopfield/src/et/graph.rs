@@ -281,14 +281,15 @@ impl GraphEnergyTransformer {
         let cls = self.cls_token.val().unsqueeze_dims::<3>(&[0, 1]).expand([b, 1, d]);
         let x = Tensor::cat(vec![cls, x], 1);
         let r = self.et.descend(x, &mask, descent, observe)?;
+        let cls = r.x.clone().slice([0..b, 0..1, 0..d]);
+        let g = self.et.norm.activation(cls).reshape([b, d]);
         let read = match self.readout {
-            Readout::Cls => self.et.norm.activation(r.x.clone().slice([0..b, 0..1, 0..d])).reshape([b, d]),
+            Readout::Cls => g,
             Readout::ClsMean | Readout::ClsSum => {
-                // Every token's activation once: CLS's row, and the pool of the real nodes' rows.
-                let g = self.et.norm.activation(r.x.clone());
-                let cls = g.clone().slice([0..b, 0..1, 0..d]).reshape([b, d]);
-                let w = node_pool_weights(&batch_nodes, n + 1, 1, self.readout == Readout::ClsMean, &r.x.device());
-                Tensor::cat(vec![cls, w.matmul(g).reshape([b, d])], 1)
+                let mean = self.readout == Readout::ClsMean;
+                let w = node_pool_weights(&batch_nodes, n + 1, 1, mean, &r.x.device());
+                let pooled = w.matmul(self.et.norm.activation(r.x.clone())).reshape([b, d]);
+                Tensor::cat(vec![g, pooled], 1)
             }
         };
         let logits = read.matmul(self.readout_weight.val()) + self.readout_bias.val().unsqueeze_dim(0);
