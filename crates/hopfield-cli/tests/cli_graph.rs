@@ -407,3 +407,24 @@ fn select_chooses_a_setting_per_fold_on_validation_and_refuses_bad_grids() {
         fails(&["graph", "anomaly", "--readout", "cls-sum", "--data", data.to_str().unwrap(), "--out", o], dir.path());
     assert!(e.contains("readout = cls-sum") && e.contains("node's own token"), "{e}");
 }
+
+#[test]
+fn random_walk_encodings_reach_every_model_and_bad_values_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("rw");
+    let o = out.to_str().unwrap();
+    let args = ["graph", "classify", "--max-folds", "1", "--epochs", "2", "--models", "all", "--random-walk", "4"];
+    let stdout = ok(&[&args[..], &["--out", o]].concat(), dir.path());
+    assert!(stdout.contains("(7 per node + 4 random-walk returns)"), "{stdout}");
+    assert_eq!(csv(&out.join("folds.csv")).len(), 1 + 3);
+    let e = fails(&["graph", "classify", "--random-walk", "65", "--out", o], dir.path());
+    assert!(e.contains("random walk = 65") && e.contains("at most 64"), "{e}");
+    let grid = dir.path().join("grid.json");
+    std::fs::write(&grid, r#"{"random_walk": [0, 4]}"#).unwrap();
+    let e = fails(&["graph", "classify", "--select", grid.to_str().unwrap(), "--out", o], dir.path());
+    assert!(e.contains("grid key = random_walk") && e.contains("computed once per run"), "{e}");
+    let data = anomaly_set(dir.path(), 60);
+    let e =
+        fails(&["graph", "anomaly", "--random-walk", "4", "--data", data.to_str().unwrap(), "--out", o], dir.path());
+    assert!(e.contains("random walk = 4"), "{e}");
+}

@@ -173,11 +173,11 @@ def test_gin_beside_the_et_and_early_stopping_equal_the_cli(tmp_path: Path, run_
 def test_selection_read_outs_and_noise_equal_the_cli(tmp_path: Path, run_cli) -> None:
     grid = {"readout": ["cls", "cls-sum"], "noise": [0, 0.2]}
     (tmp_path / "grid.json").write_text(json.dumps(grid))
-    args = ["--max-folds", "1", "--epochs", "4", "--select", str(tmp_path / "grid.json")]
+    args = ["--max-folds", "1", "--epochs", "4", "--random-walk", "4", "--select", str(tmp_path / "grid.json")]
     run_cli(["graph", "classify", *args, "--out", str(tmp_path / "out")], tmp_path)
     cli = rows((tmp_path / "out" / "folds.csv").read_text())
     cli_selection = rows((tmp_path / "out" / "selection.csv").read_text())
-    report = hopfield.graph_classify("MUTAG", max_folds=1, epochs=4, select=grid, progress=False)
+    report = hopfield.graph_classify("MUTAG", max_folds=1, epochs=4, random_walk=4, select=grid, progress=False)
     assert rows(report.folds_csv) == cli
     assert rows(report.selection_csv) == cli_selection
     # 4 settings for the ET; the read-out is the ET's, so 2 for the MLP.
@@ -185,9 +185,13 @@ def test_selection_read_outs_and_noise_equal_the_cli(tmp_path: Path, run_cli) ->
     chosen = [s["label"] for s in report.selection if s["chosen"]]
     assert [r["selected"] for r in report.runs] == chosen
     # The same grid from its file; a setting alone as keyword arguments.
-    again = hopfield.graph_classify("MUTAG", max_folds=1, epochs=4, select=tmp_path / "grid.json", progress=False)
+    again = hopfield.graph_classify(
+        "MUTAG", max_folds=1, epochs=4, random_walk=4, select=tmp_path / "grid.json", progress=False
+    )
     assert rows(again.selection_csv) == cli_selection
-    one = hopfield.graph_classify("MUTAG", max_folds=1, epochs=4, readout="cls-sum", noise=0.2, progress=False)
+    one = hopfield.graph_classify(
+        "MUTAG", max_folds=1, epochs=4, random_walk=4, readout="cls-sum", noise=0.2, progress=False
+    )
     et = next(s for s in report.selection if s["model"] == "ET" and s["label"] == "noise=0.2 readout=cls-sum")
     assert one.runs[0]["val_accuracy"] == et["val_accuracy"] and one.runs[0]["best_epoch"] == et["best_epoch"]
     with pytest.raises(ValueError, match="grid key = dimm"):

@@ -124,7 +124,7 @@ fn classify_path(set: &GraphSet, train: bool) -> hopfield_train::Result<()> {
     let dev = Device::flex();
     let s = small(1);
     let k = s.encodings.min(set.graphs.iter().map(|g| g.nodes).max().unwrap_or(0));
-    let data = GraphData::new(set, set.default_features(), k, true)?;
+    let data = GraphData::new(set, set.default_features(), k, 0, true)?;
     let all: Vec<usize> = (0..set.graphs.len()).collect();
     let data = data.standardised(&all)?;
     let s = GraphSettings { encodings: k, edge_weights: true, ..s };

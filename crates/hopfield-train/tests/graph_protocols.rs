@@ -33,7 +33,7 @@ fn flipping_the_test_graphs_labels_changes_no_choice_of_the_cross_validation() {
     let s = small(4, 2);
     for kind in [ModelKind::Et, ModelKind::Mlp] {
         let run = |set| {
-            let data = GraphData::new(set, set.default_features(), s.encodings, false).unwrap();
+            let data = GraphData::new(set, set.default_features(), s.encodings, 0, false).unwrap();
             let parts = FoldParts { fit: &fit, val: &val, test };
             run_fold(&data, &parts, kind, &s, &Device::flex(), &Trainer::default(), |_| {}).unwrap()
         };
@@ -161,7 +161,7 @@ fn early_stopping_picks_the_epoch_the_validation_figures_say_and_stops_patience_
         let (fit, val) = validation_split(&train, &set.labels, 0.1, 0);
         let parts = FoldParts { fit: &fit, val: &val, test: &folds.test[fold] };
         for kind in [ModelKind::Et, ModelKind::Gin, ModelKind::Mlp] {
-            let data = GraphData::new(&set, set.default_features(), s.encodings, false).unwrap();
+            let data = GraphData::new(&set, set.default_features(), s.encodings, 0, false).unwrap();
             let o = run_fold(&data, &parts, kind, &s, &Device::flex(), &Trainer::default(), |_| {}).unwrap();
             // The validation figures alone say which epoch: the highest accuracy, then the lowest
             // loss, the earliest on a tie.

@@ -40,7 +40,7 @@ fn no_graph_is_in_training_or_validation_and_in_its_test_fold() {
 #[test]
 fn overlapping_parts_are_refused() {
     let set = bundled_mutag().unwrap();
-    let data = GraphData::new(&set, set.default_features(), 0, false).unwrap();
+    let data = GraphData::new(&set, set.default_features(), 0, 0, false).unwrap();
     let s = GraphSettings { epochs: 1, dim: 8, heads: 1, head_dim: 4, memories: 8, ..GraphSettings::default() };
     let dev = Device::flex();
     let fit: Vec<usize> = (0..100).collect();
@@ -69,7 +69,7 @@ fn a_cross_validation_on_mutag_beats_the_majority_class_by_a_wide_margin() {
     let set = bundled_mutag().unwrap();
     let majority = 125.0 / 188.0;
     let s = GraphSettings { epochs: 20, ..GraphSettings::default() };
-    let data = GraphData::new(&set, set.default_features(), s.encodings, false).unwrap();
+    let data = GraphData::new(&set, set.default_features(), s.encodings, 0, false).unwrap();
     let folds = stratified_folds(&set.labels, 10, 0);
     let dev = Device::flex();
     let (mut right, mut tested) = (0.0, 0usize);
@@ -170,4 +170,31 @@ fn balanced_batches_cover_every_graph_once_in_k_batches_at_the_least_worst_cost(
     assert_eq!(got.iter().map(|r| r.len()).sum::<usize>(), n.len());
     let chunks = n.chunks(32).map(cost).max().unwrap();
     assert!(got.iter().map(|r| cost(&n[r.clone()])).max().unwrap() <= chunks);
+}
+
+#[test]
+fn random_walk_encodings_are_appended_to_every_nodes_features() {
+    use hopfield_data::graph::encodings::random_walk_encodings;
+    let set = bundled_mutag().unwrap();
+    let plain = GraphData::new(&set, set.default_features(), 0, 0, false).unwrap();
+    let walk = GraphData::new(&set, set.default_features(), 0, 6, false).unwrap();
+    let w = plain.width;
+    assert_eq!(walk.width, w + 6);
+    for (g, (a, b)) in set.graphs.iter().zip(plain.graphs.iter().zip(&walk.graphs)) {
+        let returns = random_walk_encodings(g.nodes, &g.edges, 6);
+        assert_eq!(b.features.len(), g.nodes * (w + 6));
+        for v in 0..g.nodes {
+            let row = &b.features[v * (w + 6)..(v + 1) * (w + 6)];
+            assert_eq!(&row[..w], &a.features[v * w..(v + 1) * w], "node {v}: its own features first");
+            assert_eq!(&row[w..], &returns[v * 6..(v + 1) * 6], "node {v}: then its returns");
+        }
+    }
+    // MUTAG's molecules hold 6-rings: some node comes back after 6 steps more often than a tree allows.
+    assert!(walk.graphs.iter().any(|g| g.features.chunks(w + 6).any(|r| r[w + 5] > 0.0)));
+    let e = GraphData::new(&set, set.default_features(), 0, 65, false).unwrap_err().to_string();
+    assert!(e.contains("random walk = 65") && e.contains("at most 64"), "{e}");
+    let e = GraphSettings { random_walk: 65, ..GraphSettings::default() }.validate().unwrap_err().to_string();
+    assert!(e.contains("random walk = 65"), "{e}");
+    let e = GraphSettings { random_walk: 4, ..GraphSettings::default() }.check_node_task().unwrap_err().to_string();
+    assert!(e.contains("random walk = 4") && e.contains("graph classification"), "{e}");
 }

@@ -82,6 +82,10 @@ pub struct ModelArgs {
     /// k, Laplacian positional encodings per node (0: none).
     #[arg(long, default_value_t = GraphSettings::default().encodings)]
     pub encodings: usize,
+    /// Random-walk return probabilities after 1..=K steps appended to every node's features, for
+    /// every model (graph classification; 0: none; at most 64).
+    #[arg(long, default_value_t = 0)]
+    pub random_walk: usize,
     /// Let a node attend to itself.
     #[arg(long)]
     pub self_loops: bool,
@@ -122,6 +126,7 @@ impl ModelArgs {
             memories: self.memories,
             descent: Descent::new(self.steps, self.step_size),
             encodings: self.encodings,
+            random_walk: self.random_walk,
             self_loops: self.self_loops,
             edge_weights: self.edge_weights,
             readout: self.readout,

@@ -20,6 +20,7 @@ _SETTINGS = (
     "head_dim",
     "memories",
     "encodings",
+    "random_walk",
     "self_loops",
     "edge_weights",
     "readout",
@@ -209,7 +210,9 @@ def graph_classify(
     self_loops False, edge_weights False, epochs 60, batch_size 32, lr 1e-3, weight_decay 1e-4;
     ``patience=p`` stops a run p epochs after its best validation epoch (``epochs`` is then the budget);
     ``readout``: ``"cls"`` (default), ``"cls-mean"`` or ``"cls-sum"`` (the CLS token beside the mean
-    or sum of the node tokens); ``noise=σ`` adds N(0, σ²) to the training batches' node features.
+    or sum of the node tokens); ``noise=σ`` adds N(0, σ²) to the training batches' node features;
+    ``random_walk=K`` appends each node's random-walk return probabilities after 1..K steps to its
+    features, for every model (0, the default: none).
 
     `select`: model selection on each fold's validation part, as ``--select``: a grid as a dict of
     lists (every combination), ``{"dim": [32, 64], "lr": [1e-3, 3e-3]}``, a list of dicts (each a

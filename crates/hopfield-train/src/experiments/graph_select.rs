@@ -29,8 +29,9 @@ pub const MAX_CANDIDATES: usize = 64;
 
 /// Keys a grid may not vary: the data are prepared once per run with them, and every setting is
 /// drawn from the run's seed.
-const FIXED: [(&str, &str); 3] = [
+const FIXED: [(&str, &str); 4] = [
     ("encodings", "the Laplacian encodings are computed once per run: compare them in separate runs"),
+    ("random_walk", "the random-walk encodings are computed once per run: compare them in separate runs"),
     ("edge_weights", "the edge labels are prepared once per run: compare them in separate runs"),
     ("seed", "every setting is drawn from the run's seed, so that the choice compares settings, not draws"),
 ];

@@ -98,12 +98,13 @@ impl GraphCvConfig {
                 return Err(invalid("select", "an empty grid", "at least one setting"));
             }
             for c in &grid.candidates {
-                let fixed = (c.settings.encodings, c.settings.edge_weights, c.settings.seed);
-                if fixed != (self.settings.encodings, self.settings.edge_weights, self.settings.seed) {
+                let s = &self.settings;
+                let fixed = (c.settings.encodings, c.settings.random_walk, c.settings.edge_weights, c.settings.seed);
+                if fixed != (s.encodings, s.random_walk, s.edge_weights, s.seed) {
                     return Err(invalid(
                         "select",
                         &c.label,
-                        "the run's encodings, edge weights and seed: the data are prepared once per run",
+                        "the run's encodings, random walk, edge weights and seed: the data are prepared once per run",
                     ));
                 }
                 c.settings.validate()?;
@@ -248,8 +249,13 @@ pub fn describe_features(config: &GraphCvConfig, data: &GraphCvData) -> Result<S
     config.validate()?;
     let kind = config.node_features(&data.set);
     let width = data.set.feature_width(kind)?;
-    crate::tasks::graph::classify::check_encodings(&data.set, config.settings.encodings)?;
-    Ok(format!("features {kind:?} ({width} per node), {} Laplacian encodings", config.settings.encodings))
+    let s = &config.settings;
+    crate::tasks::graph::classify::check_encodings(&data.set, s.encodings)?;
+    let walk = match s.random_walk {
+        0 => String::new(),
+        r => format!(" + {r} random-walk returns"),
+    };
+    Ok(format!("features {kind:?} ({width} per node{walk}), {} Laplacian encodings", s.encodings))
 }
 
 /// One model on one fold.
@@ -371,7 +377,13 @@ pub fn run_resumable(
     }
     let started = std::time::Instant::now();
     let (set, folds, settings) = (&data.set, &data.folds, &config.settings);
-    let prepared = GraphData::new(set, config.node_features(set), settings.encodings, settings.edge_weights)?;
+    let prepared = GraphData::new(
+        set,
+        config.node_features(set),
+        settings.encodings,
+        settings.random_walk,
+        settings.edge_weights,
+    )?;
     let n_folds = config.folds_to_run(folds.test.len());
     let trainer = Trainer { cancel: observer.cancel(), ..Trainer::default() };
     let (checkpoint, finished): (_, Vec<FoldResult>) =

@@ -187,6 +187,10 @@ pub struct GraphSettings {
     pub descent: Descent,
     /// k, Laplacian encodings per node (0: none).
     pub encodings: usize,
+    /// Random-walk return probabilities after 1..=`random_walk` steps appended to every node's
+    /// features, for every model (0: none).
+    #[serde(default)]
+    pub random_walk: usize,
     /// Whether a node attends to itself.
     pub self_loops: bool,
     /// Learned per-head edge weights from the edges' labels (one label for all edges in a set
@@ -224,6 +228,7 @@ impl Default for GraphSettings {
             memories: 128,
             descent: Descent::new(4, 0.1),
             encodings: 8,
+            random_walk: 0,
             self_loops: false,
             edge_weights: false,
             readout: Readout::Cls,
@@ -261,6 +266,7 @@ impl GraphSettings {
             return Err(invalid("patience", 0, "at least 1 epoch without improvement before stopping (or none)"));
         }
         positive("lr", self.lr)?;
+        classify::check_random_walk(self.random_walk)?;
         if !(self.noise.is_finite() && self.noise >= 0.0) {
             return Err(invalid("noise", self.noise, "a finite standard deviation ≥ 0 (0: no noise)"));
         }
@@ -271,10 +277,10 @@ impl GraphSettings {
     }
 
     /// Refuses what only graph classification has: a read-out other than the CLS token (node
-    /// anomaly detection reads each node's own token) and training noise.
+    /// anomaly detection reads each node's own token), training noise and random-walk encodings.
     ///
     /// # Errors
-    /// Either, naming the value.
+    /// Any, naming the value.
     pub fn check_node_task(&self) -> Result<()> {
         if self.readout != Readout::Cls {
             return Err(invalid(
@@ -285,6 +291,13 @@ impl GraphSettings {
         }
         if self.noise != 0.0 {
             return Err(invalid("noise", self.noise, "0: training noise is graph classification's"));
+        }
+        if self.random_walk != 0 {
+            return Err(invalid(
+                "random walk",
+                self.random_walk,
+                "0: random-walk encodings are graph classification's (an ego-graph's own are not computed)",
+            ));
         }
         Ok(())
     }

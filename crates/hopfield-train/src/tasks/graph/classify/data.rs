@@ -1,7 +1,7 @@
 //! A graph set prepared for the models: features, Laplacian encodings and edge labels computed
 //! once; standardisation on a training part; the stratified validation part of a training part.
 
-use hopfield_data::graph::encodings::laplacian_encodings;
+use hopfield_data::graph::encodings::{laplacian_encodings, random_walk_encodings, MAX_RANDOM_WALK};
 use hopfield_data::graph::tu::{stratified_folds, GraphSet, NodeFeatures};
 
 use super::super::{PreparedGraph, Standardizer};
@@ -27,19 +27,44 @@ pub struct GraphData {
 }
 
 impl GraphData {
-    /// The graphs of `set` with `features` and `k` Laplacian encodings each; with `edge_weights`,
-    /// their edge labels for the model's per-head edge weights (one label when the set has none).
+    /// The graphs of `set` with `features` and `k` Laplacian encodings each, `random_walk`
+    /// random-walk return probabilities appended to each node's features (steps 1..=`random_walk`,
+    /// every model reads them); with `edge_weights`, their edge labels for the model's per-head edge
+    /// weights (one label when the set has none).
     ///
     /// # Errors
-    /// Features the set lacks; a set of fewer than two classes.
-    pub fn new(set: &GraphSet, features: NodeFeatures, k: usize, edge_weights: bool) -> Result<GraphData> {
+    /// Features the set lacks; a set of fewer than two classes; more random-walk steps than
+    /// [`MAX_RANDOM_WALK`].
+    pub fn new(
+        set: &GraphSet,
+        features: NodeFeatures,
+        k: usize,
+        random_walk: usize,
+        edge_weights: bool,
+    ) -> Result<GraphData> {
         check_encodings(set, k)?;
+        check_random_walk(random_walk)?;
         let encodings_bytes = crate::budget::product(&[set.node_count() as u128, k as u128, 8]);
         crate::budget::check(
             &format!("{k} Laplacian encodings for each of {} nodes", set.node_count()),
             encodings_bytes,
         )?;
-        let (x, width) = set.node_features(features)?;
+        let (mut x, width) = set.node_features(features)?;
+        if random_walk > 0 {
+            crate::budget::check(
+                &format!("{random_walk} random-walk encodings for each of {} nodes", set.node_count()),
+                crate::budget::product(&[set.node_count() as u128, (width + random_walk) as u128, 4, 3]),
+            )?;
+            for (g, x) in set.graphs.iter().zip(x.iter_mut()) {
+                let walk = random_walk_encodings(g.nodes, &g.edges, random_walk);
+                *x = x
+                    .chunks(width.max(1))
+                    .zip(walk.chunks(random_walk))
+                    .flat_map(|(own, returns)| own.iter().chain(returns).copied())
+                    .collect();
+            }
+        }
+        let width = width + random_walk;
         if set.class_values.len() < 2 {
             return Err(invalid("graph labels", format!("{:?}", set.class_values), "at least two classes"));
         }
@@ -105,6 +130,21 @@ pub fn check_encodings(set: &GraphSet, k: usize) -> Result<()> {
                  eigenvectors; more would be columns of zeros)",
                 set.name
             ),
+        ));
+    }
+    Ok(())
+}
+
+/// Ok when `steps` random-walk steps are at most [`MAX_RANDOM_WALK`].
+///
+/// # Errors
+/// More steps, naming the value.
+pub fn check_random_walk(steps: usize) -> Result<()> {
+    if steps > MAX_RANDOM_WALK {
+        return Err(invalid(
+            "random walk",
+            steps,
+            format!("at most {MAX_RANDOM_WALK} steps (0: none): each step is a product of a graph's n × n matrices"),
         ));
     }
     Ok(())

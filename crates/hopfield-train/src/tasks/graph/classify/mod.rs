@@ -21,7 +21,7 @@ use crate::error::{invalid, Result};
 use crate::experiments::resume::{train_run, ProtocolCheckpoint};
 mod data;
 
-pub use data::{check_encodings, validation_split, GraphData};
+pub use data::{check_encodings, check_random_walk, validation_split, GraphData};
 
 use crate::trainer::{
     scalar, Best, EpochFigures, EpochSummary, Event, Iteration, Optimizer, Plan, StepResult, Task, Trainer,
