@@ -19,14 +19,7 @@ const TRIVIAL: f64 = 1e-8;
 /// eigenvalues of L above zero (columns left at 0 where the graph has fewer), and those
 /// eigenvalues. Edges are taken as undirected; isolated nodes have D^{−1/2} = 0.
 pub fn laplacian_encodings(nodes: usize, edges: &[(u32, u32)], k: usize) -> (Vec<f32>, Vec<f64>) {
-    let mut a = DMatrix::<f64>::zeros(nodes, nodes);
-    for &(u, v) in edges {
-        let (u, v) = (u as usize, v as usize);
-        if u != v && u < nodes && v < nodes {
-            a[(u, v)] = 1.0;
-            a[(v, u)] = 1.0;
-        }
-    }
+    let a = adjacency(nodes, edges);
     let inv_sqrt: Vec<f64> =
         (0..nodes).map(|i| a.row(i).sum()).map(|d| if d > 0.0 { 1.0 / d.sqrt() } else { 0.0 }).collect();
     let mut l = DMatrix::<f64>::identity(nodes, nodes);
@@ -48,13 +41,9 @@ pub fn laplacian_encodings(nodes: usize, edges: &[(u32, u32)], k: usize) -> (Vec
     (enc, order.iter().map(|&e| eig.eigenvalues[e]).collect())
 }
 
-/// The most random-walk steps [`random_walk_encodings`] takes.
-pub const MAX_RANDOM_WALK: usize = 64;
-
-/// The random-walk encodings of one graph: row-major [nodes, k], entry (v, t − 1) the probability
-/// ((D^{−1} A)^t)_{vv} that the simple random walk from v is at v after t steps. Edges are taken as
-/// undirected (duplicates and self-loops ignored); an isolated node's row is all 0.
-pub fn random_walk_encodings(nodes: usize, edges: &[(u32, u32)], k: usize) -> Vec<f32> {
+/// The 0/1 adjacency of an undirected graph: an edge in either direction sets both entries;
+/// duplicates, self-loops and nodes out of range are ignored.
+fn adjacency(nodes: usize, edges: &[(u32, u32)]) -> DMatrix<f64> {
     let mut a = DMatrix::<f64>::zeros(nodes, nodes);
     for &(u, v) in edges {
         let (u, v) = (u as usize, v as usize);
@@ -63,6 +52,17 @@ pub fn random_walk_encodings(nodes: usize, edges: &[(u32, u32)], k: usize) -> Ve
             a[(v, u)] = 1.0;
         }
     }
+    a
+}
+
+/// The most random-walk steps [`random_walk_encodings`] takes.
+pub const MAX_RANDOM_WALK: usize = 64;
+
+/// The random-walk encodings of one graph: row-major [nodes, k], entry (v, t − 1) the probability
+/// ((D^{−1} A)^t)_{vv} that the simple random walk from v is at v after t steps. Edges are taken as
+/// undirected (duplicates and self-loops ignored); an isolated node's row is all 0.
+pub fn random_walk_encodings(nodes: usize, edges: &[(u32, u32)], k: usize) -> Vec<f32> {
+    let mut a = adjacency(nodes, edges);
     for i in 0..nodes {
         let d = a.row(i).sum();
         if d > 0.0 {
