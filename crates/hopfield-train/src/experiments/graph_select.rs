@@ -36,6 +36,12 @@ const FIXED: [(&str, &str); 4] = [
     ("seed", "every setting is drawn from the run's seed, so that the choice compares settings, not draws"),
 ];
 
+/// Whether `a` and `b` agree on every [`FIXED`] key: a grid's setting must agree with its run's.
+pub(crate) fn same_fixed(a: &GraphSettings, b: &GraphSettings) -> bool {
+    let fixed = |s: &GraphSettings| (s.encodings, s.random_walk, s.edge_weights, s.seed);
+    fixed(a) == fixed(b)
+}
+
 /// The keys only the ET reads: GIN and the MLP are the same model whatever their values (the
 /// fields [`as_model_sees`] takes from the reference).
 const ET_ONLY: [&str; 7] = ["heads", "head_dim", "memories", "steps", "step_size", "readout", "self_loops"];

@@ -13,7 +13,7 @@ use hopfield_data::graph::tu::{self, read_folds, stratified_folds, write_folds, 
 
 mod report;
 
-use super::graph_select::{select_fold, CandidateResult, SelectionGrid};
+use super::graph_select::{same_fixed, select_fold, CandidateResult, SelectionGrid};
 use super::resume::{Checkpointing, Fingerprint, ProtocolCheckpoint};
 use super::{named_dir, relay, Observer, Progress, RunId};
 use crate::error::{invalid, Result};
@@ -98,9 +98,7 @@ impl GraphCvConfig {
                 return Err(invalid("select", "an empty grid", "at least one setting"));
             }
             for c in &grid.candidates {
-                let s = &self.settings;
-                let fixed = (c.settings.encodings, c.settings.random_walk, c.settings.edge_weights, c.settings.seed);
-                if fixed != (s.encodings, s.random_walk, s.edge_weights, s.seed) {
+                if !same_fixed(&c.settings, &self.settings) {
                     return Err(invalid(
                         "select",
                         &c.label,
