@@ -419,12 +419,62 @@ fn random_walk_encodings_reach_every_model_and_bad_values_are_refused() {
     assert_eq!(csv(&out.join("folds.csv")).len(), 1 + 3);
     let e = fails(&["graph", "classify", "--random-walk", "65", "--out", o], dir.path());
     assert!(e.contains("random walk = 65") && e.contains("at most 64"), "{e}");
+    // A grid may choose them on each fold's validation part, for every model: the data are
+    // prepared once per value, and each model's random_walk=4 setting is the run above (the same
+    // chosen epoch and validation figure).
     let grid = dir.path().join("grid.json");
     std::fs::write(&grid, r#"{"random_walk": [0, 4]}"#).unwrap();
-    let e = fails(&["graph", "classify", "--select", grid.to_str().unwrap(), "--out", o], dir.path());
-    assert!(e.contains("grid key = random_walk") && e.contains("computed once per run"), "{e}");
+    let g = grid.to_str().unwrap();
+    let sel = dir.path().join("sel");
+    let args = ["graph", "classify", "--max-folds", "1", "--epochs", "2", "--models", "all", "--select", g, "--out"];
+    ok(&[&args[..], &[sel.to_str().unwrap()]].concat(), dir.path());
+    let selection = csv(&sel.join("selection.csv"));
+    let settings: Vec<String> = selection[1..].iter().map(|r| format!("{} {}", r[1], r[2])).collect();
+    assert_eq!(settings.len(), 6, "{settings:?}");
+    let single = csv(&out.join("folds.csv"));
+    for model in ["ET", "GIN", "MLP"] {
+        let chosen = selection.iter().find(|r| r[1] == model && r[2] == "random_walk=4").unwrap();
+        let alone = single.iter().find(|r| r[1] == model).unwrap();
+        assert_eq!((&chosen[3], &chosen[4]), (&alone[5], &alone[6]), "{model}: {chosen:?} vs {alone:?}");
+    }
+    std::fs::write(&grid, r#"{"random_walk": [0, 65]}"#).unwrap();
+    let e = fails(&["graph", "classify", "--select", g, "--out", o], dir.path());
+    assert!(e.contains("random walk = 65") && e.contains("at most 64"), "{e}");
     let data = anomaly_set(dir.path(), 60);
     let e =
         fails(&["graph", "anomaly", "--random-walk", "4", "--data", data.to_str().unwrap(), "--out", o], dir.path());
     assert!(e.contains("random walk = 4"), "{e}");
+}
+
+#[test]
+fn learned_head_parts_train_from_the_cli_and_a_grid_selects_them_for_the_et_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("heads");
+    let o = out.to_str().unwrap();
+    let args = ["graph", "classify", "--max-folds", "1", "--epochs", "2", "--head-betas", "--head-mixing"];
+    ok(&[&args[..], &["--out", o]].concat(), dir.path());
+    let folds = csv(&out.join("folds.csv"));
+    assert_eq!(folds.len(), 1 + 2, "{folds:?}");
+    let accuracy: f64 = folds[1][7].parse().unwrap();
+    assert!(folds[1][1] == "ET" && (0.0..=1.0).contains(&accuracy), "{folds:?}");
+    // A grid over the mixing trains the ET twice, GIN and the MLP once each.
+    let grid = dir.path().join("grid.json");
+    std::fs::write(&grid, r#"{"head_mixing": [false, true]}"#).unwrap();
+    let g = grid.to_str().unwrap();
+    let sel = dir.path().join("sel");
+    let args = ["graph", "classify", "--max-folds", "1", "--epochs", "2", "--models", "all", "--select", g];
+    let stdout = ok(&[&args[..], &["--out", sel.to_str().unwrap()]].concat(), dir.path());
+    assert!(stdout.contains("2 for ET, 1 for GIN, 1 for MLP"), "{stdout}");
+    let settings: Vec<String> =
+        csv(&sel.join("selection.csv"))[1..].iter().map(|r| format!("{} {}", r[1], r[2])).collect();
+    assert_eq!(settings, ["ET head_mixing=false", "ET head_mixing=true", "GIN defaults", "MLP defaults"]);
+    std::fs::write(&grid, r#"{"head_betas": ["yes"]}"#).unwrap();
+    let e = fails(&["graph", "classify", "--select", g, "--out", o], dir.path());
+    assert!(e.contains("head_betas") && e.contains("types"), "{e}");
+    // The node task's ET takes them too.
+    let data = anomaly_set(dir.path(), 60);
+    let anomaly = dir.path().join("anomaly");
+    let args = ["graph", "anomaly", "--seeds", "1", "--epochs", "2", "--head-betas", "--head-mixing", "--data"];
+    ok(&[&args[..], &[data.to_str().unwrap(), "--out", anomaly.to_str().unwrap()]].concat(), dir.path());
+    assert!(anomaly.join("runs.csv").exists());
 }

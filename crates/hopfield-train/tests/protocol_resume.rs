@@ -18,7 +18,7 @@ use hopfield_train::experiments::node_anomaly::{self, NodeAnomalyConfig};
 use hopfield_train::experiments::resume::Checkpointing;
 use hopfield_train::experiments::{Cancellable, Progress};
 use hopfield_train::tasks::graph::anomaly::EgoSettings;
-use hopfield_train::tasks::graph::GraphSettings;
+use hopfield_train::tasks::graph::{GraphModel, GraphSettings};
 use hopfield_train::tasks::mil::MilConfig;
 use hopfield_train::trainer::Cancel;
 use hopfield_train::TrainError;
@@ -251,4 +251,47 @@ fn a_mil_comparison_stopped_mid_pooling_resumes_to_the_uninterrupted_figures() {
         b.write(&out, &data, &dev).unwrap();
         files_equal(&straight, &out, "attention.png");
     }
+}
+
+#[test]
+fn a_cross_validation_with_learned_head_parts_resumes_them_to_the_uninterrupted_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let dev = Device::flex();
+    let data = GraphCvData::new(bundled_mutag().unwrap(), None, 0).unwrap();
+    let settings = GraphSettings { head_betas: true, head_mixing: true, ..small(4) };
+    let config = GraphCvConfig { max_folds: Some(1), settings, ..GraphCvConfig::default() };
+    let (straight, cut) = (d.join("straight"), d.join("cut"));
+    let a =
+        graph_cv::run_resumable(&config, &data, &dev, stopping(&mut Seen::new(), None), Some(&ck(&straight, false)))
+            .unwrap();
+    let e = graph_cv::run_resumable(
+        &config,
+        &data,
+        &dev,
+        stopping(&mut Seen::new(), Some(("fold 1 ET", 2))),
+        Some(&ck(&cut, false)),
+    )
+    .map(|_| ())
+    .unwrap_err();
+    assert!(matches!(e, TrainError::Cancelled { epoch: 3, epochs_done: 2, .. }), "{e:?}");
+    let b =
+        graph_cv::run_resumable(&config, &data, &dev, stopping(&mut Seen::new(), None), Some(&ck(&cut, true))).unwrap();
+    // Resumed from epoch 3 with the β_h and the mixing the first two epochs learned (and their
+    // AdamW moments): the uninterrupted run's losses bit for bit.
+    let losses = |r: &graph_cv::FoldResult| r.history.iter().map(|h| (h.train_loss, h.val_loss)).collect::<Vec<_>>();
+    assert_eq!(losses(&a.runs[0]), losses(&b.runs[0]));
+    assert_eq!(timeless(&a.folds_csv()), timeless(&b.folds_csv()));
+    // The finished fold's ET as the checkpoint keeps it: β_h and M moved from their start.
+    use burn::store::ModuleSnapshot;
+    let mut model = GraphModel::Et(config.settings.et_config(7, 2, 0).init(0, &dev).unwrap());
+    let mut store = burn::store::SafetensorsStore::from_file(cut.join("checkpoint/picture.safetensors"));
+    let applied = model.load_from(&mut store).unwrap();
+    assert!(applied.missing.is_empty() && applied.errors.is_empty(), "{applied:?}");
+    let GraphModel::Et(model) = model else { unreachable!() };
+    let values = |t: burn::tensor::Tensor<1>| t.into_data().try_into_vec_as::<f32>().unwrap();
+    let u = values(model.et.attention.head_betas.unwrap().val());
+    let m = values(model.et.attention.head_mixing.unwrap().val().reshape([4]));
+    assert!(u.iter().all(|v| v.abs() > 1e-4), "β_h not learned: u = {u:?}");
+    assert!(m.iter().zip([1.0, 0.0, 0.0, 1.0]).all(|(v, i)| (v - i).abs() > 1e-4), "M not learned: {m:?}");
 }

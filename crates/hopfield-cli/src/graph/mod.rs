@@ -110,6 +110,14 @@ pub struct ModelArgs {
     /// (cls-sum) of the node tokens (graph classification).
     #[arg(long, default_value = "cls")]
     pub readout: Readout,
+    /// Learned per-head inverse temperatures β_h in the ET's attention (from β = 1/√Y): head h's
+    /// logits β_h K·Q, its energy weighed 1/β_h.
+    #[arg(long)]
+    pub head_betas: bool,
+    /// A learned mixing of the ET's heads (from the identity): head h' attends by Σ_h M_hh' times
+    /// head h's logits.
+    #[arg(long)]
+    pub head_mixing: bool,
     /// Standard deviation of Gaussian noise added to the standardised node features of the
     /// training batches, for every model (graph classification; 0: none).
     #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
@@ -130,6 +138,8 @@ impl ModelArgs {
             self_loops: self.self_loops,
             edge_weights: self.edge_weights,
             readout: self.readout,
+            head_betas: self.head_betas,
+            head_mixing: self.head_mixing,
             noise: self.noise,
             epochs,
             patience: self.patience,

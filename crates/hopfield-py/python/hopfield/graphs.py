@@ -24,6 +24,8 @@ _SETTINGS = (
     "self_loops",
     "edge_weights",
     "readout",
+    "head_betas",
+    "head_mixing",
     "noise",
     "epochs",
     "patience",
@@ -212,7 +214,10 @@ def graph_classify(
     ``readout``: ``"cls"`` (default), ``"cls-mean"`` or ``"cls-sum"`` (the CLS token beside the mean
     or sum of the node tokens); ``noise=σ`` adds N(0, σ²) to the training batches' node features;
     ``random_walk=K`` appends each node's random-walk return probabilities after 1..K steps to its
-    features, for every model (0, the default: none).
+    features, for every model (0, the default: none); ``head_betas=True`` learns an inverse
+    temperature β_h per attention head and ``head_mixing=True`` a mixing of the heads' logits
+    (both start where they change nothing; the ET's steps then run on the tensor path, ≈ 2.5×
+    slower).
 
     `select`: model selection on each fold's validation part, as ``--select``: a grid as a dict of
     lists (every combination), ``{"dim": [32, 64], "lr": [1e-3, 3e-3]}``, a list of dicts (each a

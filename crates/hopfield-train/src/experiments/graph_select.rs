@@ -28,23 +28,24 @@ use crate::trainer::Trainer;
 pub const MAX_CANDIDATES: usize = 64;
 
 /// Keys a grid may not vary: the data are prepared once per run with them, and every setting is
-/// drawn from the run's seed.
-const FIXED: [(&str, &str); 4] = [
+/// drawn from the run's seed. (The random-walk encodings may vary: the data are prepared once per
+/// value the grid names.)
+const FIXED: [(&str, &str); 3] = [
     ("encodings", "the Laplacian encodings are computed once per run: compare them in separate runs"),
-    ("random_walk", "the random-walk encodings are computed once per run: compare them in separate runs"),
     ("edge_weights", "the edge labels are prepared once per run: compare them in separate runs"),
     ("seed", "every setting is drawn from the run's seed, so that the choice compares settings, not draws"),
 ];
 
 /// Whether `a` and `b` agree on every [`FIXED`] key: a grid's setting must agree with its run's.
 pub(crate) fn same_fixed(a: &GraphSettings, b: &GraphSettings) -> bool {
-    let fixed = |s: &GraphSettings| (s.encodings, s.random_walk, s.edge_weights, s.seed);
+    let fixed = |s: &GraphSettings| (s.encodings, s.edge_weights, s.seed);
     fixed(a) == fixed(b)
 }
 
 /// The keys only the ET reads: GIN and the MLP are the same model whatever their values (the
 /// fields [`as_model_sees`] takes from the reference).
-const ET_ONLY: [&str; 7] = ["heads", "head_dim", "memories", "steps", "step_size", "readout", "self_loops"];
+const ET_ONLY: [&str; 9] =
+    ["heads", "head_dim", "memories", "steps", "step_size", "readout", "self_loops", "head_betas", "head_mixing"];
 
 /// One setting of a grid: its name in the reports and the settings it gives.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -212,6 +213,8 @@ fn as_model_sees(s: &GraphSettings, kind: ModelKind, reference: &GraphSettings) 
             descent: reference.descent,
             readout: reference.readout,
             self_loops: reference.self_loops,
+            head_betas: reference.head_betas,
+            head_mixing: reference.head_mixing,
             ..s.clone()
         },
     }
@@ -277,12 +280,24 @@ pub(crate) struct Selected {
     pub settings: GraphSettings,
 }
 
+/// The run's data prepared once for each number of random-walk steps its grid names.
+pub(crate) struct PreparedSets(pub Vec<(usize, GraphData)>);
+
+impl PreparedSets {
+    /// The data for `settings`' random-walk steps.
+    fn of(&self, settings: &GraphSettings) -> Result<&GraphData> {
+        self.0.iter().find(|(k, _)| *k == settings.random_walk).map(|(_, d)| d).ok_or_else(|| {
+            invalid("random walk", settings.random_walk, "a number of steps the run prepared its data for")
+        })
+    }
+}
+
 /// Trains every candidate for `model` on `parts.fit`, chooses by validation on `parts.val`, and
 /// measures the chosen one on `parts.test`. `id` names the fold and model; each candidate runs as
 /// `<model> <i>/<n>`.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn select_fold(
-    data: &GraphData,
+    sets: &PreparedSets,
     parts: &FoldParts<'_>,
     model: ModelKind,
     candidates: &[Candidate],
@@ -296,6 +311,7 @@ pub(crate) fn select_fold(
     for (i, c) in candidates.iter().enumerate() {
         let run = RunId { model: format!("{model} {}/{}", i + 1, candidates.len()), ..id.clone() };
         observer.on(Progress::Started(&run));
+        let data = sets.of(&c.settings)?;
         let t = train_fold_in(data, parts, model, (&c.settings, device), trainer, None, relay(&run, observer))?;
         trained.push(t);
     }

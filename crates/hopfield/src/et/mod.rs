@@ -72,6 +72,12 @@ pub struct EtConfig {
     pub eps: f64,
     /// Standard deviation of the initial W^Q, W^K and ξ; `None` means 1/√D.
     pub init_std: Option<f64>,
+    /// Learned per-head inverse temperatures β_h (from β); off: β in every head.
+    #[serde(default)]
+    pub head_betas: bool,
+    /// A learned mixing of the heads' logits (from the identity); off: none.
+    #[serde(default)]
+    pub head_mixing: bool,
 }
 
 impl EtConfig {
@@ -88,6 +94,8 @@ impl EtConfig {
             hopfield: HopfieldKind::Relu2,
             eps: 1e-5,
             init_std: None,
+            head_betas: false,
+            head_mixing: false,
         }
     }
 
@@ -134,7 +142,8 @@ impl EtConfig {
         };
         Ok(EnergyTransformer {
             norm: EnergyLayerNorm::new(d, self.eps, device),
-            attention: EnergyAttention::new(wq, wk, self.attention_beta(), self.exclude_self),
+            attention: EnergyAttention::new(wq, wk, self.attention_beta(), self.exclude_self)
+                .with_head_parts(self.head_betas, self.head_mixing),
             hopfield: HopfieldModule::new(xi, softmax_beta),
         })
     }

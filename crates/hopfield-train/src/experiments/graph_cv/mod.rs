@@ -13,7 +13,7 @@ use hopfield_data::graph::tu::{self, read_folds, stratified_folds, write_folds, 
 
 mod report;
 
-use super::graph_select::{same_fixed, select_fold, CandidateResult, SelectionGrid};
+use super::graph_select::{same_fixed, select_fold, CandidateResult, PreparedSets, SelectionGrid};
 use super::resume::{Checkpointing, Fingerprint, ProtocolCheckpoint};
 use super::{named_dir, relay, Observer, Progress, RunId};
 use crate::error::{invalid, Result};
@@ -102,7 +102,7 @@ impl GraphCvConfig {
                     return Err(invalid(
                         "select",
                         &c.label,
-                        "the run's encodings, random walk, edge weights and seed: the data are prepared once per run",
+                        "the run's encodings, edge weights and seed: the data are prepared once per run",
                     ));
                 }
                 c.settings.validate()?;
@@ -382,6 +382,17 @@ pub fn run_resumable(
         settings.random_walk,
         settings.edge_weights,
     )?;
+    // With a grid, the data once more for every other number of random-walk steps it names.
+    let mut sets = Vec::new();
+    for c in config.select.iter().flat_map(|g| &g.candidates) {
+        let walk = c.settings.random_walk;
+        if walk != settings.random_walk && !sets.iter().any(|(k, _)| *k == walk) {
+            sets.push((
+                walk,
+                GraphData::new(set, config.node_features(set), settings.encodings, walk, settings.edge_weights)?,
+            ));
+        }
+    }
     let n_folds = config.folds_to_run(folds.test.len());
     let trainer = Trainer { cancel: observer.cancel(), ..Trainer::default() };
     let (checkpoint, finished): (_, Vec<FoldResult>) =
@@ -389,6 +400,11 @@ pub fn run_resumable(
             fingerprint(data, &prepared)
         })?;
     let (mut runs, mut picture, mut selection) = (Vec::new(), None, Vec::new());
+    let sets = config.select.is_some().then(|| {
+        let mut all = vec![(settings.random_walk, prepared.clone())];
+        all.append(&mut sets);
+        PreparedSets(all)
+    });
     for k in 0..n_folds {
         let train = folds.train(k, set.graphs.len());
         let (fit, val) = validation_split(&train, &set.labels, config.validation, settings.seed.wrapping_add(k as u64));
@@ -405,10 +421,9 @@ pub fn run_resumable(
             };
             observer.on(Progress::Started(&id));
             let index = runs.len();
-            if let Some(grid) = &config.select {
+            if let (Some(grid), Some(sets)) = (&config.select, &sets) {
                 let candidates = grid.for_model(model);
-                let mut chosen =
-                    select_fold(&prepared, &parts, model, &candidates, &id, device, &trainer, &mut observer)?;
+                let mut chosen = select_fold(sets, &parts, model, &candidates, &id, device, &trainer, &mut observer)?;
                 if k == 0 && model == ModelKind::Et {
                     let fm = FoldModel { model: chosen.model, data: chosen.data, test: parts.test.to_vec() };
                     picture = Some((fm, chosen.settings));

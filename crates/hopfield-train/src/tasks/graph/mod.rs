@@ -199,6 +199,12 @@ pub struct GraphSettings {
     /// What the ET's logits read: the CLS token, or it beside the mean or sum of the node tokens.
     #[serde(default)]
     pub readout: Readout,
+    /// The ET's attention with learned per-head inverse temperatures β_h (from β = 1/√Y).
+    #[serde(default)]
+    pub head_betas: bool,
+    /// The ET's attention with a learned mixing of its heads' logits (from the identity).
+    #[serde(default)]
+    pub head_mixing: bool,
     /// Standard deviation of Gaussian noise added to every standardised node feature of the
     /// training batches (0: none; never at validation or test), for every model.
     #[serde(default)]
@@ -232,6 +238,8 @@ impl Default for GraphSettings {
             self_loops: false,
             edge_weights: false,
             readout: Readout::Cls,
+            head_betas: false,
+            head_mixing: false,
             noise: 0.0,
             epochs: 60,
             patience: None,
@@ -340,12 +348,9 @@ impl GraphSettings {
     /// The ET's configuration for `features` node features, `classes` classes and a set of
     /// `edge_labels` edge labels (used when `edge_weights`).
     pub fn et_config(&self, features: usize, classes: usize, edge_labels: usize) -> GraphEtConfig {
-        let mut c = GraphEtConfig::new(
-            features,
-            self.encodings,
-            classes,
-            EtConfig::new(self.dim, self.heads, self.head_dim, self.memories),
-        );
+        let mut et = EtConfig::new(self.dim, self.heads, self.head_dim, self.memories);
+        (et.head_betas, et.head_mixing) = (self.head_betas, self.head_mixing);
+        let mut c = GraphEtConfig::new(features, self.encodings, classes, et);
         c.descent = self.descent;
         c.self_loops = self.self_loops;
         c.edge_labels = if self.edge_weights { edge_labels.max(1) } else { 0 };

@@ -24,7 +24,13 @@ impl EnergyAttention {
     /// The descent's step from this term, −α ∂E^ATT/∂g, with β and α folded into the small
     /// weight matrices instead of full passes over [B, H, N, N] and [B, N, D]: with Q' = βQ,
     /// −α ∂E/∂g_A = Σ_h [ (α W^Q_h)ᵀ Σ_B S_hAB K_hB + (α/β W^K_h)ᵀ Σ_C S_hCA Q'_hC ].
+    /// With per-head β_h or a mixing of heads, the step is α Σ_h [W^Qᵀ_h Σ_B P_hAB K_hB +
+    /// W^Kᵀ_h Σ_C P_hCA Q_hC] from the gradient's weights P.
     pub fn descent_step(&self, g: Tensor<3>, mask: &TokenMask, step_size: f64) -> Tensor<3> {
+        if !self.is_plain() {
+            let s = self.scores(g, mask);
+            return self.back_project(self.gradient_weights(s.weights), s.q, s.k, step_size, step_size);
+        }
         let q = EnergyAttention::project(g.clone(), self.wq.val() * self.beta); // Q' = βQ
         let k = EnergyAttention::project(g, self.wk.val());
         let logits = q.clone().matmul(k.clone().swap_dims(2, 3));

@@ -29,6 +29,13 @@ pub(super) fn descend(
     mask: &TokenMask,
     descent: &Descent,
 ) -> Result<DescentResult> {
+    if !et.attention.is_plain() {
+        return Err(invalid(
+            "implementation",
+            "Fused with per-head β_h or a mixing of heads",
+            "Folded or Reference: the fused descent computes the plain attention energy's step",
+        ));
+    }
     if !on_cpu(&x) {
         return Err(invalid(
             "implementation",

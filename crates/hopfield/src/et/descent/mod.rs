@@ -128,10 +128,11 @@ impl Implementation {
     /// backend takes the fused routines when nothing is recorded (inference: the whole descent;
     /// autodiff: one operation per step with its hand-written backward); energies need the
     /// reference; f64 and other backends keep the folded tensor path (what the finite-difference
-    /// checks of the whole models differentiate).
-    pub fn choose(observe: Observe, x: &Tensor<3>) -> Self {
+    /// checks of the whole models differentiate), as does a block whose attention has per-head
+    /// β_h or a mixing of heads (the fused routines compute the plain energy's step).
+    pub fn choose(et: &EnergyTransformer, observe: Observe, x: &Tensor<3>) -> Self {
         match observe {
-            Observe::Nothing if fused::applies(x) => Implementation::Fused,
+            Observe::Nothing if fused::applies(x) && et.attention.is_plain() => Implementation::Fused,
             o => Implementation::for_observe(o),
         }
     }
@@ -151,14 +152,14 @@ impl EnergyTransformer {
         descent: &Descent,
         observe: Observe,
     ) -> Result<DescentResult> {
-        self.descend_with(Implementation::choose(observe, &x), x, mask, descent, observe)
+        self.descend_with(Implementation::choose(self, observe, &x), x, mask, descent, observe)
     }
 
     /// [`EnergyTransformer::descend`] by a given implementation (for tests and benchmarks).
     ///
     /// # Errors
     /// As `descend`; an energy asked of an implementation that computes none (folded, fused);
-    /// the fused one off the CPU backend.
+    /// the fused one off the CPU backend or for an attention with per-head β_h or a mixing.
     pub fn descend_with(
         &self,
         implementation: Implementation,
