@@ -204,9 +204,7 @@ def test_learned_head_parts_equal_the_cli(tmp_path: Path, run_cli) -> None:
     args = ["--max-folds", "1", "--epochs", "3", "--head-betas", "--head-mixing"]
     run_cli(["graph", "classify", *args, "--out", str(tmp_path / "out")], tmp_path)
     cli = rows((tmp_path / "out" / "folds.csv").read_text())
-    report = hopfield.graph_classify(
-        "MUTAG", max_folds=1, epochs=3, head_betas=True, head_mixing=True, progress=False
-    )
+    report = hopfield.graph_classify("MUTAG", max_folds=1, epochs=3, head_betas=True, head_mixing=True, progress=False)
     assert rows(report.folds_csv) == cli
     plain = hopfield.graph_classify("MUTAG", max_folds=1, epochs=3, progress=False)
     assert [r["history"] for r in plain.runs][0] != [r["history"] for r in report.runs][0]
