@@ -5,25 +5,14 @@
 //! ReLU² memories unmasked, and softmax memories with padding, learned weighted per-head pairs
 //! (their gradient too) and the B ≠ C exclusion. (Its own test binary: the Flex device is configured for f64 first.)
 
+mod common;
+
 use burn::module::Param;
-use burn::tensor::{Device, FloatDType, Tensor, TensorData};
+use burn::tensor::{Device, Tensor};
+use common::{device, tensor, to_vec};
 use hopfield::et::{Descent, EnergyTransformer, EtConfig, HopfieldKind, Implementation, Observe, TokenMask};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-
-fn device() -> Device {
-    let mut d = Device::flex();
-    let _ = d.configure(FloatDType::F64);
-    d
-}
-
-fn to_vec<const D: usize>(t: Tensor<D>) -> Vec<f64> {
-    t.into_data().try_into_vec_as::<f64>().unwrap()
-}
-
-fn tensor<const D: usize>(v: Vec<f64>, shape: [usize; D], dev: &Device) -> Tensor<D> {
-    Tensor::from_data(TensorData::new(v, shape), dev)
-}
 
 fn set<const D: usize>(p: &mut Param<Tensor<D>>, i: usize, delta: f64, dev: &Device) {
     let shape = p.dims();

@@ -1,35 +1,19 @@
 //! The Energy Transformer's explicit gradients against central finite differences, in f64.
 //! (Its own test binary: the Flex device is configured for f64 before any tensor exists.)
 
-use burn::tensor::{Device, FloatDType, Tensor, TensorData};
+mod common;
+
+use burn::tensor::{Device, Tensor};
+use common::{device, random, tensor, to_vec};
 use hopfield::et::{EnergyTransformer, EtConfig, HopfieldKind, TokenMask};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-
-fn device() -> Device {
-    let mut d = Device::flex();
-    // The first call configures f64; later calls find it configured.
-    let _ = d.configure(FloatDType::F64);
-    d
-}
-
-fn to_vec<const D: usize>(t: Tensor<D>) -> Vec<f64> {
-    t.into_data().try_into_vec_as::<f64>().unwrap()
-}
-
-fn tensor3(v: Vec<f64>, shape: [usize; 3], dev: &Device) -> Tensor<3> {
-    Tensor::from_data(TensorData::new(v, shape), dev)
-}
-
-fn random(rng: &mut ChaCha8Rng, len: usize, scale: f64) -> Vec<f64> {
-    (0..len).map(|_| scale * (rng.random::<f64>() * 2.0 - 1.0)).collect()
-}
 
 /// A 0/1 mask with random entries and the query 0 of example 0 seeing nothing at all.
 fn random_mask(rng: &mut ChaCha8Rng, b: usize, n: usize, dev: &Device) -> Tensor<3> {
     let mut m: Vec<f64> = (0..b * n * n).map(|_| if rng.random::<f64>() < 0.6 { 1.0 } else { 0.0 }).collect();
     m[..n].iter_mut().for_each(|v| *v = 0.0);
-    tensor3(m, [b, n, n], dev)
+    tensor(m, [b, n, n], dev)
 }
 
 /// max |explicit − finite difference| / max(1, max |explicit|) for one energy function.
@@ -48,7 +32,7 @@ fn check(
         let (mut up, mut down) = (g.to_vec(), g.to_vec());
         up[i] += h;
         down[i] -= h;
-        let fd = (energy(tensor3(up, shape, dev)) - energy(tensor3(down, shape, dev))) / (2.0 * h);
+        let fd = (energy(tensor(up, shape, dev)) - energy(tensor(down, shape, dev))) / (2.0 * h);
         worst = worst.max((fd - explicit[i]).abs() / scale);
     }
     assert!(worst < 1e-7, "{name}: relative error {worst:e}");
@@ -74,7 +58,7 @@ fn every_term_and_the_sum_match_finite_differences() {
                 let et = block(exclude_self, hopfield, &dev);
                 let g = random(&mut rng, 80, 1.5);
                 let mask = TokenMask::from_pairs(with_mask.then(|| random_mask(&mut rng, 2, 5, &dev)));
-                let gt = tensor3(g.clone(), shape, &dev);
+                let gt = tensor(g.clone(), shape, &dev);
                 let tag = format!("exclude_self={exclude_self} mask={with_mask} {hopfield:?}");
 
                 let (_, ga) = et.attention.energy_and_grad(gt.clone(), &mask);
@@ -118,7 +102,7 @@ fn layer_norm_lagrangian_has_the_layer_norm_as_gradient() {
     let et = block(false, HopfieldKind::Relu2, &dev);
     let shape = [2, 3, 8];
     let x = random(&mut rng, 48, 2.0);
-    let g = to_vec(et.norm.activation(tensor3(x.clone(), shape, &dev)));
+    let g = to_vec(et.norm.activation(tensor(x.clone(), shape, &dev)));
     let l = |t: Tensor<3>| to_vec(et.norm.lagrangian(t).sum())[0];
     check("layer norm", &x, shape, &dev, &l, g.clone());
     // g is the usual layer norm (γ = 1, δ = 0): zero mean, unit (biased) variance per token.

@@ -4,29 +4,14 @@
 //! the plain energy at initialisation, and the descent's implementations. In f64. (Its own test
 //! binary: the Flex device is configured for f64 before any tensor exists.)
 
+mod common;
+
 use burn::module::Param;
-use burn::tensor::{Device, FloatDType, Tensor, TensorData};
+use burn::tensor::{Device, Tensor};
+use common::{device, random, tensor, to_vec};
 use hopfield::et::{Descent, EnergyTransformer, EtConfig, Implementation, Observe, TokenMask};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-
-fn device() -> Device {
-    let mut d = Device::flex();
-    let _ = d.configure(FloatDType::F64);
-    d
-}
-
-fn to_vec<const D: usize>(t: Tensor<D>) -> Vec<f64> {
-    t.into_data().try_into_vec_as::<f64>().unwrap()
-}
-
-fn tensor<const D: usize>(v: Vec<f64>, shape: [usize; D], dev: &Device) -> Tensor<D> {
-    Tensor::from_data(TensorData::new(v, shape), dev)
-}
-
-fn random(rng: &mut ChaCha8Rng, len: usize, scale: f64) -> Vec<f64> {
-    (0..len).map(|_| scale * (rng.random::<f64>() * 2.0 - 1.0)).collect()
-}
 
 const B: usize = 2;
 const N: usize = 5;
@@ -236,19 +221,24 @@ fn backpropagation_reaches_the_head_parts_as_finite_differences_say() {
     let gm = to_vec(et.attention.head_mixing.as_ref().unwrap().val().grad(&grads).unwrap());
     let h = 1e-6;
     let value = |u: &[f64], m: &[f64]| to_vec(loss(u, m, &dev).0)[0];
-    for (i, &g) in gu.iter().enumerate() {
-        let (mut up, mut down) = (u.clone(), u.clone());
-        up[i] += h;
-        down[i] -= h;
-        let fd = (value(&up, &m) - value(&down, &m)) / (2.0 * h);
-        assert!((fd - g).abs() < 1e-6 * fd.abs().max(1e-2), "∂L/∂u[{i}]: autodiff {g} vs finite difference {fd}");
-    }
-    for (i, &g) in gm.iter().enumerate() {
-        let (mut up, mut down) = (m.clone(), m.clone());
-        up[i] += h;
-        down[i] -= h;
-        let fd = (value(&u, &up) - value(&u, &down)) / (2.0 * h);
-        assert!((fd - g).abs() < 1e-6 * fd.abs().max(1e-2), "∂L/∂M[{i}]: autodiff {g} vs finite difference {fd}");
+    // Each entry of u (part 0) and of M (part 1) moved by ±h, the other part held.
+    for (part, grad) in [("u", &gu), ("M", &gm)] {
+        for (i, &g) in grad.iter().enumerate() {
+            let moved = |delta: f64| {
+                let (mut u, mut m) = (u.clone(), m.clone());
+                if part == "u" {
+                    u[i] += delta
+                } else {
+                    m[i] += delta
+                }
+                value(&u, &m)
+            };
+            let fd = (moved(h) - moved(-h)) / (2.0 * h);
+            assert!(
+                (fd - g).abs() < 1e-6 * fd.abs().max(1e-2),
+                "∂L/∂{part}[{i}]: autodiff {g} vs finite difference {fd}"
+            );
+        }
     }
     assert!(gu.iter().any(|g| g.abs() > 1e-4) && gm.iter().any(|g| g.abs() > 1e-4), "no gradient: {gu:?} {gm:?}");
 }

@@ -3,21 +3,14 @@
 //! f64, for entries of every kind of parameter. (Its own test binary: the Flex device is
 //! configured for f64 before any tensor exists.)
 
+mod common;
+
 use burn::module::Param;
-use burn::tensor::{Device, FloatDType, Tensor, TensorData};
+use burn::tensor::{Device, Tensor, TensorData};
+use common::{device, to_vec};
 use hopfield::et::{masked_patch_mse, Descent, EtConfig, ImageEnergyTransformer, ImageEtConfig, Observe};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-
-fn device() -> Device {
-    let mut d = Device::flex();
-    let _ = d.configure(FloatDType::F64);
-    d
-}
-
-fn to_vec<const D: usize>(t: Tensor<D>) -> Vec<f64> {
-    t.into_data().try_into_vec_as::<f64>().unwrap()
-}
 
 /// The loss of `model` on fixed images and masks.
 fn loss(
