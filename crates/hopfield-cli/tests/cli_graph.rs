@@ -427,7 +427,11 @@ fn random_walk_encodings_reach_every_model_and_bad_values_are_refused() {
     let g = grid.to_str().unwrap();
     let sel = dir.path().join("sel");
     let args = ["graph", "classify", "--max-folds", "1", "--epochs", "2", "--models", "all", "--select", g, "--out"];
-    ok(&[&args[..], &[sel.to_str().unwrap()]].concat(), dir.path());
+    let stdout = ok(&[&args[..], &[sel.to_str().unwrap()]].concat(), dir.path());
+    assert!(
+        stdout.contains("(7 per node + random-walk returns after 1..K steps, K chosen per fold among 0, 4)"),
+        "{stdout}"
+    );
     let selection = csv(&sel.join("selection.csv"));
     let settings: Vec<String> = selection[1..].iter().map(|r| format!("{} {}", r[1], r[2])).collect();
     assert_eq!(settings.len(), 6, "{settings:?}");

@@ -106,6 +106,7 @@ impl GraphCvConfig {
                     ));
                 }
                 c.settings.validate()?;
+                crate::tasks::graph::classify::check_random_walk(c.settings.random_walk)?;
             }
         }
         self.settings.validate()
@@ -249,9 +250,20 @@ pub fn describe_features(config: &GraphCvConfig, data: &GraphCvData) -> Result<S
     let width = data.set.feature_width(kind)?;
     let s = &config.settings;
     crate::tasks::graph::classify::check_encodings(&data.set, s.encodings)?;
-    let walk = match s.random_walk {
-        0 => String::new(),
-        r => format!(" + {r} random-walk returns"),
+    // The steps the models may read: the grid's settings', else the run's.
+    let mut walks: Vec<usize> = match &config.select {
+        Some(g) => g.candidates.iter().map(|c| c.settings.random_walk).collect(),
+        None => vec![s.random_walk],
+    };
+    walks.sort_unstable();
+    walks.dedup();
+    let walk = match walks[..] {
+        [0] => String::new(),
+        [r] => format!(" + {r} random-walk returns"),
+        _ => format!(
+            " + random-walk returns after 1..K steps, K chosen per fold among {}",
+            walks.iter().map(|k| k.to_string()).collect::<Vec<_>>().join(", ")
+        ),
     };
     Ok(format!("features {kind:?} ({width} per node{walk}), {} Laplacian encodings", s.encodings))
 }
