@@ -216,7 +216,7 @@ def graph_classify(
     ``random_walk=K`` appends each node's random-walk return probabilities after 1..K steps to its
     features, for every model (0, the default: none); ``head_betas=True`` learns an inverse
     temperature β_h per attention head and ``head_mixing=True`` a mixing of the heads' logits
-    (both start where they change nothing; the ET's steps then run on the tensor path, ≈ 2.5×
+    (both start where they change nothing; the ET's steps then run on the tensor path, 1.6–2.6×
     slower).
 
     `select`: model selection on each fold's validation part, as ``--select``: a grid as a dict of
@@ -224,7 +224,8 @@ def graph_classify(
     setting), or the path of such a JSON file. Each setting is trained on the fold's training
     part, the best by validation chosen, and only it measured on the test fold; ``selection``
     holds every setting's validation figures, ``runs[i]["selected"]`` the chosen one. Keeps no
-    checkpoint.
+    checkpoint. ``random_walk`` may vary (``{"random_walk": [0, 16]}``: the encodings chosen per
+    fold); ``encodings``, ``edge_weights`` and ``seed`` may not.
 
     `checkpoint`: a folder rewritten after every epoch of every fold and model (the finished
     folds' results, the fold in progress's model, optimiser state and best model); with
