@@ -84,7 +84,7 @@ pub struct ModelArgs {
     pub encodings: usize,
     /// Random-walk return probabilities after 1..=K steps appended to every node's features, for
     /// every model (graph classification; 0: none; at most 64).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = GraphSettings::default().random_walk)]
     pub random_walk: usize,
     /// Let a node attend to itself.
     #[arg(long)]

@@ -106,10 +106,21 @@ impl GraphCvConfig {
                     ));
                 }
                 c.settings.validate()?;
-                crate::tasks::graph::classify::check_random_walk(c.settings.random_walk)?;
             }
         }
         self.settings.validate()
+    }
+
+    /// The random-walk steps the models may read, each once, in order: the grid's settings', else
+    /// the run's.
+    pub fn random_walks(&self) -> Vec<usize> {
+        let mut walks: Vec<usize> = match &self.select {
+            Some(g) => g.candidates.iter().map(|c| c.settings.random_walk).collect(),
+            None => vec![self.settings.random_walk],
+        };
+        walks.sort_unstable();
+        walks.dedup();
+        walks
     }
 
     /// The folds a run covers of the `total` the data has: all, or the first `max_folds`.
@@ -250,13 +261,7 @@ pub fn describe_features(config: &GraphCvConfig, data: &GraphCvData) -> Result<S
     let width = data.set.feature_width(kind)?;
     let s = &config.settings;
     crate::tasks::graph::classify::check_encodings(&data.set, s.encodings)?;
-    // The steps the models may read: the grid's settings', else the run's.
-    let mut walks: Vec<usize> = match &config.select {
-        Some(g) => g.candidates.iter().map(|c| c.settings.random_walk).collect(),
-        None => vec![s.random_walk],
-    };
-    walks.sort_unstable();
-    walks.dedup();
+    let walks = config.random_walks();
     let walk = match walks[..] {
         [0] => String::new(),
         [r] => format!(" + {r} random-walk returns"),
@@ -387,36 +392,24 @@ pub fn run_resumable(
     }
     let started = std::time::Instant::now();
     let (set, folds, settings) = (&data.set, &data.folds, &config.settings);
-    let prepared = GraphData::new(
-        set,
-        config.node_features(set),
-        settings.encodings,
-        settings.random_walk,
-        settings.edge_weights,
-    )?;
-    // With a grid, the data once more for every other number of random-walk steps it names.
-    let mut sets = Vec::new();
-    for c in config.select.iter().flat_map(|g| &g.candidates) {
-        let walk = c.settings.random_walk;
-        if walk != settings.random_walk && !sets.iter().any(|(k, _)| *k == walk) {
-            sets.push((
-                walk,
-                GraphData::new(set, config.node_features(set), settings.encodings, walk, settings.edge_weights)?,
-            ));
+    // The data for the run's random-walk steps, then once more for every other value its grid names.
+    let prepare =
+        |walk| GraphData::new(set, config.node_features(set), settings.encodings, walk, settings.edge_weights);
+    let mut sets = vec![(settings.random_walk, prepare(settings.random_walk)?)];
+    for walk in config.random_walks() {
+        if walk != settings.random_walk {
+            sets.push((walk, prepare(walk)?));
         }
     }
+    let sets = PreparedSets(sets);
+    let prepared = &sets.0[0].1;
     let n_folds = config.folds_to_run(folds.test.len());
     let trainer = Trainer { cancel: observer.cancel(), ..Trainer::default() };
     let (checkpoint, finished): (_, Vec<FoldResult>) =
         ProtocolCheckpoint::open_optional(checkpointing, "graph-classify", (config, &["max_folds"]), || {
-            fingerprint(data, &prepared)
+            fingerprint(data, prepared)
         })?;
     let (mut runs, mut picture, mut selection) = (Vec::new(), None, Vec::new());
-    let sets = config.select.is_some().then(|| {
-        let mut all = vec![(settings.random_walk, prepared.clone())];
-        all.append(&mut sets);
-        PreparedSets(all)
-    });
     for k in 0..n_folds {
         let train = folds.train(k, set.graphs.len());
         let (fit, val) = validation_split(&train, &set.labels, config.validation, settings.seed.wrapping_add(k as u64));
@@ -433,9 +426,9 @@ pub fn run_resumable(
             };
             observer.on(Progress::Started(&id));
             let index = runs.len();
-            if let (Some(grid), Some(sets)) = (&config.select, &sets) {
+            if let Some(grid) = &config.select {
                 let candidates = grid.for_model(model);
-                let mut chosen = select_fold(sets, &parts, model, &candidates, &id, device, &trainer, &mut observer)?;
+                let mut chosen = select_fold(&sets, &parts, model, &candidates, &id, device, &trainer, &mut observer)?;
                 if k == 0 && model == ModelKind::Et {
                     let fm = FoldModel { model: chosen.model, data: chosen.data, test: parts.test.to_vec() };
                     picture = Some((fm, chosen.settings));
@@ -458,7 +451,7 @@ pub fn run_resumable(
                 continue;
             }
             let outcome = run_fold_in(
-                &prepared,
+                prepared,
                 &parts,
                 model,
                 (settings, device),
